@@ -1,0 +1,93 @@
+//! Running several checkers as one. A checker that panics or errors yields
+//! `unknown` with the reason; it never aborts the others.
+
+use super::{CheckOptions, Checker, Validity, Verdict};
+use crate::history::History;
+use serde::{Deserialize, Serialize};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+/// The composed result: `valid` follows [`Validity::combine`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Composed {
+    pub valid: Validity,
+    pub results: Vec<Verdict>,
+}
+
+/// Runs one checker, timing it and turning a panic into `unknown`.
+pub fn run_one(c: &dyn Checker, h: &History, opts: &CheckOptions) -> Verdict {
+    let start = Instant::now();
+    let mut v = match catch_unwind(AssertUnwindSafe(|| c.check(h, opts))) {
+        Ok(v) => v,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Verdict::unknown(c.name(), format!("internal error in checker: {msg}"))
+        }
+    };
+    v.elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    v
+}
+
+/// Runs every checker in order and combines their verdicts.
+pub fn compose(checkers: &[Box<dyn Checker>], h: &History, opts: &CheckOptions) -> Composed {
+    let results: Vec<Verdict> = checkers.iter().map(|c| run_one(c.as_ref(), h, opts)).collect();
+    let valid = results
+        .iter()
+        .fold(Validity::Valid, |acc, v| acc.combine(v.valid));
+    Composed { valid, results }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Validity);
+    impl Checker for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn check(&self, _: &History, _: &CheckOptions) -> Verdict {
+            Verdict::new("fixed", self.0, "")
+        }
+    }
+    struct Panics;
+    impl Checker for Panics {
+        fn name(&self) -> &str {
+            "panics"
+        }
+        fn check(&self, _: &History, _: &CheckOptions) -> Verdict {
+            panic!("boom")
+        }
+    }
+
+    fn run(cs: Vec<Box<dyn Checker>>) -> Composed {
+        compose(&cs, &History::default(), &CheckOptions::default())
+    }
+
+    #[test]
+    fn combination_rules() {
+        use Validity::*;
+        assert_eq!(run(vec![]).valid, Valid);
+        assert_eq!(
+            run(vec![Box::new(Fixed(Valid)), Box::new(Fixed(Unknown))]).valid,
+            Unknown
+        );
+        assert_eq!(
+            run(vec![Box::new(Fixed(Unknown)), Box::new(Fixed(Invalid))]).valid,
+            Invalid
+        );
+    }
+
+    #[test]
+    fn a_panic_is_unknown_and_others_still_run() {
+        let c = run(vec![Box::new(Panics), Box::new(Fixed(Validity::Valid))]);
+        assert_eq!(c.results[0].valid, Validity::Unknown);
+        assert!(c.results[0].summary.contains("boom"));
+        assert_eq!(c.results[1].valid, Validity::Valid);
+        assert_eq!(c.valid, Validity::Unknown);
+    }
+}

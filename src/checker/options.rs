@@ -1,0 +1,35 @@
+//! Options every checker may read: budgets and where extra evidence lives.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Shared by all checkers. Budgets make a checker answer `unknown` instead of
+/// hanging or exhausting memory.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Wall-clock budget per checker.
+    pub time_limit: Option<Duration>,
+    /// Approximate memory budget in bytes (e.g. the linearizability cache).
+    pub memory_limit: Option<u64>,
+    /// Model name for model-based checkers (`register`, `cas-register`, `kv`, ...).
+    pub model: Option<String>,
+    /// Check keyed histories per key (P-compositionality). On by default.
+    pub partition: bool,
+    /// Node log files (ground truth for split brain), when checking a run directory.
+    pub node_logs: Vec<PathBuf>,
+    /// Worker threads for parallel checkers; 0 means rayon's default.
+    pub threads: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            time_limit: None,
+            memory_limit: None,
+            model: None,
+            partition: true,
+            node_logs: Vec::new(),
+            threads: 0,
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `faultline bench ...`: measured figures for the issue notes. Speed targets
+//! live here, not in timed tests.
+
+mod check;
+mod checkers;
+mod runner;
+mod store;
+
+use clap::Subcommand;
+
+/// Arguments of `faultline bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum What {
+    /// Linearizability checker: per-file median times over a history corpus.
+    Check(check::Args),
+    /// Anomaly checkers (set, elle) on generated histories.
+    Checkers(checkers::Args),
+    /// Built-in store throughput and latency.
+    Store(store::Args),
+    /// Runner overhead: recorded vs unrecorded ops/s.
+    Runner(runner::Args),
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    match args.what {
+        What::Check(a) => check::run(a),
+        What::Checkers(a) => checkers::run(a),
+        What::Store(a) => store::run(a),
+        What::Runner(a) => runner::run(a),
+    }
+}

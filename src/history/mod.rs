@@ -1,0 +1,14 @@
+//! Histories: the contract between every part of faultline.
+//!
+//! A history is a sequence of [`Op`]s in the order they happened (by `time`,
+//! then by index). Readers and writers speak DESIGN.md's JSON Lines format;
+//! importers translate Jepsen/Knossos EDN and Porcupine logs into it.
+
+mod history;
+pub mod jsonl;
+mod op;
+pub mod pairing;
+
+pub use history::History;
+pub use op::{Op, OpType, Process};
+pub use pairing::{pair, Pairing, PairingError};

@@ -1,0 +1,31 @@
+//! faultline: a Jepsen-style consistency verification harness.
+//!
+//! Layout (one concept per module; see DESIGN.md): [`history`] is the contract
+//! between every part; [`model`] and [`checker`] judge histories; [`store`] is
+//! the built-in reference replicated store; [`target`], [`client`],
+//! [`workload`], [`nemesis`] and [`runner`] run tests; [`report`] writes what
+//! people and CI read; [`cli`] is the command line.
+
+pub mod checker;
+pub mod cli;
+pub mod client;
+pub mod history;
+pub mod model;
+pub mod nemesis;
+pub mod report;
+pub mod runner;
+pub mod store;
+pub mod target;
+pub mod workload;
+
+/// DESIGN.md's exit codes.
+pub mod exit {
+    /// Every checker said valid.
+    pub const VALID: i32 = 0;
+    /// At least one anomaly was found.
+    pub const INVALID: i32 = 1;
+    /// Some checker could not decide (budget ran out).
+    pub const UNKNOWN: i32 = 2;
+    /// The harness itself could not run: bad input, bad config, nodes would not start.
+    pub const HARNESS: i32 = 3;
+}
