@@ -4,11 +4,11 @@
 //! then by index). Readers and writers speak DESIGN.md's JSON Lines format;
 //! importers translate Jepsen/Knossos EDN and Porcupine logs into it.
 
-mod history;
 pub mod jsonl;
 mod op;
 pub mod pairing;
+mod store;
 
-pub use history::History;
 pub use op::{Op, OpType, Process};
 pub use pairing::{pair, Pairing, PairingError};
+pub use store::History;

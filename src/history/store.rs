@@ -1,4 +1,4 @@
-//! An in-memory history: the ops plus what a reader noticed on the way.
+//! An in-memory history (the ops plus what a reader noticed on the way).
 
 use super::Op;
 use serde::{Deserialize, Serialize};
