@@ -19,6 +19,9 @@ pub struct CheckOptions {
     pub node_logs: Vec<PathBuf>,
     /// Worker threads for parallel checkers; 0 means rayon's default.
     pub threads: usize,
+    /// Workload parameters a checker may need, e.g. `{"total": 100, "accounts": [0,1,2],
+    /// "negative_allowed": false}` for bank. `null` when none.
+    pub params: serde_json::Value,
 }
 
 impl Default for CheckOptions {
@@ -30,6 +33,7 @@ impl Default for CheckOptions {
             partition: true,
             node_logs: Vec::new(),
             threads: 0,
+            params: serde_json::Value::Null,
         }
     }
 }

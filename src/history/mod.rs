@@ -5,10 +5,12 @@
 //! importers translate Jepsen/Knossos EDN and Porcupine logs into it.
 
 pub mod jsonl;
+pub mod node_event;
 mod op;
 pub mod pairing;
 mod store;
 
+pub use node_event::NodeEvent;
 pub use op::{Op, OpType, Process};
 pub use pairing::{pair, Pairing, PairingError};
 pub use store::History;
