@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let name = args.file.display().to_string();
     let imported = import::import_path(&args.file, &import_options(args.format, args.independent))?;
-    validate_pairing(&imported, &name)?;
+    let pending = validate_pairing(&imported, &name)?;
     let h = &imported.history;
     let mut opts = opts;
     let mut notes = Vec::new();
@@ -122,7 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&results)?);
         return Ok(results.valid.exit_code());
     }
-    print!("{}", summary(&name, &imported, &composed, &notes, elapsed));
+    print!(
+        "{}",
+        summary(&name, &imported, pending, &composed, &notes, elapsed)
+    );
     Ok(composed.valid.exit_code())
 }
 
@@ -179,18 +182,21 @@ fn node_log_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Pairing errors name the op's source line, not just its index.
-fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<()> {
-    if let Err(e) = pair(&imp.history) {
-        let index = match &e {
-            PairingError::CompletionWithoutInvoke { index, .. }
-            | PairingError::DoubleInvoke { index, .. }
-            | PairingError::MismatchedF { index, .. } => *index as usize,
-        };
-        let line = imp.lines.get(index).copied().unwrap_or(0);
-        bail!("{name}:{line}: {e}");
+/// Pairing errors name the op's source line, not just its index. Returns
+/// the number of pending invocations.
+fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
+    match pair(&imp.history) {
+        Ok(p) => Ok(p.pending(&imp.history).count()),
+        Err(e) => {
+            let index = match &e {
+                PairingError::CompletionWithoutInvoke { index, .. }
+                | PairingError::DoubleInvoke { index, .. }
+                | PairingError::MismatchedF { index, .. } => *index as usize,
+            };
+            let line = imp.lines.get(index).copied().unwrap_or(0);
+            bail!("{name}:{line}: {e}");
+        }
     }
-    Ok(())
 }
 
 /// A model for a history whose `f`s all belong to one: `read`/`write`/`cas`
@@ -220,12 +226,18 @@ fn span_ns(h: &History) -> u64 {
 }
 
 /// The terminal summary: one screen, most important first.
-pub fn summary(name: &str, imp: &Imported, c: &Composed, notes: &[String], elapsed: Duration) -> String {
+pub fn summary(
+    name: &str,
+    imp: &Imported,
+    pending: usize,
+    c: &Composed,
+    notes: &[String],
+    elapsed: Duration,
+) -> String {
     use std::fmt::Write;
     let h = &imp.history;
     let mut s = String::new();
     let count = |ty| h.ops.iter().filter(|o| o.ty == ty).count();
-    let pending = pair(h).map_or(0, |p| p.pending(h).count());
     let processes: BTreeSet<_> = h.client_ops().map(|o| o.process).collect();
     let keys: BTreeSet<String> = h.client_ops().filter_map(|o| o.key_string()).collect();
     let nemesis = h.nemesis_ops().count();
