@@ -24,7 +24,7 @@ pub struct Args {
     /// The history file (`-` for stdin).
     pub file: PathBuf,
     /// Model for model-based checkers: register, cas-register, kv, set, ...
-    /// (default: inferred from the ops' `f`, see `infer_model`).
+    /// (default: the checker infers it from the ops' `f`).
     #[arg(long)]
     pub model: Option<String>,
     /// Input format: jsonl, edn, porcupine-etcd or porcupine-kv (default: detect from content).
@@ -69,16 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let imported = import::import_path(&args.file, &import_options(args.format, args.independent))?;
     let pending = validate_pairing(&imported, &name)?;
     let h = &imported.history;
-    let mut opts = opts;
     let mut notes = Vec::new();
-    if opts.model.is_none() {
-        opts.model = infer_model(h);
-        if let Some(m) = &opts.model {
-            notes.push(format!(
-                "model: {m} (inferred from the ops; set --model to override)"
-            ));
-        }
-    }
 
     let start = Instant::now();
     let composed = if h.is_empty() {
@@ -196,24 +187,6 @@ fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
             let line = imp.lines.get(index).copied().unwrap_or(0);
             bail!("{name}:{line}: {e}");
         }
-    }
-}
-
-/// A model for a history whose `f`s all belong to one: `read`/`write`/`cas`
-/// → `cas-register`, `get`/`put`/`append` → `kv`. Otherwise none (the
-/// checker decides or asks for `--model`).
-pub fn infer_model(h: &History) -> Option<String> {
-    let fs: BTreeSet<&str> = h.client_ops().map(|o| o.f.as_str()).collect();
-    if fs.is_empty() {
-        return None;
-    }
-    let within = |set: &[&str]| fs.iter().all(|f| set.contains(f));
-    if within(&["read", "write", "cas"]) {
-        Some("cas-register".into())
-    } else if within(&["get", "put", "append"]) {
-        Some("kv".into())
-    } else {
-        None
     }
 }
 
