@@ -12,11 +12,14 @@ use crate::report::RunResults;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How many anomaly explanations the terminal summary shows.
 const SHOWN_ANOMALIES: usize = 5;
+/// Longest explanation the summary prints (characters); `--json` has them whole.
+const EXPLANATION_CHARS: usize = 400;
 
 /// Arguments of `faultline check`.
 #[derive(clap::Args, Debug)]
@@ -110,13 +113,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             net: None,
             warnings,
         };
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        let mut text = serde_json::to_string_pretty(&results)?;
+        text.push('\n');
+        super::convert::to_stdout(|w| w.write_all(text.as_bytes()))?;
         return Ok(results.valid.exit_code());
     }
-    print!(
-        "{}",
-        summary(&name, &imported, pending, &composed, &notes, elapsed)
-    );
+    let text = summary(&name, &imported, pending, &composed, &notes, elapsed);
+    super::convert::to_stdout(|w| w.write_all(text.as_bytes()))?;
     Ok(composed.valid.exit_code())
 }
 
@@ -187,6 +190,14 @@ fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
             let line = imp.lines.get(index).copied().unwrap_or(0);
             bail!("{name}:{line}: {e}");
         }
+    }
+}
+
+/// `s` cut to at most `max` characters, marking the cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}... [cut, see --json]", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -261,7 +272,7 @@ pub fn summary(
                 s,
                 "  [{checker}] {}: {} (ops {})",
                 a.kind,
-                a.explanation,
+                clip(&a.explanation, EXPLANATION_CHARS),
                 ops.join(", ")
             );
         }
@@ -276,4 +287,15 @@ pub fn summary(
         let _ = writeln!(s, "warning: {w}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_cuts_long_explanations_on_char_boundaries() {
+        assert_eq!(clip("héllo", 5), "héllo");
+        assert_eq!(clip("héllo", 2), "hé... [cut, see --json]");
+    }
 }
