@@ -211,3 +211,29 @@ fn reads_stdin() {
     assert_eq!(v["value"], serde_json::json!([["append", 1, 2], ["r", 3, null]]));
     assert_eq!(v["f"], "txn");
 }
+
+#[test]
+fn run_directory_reads_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    faultline()
+        .args(["check", "--checker", "noop"])
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("history.jsonl"));
+    std::fs::copy(fixture("vector-ok.edn"), dir.path().join("in.edn")).unwrap();
+    faultline()
+        .arg("convert")
+        .arg(dir.path().join("in.edn"))
+        .arg(dir.path().join("history.jsonl"))
+        .assert()
+        .code(0);
+    std::fs::create_dir(dir.path().join("nodes")).unwrap();
+    faultline()
+        .args(["check", "--checker", "noop"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("history.jsonl (jsonl)"))
+        .stdout(predicate::str::contains("ops:       3 "));
+}

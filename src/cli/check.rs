@@ -24,7 +24,8 @@ const EXPLANATION_CHARS: usize = 400;
 /// Arguments of `faultline check`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The history file (`-` for stdin).
+    /// The history file (`-` for stdin), or a run directory (its `history.jsonl`
+    /// and `nodes/*.log`).
     pub file: PathBuf,
     /// Model for model-based checkers: register, cas-register, kv, set, ...
     /// (default: the checker infers it from the ops' `f`).
@@ -62,7 +63,21 @@ pub struct Args {
     pub html: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<i32> {
+pub fn run(mut args: Args) -> anyhow::Result<i32> {
+    // A run directory: its history, and its node logs unless told otherwise.
+    if args.file.is_dir() {
+        let dir = args.file.clone();
+        args.file = dir.join("history.jsonl");
+        if !args.file.is_file() {
+            bail!(
+                "{}: a directory without history.jsonl (not a run directory)",
+                dir.display()
+            );
+        }
+        if args.node_logs.is_none() && dir.join("nodes").is_dir() {
+            args.node_logs = Some(dir.join("nodes"));
+        }
+    }
     let opts = check_options(&args)?;
     let checkers = registry::build_list(&args.checker)?;
     if checkers.is_empty() {
