@@ -14,6 +14,7 @@ pub mod set;
 pub mod span;
 pub mod split_brain;
 pub mod stale;
+pub mod synth;
 mod verdict;
 
 pub use compose::{compose, run_one, Composed};

@@ -35,6 +35,9 @@ pub const MAX_POINTS: usize = 10_000;
 /// Most throughput buckets.
 pub const MAX_BUCKETS: u64 = 200;
 
+/// Latencies above one hour are recorded as one hour.
+const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
+
 pub struct Perf;
 
 /// A fault window.
@@ -133,7 +136,7 @@ impl Checker for Perf {
             match s.outcome {
                 Outcome::Ok => {
                     ok += 1;
-                    let hist = lat.entry(s.f).or_insert_with(|| Histogram::new(3).expect("3 significant digits is valid"));
+                    let hist = lat.entry(s.f).or_insert_with(|| Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid bounds"));
                     hist.saturating_record((s.end - s.start).max(1));
                 }
                 Outcome::Fail => fail += 1,
