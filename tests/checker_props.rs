@@ -67,7 +67,7 @@ fn set_oracle(h: &History) -> (usize, usize, usize) {
 }
 
 proptest! {
-    #![proptest_config(cfg(48, 0x5e7))]
+    #![proptest_config(cfg(256, 0x5e7))]
     #[test]
     fn set_correct_never_flagged_and_deletions_match_oracle(seed in any::<u64>(), drops in proptest::collection::vec((any::<usize>(), any::<usize>()), 0..6)) {
         let mut h = set_history(&shape(seed, 120), 0.2);
@@ -151,7 +151,7 @@ fn stale_oracle(h: &History) -> usize {
 }
 
 proptest! {
-    #![proptest_config(cfg(48, 0x57a1e))]
+    #![proptest_config(cfg(256, 0x57a1e))]
     #[test]
     fn register_correct_never_flagged_and_stale_matches_oracle(seed in any::<u64>(), edits in proptest::collection::vec((any::<usize>(), any::<usize>()), 0..5)) {
         let mut h = register_history(&shape(seed, 150), 2);
@@ -253,7 +253,7 @@ fn counter_oracle(h: &History) -> usize {
 }
 
 proptest! {
-    #![proptest_config(cfg(48, 0xc0))]
+    #![proptest_config(cfg(256, 0xc0))]
     #[test]
     fn counter_matches_oracle(seed in any::<u64>(), edits in proptest::collection::vec((any::<usize>(), -4i64..5), 0..5)) {
         let mut h = counter_history(&shape(seed, 150));

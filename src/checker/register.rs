@@ -27,7 +27,7 @@ pub struct Write {
 #[derive(Default)]
 pub struct KeyWrites {
     pub writes: Vec<Write>,
-    by_value: HashMap<String, usize>,
+    by_value: HashMap<ValKey, usize>,
     suffix_min_end: Vec<(u64, usize)>,
 }
 
@@ -67,7 +67,7 @@ impl KeyWrites {
 
     /// Resolves a read value.
     pub fn source(&self, v: &Value) -> Source {
-        match self.by_value.get(&value_key(v)) {
+        match self.by_value.get(&ValKey::of(v)) {
             Some(&i) => Source::Write(i),
             None if v.is_null() => Source::Initial,
             None => Source::Unwritten,
@@ -111,6 +111,22 @@ impl KeyWrites {
     }
 }
 
+/// A hashable form of a value that costs no allocation for integers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ValKey {
+    Int(i64),
+    Other(String),
+}
+
+impl ValKey {
+    fn of(v: &Value) -> ValKey {
+        match v.as_i64() {
+            Some(i) => ValKey::Int(i),
+            None => ValKey::Other(value_key(v)),
+        }
+    }
+}
+
 /// A hashable form of a value.
 pub fn value_key(v: &Value) -> String {
     match v {
@@ -137,7 +153,7 @@ pub fn index_writes(spans: &[Span]) -> HashMap<String, KeyWrites> {
         }
         let Some(v) = written_value(s) else { continue };
         let kw = m.entry(s.key_str()).or_default();
-        kw.by_value.insert(value_key(v), kw.writes.len());
+        kw.by_value.insert(ValKey::of(v), kw.writes.len());
         kw.writes.push(Write {
             start: s.start,
             end: if s.outcome == Outcome::Ok { s.end } else { u64::MAX },

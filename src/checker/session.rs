@@ -95,7 +95,9 @@ impl Checker for Session {
                 let u = kw.source(s.value);
                 let mut flagged = false;
                 if let Some(fl) = floors.get(&key) {
-                    if let Some(f) = fl.iter().find(|f| kw.precedes(u, f.src)) {
+                    // Several floors may be broken at once; name the most specific guarantee.
+                    let broken = fl.iter().filter(|f| kw.precedes(u, f.src)).min_by_key(|f| priority(f.kind));
+                    if let Some(f) = broken {
                         flagged = true;
                         let kind = match f.kind {
                             "monotonic-reads" if same_writer(kw, u, f.src) => "monotonic-writes",
@@ -103,7 +105,7 @@ impl Checker for Session {
                         };
                         *counts.entry(kind).or_default() += 1;
                         if counts[kind] <= MAX_LISTED {
-                            v.push_anomaly(floor_anomaly(kind, *process, &key, f, s, i, &all));
+                            v.push_anomaly(floor_anomaly(kind, *process, &key, f, s, &all));
                         } else {
                             v.valid = super::Validity::Invalid;
                         }
@@ -112,8 +114,7 @@ impl Checker for Session {
                 if !flagged {
                     if let Some((t, via)) = seen_start {
                         if let Some((end, w)) = kw.first_acked_after(u) {
-                            if end < t && !std::ptr::eq(&all[kw.writes[w].span], &all[via]) {
-                                flagged = true;
+                            if end < t {
                                 let kind = "consistent-prefix";
                                 *counts.entry(kind).or_default() += 1;
                                 if counts[kind] <= MAX_LISTED {
@@ -137,7 +138,6 @@ impl Checker for Session {
                         }
                     }
                 }
-                let _ = flagged;
                 // Raise floors: this read, then the dependencies of the write it saw.
                 let fl = floors.entry(key.clone()).or_default();
                 if !fl.iter().any(|f| kw.precedes(u, f.src)) {
@@ -177,6 +177,16 @@ impl Checker for Session {
     }
 }
 
+/// Which guarantee to name first when one read breaks several.
+fn priority(kind: &str) -> u8 {
+    match kind {
+        "read-your-writes" => 0,
+        "monotonic-reads" => 1,
+        "monotonic-writes" => 2,
+        _ => 3,
+    }
+}
+
 /// True when both values were written by the same process (so their order is that session's).
 fn same_writer(kw: &KeyWrites, a: Source, b: Source) -> bool {
     match (a, b) {
@@ -185,7 +195,7 @@ fn same_writer(kw: &KeyWrites, a: Source, b: Source) -> bool {
     }
 }
 
-fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, ri: usize, all: &[Span]) -> Anomaly {
+fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, all: &[Span]) -> Anomaly {
     let by = &all[f.by];
     let (pair, text) = match (kind, f.via) {
         ("read-your-writes", _) => (
@@ -212,8 +222,7 @@ fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, ri: u
     if let Some(via) = f.via {
         ops.extend(all[via].ops());
     }
-    ops.extend(all[ri].ops());
-    let _ = ri;
+    ops.extend(r.ops());
     Anomaly {
         kind: kind.into(),
         explanation: text,

@@ -47,15 +47,66 @@ impl Elem {
     }
 }
 
-/// Per element: its add (if any) and the reads containing it, by read rank.
+/// Per element: its add (if any). Its reads live in a flat presence array.
 #[derive(Default)]
 struct ElemInfo<'h> {
     add: Option<&'h Span<'h>>,
-    present: Vec<u32>,
+}
+
+/// Element ids: a plain array when the added integers are dense (the common
+/// case, and the fast one), with a hash map for everything else.
+struct Interner {
+    min: i64,
+    dense: Vec<u32>,
+    map: HashMap<Elem, u32>,
+}
+
+impl Interner {
+    fn for_adds(adds: &[&Span]) -> Interner {
+        let ints: Option<Vec<i64>> = adds.iter().map(|a| a.value.as_i64()).collect();
+        let (min, len) = match ints {
+            Some(v) if !v.is_empty() => {
+                let (lo, hi) = (v.iter().min().copied().unwrap_or(0), v.iter().max().copied().unwrap_or(0));
+                let span = hi.saturating_sub(lo) as u64;
+                if span < 4 * v.len() as u64 + 1024 {
+                    (lo, span as usize + 1)
+                } else {
+                    (0, 0)
+                }
+            }
+            _ => (0, 0),
+        };
+        Interner { min, dense: vec![u32::MAX; len], map: HashMap::new() }
+    }
+
+    fn slot(&self, v: &Value) -> Option<usize> {
+        let i = v.as_i64()?.checked_sub(self.min)?;
+        (i >= 0 && (i as usize) < self.dense.len()).then_some(i as usize)
+    }
+
+    fn get(&self, v: &Value) -> Option<u32> {
+        match self.slot(v) {
+            Some(i) => Some(self.dense[i]).filter(|&x| x != u32::MAX),
+            None => self.map.get(&Elem::of(v)).copied(),
+        }
+    }
+
+    fn insert<'h>(&mut self, v: &Value, elems: &mut Vec<(Elem, ElemInfo<'h>)>) -> u32 {
+        let id = elems.len() as u32;
+        elems.push((Elem::of(v), ElemInfo::default()));
+        match self.slot(v) {
+            Some(i) => self.dense[i] = id,
+            None => {
+                self.map.insert(Elem::of(v), id);
+            }
+        }
+        id
+    }
 }
 
 /// One ok read, ranked by invocation time.
 struct Read<'h> {
+    /// The op.
     span: &'h Span<'h>,
 }
 
@@ -160,14 +211,13 @@ fn check_key<'h>(
     let mut reads: Vec<Read> = reads.iter().map(|s| Read { span: s }).collect();
     reads.sort_by_key(|r| (r.span.start, r.span.inv));
     let starts: Vec<u64> = reads.iter().map(|r| r.span.start).collect();
-    let mut ids: HashMap<Elem, u32> = HashMap::with_capacity(adds.len());
+    let mut ids = Interner::for_adds(adds);
     let mut elems: Vec<(Elem, ElemInfo)> = Vec::with_capacity(adds.len());
     for a in adds {
-        let e = Elem::of(a.value);
-        let id = *ids.entry(e.clone()).or_insert_with(|| {
-            elems.push((e, ElemInfo::default()));
-            (elems.len() - 1) as u32
-        });
+        let id = match ids.get(a.value) {
+            Some(id) => id,
+            None => ids.insert(a.value, &mut elems),
+        };
         let slot = &mut elems[id as usize].1.add;
         // With duplicate adds, prefer an acknowledged one (the stronger claim).
         if slot.is_none() || (a.outcome == Outcome::Ok && slot.is_some_and(|s| s.outcome != Outcome::Ok)) {
@@ -176,32 +226,56 @@ fn check_key<'h>(
         t.adds += 1;
         t.ok_adds += (a.outcome == Outcome::Ok) as usize;
     }
+    // Presence lists in one flat array (CSR): resolve ids read by read, then counting-sort.
     let mut malformed = 0;
-    for (rank, r) in reads.iter().enumerate() {
-        let Some(items) = r.span.value.as_array() else {
-            malformed += 1;
-            continue;
-        };
-        for x in items {
-            let e = Elem::of(x);
-            let id = match ids.get(&e) {
-                Some(&id) => id,
-                None => {
-                    ids.insert(e.clone(), elems.len() as u32);
-                    elems.push((e, ElemInfo::default()));
-                    (elems.len() - 1) as u32
+    let mut occ: Vec<u32> = Vec::new();
+    let mut bounds: Vec<usize> = vec![0];
+    for r in &reads {
+        match r.span.value.as_array() {
+            Some(items) => {
+                for x in items {
+                    let id = match ids.get(x) {
+                        Some(id) => id,
+                        None => ids.insert(x, &mut elems),
+                    };
+                    occ.push(id);
                 }
-            };
-            let p = &mut elems[id as usize].1.present;
-            if p.last() != Some(&(rank as u32)) {
-                p.push(rank as u32);
+            }
+            None => malformed += 1,
+        }
+        bounds.push(occ.len());
+    }
+    let mut offsets = vec![0usize; elems.len() + 1];
+    let mut last_rank = vec![u32::MAX; elems.len()];
+    for rank in 0..reads.len() {
+        for &id in &occ[bounds[rank]..bounds[rank + 1]] {
+            if last_rank[id as usize] != rank as u32 {
+                last_rank[id as usize] = rank as u32;
+                offsets[id as usize + 1] += 1;
             }
         }
     }
+    for i in 0..elems.len() {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut flat = vec![0u32; offsets[elems.len()]];
+    let mut fill = offsets.clone();
+    last_rank.fill(u32::MAX);
+    for rank in 0..reads.len() {
+        for &id in &occ[bounds[rank]..bounds[rank + 1]] {
+            if last_rank[id as usize] != rank as u32 {
+                last_rank[id as usize] = rank as u32;
+                flat[fill[id as usize]] = rank as u32;
+                fill[id as usize] += 1;
+            }
+        }
+    }
+    drop(occ);
     t.reads += reads.len();
     let n = reads.len();
-    for (e, info) in &elems {
-        let first_seen = info.present.first().map(|&r| reads[r as usize].span);
+    for (id, (e, info)) in elems.iter().enumerate() {
+        let present = &flat[offsets[id]..offsets[id + 1]];
+        let first_seen = present.first().map(|&r| reads[r as usize].span);
         let Some(add) = info.add else {
             let r = first_seen.expect("an element without an add was read");
             t.unexpected += 1;
@@ -239,7 +313,7 @@ fn check_key<'h>(
             t.never_read += 1;
             continue;
         }
-        let present_after = info.present.len() - info.present.partition_point(|&r| (r as usize) < first_after);
+        let present_after = present.len() - present.partition_point(|&r| (r as usize) < first_after);
         if let Some(r) = first_seen {
             t.visible_ms.push(ms(r.start.saturating_sub(add.end.min(r.start))));
         }
@@ -252,13 +326,13 @@ fn check_key<'h>(
         }
         // The last absent read: walk back from the newest read past the trailing presents.
         let mut last_absent = n - 1;
-        let mut pi = info.present.len();
-        while pi > 0 && info.present[pi - 1] as usize == last_absent {
+        let mut pi = present.len();
+        while pi > 0 && present[pi - 1] as usize == last_absent {
             pi -= 1;
             last_absent -= 1;
         }
         let absent = reads[last_absent].span;
-        let last_present = info.present.last().map(|&r| reads[r as usize].span);
+        let last_present = present.last().map(|&r| reads[r as usize].span);
         let mut ops = add.ops();
         if let Some(r) = first_seen {
             ops.extend(r.ops());
@@ -270,7 +344,7 @@ fn check_key<'h>(
             "absent_read_ms_after_known": ms(absent.start - known),
         });
         match last_present {
-            Some(lp) if (info.present[info.present.len() - 1] as usize) > last_absent => {
+            Some(lp) if (present[present.len() - 1] as usize) > last_absent => {
                 t.unstable += 1;
                 if acked {
                     t.stable_ms.push(ms(absent.end.saturating_sub(add.end)));
