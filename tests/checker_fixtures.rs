@@ -19,7 +19,10 @@ fn options(base: &Path, kind: &str, side: &str) -> CheckOptions {
     }
     let nodes = base.join(format!("{kind}-{side}.nodes"));
     if nodes.is_dir() {
-        let mut logs: Vec<PathBuf> = std::fs::read_dir(nodes).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(nodes)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         logs.sort();
         o.node_logs = logs;
     }
@@ -92,7 +95,13 @@ fn session_kinds_are_distinct() {
     // Each session fixture names exactly its own kind and no other session kind.
     let base = dir().join("session");
     let c = registry::build("session").unwrap();
-    for kind in ["read-your-writes", "monotonic-reads", "monotonic-writes", "writes-follow-reads", "consistent-prefix"] {
+    for kind in [
+        "read-your-writes",
+        "monotonic-reads",
+        "monotonic-writes",
+        "writes-follow-reads",
+        "consistent-prefix",
+    ] {
         let h = jsonl::read_file(&base.join(format!("{kind}-bad.jsonl"))).unwrap();
         let v = c.check(&h, &CheckOptions::default());
         let kinds: Vec<&str> = v.anomalies.iter().map(|a| a.kind.as_str()).collect();
@@ -104,7 +113,9 @@ fn session_kinds_are_distinct() {
 fn split_brain_without_logs_is_not_a_guess() {
     let base = dir().join("split_brain");
     let h = jsonl::read_file(&base.join("split-brain-bad.jsonl")).unwrap();
-    let v = registry::build("split_brain").unwrap().check(&h, &CheckOptions::default());
+    let v = registry::build("split_brain")
+        .unwrap()
+        .check(&h, &CheckOptions::default());
     // n1, n2, n1 interleave: suspicious, but not proof without logs.
     assert_eq!(v.valid, Validity::Unknown, "{v:#?}");
     assert_eq!(v.details["suspected"].as_array().map(Vec::len), Some(1));

@@ -10,7 +10,12 @@ use proptest::test_runner::{Config, RngSeed};
 use serde_json::{json, Value};
 
 fn cfg(cases: u32, seed: u64) -> Config {
-    Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, ..Config::default() }
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 fn check(name: &str, h: &History, opts: &CheckOptions) -> Verdict {
@@ -18,7 +23,13 @@ fn check(name: &str, h: &History, opts: &CheckOptions) -> Verdict {
 }
 
 fn shape(seed: u64, ops: usize) -> Shape {
-    Shape { seed, processes: 4, ops, info_rate: 0.1, max_latency: 1_000 }
+    Shape {
+        seed,
+        processes: 4,
+        ops,
+        info_rate: 0.1,
+        max_latency: 1_000,
+    }
 }
 
 /// (invoke position, completion position) of every ok client op with f `f`.
@@ -26,7 +37,11 @@ fn ok_ops(h: &History, f: &str) -> Vec<(usize, usize)> {
     let p = pair(h).unwrap();
     (0..h.len())
         .filter(|&i| h.ops[i].ty == OpType::Invoke && h.ops[i].f == f && !h.ops[i].process.is_nemesis())
-        .filter_map(|i| p.partner(i).filter(|&j| h.ops[j].ty == OpType::Ok).map(|j| (i, j)))
+        .filter_map(|i| {
+            p.partner(i)
+                .filter(|&j| h.ops[j].ty == OpType::Ok)
+                .map(|j| (i, j))
+        })
         .collect()
 }
 
@@ -38,11 +53,30 @@ fn kinds(v: &Verdict) -> Vec<&str> {
 fn set_oracle(h: &History) -> (usize, usize, usize) {
     let reads: Vec<(u64, u64, Vec<i64>)> = ok_ops(h, "read")
         .into_iter()
-        .map(|(i, j)| (h.ops[i].time, h.ops[j].time, h.ops[j].value.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()))
+        .map(|(i, j)| {
+            (
+                h.ops[i].time,
+                h.ops[j].time,
+                h.ops[j]
+                    .value
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_i64().unwrap())
+                    .collect(),
+            )
+        })
         .collect();
-    let acked: std::collections::HashMap<i64, u64> =
-        ok_ops(h, "add").into_iter().map(|(i, j)| (h.ops[i].value.as_i64().unwrap(), h.ops[j].time)).collect();
-    let mut adds: Vec<i64> = h.ops.iter().filter(|o| o.f == "add" && o.is_invoke()).map(|o| o.value.as_i64().unwrap()).collect();
+    let acked: std::collections::HashMap<i64, u64> = ok_ops(h, "add")
+        .into_iter()
+        .map(|(i, j)| (h.ops[i].value.as_i64().unwrap(), h.ops[j].time))
+        .collect();
+    let mut adds: Vec<i64> = h
+        .ops
+        .iter()
+        .filter(|o| o.f == "add" && o.is_invoke())
+        .map(|o| o.value.as_i64().unwrap())
+        .collect();
     adds.sort();
     let (mut lost, mut las, mut unstable) = (0, 0, 0);
     for e in adds {
@@ -54,8 +88,13 @@ fn set_oracle(h: &History) -> (usize, usize, usize) {
             (None, Some(s)) => s,
             (None, None) => continue,
         };
-        let absent_after: Vec<_> = reads.iter().filter(|r| r.0 > known && !r.2.contains(&e)).collect();
-        let Some(last_absent) = absent_after.iter().map(|r| r.0).max() else { continue };
+        let absent_after: Vec<_> = reads
+            .iter()
+            .filter(|r| r.0 > known && !r.2.contains(&e))
+            .collect();
+        let Some(last_absent) = absent_after.iter().map(|r| r.0).max() else {
+            continue;
+        };
         let last_present = seen.iter().map(|r| r.0).max();
         match last_present {
             Some(p) if p > last_absent => unstable += 1,
@@ -133,7 +172,11 @@ fn stale_oracle(h: &History) -> usize {
             continue;
         }
         let end = done.filter(|d| d.ty == OpType::Ok).map_or(u64::MAX, |d| d.time);
-        let v = if o.f == "cas" { o.value[1].clone() } else { o.value.clone() };
+        let v = if o.f == "cas" {
+            o.value[1].clone()
+        } else {
+            o.value.clone()
+        };
         writes.push((o.key.clone().unwrap(), v, o.time, end));
     }
     ok_ops(h, "read")
@@ -145,7 +188,10 @@ fn stale_oracle(h: &History) -> usize {
                 None if v.is_null() => 0,
                 None => return false,
             };
-            src_end != u64::MAX && writes.iter().any(|w| w.0 == k && w.2 > src_end && w.3 < start && (src_end > 0 || w.2 >= src_end))
+            src_end != u64::MAX
+                && writes
+                    .iter()
+                    .any(|w| w.0 == k && w.2 > src_end && w.3 < start && (src_end > 0 || w.2 >= src_end))
         })
         .count()
 }
@@ -236,7 +282,9 @@ fn counter_oracle(h: &History) -> usize {
             let d = p.partner(i).map(|j| &h.ops[j]);
             match d.map(|d| d.ty) {
                 Some(OpType::Fail) => None,
-                Some(OpType::Ok) => Some((h.ops[i].time, d.map(|d| d.time), h.ops[i].value.as_i64().unwrap())),
+                Some(OpType::Ok) => {
+                    Some((h.ops[i].time, d.map(|d| d.time), h.ops[i].value.as_i64().unwrap()))
+                }
                 _ => Some((h.ops[i].time, None, h.ops[i].value.as_i64().unwrap())),
             }
         })
@@ -245,7 +293,11 @@ fn counter_oracle(h: &History) -> usize {
         .into_iter()
         .filter(|&(i, j)| {
             let (s, e, x) = (h.ops[i].time, h.ops[j].time, h.ops[j].value.as_i64().unwrap());
-            let lo: i64 = incrs.iter().filter(|c| c.1.is_some_and(|t| t < s)).map(|c| c.2).sum();
+            let lo: i64 = incrs
+                .iter()
+                .filter(|c| c.1.is_some_and(|t| t < s))
+                .map(|c| c.2)
+                .sum();
             let hi: i64 = incrs.iter().filter(|c| c.0 <= e).map(|c| c.2).sum();
             x < lo || x > hi
         })

@@ -32,8 +32,15 @@ impl Checker for Bank {
             Ok(s) => s,
             Err(e) => return Verdict::unknown("bank", format!("history cannot be paired: {e}")),
         };
-        let reads: Vec<_> = all.iter().filter(|s| s.f == "read" && s.outcome == Outcome::Ok).collect();
-        let negative_allowed = opts.params.get("negative_allowed").and_then(Value::as_bool).unwrap_or(false);
+        let reads: Vec<_> = all
+            .iter()
+            .filter(|s| s.f == "read" && s.outcome == Outcome::Ok)
+            .collect();
+        let negative_allowed = opts
+            .params
+            .get("negative_allowed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let mut notes = Vec::new();
         let mut total = opts.params.get("total").and_then(Value::as_i64).map(i128::from);
         let mut accounts: Option<BTreeSet<String>> = opts
@@ -82,31 +89,46 @@ impl Checker for Bank {
                 map.keys().cloned().collect()
             });
             if sum != total {
-                push(&mut v, Anomaly {
-                    kind: "wrong-total".into(),
-                    explanation: format!("Read {} saw balances summing to {sum}, not the total {total}.", r.inv),
-                    ops: r.ops(),
-                    data: json!({"sum": sum as i64, "total": total as i64, "balances": r.value}),
-                });
+                push(
+                    &mut v,
+                    Anomaly {
+                        kind: "wrong-total".into(),
+                        explanation: format!(
+                            "Read {} saw balances summing to {sum}, not the total {total}.",
+                            r.inv
+                        ),
+                        ops: r.ops(),
+                        data: json!({"sum": sum as i64, "total": total as i64, "balances": r.value}),
+                    },
+                );
             }
             if !negative_allowed {
                 for (a, b) in balances.iter().filter(|(_, b)| *b < 0) {
-                    push(&mut v, Anomaly {
-                        kind: "negative-balance".into(),
-                        explanation: format!("Read {} saw account {a} at {b}, and negative balances are not allowed.", r.inv),
-                        ops: r.ops(),
-                        data: json!({"account": a, "balance": b}),
-                    });
+                    push(
+                        &mut v,
+                        Anomaly {
+                            kind: "negative-balance".into(),
+                            explanation: format!(
+                                "Read {} saw account {a} at {b}, and negative balances are not allowed.",
+                                r.inv
+                            ),
+                            ops: r.ops(),
+                            data: json!({"account": a, "balance": b}),
+                        },
+                    );
                 }
             }
             let missing: Vec<&String> = accts.iter().filter(|a| !map.contains_key(*a)).collect();
             if !missing.is_empty() {
-                push(&mut v, Anomaly {
-                    kind: "missing-account".into(),
-                    explanation: format!("Read {} lacks account(s) {missing:?}.", r.inv),
-                    ops: r.ops(),
-                    data: json!({"missing": missing}),
-                });
+                push(
+                    &mut v,
+                    Anomaly {
+                        kind: "missing-account".into(),
+                        explanation: format!("Read {} lacks account(s) {missing:?}.", r.inv),
+                        ops: r.ops(),
+                        data: json!({"missing": missing}),
+                    },
+                );
             }
         }
         let transfers = all.iter().filter(|s| s.f == "transfer").count();
@@ -146,7 +168,13 @@ mod tests {
             params: json!({"total": 10, "accounts": ["a", "b"]}),
             ..Default::default()
         };
-        let kinds = |b| Bank.check(&read(b), &opts).anomalies.into_iter().map(|a| a.kind).collect::<Vec<_>>();
+        let kinds = |b| {
+            Bank.check(&read(b), &opts)
+                .anomalies
+                .into_iter()
+                .map(|a| a.kind)
+                .collect::<Vec<_>>()
+        };
         assert!(kinds(json!({"a": 4, "b": 6})).is_empty());
         assert_eq!(kinds(json!({"a": 4, "b": 7})), vec!["wrong-total"]);
         assert_eq!(kinds(json!({"a": -1, "b": 11})), vec!["negative-balance"]);

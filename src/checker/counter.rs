@@ -100,7 +100,11 @@ impl Checker for Counter {
                     v.valid = super::Validity::Invalid;
                     continue;
                 }
-                let kind = if x < lo { "counter-read-too-low" } else { "counter-read-too-high" };
+                let kind = if x < lo {
+                    "counter-read-too-low"
+                } else {
+                    "counter-read-too-high"
+                };
                 v.push_anomaly(Anomaly {
                     kind: kind.into(),
                     explanation: format!(
@@ -115,7 +119,9 @@ impl Checker for Counter {
             }
         }
         v.summary = format!("{reads} reads, {bad} out of bounds");
-        v.with_details(json!({"reads": reads, "out_of_bounds": bad, "malformed": malformed, "keys": keys.len()}))
+        v.with_details(
+            json!({"reads": reads, "out_of_bounds": bad, "malformed": malformed, "keys": keys.len()}),
+        )
     }
 }
 

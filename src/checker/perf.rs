@@ -51,9 +51,16 @@ pub struct Window {
 
 /// Which family of faults `f` injects, or `None` for a heal.
 fn family(f: &str) -> (&'static str, bool) {
-    let heal = matches!(f, "heal" | "restart" | "start" | "resume" | "clock-reset" | "stop-partition")
-        || f.starts_with("heal");
-    let fam = if f.contains("partition") || f.contains("isolate") || f.contains("bridge") || f.contains("ring") || f.starts_with("heal") {
+    let heal = matches!(
+        f,
+        "heal" | "restart" | "start" | "resume" | "clock-reset" | "stop-partition"
+    ) || f.starts_with("heal");
+    let fam = if f.contains("partition")
+        || f.contains("isolate")
+        || f.contains("bridge")
+        || f.contains("ring")
+        || f.starts_with("heal")
+    {
         "partition"
     } else if matches!(f, "kill" | "restart" | "start" | "crash") {
         "kill"
@@ -91,7 +98,8 @@ pub fn nemesis_windows(h: &History) -> Vec<Window> {
     for (f, from, to) in events {
         let (fam, heal) = family(&f);
         if heal {
-            let (closing, keep): (Vec<Window>, Vec<Window>) = open.into_iter().partition(|w| family(&w.fault).0 == fam);
+            let (closing, keep): (Vec<Window>, Vec<Window>) =
+                open.into_iter().partition(|w| family(&w.fault).0 == fam);
             open = keep;
             done.extend(closing.into_iter().map(|mut w| {
                 w.to = to;
@@ -99,7 +107,12 @@ pub fn nemesis_windows(h: &History) -> Vec<Window> {
                 w
             }));
         } else {
-            open.push(Window { fault: f, from, to: end_of_history, healed_by: None });
+            open.push(Window {
+                fault: f,
+                from,
+                to: end_of_history,
+                healed_by: None,
+            });
         }
     }
     done.extend(open);
@@ -136,7 +149,9 @@ impl Checker for Perf {
             match s.outcome {
                 Outcome::Ok => {
                     ok += 1;
-                    let hist = lat.entry(s.f).or_insert_with(|| Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid bounds"));
+                    let hist = lat.entry(s.f).or_insert_with(|| {
+                        Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid bounds")
+                    });
                     hist.saturating_record((s.end - s.start).max(1));
                 }
                 Outcome::Fail => fail += 1,
@@ -144,7 +159,11 @@ impl Checker for Perf {
             }
         }
         let first = all.iter().map(|s| s.start).min().unwrap_or(0);
-        let last = all.iter().map(|s| s.completed_at.unwrap_or(s.start)).max().unwrap_or(0);
+        let last = all
+            .iter()
+            .map(|s| s.completed_at.unwrap_or(s.start))
+            .max()
+            .unwrap_or(0);
         let span_ns = last.saturating_sub(first).max(1);
         let bucket = (span_ns.div_ceil(MAX_BUCKETS)).max(100_000_000);
         let n_buckets = (last / bucket + 1) as usize;
@@ -177,7 +196,9 @@ impl Checker for Perf {
                 let (n, k) = all
                     .iter()
                     .filter(|s| s.start >= w.from && s.start <= w.to)
-                    .fold((0, 0), |(n, k), s| (n + 1, k + (s.outcome == Outcome::Ok) as usize));
+                    .fold((0, 0), |(n, k), s| {
+                        (n + 1, k + (s.outcome == Outcome::Ok) as usize)
+                    });
                 json!({"fault": w.fault, "from_ms": ms(w.from), "to_ms": ms(w.to), "healed_by": w.healed_by,
                        "ops": n, "ok": k, "share": share(k, n)})
             })
@@ -195,7 +216,8 @@ impl Checker for Perf {
                 json!([ms(s.start), l, s.f, ty])
             })
             .collect();
-        let latency: serde_json::Map<String, Value> = lat.iter().map(|(f, h)| (f.to_string(), hist_json(h))).collect();
+        let latency: serde_json::Map<String, Value> =
+            lat.iter().map(|(f, h)| (f.to_string(), hist_json(h))).collect();
         let summary = format!(
             "{} ops ({ok} ok, {fail} fail, {info} info); availability {} outside faults, {} inside {} fault window(s)",
             all.len(),
@@ -250,7 +272,10 @@ mod tests {
         h.reindex();
         let w = nemesis_windows(&h);
         assert_eq!(w.len(), 1);
-        assert_eq!((w[0].from, w[0].to, w[0].healed_by.as_deref()), (2_000_000, 5_000_000, Some("heal")));
+        assert_eq!(
+            (w[0].from, w[0].to, w[0].healed_by.as_deref()),
+            (2_000_000, 5_000_000, Some("heal"))
+        );
         let v = Perf.check(&h, &CheckOptions::default());
         assert_eq!(v.valid, Validity::Valid);
         let d = &v.details;

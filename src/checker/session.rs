@@ -88,7 +88,12 @@ impl Checker for Session {
                         let src = kw.source(w);
                         let fl = floors.entry(key).or_default();
                         fl.retain(|f| !kw.precedes(f.src, src));
-                        fl.push(Floor { src, by: i, via: None, kind: "read-your-writes" });
+                        fl.push(Floor {
+                            src,
+                            by: i,
+                            via: None,
+                            kind: "read-your-writes",
+                        });
                     }
                     continue;
                 }
@@ -96,7 +101,10 @@ impl Checker for Session {
                 let mut flagged = false;
                 if let Some(fl) = floors.get(&key) {
                     // Several floors may be broken at once; name the most specific guarantee.
-                    let broken = fl.iter().filter(|f| kw.precedes(u, f.src)).min_by_key(|f| priority(f.kind));
+                    let broken = fl
+                        .iter()
+                        .filter(|f| kw.precedes(u, f.src))
+                        .min_by_key(|f| priority(f.kind));
                     if let Some(f) = broken {
                         flagged = true;
                         let kind = match f.kind {
@@ -142,7 +150,12 @@ impl Checker for Session {
                 let fl = floors.entry(key.clone()).or_default();
                 if !fl.iter().any(|f| kw.precedes(u, f.src)) {
                     fl.retain(|f| !kw.precedes(f.src, u));
-                    fl.push(Floor { src: u, by: i, via: None, kind: "monotonic-reads" });
+                    fl.push(Floor {
+                        src: u,
+                        by: i,
+                        via: None,
+                        kind: "monotonic-reads",
+                    });
                 }
                 if let Source::Write(w) = u {
                     let ws = kw.writes[w].span;
@@ -161,7 +174,11 @@ impl Checker for Session {
                             src: *dsrc,
                             by: *dspan,
                             via: Some(i),
-                            kind: if *was_write { "monotonic-writes" } else { "writes-follow-reads" },
+                            kind: if *was_write {
+                                "monotonic-writes"
+                            } else {
+                                "writes-follow-reads"
+                            },
                         });
                     }
                 }
@@ -171,7 +188,15 @@ impl Checker for Session {
         v.summary = if total == 0 {
             format!("{} sessions, no session guarantee broken", sessions.len())
         } else {
-            format!("{} sessions: {}", sessions.len(), counts.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", "))
+            format!(
+                "{} sessions: {}",
+                sessions.len(),
+                counts
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         v.with_details(json!({"sessions": sessions.len(), "violations": counts}))
     }
@@ -200,11 +225,18 @@ fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, all: 
     let (pair, text) = match (kind, f.via) {
         ("read-your-writes", _) => (
             [by.inv, r.inv],
-            format!("Process {process} wrote {} to key {key} (op {}), then read {} (op {}), an older value.", by.value, by.inv, r.value, r.inv),
+            format!(
+                "Process {process} wrote {} to key {key} (op {}), then read {} (op {}), an older value.",
+                by.value, by.inv, r.value, r.inv
+            ),
         ),
         (_, Some(via)) => {
             let seen = &all[via];
-            let what = if kind == "monotonic-writes" { "had written" } else { "had read" };
+            let what = if kind == "monotonic-writes" {
+                "had written"
+            } else {
+                "had read"
+            };
             (
                 [by.inv, seen.inv],
                 format!(
@@ -215,7 +247,10 @@ fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, all: 
         }
         _ => (
             [by.inv, r.inv],
-            format!("Process {process} read {} from key {key} (op {}), then {} (op {}), an older value.", by.value, by.inv, r.value, r.inv),
+            format!(
+                "Process {process} read {} from key {key} (op {}), then {} (op {}), an older value.",
+                by.value, by.inv, r.value, r.inv
+            ),
         ),
     };
     let mut ops = by.ops();

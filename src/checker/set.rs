@@ -66,7 +66,10 @@ impl Interner {
         let ints: Option<Vec<i64>> = adds.iter().map(|a| a.value.as_i64()).collect();
         let (min, len) = match ints {
             Some(v) if !v.is_empty() => {
-                let (lo, hi) = (v.iter().min().copied().unwrap_or(0), v.iter().max().copied().unwrap_or(0));
+                let (lo, hi) = (
+                    v.iter().min().copied().unwrap_or(0),
+                    v.iter().max().copied().unwrap_or(0),
+                );
                 let span = hi.saturating_sub(lo) as u64;
                 if span < 4 * v.len() as u64 + 1024 {
                     (lo, span as usize + 1)
@@ -76,7 +79,11 @@ impl Interner {
             }
             _ => (0, 0),
         };
-        Interner { min, dense: vec![u32::MAX; len], map: HashMap::new() }
+        Interner {
+            min,
+            dense: vec![u32::MAX; len],
+            map: HashMap::new(),
+        }
     }
 
     fn slot(&self, v: &Value) -> Option<usize> {
@@ -228,7 +235,11 @@ fn check_key<'h>(
     }
     // Presence lists in one flat array (CSR): resolve ids read by read, then counting-sort.
     let mut malformed = 0;
-    let mut occ: Vec<u32> = Vec::new();
+    let total: usize = reads
+        .iter()
+        .filter_map(|r| r.span.value.as_array().map(Vec::len))
+        .sum();
+    let mut occ: Vec<u32> = Vec::with_capacity(total);
     let mut bounds: Vec<usize> = vec![0];
     for r in &reads {
         match r.span.value.as_array() {
@@ -315,7 +326,8 @@ fn check_key<'h>(
         }
         let present_after = present.len() - present.partition_point(|&r| (r as usize) < first_after);
         if let Some(r) = first_seen {
-            t.visible_ms.push(ms(r.start.saturating_sub(add.end.min(r.start))));
+            t.visible_ms
+                .push(ms(r.start.saturating_sub(add.end.min(r.start))));
         }
         if present_after == n - first_after {
             t.stable += 1;
@@ -351,7 +363,8 @@ fn check_key<'h>(
                 }
                 let mut ops = ops;
                 ops.extend(lp.ops());
-                list(listed, "unstable", || Anomaly {
+                list(listed, "unstable", || {
+                    Anomaly {
                     kind: "unstable".into(),
                     explanation: format!(
                         "Element {elem}{} was known at {:.3} ms, missing from a read that began {:.3} ms later, then present again in a later read.",
@@ -359,11 +372,13 @@ fn check_key<'h>(
                     ),
                     ops,
                     data,
+                }
                 });
             }
             Some(_) => {
                 t.lost_after_seen += 1;
-                list(listed, "lost-after-seen", || Anomaly {
+                list(listed, "lost-after-seen", || {
+                    Anomaly {
                     kind: "lost-after-seen".into(),
                     explanation: format!(
                         "Element {elem}{} was read, then missing from every read from one that began {:.3} ms after it was known: it was lost after being seen.",
@@ -371,11 +386,13 @@ fn check_key<'h>(
                     ),
                     ops,
                     data,
+                }
                 });
             }
             None => {
                 t.lost += 1;
-                list(listed, "lost", || Anomaly {
+                list(listed, "lost", || {
+                    Anomaly {
                     kind: "lost".into(),
                     explanation: format!(
                         "The add of {elem}{} was acknowledged, but no read ever contained it, including one that began {:.3} ms after the acknowledgement.",
@@ -383,6 +400,7 @@ fn check_key<'h>(
                     ),
                     ops,
                     data,
+                }
                 });
             }
         }

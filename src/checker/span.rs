@@ -60,7 +60,7 @@ impl Span<'_> {
 /// Pairs the client ops of `h` into spans, in invocation order. Nemesis ops are skipped.
 pub fn spans(h: &History) -> Result<Vec<Span<'_>>, PairingError> {
     let pairing = pair(h)?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(h.ops.len() / 2 + 1);
     for (i, op) in h.ops.iter().enumerate() {
         let Process::Client(p) = op.process else {
             continue;
@@ -74,9 +74,7 @@ pub fn spans(h: &History) -> Result<Vec<Span<'_>>, PairingError> {
             Some(c) if c.ty == OpType::Fail => (Outcome::Fail, c.time.max(op.time), &op.value),
             _ => (Outcome::Info, u64::MAX, &op.value),
         };
-        let node = comp
-            .and_then(|c| c.node.as_deref())
-            .or(op.node.as_deref());
+        let node = comp.and_then(|c| c.node.as_deref()).or(op.node.as_deref());
         out.push(Span {
             inv: op.index,
             done: comp.map(|c| c.index),
@@ -108,7 +106,13 @@ pub fn over_budget(opts: &super::CheckOptions, start: std::time::Instant) -> boo
 pub fn quantiles_ms(xs: &mut [f64]) -> Value {
     xs.sort_by(|a, b| a.total_cmp(b));
     let mut m = serde_json::Map::new();
-    for (name, q) in [("p0", 0.0), ("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p100", 1.0)] {
+    for (name, q) in [
+        ("p0", 0.0),
+        ("p50", 0.5),
+        ("p90", 0.9),
+        ("p99", 0.99),
+        ("p100", 1.0),
+    ] {
         let v = if xs.is_empty() {
             Value::Null
         } else {

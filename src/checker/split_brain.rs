@@ -56,7 +56,12 @@ impl Checker for SplitBrain {
         for p in &opts.node_logs {
             match read_events(p) {
                 Ok(mut e) => events.append(&mut e),
-                Err(e) => return Verdict::unknown("split_brain", format!("cannot read node log {}: {e}", p.display())),
+                Err(e) => {
+                    return Verdict::unknown(
+                        "split_brain",
+                        format!("cannot read node log {}: {e}", p.display()),
+                    )
+                }
             }
         }
         from_events(events, &all)
@@ -65,14 +70,23 @@ impl Checker for SplitBrain {
 
 /// The key of a write for matching acks to history ops.
 fn write_id(f: &str, key: Option<&Value>, value: &Value) -> String {
-    format!("{f}\u{1}{}\u{1}{value}", key.map(|k| k.to_string()).unwrap_or_default())
+    format!(
+        "{f}\u{1}{}\u{1}{value}",
+        key.map(|k| k.to_string()).unwrap_or_default()
+    )
 }
 
 fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
     events.sort_by_key(|e| e.time);
     let mut ok_writes: HashMap<String, Vec<&Span>> = HashMap::new();
-    for s in all.iter().filter(|s| s.outcome == Outcome::Ok && !READ_FS.contains(&s.f)) {
-        ok_writes.entry(write_id(s.f, s.key, s.value)).or_default().push(s);
+    for s in all
+        .iter()
+        .filter(|s| s.outcome == Outcome::Ok && !READ_FS.contains(&s.f))
+    {
+        ok_writes
+            .entry(write_id(s.f, s.key, s.value))
+            .or_default()
+            .push(s);
     }
     let match_ops = |e: &NodeEvent| -> Vec<u64> {
         let f = e.f.as_deref().unwrap_or("write");
@@ -94,7 +108,13 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
                 if !l.iter().any(|(n, _)| *n == e.node) {
                     l.push((e.node.clone(), e.time));
                 }
-                tenures.push(Tenure { node: e.node.clone(), term: e.term, from: e.time, last_ack: None, acks: vec![] });
+                tenures.push(Tenure {
+                    node: e.node.clone(),
+                    term: e.term,
+                    from: e.time,
+                    last_ack: None,
+                    acks: vec![],
+                });
                 open.insert(e.node.clone(), tenures.len() - 1);
             }
             "step-down" | "stop" => {
@@ -106,7 +126,13 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
                 let i = match open.get(&e.node) {
                     Some(&i) if tenures[i].term == e.term => i,
                     _ => {
-                        tenures.push(Tenure { node: e.node.clone(), term: e.term, from: e.time, last_ack: None, acks: vec![] });
+                        tenures.push(Tenure {
+                            node: e.node.clone(),
+                            term: e.term,
+                            from: e.time,
+                            last_ack: None,
+                            acks: vec![],
+                        });
                         open.insert(e.node.clone(), tenures.len() - 1);
                         tenures.len() - 1
                     }
@@ -128,7 +154,10 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
                 kind: "two-leaders-one-term".into(),
                 explanation: format!(
                     "Nodes {} each announced leadership of term {term}.",
-                    l.iter().map(|(n, t)| format!("{n} (at {:.3} ms)", ms(*t))).collect::<Vec<_>>().join(" and ")
+                    l.iter()
+                        .map(|(n, t)| format!("{n} (at {:.3} ms)", ms(*t)))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
                 ops: vec![],
                 data: json!({"term": term, "nodes": l.iter().map(|x| &x.0).collect::<Vec<_>>()}),
@@ -140,7 +169,9 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
             .iter()
             .filter(|a| a.time >= lo && a.time <= hi)
             .filter(|a| a.index.is_some_and(|i| discards.contains_key(&(a.term, i))))
-            .map(|a| json!({"node": t.node, "term": a.term, "index": a.index, "key": a.key, "value": a.value}))
+            .map(
+                |a| json!({"node": t.node, "term": a.term, "index": a.index, "key": a.key, "value": a.value}),
+            )
             .collect()
     };
     let acting: Vec<&Tenure> = tenures.iter().filter(|t| t.last_ack.is_some()).collect();
@@ -164,7 +195,12 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
             };
             let mut ops: Vec<u64> = [a, b]
                 .iter()
-                .flat_map(|t| t.acks.iter().filter(|e| e.time >= lo && e.time <= hi).flat_map(&match_ops))
+                .flat_map(|t| {
+                    t.acks
+                        .iter()
+                        .filter(|e| e.time >= lo && e.time <= hi)
+                        .flat_map(&match_ops)
+                })
                 .collect();
             ops.sort_unstable();
             ops.dedup();

@@ -67,7 +67,9 @@ impl Checker for Stale {
                 }
                 continue;
             }
-            let Some((first_end, first)) = kw.first_acked_after(src) else { continue };
+            let Some((first_end, first)) = kw.first_acked_after(src) else {
+                continue;
+            };
             if first_end >= r.start {
                 continue;
             }
@@ -123,7 +125,9 @@ impl Checker for Stale {
 fn unwritten_anomaly(key: &str, value: &serde_json::Value, ops: Vec<u64>) -> Anomaly {
     Anomaly {
         kind: "unwritten-value".into(),
-        explanation: format!("A read of key {key} returned {value}, a value no write (ok, info or pending) ever wrote."),
+        explanation: format!(
+            "A read of key {key} returned {value}, a value no write (ok, info or pending) ever wrote."
+        ),
         ops,
         data: json!({"key": key, "value": value}),
     }
@@ -160,11 +164,22 @@ mod tests {
         ];
         // Write 2 still in flight when the read of 1 happens: legal.
         let mut rows = base.to_vec();
-        rows.extend([(2, Invoke, "read", json!(null), 4), (2, Ok, "read", json!(1), 5), (1, Ok, "write", json!(2), 6)]);
-        assert_eq!(Stale.check(&hist(&rows), &CheckOptions::default()).valid, Validity::Valid);
+        rows.extend([
+            (2, Invoke, "read", json!(null), 4),
+            (2, Ok, "read", json!(1), 5),
+            (1, Ok, "write", json!(2), 6),
+        ]);
+        assert_eq!(
+            Stale.check(&hist(&rows), &CheckOptions::default()).valid,
+            Validity::Valid
+        );
         // Write 2 acknowledged before the read began: stale, one version behind.
         let mut rows = base.to_vec();
-        rows.extend([(1, Ok, "write", json!(2), 4), (2, Invoke, "read", json!(null), 5), (2, Ok, "read", json!(1), 6)]);
+        rows.extend([
+            (1, Ok, "write", json!(2), 4),
+            (2, Invoke, "read", json!(null), 5),
+            (2, Ok, "read", json!(1), 6),
+        ]);
         let v = Stale.check(&hist(&rows), &CheckOptions::default());
         assert_eq!(v.valid, Validity::Invalid);
         assert_eq!(v.anomalies[0].kind, "stale-read");
@@ -176,6 +191,9 @@ mod tests {
             (2, Invoke, "read", json!(null), 3),
             (2, Ok, "read", json!(null), 4),
         ];
-        assert_eq!(Stale.check(&hist(&rows), &CheckOptions::default()).anomalies[0].kind, "stale-read");
+        assert_eq!(
+            Stale.check(&hist(&rows), &CheckOptions::default()).anomalies[0].kind,
+            "stale-read"
+        );
     }
 }

@@ -26,7 +26,13 @@ pub struct Shape {
 
 impl Default for Shape {
     fn default() -> Self {
-        Shape { seed: 0, processes: 5, ops: 200, info_rate: 0.05, max_latency: 1_000_000 }
+        Shape {
+            seed: 0,
+            processes: 5,
+            ops: 200,
+            info_rate: 0.05,
+            max_latency: 1_000_000,
+        }
     }
 }
 
@@ -43,7 +49,9 @@ struct Planned {
 
 /// Plans `shape.ops` op intervals over the processes; returns them in linearization order.
 fn plan(shape: &Shape, rng: &mut ChaCha8Rng) -> Vec<Planned> {
-    let mut clocks: Vec<(u64, u64)> = (0..shape.processes.max(1) as u64).map(|p| (rng.gen_range(0..shape.max_latency), p)).collect();
+    let mut clocks: Vec<(u64, u64)> = (0..shape.processes.max(1) as u64)
+        .map(|p| (rng.gen_range(0..shape.max_latency), p))
+        .collect();
     let mut next_process = clocks.len() as u64;
     let mut out = Vec::with_capacity(shape.ops);
     for slot in 0..shape.ops {
@@ -53,7 +61,15 @@ fn plan(shape: &Shape, rng: &mut ChaCha8Rng) -> Vec<Planned> {
         let lin = t + rng.gen_range(0..=dur);
         let info = rng.gen_bool(shape.info_rate);
         let effect = !info || rng.gen_bool(0.5);
-        out.push(Planned { process: p, start: t, lin, end: t + dur, info, effect, slot });
+        out.push(Planned {
+            process: p,
+            start: t,
+            lin,
+            end: t + dur,
+            info,
+            effect,
+            slot,
+        });
         let gap = rng.gen_range(1..=shape.max_latency);
         clocks[c] = (t + dur + gap, if info { next_process } else { p });
         if info {
@@ -116,8 +132,10 @@ pub fn set_history(shape: &Shape, read_rate: f64) -> History {
     let base = h.ops.iter().filter_map(|o| o.process.client()).max().unwrap_or(0) + 1;
     for k in 0..2u64 {
         let p = Process::Client(base + k);
-        h.ops.push(Op::new(OpType::Invoke, p, "read", Value::Null).with_time(t + 2 * k));
-        h.ops.push(Op::new(OpType::Ok, p, "read", json!(set)).with_time(t + 2 * k + 1));
+        h.ops
+            .push(Op::new(OpType::Invoke, p, "read", Value::Null).with_time(t + 2 * k));
+        h.ops
+            .push(Op::new(OpType::Ok, p, "read", json!(set)).with_time(t + 2 * k + 1));
     }
     h.reindex();
     h
@@ -140,7 +158,11 @@ pub fn register_history(shape: &Shape, keys: usize) -> History {
                 let new = json!(i);
                 let matches = rng.gen_bool(0.5);
                 let old = if matches { cur } else { json!(-1) };
-                let ty = if !matches && !p.info { OpType::Fail } else { done_type(p) };
+                let ty = if !matches && !p.info {
+                    OpType::Fail
+                } else {
+                    done_type(p)
+                };
                 if matches && p.effect {
                     state.insert(k, new.clone());
                 }
@@ -189,7 +211,11 @@ pub fn bank_history(shape: &Shape, accounts: usize, total: i64) -> History {
     let mut ops = Vec::with_capacity(planned.len());
     for p in &planned {
         if rng.gen_bool(0.4) && !p.info {
-            let m: serde_json::Map<String, Value> = bal.iter().enumerate().map(|(i, b)| (i.to_string(), json!(b))).collect();
+            let m: serde_json::Map<String, Value> = bal
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i.to_string(), json!(b)))
+                .collect();
             ops.push(("read".into(), None, Value::Null, OpType::Ok, Value::Object(m)));
         } else {
             let (from, to) = (rng.gen_range(0..n), rng.gen_range(0..n));
@@ -215,8 +241,16 @@ mod tests {
 
     #[test]
     fn generated_histories_pair_and_are_time_ordered() {
-        let s = Shape { seed: 7, ..Default::default() };
-        for h in [set_history(&s, 0.3), register_history(&s, 3), counter_history(&s), bank_history(&s, 4, 100)] {
+        let s = Shape {
+            seed: 7,
+            ..Default::default()
+        };
+        for h in [
+            set_history(&s, 0.3),
+            register_history(&s, 3),
+            counter_history(&s),
+            bank_history(&s, 4, 100),
+        ] {
             pair(&h).expect("pairs");
             assert!(h.ops.windows(2).all(|w| w[0].time <= w[1].time));
         }
