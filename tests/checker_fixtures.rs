@@ -120,3 +120,23 @@ fn split_brain_without_logs_is_not_a_guess() {
     assert_eq!(v.valid, Validity::Unknown, "{v:#?}");
     assert_eq!(v.details["suspected"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn an_exhausted_time_budget_is_unknown_not_a_verdict() {
+    use faultline::checker::synth::{register_history, set_history, Shape};
+    let opts = CheckOptions {
+        time_limit: Some(std::time::Duration::ZERO),
+        ..Default::default()
+    };
+    let shape = Shape {
+        ops: 200_000,
+        ..Default::default()
+    };
+    let set = set_history(&shape, 0.0001);
+    let reg = register_history(&shape, 10);
+    for (name, h) in [("set", &set), ("stale", &reg), ("session", &reg)] {
+        let v = registry::build(name).unwrap().check(h, &opts);
+        assert_eq!(v.valid, Validity::Unknown, "{name}: {}", v.summary);
+        assert!(v.summary.contains("budget"), "{name}: {}", v.summary);
+    }
+}

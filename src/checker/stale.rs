@@ -40,11 +40,11 @@ impl Checker for Stale {
         let mut behind_ms = Vec::new();
         let mut behind_versions = Vec::new();
         for (n, r) in all.iter().enumerate() {
-            if r.f != "read" || r.outcome != Outcome::Ok {
-                continue;
-            }
             if n % 65_536 == 0 && over_budget(opts, started) {
                 return Verdict::unknown("stale", format!("time budget ran out after {reads} reads"));
+            }
+            if r.f != "read" || r.outcome != Outcome::Ok {
+                continue;
             }
             reads += 1;
             let key = r.key_str();
