@@ -48,7 +48,7 @@ struct Floor {
 }
 
 /// A writer's earlier op on another key: (key, source of the value, span, was it a write).
-type Dep = (String, Source, usize, bool);
+type Dep = (u32, Source, usize, bool);
 
 impl Checker for Session {
     fn name(&self) -> &str {
@@ -62,7 +62,21 @@ impl Checker for Session {
             Err(e) => return Verdict::unknown("session", format!("history cannot be paired: {e}")),
         };
         let writes = index_writes(&all);
-        let deps = write_deps(&all, &writes);
+        let empty = KeyWrites::default();
+        // Keys as small integers, resolved once per op (strings only for messages).
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut kws: Vec<&KeyWrites> = Vec::new();
+        let key_of: Vec<u32> = all
+            .iter()
+            .map(|s| {
+                let k = s.key_str();
+                *ids.entry(k).or_insert_with_key(|k| {
+                    kws.push(writes.get(k).unwrap_or(&empty));
+                    (kws.len() - 1) as u32
+                })
+            })
+            .collect();
+        let deps = write_deps(&all, &key_of, &kws);
         let mut sessions: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for (i, s) in all.iter().enumerate() {
             if s.outcome == Outcome::Ok && matches!(s.f, "read" | "write" | "cas") {
@@ -71,22 +85,21 @@ impl Checker for Session {
         }
         let mut v = Verdict::valid("session", "");
         let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let empty = KeyWrites::default();
         for (process, ops) in &sessions {
             if over_budget(opts, started) {
                 return Verdict::unknown("session", "time budget ran out");
             }
-            let mut floors: HashMap<String, Vec<Floor>> = HashMap::new();
+            let mut floors: HashMap<u32, Vec<Floor>> = HashMap::new();
             // Consistent prefix: the latest start of a write this session has read, and that read.
             let mut seen_start: Option<(u64, usize)> = None;
             for &i in ops {
                 let s = &all[i];
-                let key = s.key_str();
-                let kw = writes.get(&key).unwrap_or(&empty);
+                let kid = key_of[i];
+                let kw = kws[kid as usize];
                 if s.f != "read" {
                     if let Some(w) = super::register::written_value(s) {
                         let src = kw.source(w);
-                        let fl = floors.entry(key).or_default();
+                        let fl = floors.entry(kid).or_default();
                         fl.retain(|f| !kw.precedes(f.src, src));
                         fl.push(Floor {
                             src,
@@ -99,7 +112,7 @@ impl Checker for Session {
                 }
                 let u = kw.source(s.value);
                 let mut flagged = false;
-                if let Some(fl) = floors.get(&key) {
+                if let Some(fl) = floors.get(&kid) {
                     // Several floors may be broken at once; name the most specific guarantee.
                     let broken = fl
                         .iter()
@@ -113,7 +126,7 @@ impl Checker for Session {
                         };
                         *counts.entry(kind).or_default() += 1;
                         if counts[kind] <= MAX_LISTED {
-                            v.push_anomaly(floor_anomaly(kind, *process, &key, f, s, &all));
+                            v.push_anomaly(floor_anomaly(kind, *process, &s.key_str(), f, s, &all));
                         } else {
                             v.valid = super::Validity::Invalid;
                         }
@@ -127,6 +140,7 @@ impl Checker for Session {
                                 *counts.entry(kind).or_default() += 1;
                                 if counts[kind] <= MAX_LISTED {
                                     let newer = &all[kw.writes[w].span];
+                                    let key = s.key_str();
                                     let mut ops = all[via].ops();
                                     ops.extend(s.ops());
                                     ops.extend(newer.ops());
@@ -147,7 +161,7 @@ impl Checker for Session {
                     }
                 }
                 // Raise floors: this read, then the dependencies of the write it saw.
-                let fl = floors.entry(key.clone()).or_default();
+                let fl = floors.entry(kid).or_default();
                 if !fl.iter().any(|f| kw.precedes(u, f.src)) {
                     fl.retain(|f| !kw.precedes(f.src, u));
                     fl.push(Floor {
@@ -164,8 +178,8 @@ impl Checker for Session {
                         seen_start = Some((start, i));
                     }
                     for (dk, dsrc, dspan, was_write) in deps.get(&ws).into_iter().flatten() {
-                        let dkw = writes.get(dk).unwrap_or(&empty);
-                        let fl = floors.entry(dk.clone()).or_default();
+                        let dkw = kws[*dk as usize];
+                        let fl = floors.entry(*dk).or_default();
                         if fl.iter().any(|f| dkw.precedes(*dsrc, f.src) || f.src == *dsrc) {
                             continue;
                         }
@@ -267,42 +281,35 @@ fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, all: 
 }
 
 /// For each ok write (by span position): the writer's last [`DEPS`] ok ops on other keys.
-fn write_deps(all: &[Span], writes: &HashMap<String, KeyWrites>) -> HashMap<usize, Vec<Dep>> {
-    let empty = KeyWrites::default();
+fn write_deps(all: &[Span], key_of: &[u32], kws: &[&KeyWrites]) -> HashMap<usize, Vec<Dep>> {
     let mut recent: HashMap<u64, Vec<Dep>> = HashMap::new();
     let mut out = HashMap::new();
-    let mut by_process: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, s) in all.iter().enumerate() {
-        if s.outcome == Outcome::Ok && matches!(s.f, "read" | "write" | "cas") {
-            by_process.entry(s.process).or_default().push(i);
+        if s.outcome != Outcome::Ok || !matches!(s.f, "read" | "write" | "cas") {
+            continue;
         }
-    }
-    for (p, ops) in by_process {
-        for i in ops {
-            let s = &all[i];
-            let key = s.key_str();
-            let kw = writes.get(&key).unwrap_or(&empty);
-            let r = recent.entry(p).or_default();
-            let is_write = s.f != "read";
-            let src = if is_write {
-                match super::register::written_value(s) {
-                    Some(w) => kw.source(w),
-                    None => continue,
-                }
-            } else {
-                kw.source(s.value)
-            };
-            if is_write {
-                let d: Vec<Dep> = r.iter().filter(|d| d.0 != key).cloned().collect();
-                if !d.is_empty() {
-                    out.insert(i, d);
-                }
+        let key = key_of[i];
+        let kw = kws[key as usize];
+        let is_write = s.f != "read";
+        let src = if is_write {
+            match super::register::written_value(s) {
+                Some(w) => kw.source(w),
+                None => continue,
             }
-            r.retain(|d| d.0 != key);
-            r.push((key, src, i, is_write));
-            if r.len() > DEPS {
-                r.remove(0);
+        } else {
+            kw.source(s.value)
+        };
+        let r = recent.entry(s.process).or_default();
+        if is_write {
+            let d: Vec<Dep> = r.iter().filter(|d| d.0 != key).cloned().collect();
+            if !d.is_empty() {
+                out.insert(i, d);
             }
+        }
+        r.retain(|d| d.0 != key);
+        r.push((key, src, i, is_write));
+        if r.len() > DEPS {
+            r.remove(0);
         }
     }
     out
