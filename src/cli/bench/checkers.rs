@@ -67,8 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut all_valid = true;
     if args.set > 0 {
         let t = Instant::now();
-        let rate = (args.set_reads as f64 / args.set as f64).min(1.0);
-        let h = set_history(&shape(args.set), rate);
+        let ops = args.set + args.set_reads;
+        let rate = (args.set_reads as f64 / ops as f64).min(1.0);
+        let h = set_history(&shape(ops), rate);
         let read_elems: usize = h
             .ops
             .iter()
@@ -76,9 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .filter_map(|o| o.value.as_array().map(Vec::len))
             .sum();
         println!(
-            "set: {} ops ({} adds, {} elements in reads), generated in {:.1} s",
+            "set: {} history lines ({} add ops, {} elements in reads), generated in {:.1} s",
             h.len(),
-            args.set,
+            h.ops.iter().filter(|o| o.f == "add" && o.is_invoke()).count(),
             read_elems,
             t.elapsed().as_secs_f64()
         );
