@@ -162,6 +162,10 @@ impl Core {
             pr.snapshot_at = None;
             self.send_append(&from);
         } else {
+            if index <= pr.matched {
+                // The follower lost entries it once had (a wiped disk, `--fsync never`).
+                pr.matched = index - 1;
+            }
             let retry = index.clamp(pr.matched + 1, last + 1);
             if retry < pr.next {
                 pr.next = retry;

@@ -12,6 +12,8 @@
 
 mod leader;
 mod log;
+#[cfg(test)]
+mod sim;
 mod types;
 
 pub use log::Log;
