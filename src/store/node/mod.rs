@@ -213,9 +213,12 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
     let mut actions: Vec<Action> = Vec::new();
     loop {
+        // Ticks first: a node resumed after SIGSTOP notices its election timeout
+        // (and moves to a newer term) before it reads messages queued meanwhile.
         let first = tokio::select! {
-            ev = rx.recv() => ev,
+            biased;
             _ = tick.tick() => None,
+            ev = rx.recv() => ev,
         };
         let now = monotonic_ns();
         let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
@@ -251,17 +254,17 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         match first {
             Some(ev) => {
                 handle(ev, &mut core, &mut actions);
-                let mut n = 1;
-                while n < 4096 {
-                    let Ok(ev) = rx.try_recv() else { break };
-                    handle(ev, &mut core, &mut actions);
-                    n += 1;
-                }
             }
             None => {
                 let jitter_ns = rng.gen_range(0..et);
                 actions.extend(core.step(now, Input::Tick { jitter_ns }));
             }
+        }
+        let mut n = 0;
+        while n < 4096 {
+            let Ok(ev) = rx.try_recv() else { break };
+            handle(ev, &mut core, &mut actions);
+            n += 1;
         }
         actions.extend(core.step(now, Input::Flush));
 
