@@ -101,25 +101,23 @@ fn brand_new_follower_joins_via_snapshot_while_writes_continue() {
         std::thread::spawn(move || {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                for i in 0..2 {
-                    let r = faultline::store::StoreClient::connect(
-                        store_support::addr(client[i]),
-                        store_support::T,
-                    )
-                    .ok()
-                    .and_then(|mut s| {
-                        s.request(
-                            &faultline::store::Request {
-                                id: 0,
-                                op: faultline::store::ClientOp::Write {
-                                    key: json!("live"),
-                                    value: json!(n),
-                                },
-                            },
-                            Duration::from_secs(2),
-                        )
-                        .ok()
-                    });
+                for port in &client[..2] {
+                    let r =
+                        faultline::store::StoreClient::connect(store_support::addr(*port), store_support::T)
+                            .ok()
+                            .and_then(|mut s| {
+                                s.request(
+                                    &faultline::store::Request {
+                                        id: 0,
+                                        op: faultline::store::ClientOp::Write {
+                                            key: json!("live"),
+                                            value: json!(n),
+                                        },
+                                    },
+                                    Duration::from_secs(2),
+                                )
+                                .ok()
+                            });
                     if matches!(r.map(|r| r.outcome), Some(faultline::store::Outcome::Ok { .. })) {
                         n += 1;
                     }

@@ -268,25 +268,40 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         }
         actions.extend(core.step(now, Input::Flush));
 
-        // 1. durable writes, 2. event lines, 3. sends and replies.
-        for a in &actions {
-            if let Action::Persist(d) = a {
-                if let Err(e) = wal.write(d) {
-                    fatal(&mut log, &e.to_string());
+        // 1. durable writes (buffered), 2. the leader's replication messages,
+        // which may travel while its own disk syncs (it counts itself towards a
+        // commit only in a later batch, after this sync), 3. the sync,
+        // 4. event lines, 5. every other send and the replies.
+        let mut late = Vec::with_capacity(actions.len());
+        for a in actions.drain(..) {
+            match a {
+                Action::Persist(d) => {
+                    if let Err(e) = wal.write(&d) {
+                        fatal(&mut log, &e.to_string());
+                    }
                 }
+                Action::Send { to, msg }
+                    if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
+                {
+                    if let Some(p) = peers.get(&to) {
+                        let _ = p.try_send(msg);
+                    }
+                }
+                other => late.push(other),
             }
         }
+        tokio::task::yield_now().await; // let the peer links write
         if let Err(e) = wal.commit() {
             fatal(&mut log, &e.to_string());
         }
-        for a in &mut actions {
+        for a in &mut late {
             if let Action::Event(e) = a {
                 let e = std::mem::replace(e, Event::none());
                 log.event(e);
             }
         }
         log.flush();
-        for a in actions.drain(..) {
+        for a in late {
             match a {
                 Action::Send { to, msg } => {
                     if let Some(p) = peers.get(&to) {
