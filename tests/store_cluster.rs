@@ -145,3 +145,65 @@ fn brand_new_follower_joins_via_snapshot_while_writes_continue() {
     assert!(c.put("after", 1));
     assert_eq!(c.get("k9"), json!(59));
 }
+
+#[test]
+fn kv_cli_txn_and_transfer_through_a_cluster() {
+    use faultline::store::ops::{ClientOp, Outcome};
+    let c = Cluster::start(3, &[]);
+    c.wait_leader();
+    let cluster: Vec<String> = c
+        .ids
+        .iter()
+        .zip(&c.client)
+        .map(|(id, p)| format!("{id}=127.0.0.1:{p}"))
+        .collect();
+    let kv = |args: &[&str]| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("faultline"))
+            .args(["kv", "--cluster", &cluster.join(",")])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    assert_eq!(kv(&["put", "x", "5"]).0, Some(0));
+    assert!(kv(&["get", "x"]).1.contains(r#""ok":5"#));
+    assert_eq!(
+        kv(&["cas", "x", "4", "6"]).0,
+        Some(1),
+        "compare mismatch is a definite fail"
+    );
+    assert_eq!(kv(&["cas", "x", "5", "6"]).0, Some(0));
+    assert_eq!(kv(&["append", "l", "a"]).0, Some(0));
+    assert!(kv(&["get", "l"]).1.contains(r#""ok":["a"]"#));
+    assert_eq!(kv(&["frobnicate", "x"]).0, Some(3));
+
+    let txn: ClientOp = serde_json::from_value(
+        json!({"f": "txn", "ops": [["append", "t", 1], ["r", "t", null], ["incr", "n", 3]]}),
+    )
+    .unwrap();
+    assert_eq!(
+        c.on_leader(txn),
+        Some(Outcome::Ok {
+            value: json!([["append", "t", 1], ["r", "t", [1]], ["incr", "n", 3]])
+        })
+    );
+    let tr = |amount: i64| ClientOp::Transfer {
+        from: json!("n"),
+        to: json!("m"),
+        amount,
+    };
+    assert!(
+        matches!(c.on_leader(tr(5)), Some(Outcome::Fail { .. })),
+        "overdraft refused"
+    );
+    assert_eq!(
+        c.on_leader(tr(2)),
+        Some(Outcome::Ok {
+            value: serde_json::Value::Null
+        })
+    );
+    assert_eq!((c.get("n"), c.get("m")), (json!(1), json!(2)));
+}
