@@ -19,6 +19,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -110,10 +111,16 @@ struct NodeLog {
     buf: String,
     node: String,
     origin: u64,
+    clock: Arc<Clock>,
 }
 
 impl NodeLog {
+    /// A plain line, stamped with the node's (possibly skewed) wall clock.
     fn line(&mut self, text: &str) {
+        let ms = self.clock.wall_ms();
+        self.buf.push_str(&format!("{ms} {}: {text}\n", self.node));
+    }
+    fn raw(&mut self, text: &str) {
         self.buf.push_str(text);
         self.buf.push('\n');
     }
@@ -132,7 +139,7 @@ impl NodeLog {
             value: e.value,
         };
         let line = ev.to_line();
-        self.line(&line);
+        self.raw(&line);
     }
     fn flush(&mut self) {
         if !self.buf.is_empty() {
@@ -160,11 +167,13 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             path: cfg.log.clone(),
             source,
         })?;
+    let clock = Arc::new(Clock::default());
     let mut log = NodeLog {
         file,
         buf: String::new(),
         node: cfg.core.id.clone(),
         origin: cfg.time_origin_ns,
+        clock: clock.clone(),
     };
     let (mut wal, rec, corruption) = Wal::open(&cfg.data_dir, cfg.fsync)?;
     if let Some(c) = &corruption {
@@ -186,7 +195,6 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         }
     }
 
-    let clock = Clock::default();
     let et = cfg.core.election_timeout_ns.max(1);
     let mut rng = rand::thread_rng();
     let recovered = (
@@ -245,6 +253,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                     }
                     AdminRequest::SetClockOffset { ms } => {
                         clock.set_offset_ms(ms);
+                        log.line(&format!("clock offset set to {ms} ms"));
                         AdminResponse::Ok
                     }
                 };
