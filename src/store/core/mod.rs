@@ -98,6 +98,8 @@ pub struct Core {
     leader_since: u64,
     last_heartbeat: u64,
     sync_follower: Option<NodeId>,
+    /// Our own log is durable up to here (as the driver reports).
+    durable: u64,
     out: Vec<Action>,
 }
 
@@ -117,6 +119,7 @@ impl Core {
             }
         }
         let base = log.snap_index;
+        let on_disk = log.last_index();
         let mut c = Core {
             term: rec.term,
             vote: rec.vote,
@@ -140,9 +143,11 @@ impl Core {
             leader_since: 0,
             last_heartbeat: 0,
             sync_follower: None,
+            durable: 0,
             out: Vec::new(),
             cfg,
         };
+        c.durable = on_disk;
         c.reset_election_deadline();
         c
     }
@@ -184,6 +189,10 @@ impl Core {
                 if self.role == Role::Leader {
                     self.flush();
                 }
+            }
+            Input::Persisted { index } => {
+                self.durable = self.durable.max(index);
+                self.maybe_commit();
             }
         }
         std::mem::take(&mut self.out)
@@ -488,6 +497,7 @@ impl Core {
 
     /// Drops the log from `index` on, logging a `discard` event per client entry.
     fn discard_from(&mut self, index: u64) {
+        self.durable = self.durable.min(index.saturating_sub(1));
         let gone = self.log.truncate_from(index);
         if gone.is_empty() {
             return;
