@@ -1,10 +1,13 @@
 //! The node process: drives the pure core with tokio, TCP and the WAL.
 //!
 //! One event loop owns the core. It takes a batch of inputs (client requests,
-//! peer messages), steps the core for each, then: writes the batch's durable
-//! records and commits the WAL (group commit), writes event lines, and only
-//! then performs the batch's sends and replies. So nothing is acknowledged or
-//! promised to a peer before it is as durable as the fsync policy says.
+//! peer messages, a tick), steps the core for each, hands the batch's durable
+//! records to the WAL thread (which group-commits whatever is queued with one
+//! sync), sends the leader's replication messages at once, and holds every
+//! other send, reply and event line until the WAL thread reports that batch
+//! synced. So nothing is acknowledged, voted or promised to a peer before it is
+//! as durable as the fsync policy says; the leader counts its own copy towards
+//! commits only after `Input::Persisted`.
 
 mod net;
 
