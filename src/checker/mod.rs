@@ -2,6 +2,7 @@
 //! bad input (a panic is caught by [`compose`] and reported as `unknown`).
 
 pub mod compose;
+pub mod elle;
 pub mod linearizable;
 mod options;
 pub mod registry;

@@ -10,12 +10,13 @@ pub enum RegistryError {
 }
 
 /// Every checker name this build knows, in the order `--checker all` runs them.
-pub const NAMES: &[&str] = &["linearizable", "noop"];
+pub const NAMES: &[&str] = &["linearizable", "elle", "noop"];
 
 /// Builds one checker by name.
 pub fn build(name: &str) -> Result<Box<dyn Checker>, RegistryError> {
     match name {
         "linearizable" => Ok(Box::new(super::linearizable::Linearizable)),
+        "elle" => Ok(Box::new(super::elle::Elle)),
         "noop" => Ok(Box::new(Noop)),
         _ => Err(RegistryError::Unknown {
             name: name.to_string(),

@@ -1,0 +1,166 @@
+//! The dependency graph over transactions: data edges (ww, wr, rw) inferred by
+//! the model analyses, plus process and real-time order edges built here.
+//!
+//! Invariants: nodes are indices into the txn list; there are no self-loops;
+//! after [`Graph::build`] the edges are sorted by `from`, and `out(n)` is the
+//! slice of edges leaving `n`.
+
+use super::atom::NONE;
+use super::txn::{Status, Txn};
+use crate::history::Process;
+use std::collections::HashMap;
+
+/// Edge type bits; a mask of them selects which edges a search may use.
+pub const WW: u8 = 1;
+pub const WR: u8 = 2;
+pub const RW: u8 = 4;
+pub const PROCESS: u8 = 8;
+pub const REALTIME: u8 = 16;
+pub const DATA: u8 = WW | WR | RW;
+pub const ALL: u8 = DATA | PROCESS | REALTIME;
+
+/// Short name of one edge bit.
+pub fn kind_name(k: u8) -> &'static str {
+    match k {
+        WW => "ww",
+        WR => "wr",
+        RW => "rw",
+        PROCESS => "process",
+        _ => "realtime",
+    }
+}
+
+/// One dependency `from → to`. `key`, `a`, `b` are interned ids ([`NONE`] when
+/// not applicable): for ww, `a` is from's value and `b` to's; for wr, `a` is the
+/// value read; for rw, `a` is the value read (or NONE for an empty/nil read)
+/// and `b` the value `to` wrote next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub from: u32,
+    pub to: u32,
+    pub kind: u8,
+    pub key: u32,
+    pub a: u32,
+    pub b: u32,
+}
+
+impl Edge {
+    pub fn data(from: u32, to: u32, kind: u8, key: u32, a: u32, b: u32) -> Edge {
+        Edge {
+            from,
+            to,
+            kind,
+            key,
+            a,
+            b,
+        }
+    }
+    fn order(from: u32, to: u32, kind: u8) -> Edge {
+        Edge::data(from, to, kind, NONE, NONE, NONE)
+    }
+}
+
+/// A placeholder edge (tests and defaults).
+pub const NONE_EDGE: Edge = Edge {
+    from: 0,
+    to: 0,
+    kind: 0,
+    key: NONE,
+    a: NONE,
+    b: NONE,
+};
+
+/// Adjacency in compressed sparse row form.
+pub struct Graph {
+    pub n: usize,
+    pub edges: Vec<Edge>,
+    offsets: Vec<u32>,
+}
+
+impl Graph {
+    /// Sorts `edges` by source and indexes them. Self-loops are dropped.
+    pub fn build(n: usize, mut edges: Vec<Edge>) -> Graph {
+        edges.retain(|e| e.from != e.to);
+        edges.sort_unstable_by_key(|e| (e.from, e.to, e.kind));
+        let mut offsets = vec![0u32; n + 1];
+        for e in &edges {
+            offsets[e.from as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        Graph { n, edges, offsets }
+    }
+
+    /// Edges leaving `node`, with their indices into `edges`.
+    pub fn out(&self, node: u32) -> std::ops::Range<usize> {
+        self.offsets[node as usize] as usize..self.offsets[node as usize + 1] as usize
+    }
+}
+
+/// Process edges: each txn to the next txn its process invoked. Failed txns
+/// did not happen and are skipped.
+pub fn process_edges(txns: &[Txn], out: &mut Vec<Edge>) {
+    let mut last: HashMap<Process, u32> = HashMap::new();
+    for (i, t) in txns.iter().enumerate() {
+        if t.status == Status::Fail {
+            continue;
+        }
+        if let Some(prev) = last.insert(t.process, i as u32) {
+            out.push(Edge::order(prev, i as u32, PROCESS));
+        }
+    }
+}
+
+/// Real-time edges: T1 → T2 when T1 completed (ok) before T2 was invoked.
+///
+/// Only the transitive reduction's frontier is materialised, in O(n · c) for
+/// concurrency c rather than O(n²): a completed txn stays on the frontier
+/// until some txn invoked after its completion completes itself (which then
+/// implies the order to everything invoked later). `txns` must be in
+/// invocation order.
+pub fn realtime_edges(txns: &[Txn], out: &mut Vec<Edge>) {
+    // Events by history position: invocations (from txns) and ok completions.
+    let mut completes: Vec<(usize, u32)> = txns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.ok_pos.map(|p| (p, i as u32)))
+        .collect();
+    completes.sort_unstable();
+    let mut frontier: Vec<u32> = Vec::new();
+    // Snapshot of the frontier at each txn's invocation, stored flat.
+    let mut snap_start = vec![0u32; txns.len() + 1];
+    let mut snaps: Vec<u32> = Vec::new();
+    let (mut ti, mut ci) = (0usize, 0usize);
+    while ti < txns.len() || ci < completes.len() {
+        let next_inv = txns.get(ti).map(|t| t.invoke_pos).unwrap_or(usize::MAX);
+        let next_ok = completes.get(ci).map(|c| c.0).unwrap_or(usize::MAX);
+        if next_inv < next_ok {
+            snap_start[ti] = snaps.len() as u32;
+            if txns[ti].status != Status::Fail {
+                snaps.extend_from_slice(&frontier);
+            }
+            snap_start[ti + 1] = snaps.len() as u32;
+            ti += 1;
+        } else {
+            let t = completes[ci].1;
+            ci += 1;
+            let preds = &snaps[snap_start[t as usize] as usize..snap_start[t as usize + 1] as usize];
+            for &p in preds {
+                out.push(Edge::order(p, t, REALTIME));
+            }
+            if !preds.is_empty() {
+                frontier.retain(|f| !preds.contains(f));
+            }
+            frontier.push(t);
+        }
+    }
+    // Txns invoked after the last ok completion keep their snapshots as edges.
+    for (i, t) in txns.iter().enumerate() {
+        if t.ok_pos.is_none() && t.status != Status::Fail {
+            for &p in &snaps[snap_start[i] as usize..snap_start[i + 1] as usize] {
+                out.push(Edge::order(p, i as u32, REALTIME));
+            }
+        }
+    }
+}
