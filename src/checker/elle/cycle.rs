@@ -208,7 +208,9 @@ impl Bfs {
     }
 }
 
-/// Finds, in each component, at most one cycle per kind. Returns the cycles
+/// Finds, in each component, at most one cycle per kind; `-process` cycles only
+/// in components with no pure data cycle, `-realtime` ones only in components
+/// with no cycle found before. Returns the cycles
 /// and whether the search finished before `deadline`.
 pub fn find_cycles(g: &Graph, comps: &[Vec<u32>], deadline: Option<Instant>) -> (Vec<Cycle>, bool) {
     let mut comp = vec![u32::MAX; g.n];
@@ -229,6 +231,12 @@ pub fn find_cycles(g: &Graph, comps: &[Vec<u32>], deadline: Option<Instant>) -> 
         let mut kinds: Vec<String> = Vec::new();
         for spec in SPECS {
             if spec.want.is_some_and(|w| kinds.iter().any(|k| k == w)) {
+                continue;
+            }
+            // A component already cyclic without process (or real-time) edges
+            // is not reported again with them: that cycle is the weaker, more
+            // telling anomaly.
+            if spec.want.is_none() && !kinds.is_empty() {
                 continue;
             }
             let mut tries = 0;
