@@ -277,3 +277,21 @@ fn registered_as_elle() {
         Validity::Invalid
     );
 }
+
+#[test]
+fn jepsen_edn_txn_histories_through_the_importer() {
+    use faultline::history::import::read_path;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/elle");
+    let bad = read_path(&dir.join("edn-G1c-bad.edn"), None).unwrap();
+    let v = run(&bad);
+    assert_eq!(kinds(&v), vec!["G1c"], "{}", v.summary);
+    assert!(
+        v.anomalies[0].explanation.contains("to x"),
+        "{}",
+        v.anomalies[0].explanation
+    );
+    let ok = read_path(&dir.join("edn-G1c-ok.edn"), None).unwrap();
+    let v = run(&ok);
+    assert_eq!(v.valid, Validity::Valid, "{}", v.summary);
+    assert_eq!(v.details["txns"], json!(3));
+}
