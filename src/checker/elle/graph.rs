@@ -98,16 +98,20 @@ impl Graph {
     }
 }
 
-/// Process edges: each txn to the next txn its process invoked. Failed txns
-/// did not happen and are skipped.
+/// Process edges: each `ok` txn to the next txn its process invoked. Failed
+/// txns did not happen and are skipped; an `info` txn may take effect at any
+/// later time, so it gets an edge in but never one out.
 pub fn process_edges(txns: &[Txn], out: &mut Vec<Edge>) {
     let mut last: HashMap<Process, u32> = HashMap::new();
     for (i, t) in txns.iter().enumerate() {
         if t.status == Status::Fail {
             continue;
         }
-        if let Some(prev) = last.insert(t.process, i as u32) {
+        if let Some(&prev) = last.get(&t.process) {
             out.push(Edge::order(prev, i as u32, PROCESS));
+        }
+        if t.status == Status::Ok {
+            last.insert(t.process, i as u32);
         }
     }
 }
