@@ -55,8 +55,12 @@ impl std::fmt::Display for Atom {
 pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
+    /// A multiply only carries low input bits upwards, and hashbrown indexes
+    /// buckets by the low bits: fold the high half down (else packed
+    /// `(key << 32) | value` pairs collide on every key).
     fn finish(&self) -> u64 {
-        self.0
+        let h = self.0;
+        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {

@@ -172,7 +172,14 @@ fn detect(h: &History, txns: &[txn::Txn]) -> Result<Model, ElleError> {
 pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
     let start = Instant::now();
     let deadline = o.time_limit.map(|d| start + d);
+    let mut phases = serde_json::Map::new();
+    let mut lap = Instant::now();
+    let mut mark = |name: &str| {
+        phases.insert(name.into(), json!(lap.elapsed().as_millis() as u64));
+        lap = Instant::now();
+    };
     let txns = txn::collect(h)?;
+    mark("collect");
     let model = match o.model {
         Some(m) => m,
         None => detect(h, &txns)?,
@@ -181,6 +188,7 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
         Model::ListAppend => list_append::analyze(h, &txns)?,
         Model::RwRegister => rw_register::analyze(h, &txns)?,
     };
+    mark("analyze");
     let data_edges = an.edges.len();
     if o.process {
         graph::process_edges(&txns, &mut an.edges);
@@ -189,6 +197,7 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
         graph::realtime_edges(&txns, &mut an.edges);
     }
     let g = graph::Graph::build(txns.len(), std::mem::take(&mut an.edges));
+    mark("graph");
     let over = || deadline.is_some_and(|d| Instant::now() > d);
     let (comps, finished) = if over() {
         (Vec::new(), false)
@@ -205,6 +214,7 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
         }
         (comps, finished)
     };
+    mark("cycles");
     let kinds: Vec<&str> = classify::KINDS
         .iter()
         .copied()
@@ -266,6 +276,7 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
         "edges": g.edges.len(),
         "complete": finished && an.complete,
         "stats": an.stats,
+        "phase_ms": phases,
     });
     v.anomalies = an
         .found

@@ -70,5 +70,6 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         "peak RSS: {} MiB (VmHWM, includes the in-memory history)",
         rss.unwrap_or(0) / 1024
     );
+    println!("phases:   {} (ms)", v.details["phase_ms"]);
     Ok(v.valid.exit_code())
 }
