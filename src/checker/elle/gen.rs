@@ -145,14 +145,14 @@ pub fn generate(cfg: &GenConfig) -> History {
     let mut ops: Vec<Op> = Vec::with_capacity(txns.len() * 2);
     let mut in_flight: std::collections::VecDeque<(usize, u64)> = Default::default();
     let mut fresh = 0u64;
-    let finish = |ops: &mut Vec<Op>, t: &Gen, p: u64| {
+    let finish = |ops: &mut Vec<Op>, t: &mut Gen, p: u64| {
         let time = ops.len() as u64 * 1000;
-        ops.push(Op::new(t.ty, Process::Client(p), "txn", t.complete.clone()).with_time(time));
+        ops.push(Op::new(t.ty, Process::Client(p), "txn", std::mem::take(&mut t.complete)).with_time(time));
     };
     for (step, &ti) in order.iter().enumerate() {
         if in_flight.len() == c {
             let (done, p) = in_flight.pop_front().expect("non-empty");
-            finish(&mut ops, &txns[done], p);
+            finish(&mut ops, &mut txns[done], p);
         }
         let slot = step % c;
         let p = if cfg.strict {
@@ -166,11 +166,11 @@ pub fn generate(cfg: &GenConfig) -> History {
             next_proc += 1;
         }
         let time = ops.len() as u64 * 1000;
-        ops.push(Op::new(OpType::Invoke, Process::Client(p), "txn", txns[ti].invoke.clone()).with_time(time));
+        ops.push(Op::new(OpType::Invoke, Process::Client(p), "txn", std::mem::take(&mut txns[ti].invoke)).with_time(time));
         in_flight.push_back((ti, p));
     }
     while let Some((done, p)) = in_flight.pop_front() {
-        finish(&mut ops, &txns[done], p);
+        finish(&mut ops, &mut txns[done], p);
     }
     let mut h = History::new(ops);
     h.reindex();

@@ -25,11 +25,26 @@ pub struct Args {
     pub seed: u64,
 }
 
-/// Peak resident set size in KiB (VmHWM), if /proc says.
-fn peak_rss_kib() -> Option<u64> {
+/// A /proc/self/status field in KiB (`VmHWM` = peak RSS, `VmRSS` = current).
+fn status_kib(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// User + system CPU seconds of this process so far.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
@@ -49,9 +64,11 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let h = gen::generate(&cfg);
     let gen_s = t0.elapsed().as_secs_f64();
     let rss_after_gen = peak_rss_kib();
-    let t1 = Instant::now();
+    let rss_before = status_kib("VmRSS:").unwrap_or(0);
+    let (t1, cpu1) = (Instant::now(), cpu_seconds());
     let v = check(&h, &ElleOptions::default())?;
     let check_s = t1.elapsed().as_secs_f64();
+    let check_cpu = cpu_seconds() - cpu1;
     let rss = peak_rss_kib();
     println!(
         "elle list-append: {} txns ({} ops), {} keys at once, {} micro-ops/txn, concurrency {}",
@@ -69,6 +86,12 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     println!(
         "peak RSS: {} MiB (VmHWM, includes the in-memory history)",
         rss.unwrap_or(0) / 1024
+    );
+    println!("check CPU: {check_cpu:.2} s (user+sys; wall time above depends on machine load)");
+    println!(
+        "checker's own memory: about {} MiB above the {} MiB history",
+        (rss.unwrap_or(0).saturating_sub(rss_before)) / 1024,
+        rss_before / 1024
     );
     println!("phases:   {} (ms)", v.details["phase_ms"]);
     Ok(v.valid.exit_code())
