@@ -166,7 +166,15 @@ pub fn generate(cfg: &GenConfig) -> History {
             next_proc += 1;
         }
         let time = ops.len() as u64 * 1000;
-        ops.push(Op::new(OpType::Invoke, Process::Client(p), "txn", std::mem::take(&mut txns[ti].invoke)).with_time(time));
+        ops.push(
+            Op::new(
+                OpType::Invoke,
+                Process::Client(p),
+                "txn",
+                std::mem::take(&mut txns[ti].invoke),
+            )
+            .with_time(time),
+        );
         in_flight.push_back((ti, p));
     }
     while let Some((done, p)) = in_flight.pop_front() {

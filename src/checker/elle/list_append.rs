@@ -15,6 +15,7 @@ use super::txn::{self, MopKind, Status, Txn};
 use super::{Analysis, ElleError};
 use crate::history::History;
 use serde_json::{json, Value};
+use std::collections::hash_map::Entry;
 
 struct Writer {
     txn: u32,
@@ -126,16 +127,14 @@ pub fn analyze(h: &History, txns: &[Txn]) -> Result<Analysis, ElleError> {
                         }
                     }
                     slot.last_append = Some(kv);
-                    if writers.contains_key(&kv) {
-                        dup_appends += 1;
-                    } else {
-                        writers.insert(
-                            kv,
-                            Writer {
+                    match writers.entry(kv) {
+                        Entry::Occupied(_) => dup_appends += 1,
+                        Entry::Vacant(e) => {
+                            e.insert(Writer {
                                 txn: t,
                                 intermediate: false,
-                            },
-                        );
+                            });
+                        }
                     }
                 }
                 MopKind::Read => {
@@ -182,9 +181,7 @@ pub fn analyze(h: &History, txns: &[Txn]) -> Result<Analysis, ElleError> {
                     };
                     if !consistent {
                         let expected = match &slot.full {
-                            Some(full) => {
-                                format!("{}", show_list(&int, &[&full[..], &slot.suffix[..]].concat()))
-                            }
+                            Some(full) => show_list(&int, &[&full[..], &slot.suffix[..]].concat()),
                             None => format!("a list ending in {}", show_list(&int, &slot.suffix)),
                         };
                         found.push(

@@ -15,6 +15,7 @@ use super::txn::{self, MopKind, Status, Txn};
 use super::{Analysis, ElleError};
 use crate::history::History;
 use serde_json::{json, Value};
+use std::collections::hash_map::Entry;
 
 /// Beyond this many nil-read rw edges the analysis stops adding them and says
 /// it is incomplete (so a clean result becomes `unknown`, never a false valid).
@@ -75,17 +76,15 @@ pub fn analyze(h: &History, txns: &[Txn]) -> Result<Analysis, ElleError> {
                             }
                         }
                     }
-                    if writers.contains_key(&kv) {
-                        dup_writes += 1;
-                    } else {
-                        writers.insert(
-                            kv,
-                            Writer {
+                    match writers.entry(kv) {
+                        Entry::Occupied(_) => dup_writes += 1,
+                        Entry::Vacant(e) => {
+                            e.insert(Writer {
                                 txn: t,
                                 intermediate: false,
-                            },
-                        );
-                        by_key.entry(key).or_default().push((t, v));
+                            });
+                            by_key.entry(key).or_default().push((t, v));
+                        }
                     }
                 }
                 MopKind::Read => {
