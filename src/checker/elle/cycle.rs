@@ -272,3 +272,79 @@ pub fn find_cycles(g: &Graph, comps: &[Vec<u32>], deadline: Option<Instant>) -> 
     }
     (out, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::elle::graph::NONE_EDGE;
+
+    fn e(from: u32, to: u32, kind: u8) -> Edge {
+        Edge {
+            from,
+            to,
+            kind,
+            ..NONE_EDGE
+        }
+    }
+
+    #[test]
+    fn peeling_leaves_only_cycles_for_tarjan() {
+        // 0 -> 1 -> 2 -> 1 (cycle {1,2}), 2 -> 3, 4 isolated; 5 <-> 6 another.
+        let g = Graph::build(
+            7,
+            vec![
+                e(0, 1, WW),
+                e(1, 2, WR),
+                e(2, 1, RW),
+                e(2, 3, WW),
+                e(5, 6, WW),
+                e(6, 5, WW),
+            ],
+        );
+        let mut c = sccs(&g).unwrap();
+        for x in &mut c {
+            x.sort();
+        }
+        c.sort();
+        assert_eq!(c, vec![vec![1, 2], vec![5, 6]]);
+        let (cycles, done) = find_cycles(&g, &c, None);
+        assert!(done);
+        let kinds: Vec<&str> = cycles.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["G-single", "G0"]);
+        for cy in &cycles {
+            for w in cy.edges.windows(2) {
+                assert_eq!(w[0].to, w[1].from);
+            }
+            assert_eq!(cy.edges.last().unwrap().to, cy.edges[0].from);
+        }
+    }
+
+    #[test]
+    fn shortest_cycle_is_found_and_deep_acyclic_graphs_are_cheap() {
+        // A long chain with one back edge from the end to the middle.
+        let n = 200_000u32;
+        let mut edges: Vec<Edge> = (0..n - 1).map(|i| e(i, i + 1, REALTIME)).collect();
+        edges.push(e(n - 1, n - 4, RW));
+        let g = Graph::build(n as usize, edges);
+        let c = sccs(&g).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].len(), 4);
+        let (cycles, _) = find_cycles(&g, &c, None);
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].kind, "G-single-realtime");
+        assert_eq!(cycles[0].edges.len(), 4);
+    }
+
+    #[test]
+    fn a_huge_component_does_not_overflow_the_stack() {
+        let n = 300_000u32;
+        let edges: Vec<Edge> = (0..n).map(|i| e(i, (i + 1) % n, WW)).collect();
+        let g = Graph::build(n as usize, edges);
+        let c = sccs(&g).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].len(), n as usize);
+        let (cycles, _) = find_cycles(&g, &c, None);
+        assert_eq!(cycles[0].kind, "G0");
+        assert_eq!(cycles[0].edges.len(), n as usize);
+    }
+}

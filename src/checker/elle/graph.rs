@@ -168,3 +168,100 @@ pub fn realtime_edges(txns: &[Txn], out: &mut Vec<Edge>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+
+    /// Txns from (process, invoke pos, ok pos or None) with positions given directly.
+    fn txns(spec: &[(u64, usize, Option<usize>)]) -> Vec<Txn> {
+        spec.iter()
+            .map(|&(p, inv, ok)| Txn {
+                op: inv as u64,
+                status: if ok.is_some() { Status::Ok } else { Status::Info },
+                process: Process::Client(p),
+                invoke_pos: inv,
+                ok_pos: ok,
+                value_pos: inv,
+            })
+            .collect()
+    }
+
+    /// Random interval histories: each txn invoked at a fresh position, completed later or never.
+    fn intervals() -> impl Strategy<Value = Vec<(u64, usize, Option<usize>)>> {
+        prop::collection::vec((0usize..6, prop::bool::weighted(0.85)), 1..40).prop_map(|v| {
+            // Lay out events: txn i invokes at step 2i; completes `len` invocations later.
+            let n = v.len();
+            let mut ev: Vec<(usize, usize, bool)> = Vec::new(); // (sort key, txn, is_completion)
+            for (i, &(len, done)) in v.iter().enumerate() {
+                ev.push((4 * i, i, false));
+                if done {
+                    ev.push((4 * (i + len) + 1, i, true));
+                }
+            }
+            ev.sort();
+            let mut spec = vec![(0u64, 0usize, None); n];
+            for (pos, &(_, t, c)) in ev.iter().enumerate() {
+                if c {
+                    spec[t].2 = Some(pos);
+                } else {
+                    spec[t] = (t as u64, pos, None);
+                }
+            }
+            spec
+        })
+    }
+
+    fn closure(n: usize, edges: &[Edge]) -> Vec<Vec<bool>> {
+        let mut r = vec![vec![false; n]; n];
+        for e in edges {
+            r[e.from as usize][e.to as usize] = true;
+        }
+        for k in 0..n {
+            for i in 0..n {
+                if r[i][k] {
+                    for j in 0..n {
+                        if r[k][j] {
+                            r[i][j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 200, rng_seed: RngSeed::Fixed(7), failure_persistence: None, ..Config::default() })]
+
+        /// The frontier construction's transitive closure is exactly the
+        /// brute-force "completed before invoked" relation.
+        #[test]
+        fn realtime_closure_matches_brute_force(spec in intervals()) {
+            let ts = txns(&spec);
+            let mut edges = Vec::new();
+            realtime_edges(&ts, &mut edges);
+            let r = closure(ts.len(), &edges);
+            for (a, ta) in ts.iter().enumerate() {
+                for (b, tb) in ts.iter().enumerate() {
+                    let want = ta.ok_pos.is_some_and(|c| c < tb.invoke_pos);
+                    prop_assert_eq!(r[a][b], want, "{} -> {}", a, b);
+                }
+            }
+            prop_assert!(edges.len() <= ts.len() * 8, "not sparse: {} edges", edges.len());
+        }
+    }
+
+    #[test]
+    fn process_edges_skip_fail_and_leave_info_without_successors() {
+        let mut ts = txns(&[(1, 0, Some(1)), (1, 2, None), (1, 4, Some(5)), (1, 6, Some(7))]);
+        ts[2].status = Status::Fail;
+        ts[2].ok_pos = None;
+        let mut e = Vec::new();
+        process_edges(&ts, &mut e);
+        let pairs: Vec<(u32, u32)> = e.iter().map(|e| (e.from, e.to)).collect();
+        assert_eq!(pairs, vec![(0, 1), (0, 3)]);
+    }
+}
