@@ -220,12 +220,11 @@ mod tests {
             r[e.from as usize][e.to as usize] = true;
         }
         for k in 0..n {
-            for i in 0..n {
-                if r[i][k] {
-                    for j in 0..n {
-                        if r[k][j] {
-                            r[i][j] = true;
-                        }
+            let row_k = r[k].clone();
+            for row in r.iter_mut() {
+                if row[k] {
+                    for (x, &y) in row.iter_mut().zip(&row_k) {
+                        *x |= y;
                     }
                 }
             }
