@@ -112,7 +112,12 @@ fn elle_docs_g1c_example() {
     let mut ops = a.ops.clone();
     ops.sort();
     assert_eq!(ops, vec![1, 3]);
-    assert!(a.explanation.contains("observed T"), "{}", a.explanation);
+    assert_eq!(
+        a.explanation,
+        "Let T1 = op 1, T2 = op 3. Then T2 appended 2 to x right after T1 appended 1; \
+         T1 observed T2's append of 1 to y. Each transaction must precede the next, around a cycle."
+    );
+    assert_eq!(a.ops, vec![1, 3]);
     assert!(
         a.explanation.contains("appended 2 to x right after"),
         "{}",

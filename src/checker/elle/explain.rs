@@ -11,14 +11,20 @@ use serde_json::{json, Value};
 
 /// Turns a cycle into an anomaly naming its transactions T1..Tn in cycle order.
 pub fn cycle_anomaly(c: &Cycle, txns: &[Txn], h: &History, int: &Interner, model: Model) -> Anomaly {
-    let nodes: Vec<u32> = c.edges.iter().map(|e| e.from).collect();
+    // Start the cycle at its earliest transaction, so T1 is the first in the history.
+    let start = (0..c.edges.len())
+        .min_by_key(|&i| txns[c.edges[i].from as usize].op)
+        .unwrap_or(0);
+    let mut edges = c.edges.clone();
+    edges.rotate_left(start);
+    let nodes: Vec<u32> = edges.iter().map(|e| e.from).collect();
     let name = |t: u32| {
         let i = nodes.iter().position(|&n| n == t).unwrap_or(0);
         format!("T{}", i + 1)
     };
     let mut sentences = Vec::new();
     let mut edges_json = Vec::new();
-    for e in &c.edges {
+    for e in &edges {
         let (ta, tb) = (name(e.from), name(e.to));
         let (k, a, b) = (int.show(e.key), int.show(e.a), int.show(e.b));
         let s = match (e.kind, model) {
@@ -71,8 +77,7 @@ pub fn cycle_anomaly(c: &Cycle, txns: &[Txn], h: &History, int: &Interner, model
     Anomaly {
         kind: c.kind.clone(),
         explanation: format!(
-            "{}: let {}. Then {}. Each transaction must precede the next, around a cycle.",
-            c.kind,
+            "Let {}. Then {}. Each transaction must precede the next, around a cycle.",
             lets.join(", "),
             sentences.join("; ")
         ),
