@@ -300,3 +300,25 @@ fn jepsen_edn_txn_histories_through_the_importer() {
     assert_eq!(v.valid, Validity::Valid, "{}", v.summary);
     assert_eq!(v.details["txns"], json!(3));
 }
+
+#[test]
+fn memory_limit_too_small_is_unknown() {
+    let opts = CheckOptions {
+        memory_limit: Some(16),
+        ..CheckOptions::default()
+    };
+    let v = Elle.check(&fixture("G1c-bad.jsonl"), &opts);
+    assert_eq!(v.valid, Validity::Unknown, "{}", v.summary);
+    assert!(v.summary.contains("memory limit"), "{}", v.summary);
+    // Non-cycle anomalies found before the graph stage still count.
+    let v = Elle.check(&fixture("G1a-bad.jsonl"), &opts);
+    assert_eq!(kinds(&v), vec!["G1a"]);
+    let roomy = CheckOptions {
+        memory_limit: Some(1 << 30),
+        ..CheckOptions::default()
+    };
+    assert_eq!(
+        Elle.check(&fixture("G1c-bad.jsonl"), &roomy).valid,
+        Validity::Invalid
+    );
+}

@@ -85,6 +85,8 @@ pub struct ElleOptions {
     pub process: bool,
     pub realtime: bool,
     pub time_limit: Option<Duration>,
+    /// Approximate budget for the graph (edges, CSR, SCC and BFS state), in bytes.
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for ElleOptions {
@@ -94,6 +96,7 @@ impl Default for ElleOptions {
             process: true,
             realtime: true,
             time_limit: None,
+            memory_limit: None,
         }
     }
 }
@@ -103,6 +106,7 @@ impl ElleOptions {
     pub fn from_check(opts: &CheckOptions) -> Result<ElleOptions, ElleError> {
         let mut o = ElleOptions {
             time_limit: opts.time_limit,
+            memory_limit: opts.memory_limit,
             ..ElleOptions::default()
         };
         let p = &opts.params;
@@ -195,6 +199,27 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
     }
     if o.realtime {
         graph::realtime_edges(&txns, &mut an.edges);
+    }
+    // Edges twice over (the list and petgraph's copy) plus per-node state.
+    let estimate = an.edges.len() as u64 * (std::mem::size_of::<graph::Edge>() as u64 + 16)
+        + txns.len() as u64 * (std::mem::size_of::<txn::Txn>() as u64 + 48);
+    if let Some(limit) = o.memory_limit.filter(|&l| estimate > l) {
+        let mut v = Verdict::unknown(
+            "elle",
+            format!(
+                "{}: {} txns; the dependency graph needs about {} MiB, over the {} MiB memory limit",
+                model.name(),
+                txns.len(),
+                estimate >> 20,
+                limit >> 20
+            ),
+        );
+        if !an.found.is_empty() {
+            v.valid = Validity::Invalid;
+            v.summary.push_str("; non-cycle anomalies found before it");
+            v.anomalies = an.found.list;
+        }
+        return Ok(v);
     }
     let g = graph::Graph::build(txns.len(), std::mem::take(&mut an.edges));
     mark("graph");
