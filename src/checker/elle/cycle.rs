@@ -14,7 +14,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::VecDeque;
 use std::time::Instant;
 
-/// How many candidate edges a search tries per component and kind.
+/// How many candidate edges a search tries per component and kind (at most;
+/// components over 62,500 txns get fewer, down to 4).
 pub const MAX_TRIES: usize = 64;
 
 /// One search: cycles through an edge of kind `special`, the rest of the cycle
@@ -228,6 +229,8 @@ pub fn find_cycles(g: &Graph, comps: &[Vec<u32>], deadline: Option<Instant>) -> 
     let mut out = Vec::new();
     for (ci, c) in comps.iter().enumerate() {
         let ci = ci as u32;
+        // Each try is a BFS over the component: fewer tries in huge ones.
+        let max_tries = (4_000_000 / c.len().max(1)).clamp(4, MAX_TRIES);
         let mut kinds: Vec<String> = Vec::new();
         for spec in SPECS {
             if spec.want.is_some_and(|w| kinds.iter().any(|k| k == w)) {
@@ -263,7 +266,7 @@ pub fn find_cycles(g: &Graph, comps: &[Vec<u32>], deadline: Option<Instant>) -> 
                             }
                         }
                     }
-                    if tries >= MAX_TRIES {
+                    if tries >= max_tries {
                         break 'edges;
                     }
                 }
