@@ -121,50 +121,34 @@ pub fn process_edges(txns: &[Txn], out: &mut Vec<Edge>) {
 /// Only the transitive reduction's frontier is materialised, in O(n · c) for
 /// concurrency c rather than O(n²): a completed txn stays on the frontier
 /// until some txn invoked after its completion completes itself (which then
-/// implies the order to everything invoked later). `txns` must be in
-/// invocation order.
+/// implies the order to everything invoked later). Each invocation takes an
+/// edge from every frontier member. `txns` must be in invocation order.
 pub fn realtime_edges(txns: &[Txn], out: &mut Vec<Edge>) {
-    // Events by history position: invocations (from txns) and ok completions.
     let mut completes: Vec<(usize, u32)> = txns
         .iter()
         .enumerate()
         .filter_map(|(i, t)| t.ok_pos.map(|p| (p, i as u32)))
         .collect();
     completes.sort_unstable();
-    let mut frontier: Vec<u32> = Vec::new();
-    // Snapshot of the frontier at each txn's invocation, stored flat.
-    let mut snap_start = vec![0u32; txns.len() + 1];
-    let mut snaps: Vec<u32> = Vec::new();
+    // (txn, position of its ok completion), in completion order.
+    let mut frontier: Vec<(u32, usize)> = Vec::new();
     let (mut ti, mut ci) = (0usize, 0usize);
     while ti < txns.len() || ci < completes.len() {
         let next_inv = txns.get(ti).map(|t| t.invoke_pos).unwrap_or(usize::MAX);
         let next_ok = completes.get(ci).map(|c| c.0).unwrap_or(usize::MAX);
         if next_inv < next_ok {
-            snap_start[ti] = snaps.len() as u32;
             if txns[ti].status != Status::Fail {
-                snaps.extend_from_slice(&frontier);
+                out.extend(frontier.iter().map(|&(p, _)| Edge::order(p, ti as u32, REALTIME)));
             }
-            snap_start[ti + 1] = snaps.len() as u32;
             ti += 1;
         } else {
-            let t = completes[ci].1;
+            let (pos, t) = completes[ci];
             ci += 1;
-            let preds = &snaps[snap_start[t as usize] as usize..snap_start[t as usize + 1] as usize];
-            for &p in preds {
-                out.push(Edge::order(p, t, REALTIME));
-            }
-            if !preds.is_empty() {
-                frontier.retain(|f| !preds.contains(f));
-            }
-            frontier.push(t);
-        }
-    }
-    // Txns invoked after the last ok completion keep their snapshots as edges.
-    for (i, t) in txns.iter().enumerate() {
-        if t.ok_pos.is_none() && t.status != Status::Fail {
-            for &p in &snaps[snap_start[i] as usize..snap_start[i + 1] as usize] {
-                out.push(Edge::order(p, i as u32, REALTIME));
-            }
+            // Members that completed before t's invocation now precede t, and
+            // through t everything invoked from here on.
+            let inv = txns[t as usize].invoke_pos;
+            frontier.retain(|&(_, done)| done > inv);
+            frontier.push((t, pos));
         }
     }
 }
