@@ -199,7 +199,7 @@ fn txn() -> impl Strategy<Value = T> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 400,
+        cases: 1000,
         rng_seed: RngSeed::Fixed(0xe11e_0ac1e),
         failure_persistence: None,
         ..ProptestConfig::default()

@@ -98,7 +98,7 @@ fn splice(base: &History, inj: &History, at: usize) -> History {
 }
 
 proptest! {
-    #![proptest_config(config(96, 0x5eed_e11e))]
+    #![proptest_config(config(256, 0x5eed_e11e))]
 
     #[test]
     fn strictly_serial_histories_are_never_flagged(cfg in cfg_strategy()) {
