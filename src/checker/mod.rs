@@ -4,6 +4,7 @@
 pub mod bank;
 pub mod compose;
 pub mod counter;
+pub mod elle;
 pub mod linearizable;
 mod options;
 pub mod perf;

@@ -19,6 +19,7 @@ pub const NAMES: &[&str] = &[
     "counter",
     "bank",
     "perf",
+    "elle",
     "noop",
 ];
 
@@ -33,6 +34,7 @@ pub fn build(name: &str) -> Result<Box<dyn Checker>, RegistryError> {
         "counter" => Ok(Box::new(super::counter::Counter)),
         "bank" => Ok(Box::new(super::bank::Bank)),
         "perf" => Ok(Box::new(super::perf::Perf)),
+        "elle" => Ok(Box::new(super::elle::Elle)),
         "noop" => Ok(Box::new(Noop)),
         _ => Err(RegistryError::Unknown {
             name: name.to_string(),
