@@ -45,15 +45,9 @@ impl RunTag {
 }
 
 /// Whether a run tag's owner process is gone (its leftovers are stale).
-/// A live pid that is not a faultline process also counts as stale.
+/// (A reused pid keeps leftovers alive until `faultline cleanup --all`.)
 pub fn owner_dead(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return false;
-    }
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(c) => !String::from_utf8_lossy(&c).contains("faultline"),
-        Err(_) => true,
-    }
+    pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]
