@@ -134,12 +134,15 @@ fn placed<T: Send>(net: &dyn NetBackend, f: impl FnOnce() -> T + Send) -> Result
     })
 }
 
-/// Runs one test end to end. `net_note` says which back end was chosen and why.
+/// Runs one test end to end. `net_note` says which back end was chosen and
+/// why; `origin_ns` (CLOCK_MONOTONIC) is time 0 of the history, the same
+/// origin the target passed to its nodes.
 pub fn run(
     cfg: &TestConfig,
     target: Box<dyn Target>,
     net: Box<dyn NetBackend>,
     net_note: &str,
+    origin_ns: u64,
 ) -> Result<RunOutcome, RunnerError> {
     validate(cfg)?;
     let mut wl = workload::build(&cfg.workload).map_err(|e| RunnerError::Config(e.to_string()))?;
@@ -189,9 +192,13 @@ pub fn run(
     ));
     wait_healthy(&*cluster.target, &*cluster.net, &nodes, Duration::from_secs(20))?;
     prog.line("cluster healthy");
+    let info = wl.info();
+    {
+        let (target, net) = (&*cluster.target, &*cluster.net);
+        placed(net, || target.prepare(&info))??;
+    }
 
     // Client phase.
-    let origin_ns = recorder::monotonic_ns();
     let rec =
         Recorder::new(Some(&dir.join("history.jsonl")), origin_ns).map_err(io("creating history.jsonl"))?;
     let limit = Duration::from_secs_f64(cfg.time_limit_s);
@@ -202,7 +209,6 @@ pub fn run(
         Duration::from_secs_f64(cfg.nemesis_interval_s),
         limit,
     );
-    let info = wl.info();
     let t0 = Instant::now();
     let deadline = t0 + limit;
     {

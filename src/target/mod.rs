@@ -11,6 +11,7 @@
 //! placed with [`crate::nemesis::net::NetBackend::enter_client`], so no test
 //! traffic crosses the root network namespace.
 
+pub mod builtin;
 pub mod process;
 pub mod reference;
 
@@ -130,6 +131,12 @@ pub trait Target: Send + Sync {
     /// (`None` when no node claims it or the system has no leader).
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         Ok(None)
+    }
+
+    /// Initial data a workload needs (bank balances), written once the cluster
+    /// is healthy and before the client phase; not recorded in the history.
+    fn prepare(&self, _workload: &WorkloadInfo) -> Result<(), TargetError> {
+        Ok(())
     }
 
     /// Opens a client connected (preferably) to `node`, speaking `workload`'s ops
