@@ -93,6 +93,9 @@ pub fn validate(cfg: &TestConfig) -> Result<(), RunnerError> {
             cfg.nemesis_interval_s
         ));
     }
+    if cfg.seed > i64::MAX as u64 {
+        return bad(format!("seed must be below 2^63 (got {})", cfg.seed));
+    }
     workload::build(&cfg.workload).map_err(|e| RunnerError::Config(e.to_string()))?;
     parse_kinds(&cfg.nemesis.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
     Ok(())
@@ -290,7 +293,14 @@ pub fn run(
         params: wl.params(),
         ..CheckOptions::default()
     };
-    let composed = compose(&checkers, &history, &opts);
+    let mut composed = compose(&checkers, &history, &opts);
+    if checkers.is_empty() {
+        composed.results.push(crate::checker::Verdict::unknown(
+            "runner",
+            format!("no checker for workload {} in this build", cfg.workload),
+        ));
+        composed.valid = crate::checker::Validity::Unknown;
+    }
     let mut results = RunResults {
         faultline_version: env!("CARGO_PKG_VERSION").to_string(),
         name: cfg.resolved_name(),
@@ -313,7 +323,7 @@ pub fn run(
     Ok(RunOutcome { dir, results })
 }
 
-fn wait_healthy(
+pub fn wait_healthy(
     target: &dyn Target,
     net: &dyn NetBackend,
     nodes: &[String],

@@ -1,6 +1,7 @@
 //! Names that carry a per-run tag, so leftovers of a killed run can be found.
 //!
-//! A tag is `fl<pid>`: the harness pid makes it unique among live runs and
+//! A tag is `fl<pid>-<n>` (n counts runs within one process): the harness pid
+//! makes it unique among live runs and
 //! lets cleanup tell a stale leftover (owner dead) from a live run's resources.
 //! Namespaces are `<tag>-<role>`; node processes carry `FAULTLINE_RUN=<tag>`
 //! in their environment.
@@ -14,13 +15,15 @@ pub const PREFIX: &str = "fl";
 pub struct RunTag(pub String);
 
 impl RunTag {
-    /// The tag of this process's run.
+    /// A fresh tag for a run of this process.
     pub fn current() -> RunTag {
-        RunTag::for_pid(std::process::id())
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RunTag(format!("{PREFIX}{}-{n}", std::process::id()))
     }
 
     pub fn for_pid(pid: u32) -> RunTag {
-        RunTag(format!("{PREFIX}{pid}"))
+        RunTag(format!("{PREFIX}{pid}-0"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -61,7 +64,11 @@ mod tests {
         assert_eq!(RunTag::owner_of("flx-n1"), None);
         assert_eq!(RunTag::owner_of("fl12a"), None);
         assert_eq!(RunTag::owner_of("other"), None);
-        assert_eq!(RunTag::for_pid(7).ns("hub"), "fl7-hub");
+        assert_eq!(RunTag::for_pid(7).ns("hub"), "fl7-0-hub");
+        assert_eq!(
+            RunTag::owner_of(&RunTag::current().ns("n1")),
+            Some(std::process::id())
+        );
         assert!(!owner_dead(std::process::id()));
     }
 }
