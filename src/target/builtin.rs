@@ -82,6 +82,8 @@ impl Builtin {
                 &cluster.join(","),
                 "--data-dir",
                 &n.data_dir.display().to_string(),
+                "--log",
+                &n.log.display().to_string(),
                 "--replication",
                 &m.replication,
                 "--reads",
