@@ -176,7 +176,7 @@ fn start(kind: Kind, rng: &mut ChaCha8Rng, n: usize) -> (Action, Action) {
 /// (start at k·interval, undo one interval later). Empty when `kinds` is empty.
 pub fn plan(seed: u64, kinds: &[Kind], nodes: usize, interval: Duration, limit: Duration) -> Vec<Step> {
     use rand::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6e65_6d65_7369_73);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
     let mut out = Vec::new();
     if kinds.is_empty() || nodes == 0 || interval.is_zero() {
         return out;

@@ -241,7 +241,7 @@ pub fn run(
             }
             let (rec, nodes, steps) = (&rec, &nodes, &steps);
             s.spawn(move || nemesis_loop(target, net, nodes, steps, t0, deadline, rec));
-            prog.client_phase(&rec, deadline, &STOP);
+            prog.client_phase(rec, deadline, &STOP);
         });
     }
     let duration_ms = t0.elapsed().as_secs_f64() * 1000.0;

@@ -77,7 +77,7 @@ pub fn build(name: &str) -> Result<Box<dyn Workload>, WorkloadError> {
         "register" => Box::new(register::Register::new(false)),
         "session" => Box::new(register::Register::new(true)),
         "set" => Box::new(collections::Set::default()),
-        "counter" => Box::new(collections::Counter::default()),
+        "counter" => Box::new(collections::Counter),
         "append" => Box::new(append::Append::default()),
         "bank" => Box::new(bank::Bank::new(5, 100)),
         _ => {

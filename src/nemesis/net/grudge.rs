@@ -52,7 +52,7 @@ impl Grudge {
         let mut v = nodes.to_vec();
         v.shuffle(rng);
         let n = v.len();
-        let k = (n / 2 + 1) / 2;
+        let k = (n / 2).div_ceil(2);
         let mut g = Grudge::default();
         for i in 0..n {
             for j in 0..n {
