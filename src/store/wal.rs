@@ -13,13 +13,11 @@ use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 pub const WAL_FILE: &str = "wal.log";
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 const MAX_RECORD: usize = 1 << 30;
-const NEVER_FLUSH_EVERY: Duration = Duration::from_secs(1);
-const NEVER_FLUSH_BYTES: usize = 4 << 20;
+const NEVER_FLUSH_BYTES: usize = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FsyncPolicy {
@@ -68,7 +66,6 @@ pub struct Wal {
     file: File,
     buf: Vec<u8>,
     policy: FsyncPolicy,
-    last_flush: Instant,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -172,7 +169,6 @@ impl Wal {
             file,
             buf: Vec::new(),
             policy,
-            last_flush: Instant::now(),
         };
         Ok((wal, rec, corruption))
     }
@@ -211,7 +207,7 @@ impl Wal {
         match self.policy {
             FsyncPolicy::Always | FsyncPolicy::Batch => self.flush(true),
             FsyncPolicy::Never => {
-                if self.buf.len() >= NEVER_FLUSH_BYTES || self.last_flush.elapsed() >= NEVER_FLUSH_EVERY {
+                if self.buf.len() >= NEVER_FLUSH_BYTES {
                     self.flush(false)
                 } else {
                     Ok(())
@@ -221,7 +217,6 @@ impl Wal {
     }
 
     fn flush(&mut self, sync: bool) -> Result<(), WalError> {
-        self.last_flush = Instant::now();
         if self.buf.is_empty() {
             return Ok(());
         }

@@ -570,3 +570,94 @@ fn crash_restart_recovers_from_disk_and_keeps_acked_writes() {
         assert_eq!(s.value(&l, &format!("k{v}")), json!(v));
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config as PtConfig, RngSeed};
+
+    #[derive(Clone, Debug)]
+    enum Fault {
+        Write,
+        Crash(usize),
+        Restart(usize),
+        Isolate(usize),
+        Heal,
+        Run(u64),
+    }
+
+    fn fault() -> impl Strategy<Value = Fault> {
+        prop_oneof![
+            4 => Just(Fault::Write),
+            1 => (0..5usize).prop_map(Fault::Crash),
+            1 => (0..5usize).prop_map(Fault::Restart),
+            1 => (0..5usize).prop_map(Fault::Isolate),
+            1 => Just(Fault::Heal),
+            2 => (1..400u64).prop_map(Fault::Run),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(PtConfig { cases: 48, rng_seed: RngSeed::Fixed(0x5107e), ..PtConfig::default() })]
+
+        /// Safe mode under random crashes and partitions: one leader per term, identical
+        /// committed prefixes, no acknowledged write lost, and the state equals a
+        /// brute-force replay of the committed log.
+        #[test]
+        fn quorum_mode_is_safe_under_random_faults(seed in any::<u64>(), faults in proptest::collection::vec(fault(), 1..40)) {
+            let mut s = Sim::new(5, seed, |_| {});
+            s.run(800);
+            let mut n = 0i64;
+            for f in faults {
+                match f {
+                    Fault::Write => {
+                        if let Some(l) = s.leaders().into_iter().max_by_key(|id| s.nodes[id].term) {
+                            n += 1;
+                            s.write(&l, &format!("k{}", n % 3), n);
+                        }
+                        s.run(5);
+                    }
+                    Fault::Crash(i) => s.crash(&format!("n{}", i + 1)),
+                    Fault::Restart(i) => {
+                        let id = format!("n{}", i + 1);
+                        if s.down.contains(&id) {
+                            s.restart(&id);
+                        }
+                    }
+                    Fault::Isolate(i) => s.isolate(&format!("n{}", i + 1)),
+                    Fault::Heal => s.heal(),
+                    Fault::Run(ms) => s.run(ms),
+                }
+            }
+            s.heal();
+            for id in s.down.clone() {
+                s.restart(&id);
+            }
+            s.run(2000);
+            let mut by_term = BTreeMap::new();
+            for (node, term, _) in s.events("leader") {
+                prop_assert!(by_term.insert(term, node).is_none(), "two leaders in term {}", term);
+            }
+            let l = s.leader();
+            let ll = &s.nodes[&l];
+            for (id, c) in &s.nodes {
+                let upto = c.commit.min(ll.commit);
+                for i in 1..=upto {
+                    prop_assert_eq!(c.log.get(i), ll.log.get(i), "{} differs at committed index {}", id, i);
+                }
+            }
+            for (node, term, index) in s.events("ack") {
+                let index = index.unwrap_or(0);
+                prop_assert!(index <= ll.commit, "ack by {} at {} beyond commit", node, index);
+                prop_assert_eq!(ll.log.term_at(index), Some(term), "acked entry {} lost", index);
+            }
+            let mut oracle = KvState::default();
+            for i in 1..=ll.applied {
+                if let Some(Entry { cmd: Command::Client(op), .. }) = ll.log.get(i) {
+                    oracle.apply(op);
+                }
+            }
+            prop_assert_eq!(&oracle, &ll.kv);
+        }
+    }
+}

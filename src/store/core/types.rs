@@ -75,7 +75,9 @@ impl Config {
     }
 }
 
-/// What a log entry carries.
+/// What a log entry carries. (Entries are mostly client ops: boxing them would
+/// only add an allocation.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// The entry a new leader appends to commit its predecessors' entries.
@@ -168,7 +170,10 @@ pub enum Input {
 }
 
 /// Durable writes. The driver must make them durable (per its fsync policy)
-/// before it performs any send or reply produced by the same or a later step.
+/// before it performs any send or reply produced by the same or a later step,
+/// with one exception: a leader's `Append`/`InstallSnapshot` may leave before its
+/// own sync completes (Raft's parallel disk write), provided no later input is
+/// stepped until that sync is done, since the leader counts itself in commits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Durable {
     HardState {

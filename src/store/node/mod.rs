@@ -213,9 +213,12 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
     let mut actions: Vec<Action> = Vec::new();
     loop {
+        // Ticks first: a node resumed after SIGSTOP notices its election timeout
+        // (and moves to a newer term) before it reads messages queued meanwhile.
         let first = tokio::select! {
-            ev = rx.recv() => ev,
+            biased;
             _ = tick.tick() => None,
+            ev = rx.recv() => ev,
         };
         let now = monotonic_ns();
         let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
@@ -251,39 +254,54 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         match first {
             Some(ev) => {
                 handle(ev, &mut core, &mut actions);
-                let mut n = 1;
-                while n < 4096 {
-                    let Ok(ev) = rx.try_recv() else { break };
-                    handle(ev, &mut core, &mut actions);
-                    n += 1;
-                }
             }
             None => {
                 let jitter_ns = rng.gen_range(0..et);
                 actions.extend(core.step(now, Input::Tick { jitter_ns }));
             }
         }
+        let mut n = 0;
+        while n < 4096 {
+            let Ok(ev) = rx.try_recv() else { break };
+            handle(ev, &mut core, &mut actions);
+            n += 1;
+        }
         actions.extend(core.step(now, Input::Flush));
 
-        // 1. durable writes, 2. event lines, 3. sends and replies.
-        for a in &actions {
-            if let Action::Persist(d) = a {
-                if let Err(e) = wal.write(d) {
-                    fatal(&mut log, &e.to_string());
+        // 1. durable writes (buffered), 2. the leader's replication messages,
+        // which may travel while its own disk syncs (it counts itself towards a
+        // commit only in a later batch, after this sync), 3. the sync,
+        // 4. event lines, 5. every other send and the replies.
+        let mut late = Vec::with_capacity(actions.len());
+        for a in actions.drain(..) {
+            match a {
+                Action::Persist(d) => {
+                    if let Err(e) = wal.write(&d) {
+                        fatal(&mut log, &e.to_string());
+                    }
                 }
+                Action::Send { to, msg }
+                    if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
+                {
+                    if let Some(p) = peers.get(&to) {
+                        let _ = p.try_send(msg);
+                    }
+                }
+                other => late.push(other),
             }
         }
+        tokio::task::yield_now().await; // let the peer links write
         if let Err(e) = wal.commit() {
             fatal(&mut log, &e.to_string());
         }
-        for a in &mut actions {
+        for a in &mut late {
             if let Action::Event(e) = a {
                 let e = std::mem::replace(e, Event::none());
                 log.event(e);
             }
         }
         log.flush();
-        for a in actions.drain(..) {
+        for a in late {
             match a {
                 Action::Send { to, msg } => {
                     if let Some(p) = peers.get(&to) {
