@@ -19,15 +19,26 @@ pub enum ScheduleError {
 
 /// Fault families for `--nemesis`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Partition,
     Kill,
     Pause,
     Clock,
+    /// Only SIGKILL the current leader.
+    KillLeader,
+    /// Only isolate the current leader.
+    PartitionLeader,
 }
 
-pub const KIND_NAMES: &[&str] = &["partition", "kill", "pause", "clock"];
+pub const KIND_NAMES: &[&str] = &[
+    "partition",
+    "kill",
+    "pause",
+    "clock",
+    "kill-leader",
+    "partition-leader",
+];
 
 /// Parses `partition,kill,clock`, `all`, or `none`/empty.
 pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
@@ -40,6 +51,8 @@ pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
             "kill" => out.push(Kind::Kill),
             "pause" => out.push(Kind::Pause),
             "clock" => out.push(Kind::Clock),
+            "kill-leader" => out.push(Kind::KillLeader),
+            "partition-leader" => out.push(Kind::PartitionLeader),
             other => {
                 return Err(ScheduleError::Unknown {
                     name: other.to_string(),
@@ -147,6 +160,19 @@ fn start(kind: Kind, rng: &mut ChaCha8Rng, n: usize) -> (Action, Action) {
                 Action::Heal,
             )
         }
+        Kind::KillLeader => (
+            Action::Kill {
+                victims: Victims::Leader,
+            },
+            Action::Restart,
+        ),
+        Kind::PartitionLeader => (
+            Action::Partition {
+                shape: Shape::IsolateLeader,
+                seed: rng.gen(),
+            },
+            Action::Heal,
+        ),
         Kind::Kill => (
             Action::Kill {
                 victims: victims(rng, n),
