@@ -93,3 +93,77 @@ fn cleanup_and_the_next_run_remove_everything_a_killed_run_left() {
     assert!(stderr(&out).contains("removed leftovers"));
     assert_eq!(leftovers(pid), (vec![], vec![]));
 }
+
+/// Ctrl-C stops the client phase, heals, tears down and still checks.
+#[test]
+fn sigint_heals_checks_and_leaves_nothing() {
+    let store = tempfile::tempdir().unwrap();
+    let child = Command::new(bin())
+        .args([
+            "test",
+            "--net",
+            "netns",
+            "--nodes",
+            "3",
+            "--time-limit",
+            "60",
+            "--nemesis",
+            "partition,pause",
+            "--nemesis-interval",
+            "0.5",
+            "--seed",
+            "9",
+            "--store-dir",
+        ])
+        .arg(store.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while leftovers(pid).1.len() < 3 {
+        assert!(Instant::now() < deadline, "nodes never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let t = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?} to stop",
+        t.elapsed()
+    );
+    assert!([0, 1, 2].contains(&code(&out)), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(interrupted)"), "{}", stderr(&out));
+    assert_eq!(leftovers(pid), (vec![], vec![]));
+    let dir = std::fs::canonicalize(store.path().join("latest")).unwrap();
+    assert!(dir.join("results.json").exists());
+    let h = history(&dir);
+    let nem: Vec<&str> = h
+        .iter()
+        .filter(|o| o["process"] == "nemesis")
+        .filter_map(|o| o["f"].as_str())
+        .collect();
+    assert!(!nem.is_empty());
+    // Every fault started was undone before the end of the history.
+    let (mut parts, mut pauses) = (0i32, 0i32);
+    for (i, f) in nem.iter().enumerate() {
+        if i % 2 == 1 {
+            continue; // the completion of the same step
+        }
+        match *f {
+            "partition" => parts = 1,
+            "heal" => parts = 0,
+            "pause" => pauses = 1,
+            "resume" => pauses = 0,
+            _ => {}
+        }
+    }
+    assert_eq!((parts, pauses), (0, 0), "{nem:?}");
+}
