@@ -10,12 +10,13 @@
 //! others.
 
 mod cache;
+pub mod generate;
 mod partition;
 mod search;
 mod witness;
 
 pub use partition::{partitions, Item, Partition};
-pub use search::{search, Budget, Entry, Outcome, Stats, Stuck};
+pub use search::{search, Budget, Entry, Outcome, Search, Stats, Stuck};
 
 use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
 use crate::history::{History, PairingError};
@@ -113,14 +114,29 @@ pub fn check(h: &History, opts: &CheckOptions) -> Result<Verdict, LinError> {
     Ok(v)
 }
 
+/// One partition in flight.
+struct Task<M: Model> {
+    key: Option<String>,
+    model: M,
+    entries: Vec<Entry<M::Op>>,
+    items: Vec<Item>,
+    search: Option<Search<M>>,
+    stats: Stats,
+    done: Option<PartVerdict>,
+}
+
+/// First quantum of steps per partition; it grows 4x per round.
+const FIRST_QUANTUM: u64 = 20_000;
+
+/// Checks every partition. Rounds of growing step quanta interleave the
+/// partitions (in parallel within a round), so an easy violation on one key
+/// stops the search on a hard key instead of waiting behind it.
 fn run_all<M: Model>(
     h: &History,
-    mut parts: Vec<Partition>,
+    parts: Vec<Partition>,
     opts: &CheckOptions,
     start: Instant,
 ) -> Result<Vec<PartReport>, LinError> {
-    // Big partitions first: better load balance, and they dominate the time.
-    parts.sort_by_key(|p| std::cmp::Reverse(p.items.len()));
     let stop = AtomicBool::new(false);
     let used = AtomicU64::new(0);
     let budget = Budget {
@@ -129,10 +145,84 @@ fn run_all<M: Model>(
         memory_used: &used,
         stop: &stop,
     };
-    parts
+    let mut tasks: Vec<Task<M>> = parts
         .into_par_iter()
-        .map(|p| check_partition::<M>(h, p, &budget))
-        .collect()
+        .map(|p| {
+            let mut model = M::default();
+            let (entries, items) = prepare(&mut model, h, &p.items)?;
+            Ok(Task {
+                key: p.key,
+                model,
+                entries,
+                items,
+                search: None,
+                stats: Stats::default(),
+                done: None,
+            })
+        })
+        .collect::<Result<_, LinError>>()?;
+    // Big partitions first within a round: better load balance.
+    tasks.sort_by_key(|t| std::cmp::Reverse(t.entries.len()));
+    let mut quantum = FIRST_QUANTUM;
+    while tasks.iter().any(|t| t.done.is_none()) {
+        tasks
+            .par_iter_mut()
+            .filter(|t| t.done.is_none())
+            .for_each(|t| step_task(h, t, &budget, quantum));
+        quantum = quantum.saturating_mul(4);
+    }
+    Ok(tasks
+        .into_iter()
+        .map(|t| PartReport {
+            key: t.key,
+            ops: t.entries.len(),
+            stats: t.stats,
+            verdict: t.done.unwrap_or(PartVerdict::Cancelled),
+        })
+        .collect())
+}
+
+fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantum: u64) {
+    if budget.stop.load(Ordering::Relaxed) {
+        t.search = None;
+        t.done = Some(PartVerdict::Cancelled);
+        return;
+    }
+    let search = t
+        .search
+        .get_or_insert_with(|| Search::new(&mut t.model, &t.entries, false));
+    let Some(outcome) = search.run(&mut t.model, &t.entries, budget, quantum) else {
+        return;
+    };
+    t.stats = search.stats;
+    t.search = None; // frees the cache
+    t.done = Some(match outcome {
+        Outcome::Linearizable => PartVerdict::Valid,
+        Outcome::Cancelled => PartVerdict::Cancelled,
+        Outcome::OutOfBudget(why) => PartVerdict::Unknown(why),
+        Outcome::Violation(_) => {
+            budget.stop.store(true, Ordering::Relaxed);
+            // Search again, recording the furthest point reached; its own stop
+            // flag, so the early stop of others does not cut it short.
+            let own_stop = AtomicBool::new(false);
+            let again = Budget {
+                stop: &own_stop,
+                ..*budget
+            };
+            let stuck = match search::search(&mut t.model, &t.entries, &again, true).0 {
+                Outcome::Violation(s) => s,
+                _ => None,
+            };
+            PartVerdict::Invalid(Box::new(witness::anomaly(
+                h,
+                &mut t.model,
+                t.key.as_deref(),
+                &t.entries,
+                &t.items,
+                stuck.as_ref(),
+            )))
+        }
+    });
 }
 
 /// Compiles a partition's ops for the model `m`.
@@ -166,49 +256,6 @@ pub fn prepare<M: Model>(
         }
     }
     Ok((entries, kept))
-}
-
-fn check_partition<M: Model>(
-    h: &History,
-    p: Partition,
-    budget: &Budget<'_>,
-) -> Result<PartReport, LinError> {
-    let mut model = M::default();
-    let (entries, items) = prepare(&mut model, h, &p.items)?;
-    let (outcome, stats) = search(&mut model, &entries, budget, false);
-    let verdict = match outcome {
-        Outcome::Linearizable => PartVerdict::Valid,
-        Outcome::Cancelled => PartVerdict::Cancelled,
-        Outcome::OutOfBudget(why) => PartVerdict::Unknown(why),
-        Outcome::Violation(_) => {
-            budget.stop.store(true, Ordering::Relaxed);
-            // Search again, recording the furthest point reached; its own stop
-            // flag, so the early stop of others does not cut it short.
-            let own_stop = AtomicBool::new(false);
-            let again = Budget {
-                stop: &own_stop,
-                ..*budget
-            };
-            let stuck = match search(&mut model, &entries, &again, true).0 {
-                Outcome::Violation(s) => s,
-                _ => None,
-            };
-            PartVerdict::Invalid(Box::new(witness::anomaly(
-                h,
-                &mut model,
-                p.key.as_deref(),
-                &entries,
-                &items,
-                stuck.as_ref(),
-            )))
-        }
-    };
-    Ok(PartReport {
-        key: p.key,
-        verdict,
-        ops: entries.len(),
-        stats,
-    })
 }
 
 fn key_name(k: &Option<String>) -> Value {

@@ -130,105 +130,167 @@ fn build_list<O>(entries: &[Entry<O>]) -> List {
     list
 }
 
-/// Runs the search. With `witness`, also records where it got stuck furthest
-/// (costs copies of the prefix, so callers ask only after a violation).
+/// A resumable search over one partition: [`Search::run`] advances it by a
+/// quantum of steps, so a scheduler can interleave partitions and let an easy
+/// violation stop the others before a hard partition finishes.
+pub struct Search<M: Model> {
+    list: List,
+    zob: Vec<u64>,
+    remaining: usize,
+    linearized: FixedBitSet,
+    set_hash: u64,
+    state: M::State,
+    cache: Cache<M::State>,
+    stack: Vec<(u32, M::State)>,
+    best: Option<Stuck<M::State>>,
+    witness: bool,
+    entry: u32,
+    entry_bytes: u64,
+    bytes_local: u64,
+    pub stats: Stats,
+}
+
+impl<M: Model> Search<M> {
+    /// With `witness`, the search also records where it got stuck furthest
+    /// (costs copies of the prefix, so callers ask only after a violation).
+    pub fn new(model: &mut M, entries: &[Entry<M::Op>], witness: bool) -> Self {
+        let n = entries.len();
+        let list = build_list(entries);
+        let entry = list.next[HEAD as usize];
+        Search {
+            list,
+            zob: zobrist(n),
+            remaining: entries.iter().filter(|e| e.ret.is_some()).count(),
+            linearized: FixedBitSet::with_capacity(n),
+            set_hash: 0,
+            state: model.init(),
+            cache: Cache::new(),
+            stack: Vec::new(),
+            best: None,
+            witness,
+            entry,
+            entry_bytes: (n.div_ceil(64) * 8
+                + std::mem::size_of::<(FixedBitSet, M::State, u32)>()
+                + 24) as u64,
+            bytes_local: 0,
+            stats: Stats::default(),
+        }
+    }
+
+    fn flush(&mut self, budget: &Budget<'_>) -> u64 {
+        let b = std::mem::take(&mut self.bytes_local);
+        self.stats.cache_entries = self.cache.len();
+        budget.memory_used.fetch_add(b, Ordering::Relaxed) + b
+    }
+
+    /// Advances by at most `quantum` steps; `None` when the quantum ran out
+    /// undecided. The model and entries must be the ones given to `new`.
+    pub fn run(
+        &mut self,
+        model: &mut M,
+        entries: &[Entry<M::Op>],
+        budget: &Budget<'_>,
+        quantum: u64,
+    ) -> Option<Outcome<M::State>> {
+        let mut tick = 0u32;
+        let mut left = quantum;
+        loop {
+            if self.remaining == 0 {
+                self.flush(budget);
+                return Some(Outcome::Linearizable);
+            }
+            self.stats.steps += 1;
+            tick += 1;
+            if tick == CHECK_EVERY {
+                tick = 0;
+                let total = self.flush(budget);
+                if budget.stop.load(Ordering::Relaxed) {
+                    return Some(Outcome::Cancelled);
+                }
+                if let Some(limit) = budget.memory_limit {
+                    if total > limit {
+                        return Some(Outcome::OutOfBudget(format!(
+                            "memory limit of {limit} bytes reached ({} cached states)",
+                            self.cache.len()
+                        )));
+                    }
+                }
+                if let Some(d) = budget.deadline {
+                    if Instant::now() >= d {
+                        return Some(Outcome::OutOfBudget("time limit reached".into()));
+                    }
+                }
+                if left <= CHECK_EVERY as u64 {
+                    return None;
+                }
+                left -= CHECK_EVERY as u64;
+            }
+            let entry = self.entry;
+            if entry != NIL && is_call(entry) {
+                let k = op_of(entry);
+                if let Some(next_state) = model.step(&self.state, &entries[k].op) {
+                    self.linearized.insert(k);
+                    let h = self.set_hash ^ self.zob[k];
+                    if self
+                        .cache
+                        .insert(h ^ hash_of(&next_state), &self.linearized, &next_state)
+                    {
+                        self.bytes_local +=
+                            self.entry_bytes + M::state_heap_bytes(&next_state) as u64;
+                        self.set_hash = h;
+                        let old = std::mem::replace(&mut self.state, next_state);
+                        self.stack.push((entry, old));
+                        self.list.unlink(entry);
+                        if entries[k].ret.is_some() {
+                            self.list.unlink(entry + 1);
+                            self.remaining -= 1;
+                        }
+                        self.entry = self.list.next[HEAD as usize];
+                        continue;
+                    }
+                    self.linearized.set(k, false);
+                }
+                self.entry = self.list.next[entry as usize];
+            } else {
+                if self.witness
+                    && self
+                        .best
+                        .as_ref()
+                        .is_none_or(|b| self.stack.len() > b.prefix.len())
+                {
+                    self.best = Some(snapshot(&self.list, &self.stack, &self.state, entry));
+                }
+                let Some((call, old)) = self.stack.pop() else {
+                    self.flush(budget);
+                    return Some(Outcome::Violation(self.best.take()));
+                };
+                let k = op_of(call);
+                self.linearized.set(k, false);
+                self.set_hash ^= self.zob[k];
+                self.state = old;
+                if entries[k].ret.is_some() {
+                    self.list.relink(call + 1);
+                    self.remaining += 1;
+                }
+                self.list.relink(call);
+                self.entry = self.list.next[call as usize];
+            }
+        }
+    }
+}
+
+/// Runs a whole search to its end (or a budget's).
 pub fn search<M: Model>(
     model: &mut M,
     entries: &[Entry<M::Op>],
     budget: &Budget<'_>,
     witness: bool,
 ) -> (Outcome<M::State>, Stats) {
-    let n = entries.len();
-    let mut list = build_list(entries);
-    let zob = zobrist(n);
-    let mut remaining = entries.iter().filter(|e| e.ret.is_some()).count();
-    let mut linearized = FixedBitSet::with_capacity(n);
-    let mut set_hash = 0u64;
-    let mut state = model.init();
-    let mut cache: Cache<M::State> = Cache::new();
-    let mut stack: Vec<(u32, M::State)> = Vec::new();
-    let mut best: Option<Stuck<M::State>> = None;
-    let mut stats = Stats::default();
-    let entry_bytes = (n.div_ceil(64) * 8 + std::mem::size_of::<(FixedBitSet, M::State, u32)>() + 24) as u64;
-    let mut bytes_local = 0u64;
-    let mut tick = 0u32;
-    let mut entry = list.next[HEAD as usize];
-
-    loop {
-        if remaining == 0 {
-            stats.cache_entries = cache.len();
-            budget.memory_used.fetch_add(bytes_local, Ordering::Relaxed);
-            return (Outcome::Linearizable, stats);
-        }
-        stats.steps += 1;
-        tick += 1;
-        if tick == CHECK_EVERY {
-            tick = 0;
-            let total = budget.memory_used.fetch_add(bytes_local, Ordering::Relaxed) + bytes_local;
-            bytes_local = 0;
-            stats.cache_entries = cache.len();
-            if budget.stop.load(Ordering::Relaxed) {
-                return (Outcome::Cancelled, stats);
-            }
-            if let Some(limit) = budget.memory_limit {
-                if total > limit {
-                    return (
-                        Outcome::OutOfBudget(format!(
-                            "memory limit of {limit} bytes reached ({} cached states)",
-                            cache.len()
-                        )),
-                        stats,
-                    );
-                }
-            }
-            if let Some(d) = budget.deadline {
-                if Instant::now() >= d {
-                    return (Outcome::OutOfBudget("time limit reached".into()), stats);
-                }
-            }
-        }
-
-        if entry != NIL && is_call(entry) {
-            let k = op_of(entry);
-            if let Some(next_state) = model.step(&state, &entries[k].op) {
-                linearized.insert(k);
-                let h = set_hash ^ zob[k];
-                if cache.insert(h ^ hash_of(&next_state), &linearized, &next_state) {
-                    bytes_local += entry_bytes + M::state_heap_bytes(&next_state) as u64;
-                    set_hash = h;
-                    stack.push((entry, std::mem::replace(&mut state, next_state)));
-                    list.unlink(entry);
-                    if entries[k].ret.is_some() {
-                        list.unlink(entry + 1);
-                        remaining -= 1;
-                    }
-                    entry = list.next[HEAD as usize];
-                    continue;
-                }
-                linearized.set(k, false);
-            }
-            entry = list.next[entry as usize];
-        } else {
-            if witness && best.as_ref().is_none_or(|b| stack.len() > b.prefix.len()) {
-                best = Some(snapshot(&list, &stack, &state, entry));
-            }
-            let Some((call, old)) = stack.pop() else {
-                stats.cache_entries = cache.len();
-                budget.memory_used.fetch_add(bytes_local, Ordering::Relaxed);
-                return (Outcome::Violation(best), stats);
-            };
-            let k = op_of(call);
-            linearized.set(k, false);
-            set_hash ^= zob[k];
-            state = old;
-            if entries[k].ret.is_some() {
-                list.relink(call + 1);
-                remaining += 1;
-            }
-            list.relink(call);
-            entry = list.next[call as usize];
-        }
-    }
+    let mut s = Search::new(model, entries, witness);
+    let out = s
+        .run(model, entries, budget, u64::MAX)
+        .unwrap_or_else(|| Outcome::OutOfBudget("step limit reached".into()));
+    (out, s.stats)
 }
 
 fn snapshot<S: Clone>(list: &List, stack: &[(u32, S)], state: &S, at: u32) -> Stuck<S> {
