@@ -69,7 +69,11 @@ fn kv_without_partitioning_never_wrong() {
         } else {
             assert_ne!(
                 v.valid,
-                if want == Validity::Valid { Validity::Invalid } else { Validity::Valid },
+                if want == Validity::Valid {
+                    Validity::Invalid
+                } else {
+                    Validity::Valid
+                },
                 "{file} (no partition): wrong verdict: {}",
                 v.summary
             );

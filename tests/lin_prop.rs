@@ -111,8 +111,11 @@ fn oracle(model: &str, h: &History) -> bool {
 /// results are mostly those of a real register (so many histories are valid)
 /// and sometimes random (so many are not).
 fn gen_history(model: &'static str) -> impl Strategy<Value = History> {
-    (2usize..=4, prop::collection::vec((0u8..8, 0u8..3, 0u8..3, 0u8..6), 4..12)).prop_map(
-        move |(procs, steps)| {
+    (
+        2usize..=4,
+        prop::collection::vec((0u8..8, 0u8..3, 0u8..3, 0u8..6), 4..12),
+    )
+        .prop_map(move |(procs, steps)| {
             let mut ops = Vec::new();
             let mut inflight: Vec<Option<(String, Value)>> = vec![None; procs];
             let mut pid: Vec<u64> = (0..procs as u64).collect();
@@ -141,7 +144,13 @@ fn gen_history(model: &'static str) -> impl Strategy<Value = History> {
                         inflight[c] = Some((f.to_string(), input));
                     }
                     Some((f, input)) => {
-                        let o = O { f: f.clone(), input: input.clone(), result: None, call: 0, ret: 0 };
+                        let o = O {
+                            f: f.clone(),
+                            input: input.clone(),
+                            result: None,
+                            call: 0,
+                            ret: 0,
+                        };
                         let (ty, out) = if noise == 0 {
                             // info: maybe took effect
                             if v % 2 == 0 {
@@ -174,8 +183,7 @@ fn gen_history(model: &'static str) -> impl Strategy<Value = History> {
             let mut h = History::new(ops);
             h.reindex();
             h
-        },
-    )
+        })
 }
 
 fn agree(model: &'static str, cases: u32, seed: u8) {
@@ -194,14 +202,22 @@ fn agree(model: &'static str, cases: u32, seed: u8) {
                 ..CheckOptions::default()
             };
             let got = check(&h, &opts).unwrap().valid;
-            let want = if oracle(model, &h) { Validity::Valid } else { Validity::Invalid };
+            let want = if oracle(model, &h) {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            };
             prop_assert_eq!(got, want, "history {:?}", h.ops);
             Ok(())
         })
         .unwrap();
     // The generator must produce both kinds, or agreement proves little.
     let mut r2 = TestRunner::new_with_rng(
-        Config { cases: 200, failure_persistence: None, ..Config::default() },
+        Config {
+            cases: 200,
+            failure_persistence: None,
+            ..Config::default()
+        },
         TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
     );
     for _ in 0..200 {
@@ -212,7 +228,10 @@ fn agree(model: &'static str, cases: u32, seed: u8) {
             invalid += 1
         }
     }
-    assert!(valid > 20 && invalid > 20, "{model}: {valid} valid, {invalid} invalid");
+    assert!(
+        valid > 20 && invalid > 20,
+        "{model}: {valid} valid, {invalid} invalid"
+    );
 }
 
 #[test]

@@ -69,11 +69,7 @@ impl<M: Model> Model for Keyed<M> {
 
     fn explain(&self, s: &Self::State, (k, op): &Self::Op) -> String {
         let k = *k as usize;
-        format!(
-            "key {:?}: {}",
-            self.names[k],
-            self.models[k].explain(&s[k], op)
-        )
+        format!("key {:?}: {}", self.names[k], self.models[k].explain(&s[k], op))
     }
 
     fn state_heap_bytes(s: &Self::State) -> usize {
@@ -100,9 +96,18 @@ mod tests {
             input,
             outcome,
         };
-        let wa = m.prepare(&mk("a", "write", &one, Outcome::Ok(&one))).unwrap().unwrap();
-        let rb = m.prepare(&mk("b", "read", &null, Outcome::Ok(&one))).unwrap().unwrap();
-        let ra = m.prepare(&mk("a", "read", &null, Outcome::Ok(&one))).unwrap().unwrap();
+        let wa = m
+            .prepare(&mk("a", "write", &one, Outcome::Ok(&one)))
+            .unwrap()
+            .unwrap();
+        let rb = m
+            .prepare(&mk("b", "read", &null, Outcome::Ok(&one)))
+            .unwrap()
+            .unwrap();
+        let ra = m
+            .prepare(&mk("a", "read", &null, Outcome::Ok(&one)))
+            .unwrap()
+            .unwrap();
         let s = m.init();
         let s = m.step(&s, &wa).unwrap();
         assert!(m.step(&s, &ra).is_some());

@@ -89,10 +89,7 @@ impl Model for Kv {
                 if let Some(&r) = self.appended.get(&(*s, p)) {
                     return Some(r);
                 }
-                let joined = format!(
-                    "{}{}",
-                    self.strings[*s as usize], self.strings[p as usize]
-                );
+                let joined = format!("{}{}", self.strings[*s as usize], self.strings[p as usize]);
                 let r = self.intern_str(&joined);
                 self.appended.insert((*s, p), r);
                 Some(r)

@@ -128,11 +128,7 @@ pub trait Model: Default + Send {
     fn state_json(&self, s: &Self::State) -> Value;
     /// Why `op` cannot take effect in `s`, in words.
     fn explain(&self, s: &Self::State, op: &Self::Op) -> String {
-        format!(
-            "in state {} the op {:?} is impossible",
-            self.state_json(s),
-            op
-        )
+        format!("in state {} the op {:?} is impossible", self.state_json(s), op)
     }
     /// Heap bytes a state holds beyond `size_of::<State>()` (memory budget).
     fn state_heap_bytes(_s: &Self::State) -> usize {

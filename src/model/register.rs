@@ -96,7 +96,12 @@ macro_rules! register_model {
     };
 }
 
-register_model!(Register, "register", false, "A read/write register starting at null.");
+register_model!(
+    Register,
+    "register",
+    false,
+    "A read/write register starting at null."
+);
 register_model!(
     CasRegister,
     "cas-register",
@@ -124,9 +129,18 @@ mod tests {
     fn cas_register_steps() {
         let mut m = CasRegister::default();
         let (one, pair, null) = (json!(1), json!([1, 2]), json!(null));
-        let w = m.prepare(&view("write", &one, Outcome::Ok(&one))).unwrap().unwrap();
-        let c = m.prepare(&view("cas", &pair, Outcome::Ok(&pair))).unwrap().unwrap();
-        let r = m.prepare(&view("read", &null, Outcome::Ok(&one))).unwrap().unwrap();
+        let w = m
+            .prepare(&view("write", &one, Outcome::Ok(&one)))
+            .unwrap()
+            .unwrap();
+        let c = m
+            .prepare(&view("cas", &pair, Outcome::Ok(&pair)))
+            .unwrap()
+            .unwrap();
+        let r = m
+            .prepare(&view("read", &null, Outcome::Ok(&one)))
+            .unwrap()
+            .unwrap();
         let info_read = m.prepare(&view("read", &null, Outcome::Info)).unwrap();
         assert!(info_read.is_none());
         let s0 = m.init();

@@ -225,12 +225,12 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
     });
 }
 
-/// Compiles a partition's ops for the model `m`.
-pub fn prepare<M: Model>(
-    m: &mut M,
-    h: &History,
-    items: &[Item],
-) -> Result<(Vec<Entry<M::Op>>, Vec<Item>), ModelError> {
+/// A partition's compiled ops, and the items they came from (same order).
+pub type Prepared<O> = (Vec<Entry<O>>, Vec<Item>);
+
+/// Compiles a partition's ops for the model `m`; ops that constrain nothing
+/// (an `info` read) are left out.
+pub fn prepare<M: Model>(m: &mut M, h: &History, items: &[Item]) -> Result<Prepared<M::Op>, ModelError> {
     let mut entries = Vec::with_capacity(items.len());
     let mut kept = Vec::with_capacity(items.len());
     for it in items {
@@ -299,7 +299,11 @@ fn summarise(
     let model = format!(
         "model {}{}",
         kind.name(),
-        if inferred { " (inferred from the f names)" } else { "" }
+        if inferred {
+            " (inferred from the f names)"
+        } else {
+            ""
+        }
     );
     let (valid, summary) = if !anomalies.is_empty() {
         (
@@ -321,10 +325,7 @@ fn summarise(
             format!("linearizable: no client ops to check ({model})"),
         )
     } else {
-        (
-            Validity::Valid,
-            format!("linearizable: {ops} ops ({model})"),
-        )
+        (Validity::Valid, format!("linearizable: {ops} ops ({model})"))
     };
     let mut v = Verdict::new(NAME, valid, summary).with_details(json!({
         "model": kind.name(),

@@ -68,9 +68,7 @@ mod tests {
 
     #[test]
     fn splits_by_key_and_drops_fail() {
-        let op = |ty, p, k: &str| {
-            Op::new(ty, Process::Client(p), "write", json!(1)).with_key(json!(k))
-        };
+        let op = |ty, p, k: &str| Op::new(ty, Process::Client(p), "write", json!(1)).with_key(json!(k));
         let mut h = History::new(vec![
             op(OpType::Invoke, 1, "a"),
             op(OpType::Invoke, 2, "b"),

@@ -169,9 +169,8 @@ impl<M: Model> Search<M> {
             best: None,
             witness,
             entry,
-            entry_bytes: (n.div_ceil(64) * 8
-                + std::mem::size_of::<(FixedBitSet, M::State, u32)>()
-                + 24) as u64,
+            entry_bytes: (n.div_ceil(64) * 8 + std::mem::size_of::<(FixedBitSet, M::State, u32)>() + 24)
+                as u64,
             bytes_local: 0,
             stats: Stats::default(),
         }
@@ -235,8 +234,7 @@ impl<M: Model> Search<M> {
                         .cache
                         .insert(h ^ hash_of(&next_state), &self.linearized, &next_state)
                     {
-                        self.bytes_local +=
-                            self.entry_bytes + M::state_heap_bytes(&next_state) as u64;
+                        self.bytes_local += self.entry_bytes + M::state_heap_bytes(&next_state) as u64;
                         self.set_hash = h;
                         let old = std::mem::replace(&mut self.state, next_state);
                         self.stack.push((entry, old));
@@ -296,7 +294,10 @@ pub fn search<M: Model>(
 fn snapshot<S: Clone>(list: &List, stack: &[(u32, S)], state: &S, at: u32) -> Stuck<S> {
     let mut prefix = Vec::with_capacity(stack.len());
     for (i, (call, _)) in stack.iter().enumerate() {
-        let after = stack.get(i + 1).map(|(_, s)| s.clone()).unwrap_or_else(|| state.clone());
+        let after = stack
+            .get(i + 1)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| state.clone());
         prefix.push((op_of(*call), after));
     }
     let mut candidates = Vec::new();

@@ -80,8 +80,7 @@ pub fn anomaly<M: Model>(
         .collect();
     let mut why = |k: usize| -> String {
         if model.step(&stuck.state, &entries[k].op).is_some() {
-            "it could take effect there, but every continuation from that point fails later"
-                .to_string()
+            "it could take effect there, but every continuation from that point fails later".to_string()
         } else {
             model.explain(&stuck.state, &entries[k].op)
         }
@@ -135,10 +134,13 @@ pub fn anomaly<M: Model>(
             }
         }
     }
+    let others = match candidates.len() {
+        0 => "No other op was pending there".to_string(),
+        n => format!("Every order of the {n} other pending op(s) was tried too and fails"),
+    };
     let explanation = format!(
-        "{where_}{start_text}. Then {blocking_text} Every other order of the {} concurrent \
-         op(s) was tried and also fails, so the history is not linearizable for the {} model.",
-        candidates.len(),
+        "{where_}{start_text}. Then {blocking_text} {others}, so the history is not \
+         linearizable for the {} model.",
         model.name()
     );
     Anomaly {

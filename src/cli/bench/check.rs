@@ -3,18 +3,14 @@
 //! and a generated keyed cas-register history with elapsed time and peak RSS.
 //! Run it on a release build.
 
+use crate::checker::linearizable::check;
+use crate::checker::linearizable::generate::{generate, GenSpec};
+use crate::checker::{CheckOptions, Validity, Verdict};
+use crate::history::import::read_path;
+use crate::history::{jsonl, History};
 use anyhow::{bail, Context};
-use faultline_lin::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-mod faultline_lin {
-    pub use crate::checker::linearizable::check;
-    pub use crate::checker::linearizable::generate::{generate, GenSpec};
-    pub use crate::checker::{CheckOptions, Validity, Verdict};
-    pub use crate::history::import::read_path;
-    pub use crate::history::{jsonl, History};
-}
 
 /// Arguments of `faultline bench check`.
 #[derive(clap::Args, Debug)]
@@ -81,7 +77,10 @@ fn corpus(args: &Args) -> anyhow::Result<i32> {
     let text = std::fs::read_to_string(&tsv).with_context(|| format!("reading {}", tsv.display()))?;
     let mut etcd_sum = 0.0;
     let mut wrong = 0;
-    println!("{:<24} {:<13} {:<9} {:<9} {:>10}", "file", "mode", "expected", "got", "median ms");
+    println!(
+        "{:<24} {:<13} {:<9} {:<9} {:>10}",
+        "file", "mode", "expected", "got", "median ms"
+    );
     for (n, line) in text.lines().enumerate().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 4 {
@@ -146,7 +145,10 @@ fn generated(args: &Args, n: usize) -> anyhow::Result<i32> {
     let path = dir.path().join("generated.jsonl");
     jsonl::write_file(&h, &path)?;
     drop(h);
-    println!("generated {n} ops ({spec:?}) in {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "generated {n} ops ({spec:?}) in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let h = jsonl::read_file(&path)?;
     let parse = t.elapsed().as_secs_f64();
