@@ -195,8 +195,10 @@ fn agree(model: &'static str, cases: u32, seed: u8) {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
     let mut runner = TestRunner::new_with_rng(cfg, rng);
     let (mut valid, mut invalid) = (0, 0);
+    let ran = std::cell::Cell::new(0u32);
     runner
         .run(&gen_history(model), |h| {
+            ran.set(ran.get() + 1);
             let opts = CheckOptions {
                 model: Some(model.to_string()),
                 ..CheckOptions::default()
@@ -211,6 +213,7 @@ fn agree(model: &'static str, cases: u32, seed: u8) {
             Ok(())
         })
         .unwrap();
+    assert_eq!(ran.get(), cases);
     // The generator must produce both kinds, or agreement proves little.
     let mut r2 = TestRunner::new_with_rng(
         Config {

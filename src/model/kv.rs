@@ -7,6 +7,7 @@
 //! builds its result string once and memoises (state, piece) -> state.
 
 use super::{Model, ModelError, OpView};
+use crate::checker::linearizable::FxBuild;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -21,18 +22,18 @@ pub enum KvOp {
 #[derive(Debug)]
 pub struct Kv {
     strings: Vec<String>,
-    ids: HashMap<String, u32>,
-    appended: HashMap<(u32, u32), u32>,
+    ids: HashMap<String, u32, FxBuild>,
+    appended: HashMap<(u32, u32), u32, FxBuild>,
 }
 
 impl Default for Kv {
     fn default() -> Self {
-        let mut ids = HashMap::new();
+        let mut ids = HashMap::default();
         ids.insert(String::new(), 0);
         Kv {
             strings: vec![String::new()],
             ids,
-            appended: HashMap::new(),
+            appended: HashMap::default(),
         }
     }
 }

@@ -77,32 +77,46 @@ pub fn zobrist(n: usize) -> Vec<u64> {
 
 const NONE: u32 = u32::MAX;
 
-/// Set of (linearized, state) with caller-supplied hashes.
+/// Set of (linearized, state) with caller-supplied hashes. The linearized
+/// sets live back to back in one flat arena of blocks (no allocation per
+/// entry); `words` is the block count of every set.
 pub struct Cache<S> {
     heads: HashMap<u64, u32, BuildHasherDefault<Identity>>,
-    entries: Vec<(FixedBitSet, S, u32)>,
+    words: usize,
+    sets: Vec<usize>,
+    entries: Vec<(S, u32)>,
 }
 
 impl<S: Eq + Clone> Cache<S> {
     pub fn new() -> Self {
         Cache {
             heads: HashMap::default(),
+            words: 0,
+            sets: Vec::new(),
             entries: Vec::new(),
         }
     }
 
-    /// Inserts unless present; true when it was new.
+    /// Inserts unless present; true when it was new. Every set given to one
+    /// cache must have the same capacity.
     pub fn insert(&mut self, hash: u64, set: &FixedBitSet, state: &S) -> bool {
+        let blocks = set.as_slice();
+        if self.entries.is_empty() {
+            self.words = blocks.len();
+        }
+        let w = self.words;
         let head = self.heads.get(&hash).copied().unwrap_or(NONE);
         let mut at = head;
         while at != NONE {
-            let (s, st, next) = &self.entries[at as usize];
-            if st == state && s == set {
+            let (st, next) = &self.entries[at as usize];
+            let i = at as usize * w;
+            if st == state && &self.sets[i..i + w] == blocks {
                 return false;
             }
             at = *next;
         }
-        self.entries.push((set.clone(), state.clone(), head));
+        self.sets.extend_from_slice(blocks);
+        self.entries.push((state.clone(), head));
         self.heads.insert(hash, (self.entries.len() - 1) as u32);
         true
     }

@@ -169,8 +169,7 @@ impl<M: Model> Search<M> {
             best: None,
             witness,
             entry,
-            entry_bytes: (n.div_ceil(64) * 8 + std::mem::size_of::<(FixedBitSet, M::State, u32)>() + 24)
-                as u64,
+            entry_bytes: (n.div_ceil(64) * 8 + std::mem::size_of::<(M::State, u32)>() + 24) as u64,
             bytes_local: 0,
             stats: Stats::default(),
         }
