@@ -123,6 +123,8 @@ struct Task<M: Model> {
     entries: Vec<Entry<M::Op>>,
     items: Vec<Item>,
     search: Option<Search<M>>,
+    /// The only partition of the check.
+    alone: bool,
     stats: Stats,
     done: Option<PartVerdict>,
 }
@@ -158,6 +160,7 @@ fn run_all<M: Model>(
                 entries,
                 items,
                 search: None,
+                alone: false,
                 stats: Stats::default(),
                 done: None,
             })
@@ -165,6 +168,9 @@ fn run_all<M: Model>(
         .collect::<Result<_, LinError>>()?;
     // Big partitions first within a round: better load balance.
     tasks.sort_by_key(|t| std::cmp::Reverse(t.entries.len()));
+    if let [only] = tasks.as_mut_slice() {
+        only.alone = true;
+    }
     let mut quantum = FIRST_QUANTUM;
     while tasks.iter().any(|t| t.done.is_none()) {
         tasks
@@ -190,9 +196,12 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
         t.done = Some(PartVerdict::Cancelled);
         return;
     }
+    // A lone partition records its witness on the first pass (saves a second
+    // search); among many, the copies would cost more than the rare re-run.
+    let witness = t.alone;
     let search = t
         .search
-        .get_or_insert_with(|| Search::new(&mut t.model, &t.entries, false));
+        .get_or_insert_with(|| Search::new(&mut t.model, &t.entries, witness));
     let Some(outcome) = search.run(&mut t.model, &t.entries, budget, quantum) else {
         return;
     };
@@ -202,7 +211,18 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
         Outcome::Linearizable => PartVerdict::Valid,
         Outcome::Cancelled => PartVerdict::Cancelled,
         Outcome::OutOfBudget(why) => PartVerdict::Unknown(why),
-        Outcome::Violation(_) => {
+        Outcome::Violation(Some(stuck)) => {
+            budget.stop.store(true, Ordering::Relaxed);
+            PartVerdict::Invalid(Box::new(witness::anomaly(
+                h,
+                &mut t.model,
+                t.key.as_deref(),
+                &t.entries,
+                &t.items,
+                Some(&stuck),
+            )))
+        }
+        Outcome::Violation(None) => {
             budget.stop.store(true, Ordering::Relaxed);
             // Search again, recording the furthest point reached; its own stop
             // flag, so the early stop of others does not cut it short.
@@ -310,7 +330,11 @@ fn summarise(
     let (valid, summary) = if !anomalies.is_empty() {
         (
             Validity::Invalid,
-            format!("not linearizable: {} key(s) violate the {model}", anomalies.len()),
+            if partitioned {
+                format!("not linearizable: {} key(s) violate the {model}", anomalies.len())
+            } else {
+                format!("not linearizable: the history violates the {model}")
+            },
         )
     } else if !undecided.is_empty() {
         (
