@@ -67,6 +67,10 @@ impl<M: Model> Model for Keyed<M> {
         Value::Object(m)
     }
 
+    fn is_pure(&self, (k, op): &Self::Op) -> bool {
+        self.models[*k as usize].is_pure(op)
+    }
+
     fn explain(&self, s: &Self::State, (k, op): &Self::Op) -> String {
         let k = *k as usize;
         format!("key {:?}: {}", self.names[k], self.models[k].explain(&s[k], op))

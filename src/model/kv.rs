@@ -102,6 +102,10 @@ impl Model for Kv {
         Value::String(self.strings[*s as usize].clone())
     }
 
+    fn is_pure(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(_))
+    }
+
     fn explain(&self, s: &u32, op: &KvOp) -> String {
         match *op {
             KvOp::Get(v) => format!(

@@ -130,6 +130,11 @@ pub trait Model: Default + Send {
     fn explain(&self, s: &Self::State, op: &Self::Op) -> String {
         format!("in state {} the op {:?} is impossible", self.state_json(s), op)
     }
+    /// True when `op` never changes any state (it either fails or leaves the
+    /// state as it is: a read). The search places such ops greedily.
+    fn is_pure(&self, _op: &Self::Op) -> bool {
+        false
+    }
     /// Heap bytes a state holds beyond `size_of::<State>()` (memory budget).
     fn state_heap_bytes(_s: &Self::State) -> usize {
         0

@@ -59,6 +59,10 @@ impl Model for FifoQueue {
         Value::Array(s.iter().map(|&i| self.values.value(i).clone()).collect())
     }
 
+    fn is_pure(&self, op: &QueueOp) -> bool {
+        matches!(op, QueueOp::Dequeue(0))
+    }
+
     fn explain(&self, s: &Vec<u32>, op: &QueueOp) -> String {
         match *op {
             QueueOp::Dequeue(v) => format!(

@@ -89,6 +89,9 @@ macro_rules! register_model {
             fn state_json(&self, s: &u32) -> Value {
                 self.0.values.value(*s).clone()
             }
+            fn is_pure(&self, op: &RegOp) -> bool {
+                matches!(op, RegOp::Read(_))
+            }
             fn explain(&self, s: &u32, op: &RegOp) -> String {
                 self.0.explain(*s, op)
             }

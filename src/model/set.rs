@@ -63,6 +63,10 @@ impl Model for Set {
         Value::Array(s.iter().map(|&i| self.values.value(i).clone()).collect())
     }
 
+    fn is_pure(&self, op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+
     fn explain(&self, s: &Vec<u32>, op: &SetOp) -> String {
         match op {
             SetOp::Read(r) => format!(

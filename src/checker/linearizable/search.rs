@@ -141,7 +141,14 @@ pub struct Search<M: Model> {
     set_hash: u64,
     state: M::State,
     cache: Cache<M::State>,
-    stack: Vec<(u32, M::State)>,
+    /// (call node, state before, op was pure and placed greedily).
+    stack: Vec<(u32, M::State, bool)>,
+    /// Per op: [`Model::is_pure`]. A pure op that can take effect in the
+    /// current state, while it is callable (invoked before every pending
+    /// return), may be linearized right now without loss: any linearization
+    /// from here can move it to the front, as it leaves every state unchanged
+    /// and no pending op must precede it in real time.
+    pure: Vec<bool>,
     best: Option<Stuck<M::State>>,
     witness: bool,
     entry: u32,
@@ -166,6 +173,7 @@ impl<M: Model> Search<M> {
             state: model.init(),
             cache: Cache::new(),
             stack: Vec::new(),
+            pure: entries.iter().map(|e| model.is_pure(&e.op)).collect(),
             best: None,
             witness,
             entry,
@@ -227,6 +235,7 @@ impl<M: Model> Search<M> {
             if entry != NIL && is_call(entry) {
                 let k = op_of(entry);
                 if let Some(next_state) = model.step(&self.state, &entries[k].op) {
+                    let pure = self.pure[k];
                     self.linearized.insert(k);
                     let h = self.set_hash ^ self.zob[k];
                     if self
@@ -236,7 +245,7 @@ impl<M: Model> Search<M> {
                         self.bytes_local += self.entry_bytes + M::state_heap_bytes(&next_state) as u64;
                         self.set_hash = h;
                         let old = std::mem::replace(&mut self.state, next_state);
-                        self.stack.push((entry, old));
+                        self.stack.push((entry, old, pure));
                         self.list.unlink(entry);
                         if entries[k].ret.is_some() {
                             self.list.unlink(entry + 1);
@@ -246,6 +255,12 @@ impl<M: Model> Search<M> {
                         continue;
                     }
                     self.linearized.set(k, false);
+                    if pure {
+                        // Placing a pure op here is never worse than later
+                        // (see `pure`), and that was a dead end: so is this.
+                        self.entry = NIL;
+                        continue;
+                    }
                 }
                 self.entry = self.list.next[entry as usize];
             } else {
@@ -257,7 +272,7 @@ impl<M: Model> Search<M> {
                 {
                     self.best = Some(snapshot(&self.list, &self.stack, &self.state, entry));
                 }
-                let Some((call, old)) = self.stack.pop() else {
+                let Some((call, old, forced)) = self.stack.pop() else {
                     self.flush(budget);
                     return Some(Outcome::Violation(self.best.take()));
                 };
@@ -270,7 +285,13 @@ impl<M: Model> Search<M> {
                     self.remaining += 1;
                 }
                 self.list.relink(call);
-                self.entry = self.list.next[call as usize];
+                // A pure op was placed greedily: if that failed, so does every
+                // other choice at this level.
+                self.entry = if forced {
+                    NIL
+                } else {
+                    self.list.next[call as usize]
+                };
             }
         }
     }
@@ -290,12 +311,12 @@ pub fn search<M: Model>(
     (out, s.stats)
 }
 
-fn snapshot<S: Clone>(list: &List, stack: &[(u32, S)], state: &S, at: u32) -> Stuck<S> {
+fn snapshot<S: Clone>(list: &List, stack: &[(u32, S, bool)], state: &S, at: u32) -> Stuck<S> {
     let mut prefix = Vec::with_capacity(stack.len());
-    for (i, (call, _)) in stack.iter().enumerate() {
+    for (i, (call, _, _)) in stack.iter().enumerate() {
         let after = stack
             .get(i + 1)
-            .map(|(_, s)| s.clone())
+            .map(|(_, s, _)| s.clone())
             .unwrap_or_else(|| state.clone());
         prefix.push((op_of(*call), after));
     }
