@@ -49,6 +49,7 @@ fn bad_inputs_exit_3_naming_file_and_line() {
         ("orphan-completion", "jsonl", 3, "without an invocation"),
         ("double-invoke", "edn", 4, "second invocation"),
         ("vector", "edn", 3, "op map"),
+        ("mismatched-f", "jsonl", 2, "differs from its invocation"),
     ];
     for (stem, ext, line, why) in cases {
         let bad = format!("{stem}-bad.{ext}");
@@ -161,4 +162,78 @@ fn html_flag_is_reserved() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains("not yet available"));
+}
+
+#[test]
+fn independent_tuples_split_into_keys() {
+    for extra in [&[][..], &["--independent"][..]] {
+        faultline()
+            .args(["check", "--checker", "noop"])
+            .args(extra)
+            .arg(fixture("independent-ok.edn"))
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("keys:      2"))
+            .stdout(predicate::str::contains("1 nemesis"));
+    }
+    // Forced splitting of plain values is bad input, naming the line and field.
+    faultline()
+        .args(["check", "--checker", "noop", "--independent"])
+        .arg(fixture("independent-bad.edn"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("independent-bad.edn:2: field `value`"));
+    faultline()
+        .args(["check", "--checker", "noop"])
+        .arg(fixture("independent-bad.edn"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("keys:      none"));
+}
+
+#[test]
+fn reads_stdin() {
+    let text = std::fs::read_to_string(fixture("vector-ok.edn")).unwrap();
+    faultline()
+        .args(["check", "--checker", "noop", "-"])
+        .write_stdin(text)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ops:       3 "));
+    let out = faultline()
+        .args(["convert", "-", "-"])
+        .write_stdin("{:type :invoke, :process 0, :f :txn, :value [[:append 1 2] [:r 3 nil]]}\n")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["value"], serde_json::json!([["append", 1, 2], ["r", 3, null]]));
+    assert_eq!(v["f"], "txn");
+}
+
+#[test]
+fn run_directory_reads_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    faultline()
+        .args(["check", "--checker", "noop"])
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("history.jsonl"));
+    std::fs::copy(fixture("vector-ok.edn"), dir.path().join("in.edn")).unwrap();
+    faultline()
+        .arg("convert")
+        .arg(dir.path().join("in.edn"))
+        .arg(dir.path().join("history.jsonl"))
+        .assert()
+        .code(0);
+    std::fs::create_dir(dir.path().join("nodes")).unwrap();
+    faultline()
+        .args(["check", "--checker", "noop"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("history.jsonl (jsonl)"))
+        .stdout(predicate::str::contains("ops:       3 "));
 }

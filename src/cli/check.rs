@@ -12,19 +12,23 @@ use crate::report::RunResults;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How many anomaly explanations the terminal summary shows.
 const SHOWN_ANOMALIES: usize = 5;
+/// Longest explanation the summary prints (characters); `--json` has them whole.
+const EXPLANATION_CHARS: usize = 400;
 
 /// Arguments of `faultline check`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The history file (`-` for stdin).
+    /// The history file (`-` for stdin), or a run directory (its `history.jsonl`
+    /// and `nodes/*.log`).
     pub file: PathBuf,
     /// Model for model-based checkers: register, cas-register, kv, set, ...
-    /// (default: inferred from the ops' `f`, see `infer_model`).
+    /// (default: the checker infers it from the ops' `f`).
     #[arg(long)]
     pub model: Option<String>,
     /// Input format: jsonl, edn, porcupine-etcd or porcupine-kv (default: detect from content).
@@ -59,7 +63,21 @@ pub struct Args {
     pub html: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<i32> {
+pub fn run(mut args: Args) -> anyhow::Result<i32> {
+    // A run directory: its history, and its node logs unless told otherwise.
+    if args.file.is_dir() {
+        let dir = args.file.clone();
+        args.file = dir.join("history.jsonl");
+        if !args.file.is_file() {
+            bail!(
+                "{}: a directory without history.jsonl (not a run directory)",
+                dir.display()
+            );
+        }
+        if args.node_logs.is_none() && dir.join("nodes").is_dir() {
+            args.node_logs = Some(dir.join("nodes"));
+        }
+    }
     let opts = check_options(&args)?;
     let checkers = registry::build_list(&args.checker)?;
     if checkers.is_empty() {
@@ -67,18 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let name = args.file.display().to_string();
     let imported = import::import_path(&args.file, &import_options(args.format, args.independent))?;
-    validate_pairing(&imported, &name)?;
+    let pending = validate_pairing(&imported, &name)?;
     let h = &imported.history;
-    let mut opts = opts;
     let mut notes = Vec::new();
-    if opts.model.is_none() {
-        opts.model = infer_model(h);
-        if let Some(m) = &opts.model {
-            notes.push(format!(
-                "model: {m} (inferred from the ops; set --model to override)"
-            ));
-        }
-    }
 
     let start = Instant::now();
     let composed = if h.is_empty() {
@@ -119,10 +128,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             net: None,
             warnings,
         };
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        let mut text = serde_json::to_string_pretty(&results)?;
+        text.push('\n');
+        super::convert::to_stdout(|w| w.write_all(text.as_bytes()))?;
         return Ok(results.valid.exit_code());
     }
-    print!("{}", summary(&name, &imported, &composed, &notes, elapsed));
+    let text = summary(&name, &imported, pending, &composed, &notes, elapsed);
+    super::convert::to_stdout(|w| w.write_all(text.as_bytes()))?;
     Ok(composed.valid.exit_code())
 }
 
@@ -179,35 +191,28 @@ fn node_log_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Pairing errors name the op's source line, not just its index.
-fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<()> {
-    if let Err(e) = pair(&imp.history) {
-        let index = match &e {
-            PairingError::CompletionWithoutInvoke { index, .. }
-            | PairingError::DoubleInvoke { index, .. }
-            | PairingError::MismatchedF { index, .. } => *index as usize,
-        };
-        let line = imp.lines.get(index).copied().unwrap_or(0);
-        bail!("{name}:{line}: {e}");
+/// Pairing errors name the op's source line, not just its index. Returns
+/// the number of pending invocations.
+fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
+    match pair(&imp.history) {
+        Ok(p) => Ok(p.pending(&imp.history).count()),
+        Err(e) => {
+            let index = match &e {
+                PairingError::CompletionWithoutInvoke { index, .. }
+                | PairingError::DoubleInvoke { index, .. }
+                | PairingError::MismatchedF { index, .. } => *index as usize,
+            };
+            let line = imp.lines.get(index).copied().unwrap_or(0);
+            bail!("{name}:{line}: {e}");
+        }
     }
-    Ok(())
 }
 
-/// A model for a history whose `f`s all belong to one: `read`/`write`/`cas`
-/// → `cas-register`, `get`/`put`/`append` → `kv`. Otherwise none (the
-/// checker decides or asks for `--model`).
-pub fn infer_model(h: &History) -> Option<String> {
-    let fs: BTreeSet<&str> = h.client_ops().map(|o| o.f.as_str()).collect();
-    if fs.is_empty() {
-        return None;
-    }
-    let within = |set: &[&str]| fs.iter().all(|f| set.contains(f));
-    if within(&["read", "write", "cas"]) {
-        Some("cas-register".into())
-    } else if within(&["get", "put", "append"]) {
-        Some("kv".into())
-    } else {
-        None
+/// `s` cut to at most `max` characters, marking the cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}... [cut, see --json]", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -220,12 +225,18 @@ fn span_ns(h: &History) -> u64 {
 }
 
 /// The terminal summary: one screen, most important first.
-pub fn summary(name: &str, imp: &Imported, c: &Composed, notes: &[String], elapsed: Duration) -> String {
+pub fn summary(
+    name: &str,
+    imp: &Imported,
+    pending: usize,
+    c: &Composed,
+    notes: &[String],
+    elapsed: Duration,
+) -> String {
     use std::fmt::Write;
     let h = &imp.history;
     let mut s = String::new();
     let count = |ty| h.ops.iter().filter(|o| o.ty == ty).count();
-    let pending = pair(h).map_or(0, |p| p.pending(h).count());
     let processes: BTreeSet<_> = h.client_ops().map(|o| o.process).collect();
     let keys: BTreeSet<String> = h.client_ops().filter_map(|o| o.key_string()).collect();
     let nemesis = h.nemesis_ops().count();
@@ -276,7 +287,7 @@ pub fn summary(name: &str, imp: &Imported, c: &Composed, notes: &[String], elaps
                 s,
                 "  [{checker}] {}: {} (ops {})",
                 a.kind,
-                a.explanation,
+                clip(&a.explanation, EXPLANATION_CHARS),
                 ops.join(", ")
             );
         }
@@ -291,4 +302,15 @@ pub fn summary(name: &str, imp: &Imported, c: &Composed, notes: &[String], elaps
         let _ = writeln!(s, "warning: {w}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_cuts_long_explanations_on_char_boundaries() {
+        assert_eq!(clip("héllo", 5), "héllo");
+        assert_eq!(clip("héllo", 2), "hé... [cut, see --json]");
+    }
 }

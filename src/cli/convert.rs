@@ -39,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         eprintln!("warning: {w}");
     }
     if args.output.as_os_str() == "-" {
-        jsonl::write(h, std::io::stdout().lock()).context("writing to stdout")?;
+        to_stdout(|w| jsonl::write(h, w))?;
     } else {
         jsonl::write_file(h, &args.output).with_context(|| format!("writing {}", args.output.display()))?;
         eprintln!(
@@ -51,4 +51,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         );
     }
     Ok(crate::exit::VALID)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+pub fn to_stdout(
+    f: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match f(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
 }

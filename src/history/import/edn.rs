@@ -231,14 +231,15 @@ impl<'a> Reader<'a> {
             }
             b'\\' => {
                 self.bump();
-                self.character()
+                let c = self.character();
+                self.cut_or(c)
             }
             b'#' => self.dispatch(),
             b':' => {
                 self.bump();
                 let t = self.token();
                 if t.is_empty() {
-                    return self.err("empty keyword `:`");
+                    return self.cut_or(self.err("empty keyword `:`"));
                 }
                 Ok(Edn::Keyword(t.trim_start_matches(':').to_string()))
             }
@@ -248,8 +249,18 @@ impl<'a> Reader<'a> {
                     self.bump();
                     return self.err(format!("unexpected character `{}`", b as char));
                 }
-                self.atom(t)
+                let atom = self.atom(t);
+                self.cut_or(atom)
             }
+        }
+    }
+
+    /// A bad token that runs to the end of input may just be cut short
+    /// (`:`, `1e`, `\u00`): report it as truncation.
+    fn cut_or(&self, r: Result<Edn, EdnError>) -> Result<Edn, EdnError> {
+        match r {
+            Err(_) if self.pos >= self.src.len() => self.eof(),
+            r => r,
         }
     }
 
@@ -303,12 +314,13 @@ impl<'a> Reader<'a> {
             Some(b'{') => self.seq(b'}').map(Edn::Set),
             Some(b'#') => {
                 self.bump();
-                match self.token() {
+                let v = match self.token() {
                     "Inf" => Ok(Edn::Float(f64::INFINITY)),
                     "-Inf" => Ok(Edn::Float(f64::NEG_INFINITY)),
                     "NaN" => Ok(Edn::Float(f64::NAN)),
                     t => self.err(format!("unknown symbolic value `##{t}`")),
-                }
+                };
+                self.cut_or(v)
             }
             Some(b'"') => {
                 // A regex literal (Clojure, not EDN): keep its text.
@@ -537,6 +549,14 @@ mod tests {
         assert!(parse_one("1x2").is_err());
         assert!(parse_one("1 2").is_err());
         assert!(parse_one("\"\\q\"").is_err());
+        // Tokens cut by the end of input are truncation, not garbage.
+        for cut in ["[:", "[1e", "[\\u00", "[##In"] {
+            assert_eq!(parse_one(cut).unwrap_err().kind, EdnErrorKind::Eof, "{cut}");
+        }
+        assert!(matches!(
+            parse_one("[1e]").unwrap_err().kind,
+            EdnErrorKind::Syntax(_)
+        ));
     }
 
     #[test]

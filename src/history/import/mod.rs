@@ -9,7 +9,7 @@
 //!
 //! Jepsen's `independent` histories carry `[key value]` tuples as values.
 //! [`Independent::Split`] always splits them into `key` + `value`;
-//! [`Independent::Auto`] splits only when unambiguous: no op has a `key`, some
+//! [`Independent::Auto`] (EDN input only) splits only when unambiguous: no op has a `key`, some
 //! client op's `f` is not `cas` (a cas value `[old new]` looks like a tuple),
 //! and every client op except `info` completions has a two-element vector
 //! value whose first element is an integer or a string.
@@ -197,7 +197,12 @@ pub fn import_str(text: &str, name: &str, opts: &ImportOptions) -> Result<Import
         Format::Edn => jepsen::parse(text, name)?,
         Format::PorcupineEtcd => porcupine::parse(text, name)?,
     };
-    split_independent(&mut parsed, name, opts.independent)?;
+    // faultline's own JSONL carries keys natively: only guess for EDN.
+    let independent = match (opts.independent, format) {
+        (Independent::Auto, Format::Jsonl | Format::PorcupineEtcd) => Independent::Keep,
+        (mode, _) => mode,
+    };
+    split_independent(&mut parsed, name, independent)?;
     Ok(finish(parsed, format))
 }
 

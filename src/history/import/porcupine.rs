@@ -120,7 +120,7 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
         v => parse_one(v)
             .map_err(|e| {
                 let what = match e.kind {
-                    EdnErrorKind::Eof => "value ends early".to_string(),
+                    EdnErrorKind::Eof => "not a complete EDN value".to_string(),
                     EdnErrorKind::Syntax(m) => m,
                 };
                 (Some("value"), format!("`{v}`: {what}"))
