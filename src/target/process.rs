@@ -225,8 +225,17 @@ mod tests {
         s.start("n1").unwrap();
         assert!(s.is_running("n1"));
         let pid = s.pid("n1").unwrap();
-        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-        assert!(String::from_utf8_lossy(&env).contains("FAULTLINE_RUN=fltest"));
+        // The parent can resume from posix_spawn's vfork before the kernel has
+        // published the new image's environment: poll briefly.
+        let marked = (0..100).any(|_| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let found = String::from_utf8_lossy(&env).contains("FAULTLINE_RUN=fltest");
+            if !found {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            found
+        });
+        assert!(marked, "FAULTLINE_RUN marker not found in /proc/{pid}/environ");
         s.pause("n1").unwrap();
         s.resume("n1").unwrap();
         s.kill("n1").unwrap();
