@@ -155,17 +155,62 @@ impl RedisCluster {
         ]
     }
 
+    /// Clock faults need libfaketime to work inside `redis-server`. It does not with a
+    /// jemalloc-linked build (Debian's): the process hangs at start (libfaketime issue #130).
+    /// Probe `redis-server --version` under the preload, bounded, and say so plainly.
+    fn probe_faketime(&self) -> Result<(), ExternalError> {
+        if !Path::new(FAKETIME_LIB).is_file() {
+            return Err(ExternalError::NotInstalled {
+                binary: FAKETIME_LIB.into(),
+                hint: "apt-get install faketime (or set clock_faults = false)".into(),
+            });
+        }
+        let bin = self
+            .def
+            .start
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "redis-server".into());
+        let mut child = std::process::Command::new(&bin)
+            .arg("--version")
+            .env("LD_PRELOAD", FAKETIME_LIB)
+            .env("FAKETIME", "+0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| ExternalError::io(format!("probe {bin} under libfaketime"), e))?;
+        let ok = wait_until(
+            Duration::from_secs(3),
+            Duration::from_millis(50),
+            || match child.try_wait() {
+                Ok(Some(st)) => Ok(st.success()),
+                _ => Err(Retry::again("running")),
+            },
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        match ok {
+            Ok(true) => Ok(()),
+            _ => Err(ExternalError::Node {
+                node: "all".into(),
+                detail: format!(
+                    "clock faults unavailable: `{bin} --version` hangs or fails under libfaketime \
+                     (jemalloc-linked Redis clashes with libfaketime, libfaketime issue #130); \
+                     set clock_faults = false in {} or use a Redis built with MALLOC=libc",
+                    self.def_path.display()
+                ),
+            }),
+        }
+    }
+
     /// Checks binaries and ports, starts servers then Sentinels, and waits (bounded) until the
     /// replicas are linked and every Sentinel sees them all. On error nothing is left running.
     pub fn start_all(&self) -> Result<(), ExternalError> {
         for b in &self.def.binaries {
             check_binary(b, &self.def.install)?;
         }
-        if self.def.clock_faults && !Path::new(FAKETIME_LIB).is_file() {
-            return Err(ExternalError::NotInstalled {
-                binary: FAKETIME_LIB.into(),
-                hint: "apt-get install faketime (or set clock_faults = false)".into(),
-            });
+        if self.def.clock_faults {
+            self.probe_faketime()?;
         }
         for s in &self.specs {
             if s.exec_prefix.is_empty() {
@@ -291,6 +336,38 @@ impl RedisCluster {
             ));
         }
         Ok(())
+    }
+
+    /// The node's replication role as it says itself (`master`, `slave`), by `ROLE`.
+    pub fn role(&self, node: &str, timeout: Duration) -> Result<String, String> {
+        let s = self.spec(node).map_err(|e| e.to_string())?;
+        let mut c = Conn::connect(s.redis_dial, timeout).map_err(|e| e.to_string())?;
+        match c
+            .cmd(&["ROLE"], Instant::now() + timeout)
+            .map_err(|e| e.to_string())?
+        {
+            Reply::Array(Some(a)) => a
+                .first()
+                .and_then(Reply::as_text)
+                .ok_or_else(|| "empty ROLE".into()),
+            other => Err(format!("ROLE answered {other:?}")),
+        }
+    }
+
+    /// The node's clock as its server reports it (`TIME`), microseconds since the epoch.
+    pub fn server_time_us(&self, node: &str, timeout: Duration) -> Result<i64, String> {
+        let s = self.spec(node).map_err(|e| e.to_string())?;
+        let mut c = Conn::connect(s.redis_dial, timeout).map_err(|e| e.to_string())?;
+        match c
+            .cmd(&["TIME"], Instant::now() + timeout)
+            .map_err(|e| e.to_string())?
+        {
+            Reply::Array(Some(a)) if a.len() == 2 => {
+                let n = |r: &Reply| r.as_text().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
+                Ok(n(&a[0]) * 1_000_000 + n(&a[1]))
+            }
+            other => Err(format!("TIME answered {other:?}")),
+        }
     }
 
     /// The primary according to the first Sentinel that answers.
