@@ -1,9 +1,32 @@
-//! `faultline cleanup`.
+//! `faultline cleanup`: remove node processes and namespaces (with their
+//! nftables rules) left by faultline runs whose harness died.
+
+use crate::runner::cleanup::{clean, marked_processes, namespaces, Scope};
 
 /// Arguments of `faultline cleanup`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Also remove leftovers of runs whose harness still seems alive.
+    #[arg(long)]
+    pub all: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    anyhow::bail!("`faultline cleanup` is not implemented yet")
+pub fn run(a: Args) -> anyhow::Result<i32> {
+    let r = clean(if a.all { Scope::All } else { Scope::Stale });
+    println!(
+        "removed {} node process(es), {} namespace(s){}",
+        r.processes.len(),
+        r.namespaces.len(),
+        if r.namespaces.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.namespaces.join(" "))
+        }
+    );
+    let left_p = marked_processes().len();
+    let left_n = namespaces().len();
+    if left_p + left_n > 0 {
+        println!("still present (live runs): {left_p} process(es), {left_n} namespace(s)");
+    }
+    Ok(0)
 }

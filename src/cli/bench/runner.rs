@@ -1,9 +1,134 @@
-//! `faultline bench runner`.
+//! `faultline bench runner`: recorded ops/s with N clients against a built-in
+//! `quorum` cluster without faults, versus the same clients without recording
+//! (the recorder's overhead). Phases alternate (plain, recorded, plain,
+//! recorded) so drift in the cluster affects both alike.
+
+use crate::client::Client;
+use crate::history::OpType;
+use crate::nemesis::net::null::NullNet;
+use crate::nemesis::net::{Layout, NetBackend, RunTag};
+use crate::runner::clients::{complete, Gen};
+use crate::runner::recorder::{monotonic_ns, Recorder};
+use crate::runner::{wait_healthy, StoreModes};
+use crate::target::builtin::Builtin;
+use crate::target::{NodeCtx, Target};
+use crate::workload;
+use anyhow::Context;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Arguments of `faultline bench runner`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Seconds per phase (four phases).
+    #[arg(long, default_value_t = 5)]
+    pub secs: u64,
+    #[arg(long, default_value = "register")]
+    pub workload: String,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    anyhow::bail!("`faultline bench runner` is not implemented yet")
+fn phase(target: &dyn Target, nodes: &[String], a: &Args, rec: Option<&Recorder>) -> anyhow::Result<f64> {
+    let mut wl = workload::build(&a.workload)?;
+    let info = wl.info();
+    let gen = Mutex::new(Gen::new(&mut *wl, 1));
+    let count = AtomicU64::new(0);
+    let deadline = Instant::now() + Duration::from_secs(a.secs);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for i in 0..a.clients {
+            let (gen, count, info) = (&gen, &count, &info);
+            let node = &nodes[i % nodes.len()];
+            s.spawn(move || {
+                let mut process = i as u64;
+                let mut client: Option<Box<dyn Client>> = None;
+                while Instant::now() < deadline {
+                    let op = gen.lock().unwrap_or_else(|e| e.into_inner()).next(process);
+                    let inv = match rec {
+                        Some(r) => r.record(op),
+                        None => op,
+                    };
+                    if client.is_none() {
+                        client = target.client(node, info).ok();
+                    }
+                    let Some(c) = client.as_mut() else { continue };
+                    let done = c.invoke(&inv, Duration::from_secs(1));
+                    let ty = done.ty;
+                    let comp = complete(&inv, done);
+                    if let Some(r) = rec {
+                        r.record(comp);
+                    }
+                    if ty == OpType::Ok {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if ty == OpType::Info {
+                        process += a.clients as u64;
+                        client = None;
+                    }
+                }
+            });
+        }
+    });
+    Ok(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+pub fn run(a: Args) -> anyhow::Result<i32> {
+    anyhow::ensure!(
+        a.nodes > 0 && a.clients > 0 && a.secs > 0,
+        "nodes, clients and secs must be positive"
+    );
+    let dir = tempfile::tempdir().context("temp dir")?;
+    let origin = monotonic_ns();
+    let tag = RunTag::current();
+    let bin = std::env::current_exe().context("locating faultline")?;
+    let mut target = Builtin::new(bin, StoreModes::default(), origin, tag.as_str());
+    let mut net = NullNet::default();
+    let nodes: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
+    let p = target.ports();
+    let nets = net.setup(&Layout {
+        nodes: nodes.clone(),
+        ports: p.names,
+        peer: p.peer,
+    })?;
+    let ctxs = nets
+        .into_iter()
+        .map(|n| NodeCtx {
+            id: n.id.clone(),
+            data_dir: dir.path().join(&n.id),
+            log: dir.path().join(format!("{}.log", n.id)),
+            net: n,
+        })
+        .collect::<Vec<_>>();
+    for c in &ctxs {
+        std::fs::create_dir_all(&c.data_dir)?;
+    }
+    target.setup(ctxs)?;
+    for n in &nodes {
+        target.start(n)?;
+    }
+    let result = (|| -> anyhow::Result<()> {
+        wait_healthy(&target, &net, &nodes, Duration::from_secs(20))?;
+        let (mut plain, mut recorded) = (Vec::new(), Vec::new());
+        for round in 0..2 {
+            plain.push(phase(&target, &nodes, &a, None)?);
+            let rec = Recorder::new(Some(&dir.path().join(format!("h{round}.jsonl"))), origin)?;
+            recorded.push(phase(&target, &nodes, &a, Some(&rec))?);
+        }
+        let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (p, r) = (avg(&plain), avg(&recorded));
+        println!(
+            "runner bench: {} clients, {} nodes quorum, workload {}, {} s x 4 phases",
+            a.clients, a.nodes, a.workload, a.secs
+        );
+        println!("  without recording: {p:.0} ok ops/s  (phases {plain:.0?})");
+        println!("  with recording:    {r:.0} ok ops/s  (phases {recorded:.0?})");
+        println!("  recording overhead: {:.1}%", (1.0 - r / p) * 100.0);
+        Ok(())
+    })();
+    target.teardown()?;
+    result.map(|_| 0)
 }

@@ -1,0 +1,225 @@
+//! Applying schedule steps to a live cluster, and undoing everything.
+//!
+//! Invariant: the nemesis remembers every fault it left in place (killed,
+//! paused, clock-skewed nodes; a partition), so [`Nemesis::heal_all`] can
+//! undo all of them at the end of a run, on Ctrl-C, or after an error.
+
+use super::net::{Grudge, NetBackend};
+use super::schedule::{Action, Shape, Victims};
+use crate::target::Target;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+pub struct Nemesis<'a> {
+    target: &'a dyn Target,
+    net: &'a dyn NetBackend,
+    nodes: Vec<String>,
+    killed: BTreeSet<String>,
+    paused: BTreeSet<String>,
+    skewed: BTreeSet<String>,
+    partitioned: bool,
+}
+
+impl<'a> Nemesis<'a> {
+    pub fn new(target: &'a dyn Target, net: &'a dyn NetBackend, nodes: Vec<String>) -> Nemesis<'a> {
+        Nemesis {
+            target,
+            net,
+            nodes,
+            killed: BTreeSet::new(),
+            paused: BTreeSet::new(),
+            skewed: BTreeSet::new(),
+            partitioned: false,
+        }
+    }
+
+    fn leader(&self) -> String {
+        match self.target.leader() {
+            Ok(Some(l)) if self.nodes.contains(&l) => l,
+            _ => self.nodes[0].clone(),
+        }
+    }
+
+    fn resolve(&self, v: &Victims) -> Vec<String> {
+        match v {
+            Victims::Leader => vec![self.leader()],
+            Victims::Nodes(idx) => idx.iter().filter_map(|i| self.nodes.get(*i).cloned()).collect(),
+        }
+    }
+
+    fn node(&self, i: usize) -> String {
+        self.nodes[i % self.nodes.len()].clone()
+    }
+
+    /// Applies one step; returns the value recorded on its completion op
+    /// (what was actually done), or the error text.
+    pub fn apply(&mut self, action: &Action) -> Result<Value, String> {
+        let e = |x: &dyn std::fmt::Display| x.to_string();
+        match action {
+            Action::Partition { shape, seed } => {
+                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
+                let g = match shape {
+                    Shape::Halves => Grudge::random_halves(&self.nodes, &mut rng),
+                    Shape::IsolateOne => {
+                        let i = rand::Rng::gen_range(&mut rng, 0..self.nodes.len());
+                        Grudge::isolate(&self.nodes, &self.nodes[i])
+                    }
+                    Shape::IsolateLeader => Grudge::isolate(&self.nodes, &self.leader()),
+                    Shape::MajoritiesRing => Grudge::majorities_ring(&self.nodes, &mut rng),
+                    Shape::Bridge => Grudge::bridge(&self.nodes, &mut rng),
+                };
+                self.partitioned = true;
+                self.net.partition(&g).map_err(|x| e(&x))?;
+                Ok(g.to_json())
+            }
+            Action::Heal => {
+                self.net.heal().map_err(|x| e(&x))?;
+                self.partitioned = false;
+                Ok(json!("healed"))
+            }
+            Action::Kill { victims } => {
+                let vs = self.resolve(victims);
+                for v in &vs {
+                    self.target.kill(v).map_err(|x| e(&x))?;
+                    self.killed.insert(v.clone());
+                }
+                Ok(json!(vs))
+            }
+            Action::Restart => {
+                let vs: Vec<String> = std::mem::take(&mut self.killed).into_iter().collect();
+                for v in &vs {
+                    self.target.start(v).map_err(|x| e(&x))?;
+                }
+                Ok(json!(vs))
+            }
+            Action::Pause { victims } => {
+                let vs = self.resolve(victims);
+                for v in &vs {
+                    if self.killed.contains(v) {
+                        continue;
+                    }
+                    self.target.pause(v).map_err(|x| e(&x))?;
+                    self.paused.insert(v.clone());
+                }
+                Ok(json!(vs))
+            }
+            Action::Resume => {
+                let vs: Vec<String> = std::mem::take(&mut self.paused).into_iter().collect();
+                for v in &vs {
+                    self.target.resume(v).map_err(|x| e(&x))?;
+                }
+                Ok(json!(vs))
+            }
+            Action::ClockBump { node, ms } => {
+                let n = self.node(*node);
+                self.skewed.insert(n.clone());
+                self.target.set_clock_offset(&n, *ms).map_err(|x| e(&x))?;
+                Ok(json!({ n: ms }))
+            }
+            Action::ClockStrobe { node, ms, flips } => {
+                let n = self.node(*node);
+                self.skewed.insert(n.clone());
+                for i in 0..*flips {
+                    let off = if i % 2 == 0 { *ms } else { 0 };
+                    self.target.set_clock_offset(&n, off).map_err(|x| e(&x))?;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                self.target.set_clock_offset(&n, *ms).map_err(|x| e(&x))?;
+                Ok(json!({"node": n, "ms": ms, "flips": flips}))
+            }
+            Action::ClockReset => {
+                let vs: Vec<String> = std::mem::take(&mut self.skewed).into_iter().collect();
+                for v in &vs {
+                    self.target.set_clock_offset(v, 0).map_err(|x| e(&x))?;
+                }
+                Ok(json!(vs))
+            }
+        }
+    }
+
+    /// Undoes every fault still in place; returns the undo actions that ran
+    /// with their outcome. Keeps going past errors.
+    pub fn heal_all(&mut self) -> Vec<(Action, Result<Value, String>)> {
+        let mut out = Vec::new();
+        if self.partitioned {
+            out.push((Action::Heal, self.apply(&Action::Heal)));
+        }
+        if !self.paused.is_empty() {
+            out.push((Action::Resume, self.apply(&Action::Resume)));
+        }
+        if !self.killed.is_empty() {
+            out.push((Action::Restart, self.apply(&Action::Restart)));
+        }
+        if !self.skewed.is_empty() {
+            out.push((Action::ClockReset, self.apply(&Action::ClockReset)));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nemesis::net::null::NullNet;
+    use crate::nemesis::net::{Layout, NetBackend};
+    use crate::target::reference::Reference;
+    use crate::target::NodeCtx;
+
+    #[test]
+    fn faults_are_applied_and_all_healed() {
+        let dir = tempfile::tempdir().unwrap();
+        let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        let mut net = NullNet::default();
+        let nets = net
+            .setup(&Layout {
+                nodes: nodes.clone(),
+                ports: vec!["peer".into()],
+                peer: "peer".into(),
+            })
+            .unwrap();
+        let mut t = Reference::new();
+        t.setup(
+            nets.into_iter()
+                .map(|n| NodeCtx {
+                    id: n.id.clone(),
+                    data_dir: dir.path().to_path_buf(),
+                    log: dir.path().join(format!("{}.log", n.id)),
+                    net: n,
+                })
+                .collect(),
+        )
+        .unwrap();
+        for n in &nodes {
+            t.start(n).unwrap();
+        }
+        let mut nem = Nemesis::new(&t, &net, nodes.clone());
+        let v = nem
+            .apply(&Action::Kill {
+                victims: Victims::Leader,
+            })
+            .unwrap();
+        assert_eq!(v, json!(["n1"]));
+        assert!(!t.is_running("n1"));
+        nem.apply(&Action::Pause {
+            victims: Victims::Nodes(vec![1, 2]),
+        })
+        .unwrap();
+        let g = nem
+            .apply(&Action::Partition {
+                shape: Shape::IsolateLeader,
+                seed: 1,
+            })
+            .unwrap();
+        // n1 is dead, n2 and n3 paused: the first node up, n4, leads.
+        assert_eq!(g["n2"], json!(["n4"]), "{g}");
+        nem.apply(&Action::ClockBump { node: 3, ms: 500 }).unwrap();
+        let undone: Vec<&str> = nem.heal_all().iter().map(|(a, _)| a.f()).collect();
+        assert_eq!(undone, vec!["heal", "resume", "restart", "clock-reset"]);
+        assert!(nodes.iter().all(|n| t.healthy(n, Duration::ZERO).is_ok()));
+        assert!(net.log.lock().unwrap().last().unwrap().is_empty());
+        assert!(nem.heal_all().is_empty());
+    }
+}

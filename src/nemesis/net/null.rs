@@ -1,0 +1,74 @@
+//! The null back end: nodes on 127.0.0.1 ports, no fault injection at all.
+//! Partitions are only recorded (so tests can assert what the nemesis asked for).
+
+use super::{Grudge, Layout, NetBackend, NetError, NodeNet};
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct NullNet {
+    /// Every grudge asked for, in order (`heal` records an empty one).
+    pub log: Mutex<Vec<Grudge>>,
+}
+
+/// Picks a free 127.0.0.1 port (bind to 0, read it, release it).
+pub fn free_port() -> Result<SocketAddr, NetError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|source| NetError::Io {
+            context: "allocating a 127.0.0.1 port".into(),
+            source,
+        })
+}
+
+/// Direct 127.0.0.1 layout: every port fresh, peers dialled directly.
+pub fn loopback_layout(layout: &Layout) -> Result<Vec<NodeNet>, NetError> {
+    let mut out = Vec::new();
+    for id in &layout.nodes {
+        let mut listen = BTreeMap::new();
+        for p in &layout.ports {
+            listen.insert(p.clone(), free_port()?);
+        }
+        out.push(NodeNet {
+            id: id.clone(),
+            dial: listen.clone(),
+            listen,
+            peers: BTreeMap::new(),
+            exec_prefix: Vec::new(),
+        });
+    }
+    let peers: BTreeMap<String, SocketAddr> = out
+        .iter()
+        .map(|n| (n.id.clone(), n.listen[&layout.peer]))
+        .collect();
+    for n in &mut out {
+        n.peers = peers.clone();
+    }
+    Ok(out)
+}
+
+impl NetBackend for NullNet {
+    fn kind(&self) -> &'static str {
+        "null"
+    }
+    fn setup(&mut self, layout: &Layout) -> Result<Vec<NodeNet>, NetError> {
+        loopback_layout(layout)
+    }
+    fn enter_client(&self) -> Result<(), NetError> {
+        Ok(())
+    }
+    fn partition(&self, g: &Grudge) -> Result<(), NetError> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(g.clone());
+        Ok(())
+    }
+    fn heal(&self) -> Result<(), NetError> {
+        self.partition(&Grudge::default())
+    }
+    fn set_latency(&self, _ms: u64) -> Result<(), NetError> {
+        Ok(())
+    }
+    fn teardown(&mut self) -> Result<(), NetError> {
+        Ok(())
+    }
+}

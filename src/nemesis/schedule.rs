@@ -1,0 +1,237 @@
+//! The fault schedule: a plain list of timed steps computed up front from the
+//! seed, so two runs with the same seed inject the same faults at the same
+//! offsets. Faults alternate with their undo: start, interval, stop, interval.
+//! Choices that depend on the live cluster (the current leader) are resolved
+//! when a step runs.
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ScheduleError {
+    #[error("unknown nemesis `{name}` (known: {known})")]
+    Unknown { name: String, known: String },
+}
+
+/// Fault families for `--nemesis`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Partition,
+    Kill,
+    Pause,
+    Clock,
+}
+
+pub const KIND_NAMES: &[&str] = &["partition", "kill", "pause", "clock"];
+
+/// Parses `partition,kill,clock`, `all`, or `none`/empty.
+pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "none" => {}
+            "all" | "mixed" => out.extend([Kind::Partition, Kind::Kill, Kind::Pause, Kind::Clock]),
+            "partition" => out.push(Kind::Partition),
+            "kill" => out.push(Kind::Kill),
+            "pause" => out.push(Kind::Pause),
+            "clock" => out.push(Kind::Clock),
+            other => {
+                return Err(ScheduleError::Unknown {
+                    name: other.to_string(),
+                    known: format!("{}, all, none", KIND_NAMES.join(", ")),
+                })
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Which nodes a process fault hits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Victims {
+    /// These node indices (into the sorted node list).
+    Nodes(Vec<usize>),
+    /// Whoever leads when the step runs (falls back to node 0).
+    Leader,
+}
+
+/// Partition shapes (grudges built when the step runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    Halves,
+    IsolateOne,
+    IsolateLeader,
+    MajoritiesRing,
+    Bridge,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum Action {
+    Partition { shape: Shape, seed: u64 },
+    Heal,
+    Kill { victims: Victims },
+    Restart,
+    Pause { victims: Victims },
+    Resume,
+    ClockBump { node: usize, ms: i64 },
+    ClockStrobe { node: usize, ms: i64, flips: u32 },
+    ClockReset,
+}
+
+impl Action {
+    /// The history `f` of the op recording this action.
+    pub fn f(&self) -> &'static str {
+        match self {
+            Action::Partition { .. } => "partition",
+            Action::Heal => "heal",
+            Action::Kill { .. } => "kill",
+            Action::Restart => "restart",
+            Action::Pause { .. } => "pause",
+            Action::Resume => "resume",
+            Action::ClockBump { .. } => "clock-bump",
+            Action::ClockStrobe { .. } => "clock-strobe",
+            Action::ClockReset => "clock-reset",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// Offset from the start of the client phase.
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+fn victims(rng: &mut ChaCha8Rng, n: usize) -> Victims {
+    match rng.gen_range(0..3) {
+        0 => Victims::Leader,
+        1 => Victims::Nodes(vec![rng.gen_range(0..n)]),
+        _ => {
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.shuffle(rng);
+            idx.truncate(((n - 1) / 2).max(1));
+            idx.sort();
+            Victims::Nodes(idx)
+        }
+    }
+}
+
+fn start(kind: Kind, rng: &mut ChaCha8Rng, n: usize) -> (Action, Action) {
+    match kind {
+        Kind::Partition => {
+            let shape = *[
+                Shape::Halves,
+                Shape::IsolateOne,
+                Shape::IsolateLeader,
+                Shape::MajoritiesRing,
+                Shape::Bridge,
+            ]
+            .choose(rng)
+            .expect("non-empty");
+            (
+                Action::Partition {
+                    shape,
+                    seed: rng.gen(),
+                },
+                Action::Heal,
+            )
+        }
+        Kind::Kill => (
+            Action::Kill {
+                victims: victims(rng, n),
+            },
+            Action::Restart,
+        ),
+        Kind::Pause => (
+            Action::Pause {
+                victims: victims(rng, n),
+            },
+            Action::Resume,
+        ),
+        Kind::Clock => {
+            let node = rng.gen_range(0..n);
+            let ms = rng.gen_range(100..5000) * if rng.gen_bool(0.5) { 1 } else { -1 };
+            if rng.gen_bool(0.3) {
+                let flips = rng.gen_range(4..12);
+                (Action::ClockStrobe { node, ms, flips }, Action::ClockReset)
+            } else {
+                (Action::ClockBump { node, ms }, Action::ClockReset)
+            }
+        }
+    }
+}
+
+/// The whole schedule for a client phase of `limit`, one fault per `interval`
+/// (start at k·interval, undo one interval later). Empty when `kinds` is empty.
+pub fn plan(seed: u64, kinds: &[Kind], nodes: usize, interval: Duration, limit: Duration) -> Vec<Step> {
+    use rand::SeedableRng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
+    let mut out = Vec::new();
+    if kinds.is_empty() || nodes == 0 || interval.is_zero() {
+        return out;
+    }
+    let iv = interval.as_millis() as u64;
+    let mut t = iv;
+    while t + iv <= limit.as_millis() as u64 {
+        let kind = *kinds.choose(&mut rng).expect("non-empty");
+        let (s, undo) = start(kind, &mut rng, nodes);
+        out.push(Step { at_ms: t, action: s });
+        out.push(Step {
+            at_ms: t + iv,
+            action: undo,
+        });
+        t += 2 * iv;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_plan() {
+        assert_eq!(
+            parse_kinds("kill, partition").unwrap(),
+            vec![Kind::Partition, Kind::Kill]
+        );
+        assert_eq!(parse_kinds("all").unwrap().len(), 4);
+        assert!(parse_kinds("none").unwrap().is_empty());
+        assert!(parse_kinds("partition,meteor").is_err());
+        let kinds = parse_kinds("all").unwrap();
+        let a = plan(5, &kinds, 5, Duration::from_secs(2), Duration::from_secs(30));
+        assert_eq!(
+            a,
+            plan(5, &kinds, 5, Duration::from_secs(2), Duration::from_secs(30))
+        );
+        assert_ne!(
+            a,
+            plan(6, &kinds, 5, Duration::from_secs(2), Duration::from_secs(30))
+        );
+        assert_eq!(a.len(), 14);
+        assert!(a.iter().all(|s| s.at_ms <= 30_000));
+        for pair in a.chunks(2) {
+            let undo = match pair[0].action {
+                Action::Partition { .. } => "heal",
+                Action::Kill { .. } => "restart",
+                Action::Pause { .. } => "resume",
+                _ => "clock-reset",
+            };
+            assert_eq!(pair[1].action.f(), undo);
+        }
+        let kinds_seen: std::collections::BTreeSet<&str> = a.iter().map(|s| s.action.f()).collect();
+        assert!(kinds_seen.len() >= 4, "{kinds_seen:?}");
+        assert!(plan(5, &[], 5, Duration::from_secs(2), Duration::from_secs(30)).is_empty());
+    }
+}

@@ -1,0 +1,601 @@
+//! The pure protocol core of the built-in store: `(state, now, input) -> actions`.
+//!
+//! Raft-style: terms, majority votes for the most up-to-date candidate, log
+//! matching, commit by the configured replication mode, snapshot catch-up.
+//! No sockets, clocks, randomness or disk: the node process and the test
+//! simulator drive the very same code. Time is a number the driver passes in;
+//! timers are deadlines checked on `Tick`.
+//!
+//! Invariants (fencing on): at most one leader per term; a leader acknowledges
+//! a write only once the replication mode's rule holds for it; a message with
+//! a stale term changes nothing but earns a reply carrying the newer term.
+
+mod leader;
+mod log;
+#[cfg(test)]
+mod sim;
+mod types;
+
+pub use log::Log;
+pub use types::{
+    Action, Command, Config, Durable, Entry, Event, Input, Message, NodeId, Reads, Replication, Snapshot,
+};
+
+use crate::store::ops::{ClientOp, KvState, Outcome};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+/// The leader's view of one follower.
+#[derive(Clone, Debug, Default)]
+struct Progress {
+    next: u64,
+    matched: u64,
+    last_heard: u64,
+    read_ack: u64,
+    snapshot_at: Option<u64>,
+}
+
+/// A linearizable read waiting for its leadership round and for `index` to apply.
+#[derive(Clone, Debug)]
+struct PendingRead {
+    req: u64,
+    key: Value,
+    seq: u64,
+    index: u64,
+}
+
+/// What a node recovered from its disk.
+#[derive(Clone, Debug, Default)]
+pub struct Recovered {
+    pub term: u64,
+    pub vote: Option<NodeId>,
+    pub snapshot: Option<Snapshot>,
+    pub entries: Vec<Entry>,
+}
+
+/// A summary for the admin endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreStatus {
+    pub role: Role,
+    pub term: u64,
+    pub leader: Option<NodeId>,
+    pub commit_index: u64,
+    pub applied_index: u64,
+    pub last_log_index: u64,
+}
+
+pub struct Core {
+    cfg: Config,
+    term: u64,
+    vote: Option<NodeId>,
+    log: Log,
+    kv: KvState,
+    commit: u64,
+    applied: u64,
+    role: Role,
+    leader: Option<NodeId>,
+    now: u64,
+    jitter: u64,
+    election_deadline: u64,
+    last_leader_contact: u64,
+    votes: BTreeSet<NodeId>,
+    peers: BTreeMap<NodeId, Progress>,
+    /// Log index -> client request, for entries appended in the current term.
+    pending: BTreeMap<u64, u64>,
+    reads: Vec<PendingRead>,
+    read_seq: u64,
+    read_round_needed: bool,
+    noop_index: u64,
+    leader_since: u64,
+    last_heartbeat: u64,
+    sync_follower: Option<NodeId>,
+    out: Vec<Action>,
+}
+
+impl Core {
+    /// A node starting from `rec` at time `now`; `jitter_ns` spreads first elections.
+    pub fn new(cfg: Config, rec: Recovered, now: u64, jitter_ns: u64) -> Core {
+        let mut log = Log::default();
+        let mut kv = KvState::default();
+        if let Some(s) = rec.snapshot {
+            log.snap_index = s.index;
+            log.snap_term = s.term;
+            kv = s.data;
+        }
+        for e in rec.entries {
+            if e.index == log.last_index() + 1 {
+                log.push(e);
+            }
+        }
+        let base = log.snap_index;
+        let mut c = Core {
+            term: rec.term,
+            vote: rec.vote,
+            log,
+            kv,
+            commit: base,
+            applied: base,
+            role: Role::Follower,
+            leader: None,
+            now,
+            jitter: jitter_ns,
+            election_deadline: 0,
+            last_leader_contact: 0,
+            votes: BTreeSet::new(),
+            peers: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            reads: Vec::new(),
+            read_seq: 0,
+            read_round_needed: false,
+            noop_index: 0,
+            leader_since: 0,
+            last_heartbeat: 0,
+            sync_follower: None,
+            out: Vec::new(),
+            cfg,
+        };
+        c.reset_election_deadline();
+        c
+    }
+
+    pub fn status(&self) -> CoreStatus {
+        CoreStatus {
+            role: self.role,
+            term: self.term,
+            leader: self.leader.clone(),
+            commit_index: self.commit,
+            applied_index: self.applied,
+            last_log_index: self.log.last_index(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn kv(&self) -> &KvState {
+        &self.kv
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// Advances the state machine by one input and returns what to do.
+    pub fn step(&mut self, now: u64, input: Input) -> Vec<Action> {
+        self.now = self.now.max(now);
+        match input {
+            Input::Peer { from, msg } => self.on_message(from, msg),
+            Input::Client { req, op } => self.on_client(req, op),
+            Input::Tick { jitter_ns } => {
+                self.jitter = jitter_ns;
+                self.on_tick();
+            }
+            Input::Flush => {
+                if self.role == Role::Leader {
+                    self.flush();
+                }
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn others(&self) -> Vec<NodeId> {
+        self.cfg
+            .nodes
+            .iter()
+            .filter(|n| **n != self.cfg.id)
+            .cloned()
+            .collect()
+    }
+
+    fn send(&mut self, to: &str, msg: Message) {
+        self.out.push(Action::Send {
+            to: to.to_string(),
+            msg,
+        });
+    }
+
+    fn reply(&mut self, req: u64, outcome: Outcome) {
+        self.out.push(Action::Reply { req, outcome });
+    }
+
+    fn event(&mut self, kind: &'static str, term: u64, entry: Option<&Entry>) {
+        let (index, f, key, value) = match entry {
+            Some(Entry {
+                index,
+                cmd: Command::Client(op),
+                ..
+            }) => {
+                let (f, key, value) = op.describe();
+                (Some(*index), Some(f.to_string()), key, value)
+            }
+            Some(e) => (Some(e.index), None, None, Value::Null),
+            None => (None, None, None, Value::Null),
+        };
+        self.out.push(Action::Event(Event {
+            kind,
+            term,
+            index,
+            f,
+            key,
+            value,
+        }));
+    }
+
+    fn persist_hard_state(&mut self) {
+        self.out.push(Action::Persist(Durable::HardState {
+            term: self.term,
+            vote: self.vote.clone(),
+        }));
+    }
+
+    fn reset_election_deadline(&mut self) {
+        self.election_deadline = self.now + self.cfg.election_timeout_ns + self.jitter;
+    }
+
+    fn on_message(&mut self, from: NodeId, msg: Message) {
+        let t = msg.term();
+        if !self.cfg.nodes.contains(&from) || from == self.cfg.id {
+            return;
+        }
+        if t > self.term {
+            let from_leader = matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. });
+            if let Message::Vote { .. } = msg {
+                // Leader stickiness: while a live leader is known, a higher-term
+                // candidate (e.g. one returning from a partition) is ignored.
+                let leader_alive = self.role == Role::Leader
+                    || (self.leader.is_some()
+                        && self.now < self.last_leader_contact + self.cfg.election_timeout_ns);
+                if leader_alive {
+                    let term = self.term;
+                    self.send(&from, Message::VoteReply { term, granted: false });
+                    return;
+                }
+            }
+            if self.role == Role::Leader && !self.cfg.fencing && !from_leader {
+                // Unfenced: an old leader shrugs off newer terms until it meets the new leader.
+                return;
+            }
+            self.become_follower(t, None);
+        }
+        match msg {
+            Message::Vote {
+                term,
+                last_index,
+                last_term,
+            } => self.on_vote(from, term, last_index, last_term),
+            Message::VoteReply { term, granted } => {
+                if self.role == Role::Candidate && term == self.term && granted {
+                    self.votes.insert(from);
+                    if self.votes.len() >= self.cfg.majority() {
+                        self.become_leader();
+                    }
+                }
+            }
+            Message::Append {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+                read_seq,
+            } => self.on_append(from, term, prev_index, prev_term, entries, commit, read_seq),
+            Message::AppendReply {
+                term,
+                success,
+                index,
+                read_seq,
+            } => self.on_append_reply(from, term, success, index, read_seq),
+            Message::InstallSnapshot {
+                term,
+                snapshot,
+                read_seq,
+            } => self.on_snapshot(from, term, snapshot, read_seq),
+        }
+    }
+
+    fn on_vote(&mut self, from: NodeId, term: u64, last_index: u64, last_term: u64) {
+        let up_to_date = (last_term, last_index) >= (self.log.last_term(), self.log.last_index());
+        let free = self.vote.is_none() || self.vote.as_deref() == Some(from.as_str());
+        let granted = term == self.term && self.role != Role::Leader && free && up_to_date;
+        if granted && self.vote.is_none() {
+            self.vote = Some(from.clone());
+            self.persist_hard_state();
+        }
+        if granted {
+            self.reset_election_deadline();
+        }
+        let term = self.term;
+        self.send(&from, Message::VoteReply { term, granted });
+    }
+
+    /// Adopts `term` (if newer) and the follower role; a deposed leader gives up
+    /// its waiting clients (writes: outcome unknown, reads: not executed).
+    fn become_follower(&mut self, term: u64, leader: Option<NodeId>) {
+        let old_term = self.term;
+        if term > self.term {
+            self.term = term;
+            self.vote = None;
+            self.persist_hard_state();
+        }
+        if self.role == Role::Leader {
+            self.event("step-down", old_term, None);
+            for (_, req) in std::mem::take(&mut self.pending) {
+                self.reply(
+                    req,
+                    Outcome::Unknown {
+                        reason: "leader stepped down before the write committed".into(),
+                    },
+                );
+            }
+            for r in std::mem::take(&mut self.reads) {
+                self.reply(r.req, Outcome::NotLeader { leader: None });
+            }
+            self.peers.clear();
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+        self.reset_election_deadline();
+    }
+
+    fn start_election(&mut self) {
+        self.term += 1;
+        self.vote = Some(self.cfg.id.clone());
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.votes = BTreeSet::from([self.cfg.id.clone()]);
+        self.persist_hard_state();
+        self.reset_election_deadline();
+        if self.votes.len() >= self.cfg.majority() {
+            self.become_leader();
+            return;
+        }
+        let (term, last_index, last_term) = (self.term, self.log.last_index(), self.log.last_term());
+        for p in self.others() {
+            self.send(
+                &p,
+                Message::Vote {
+                    term,
+                    last_index,
+                    last_term,
+                },
+            );
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if self.role == Role::Leader {
+            self.leader_tick();
+        } else if self.now >= self.election_deadline {
+            self.start_election();
+        }
+    }
+
+    fn on_client(&mut self, req: u64, op: ClientOp) {
+        let local_read = match self.cfg.reads {
+            Reads::Follower => true,
+            Reads::Leader => self.role == Role::Leader,
+            Reads::Linearizable => false,
+        };
+        if let (true, ClientOp::Read { key }) = (local_read && op.is_read(), &op) {
+            let value = self.kv.get(key);
+            self.reply(req, Outcome::Ok { value });
+            return;
+        }
+        if self.role != Role::Leader {
+            let leader = self.leader.clone();
+            self.reply(req, Outcome::NotLeader { leader });
+            return;
+        }
+        match op {
+            ClientOp::Read { key } => self.linearizable_read(req, key),
+            op => {
+                let index = self.append_local(Command::Client(op));
+                self.pending.insert(index, req);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_append(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        commit: u64,
+        read_seq: u64,
+    ) {
+        if term < self.term {
+            self.reply_append(&from, false, self.log.last_index() + 1, read_seq);
+            return;
+        }
+        if self.role == Role::Leader {
+            return; // same term, two leaders: impossible with majority votes
+        }
+        if self.role == Role::Candidate || self.leader.as_deref() != Some(from.as_str()) {
+            self.become_follower(term, Some(from.clone()));
+        }
+        self.last_leader_contact = self.now;
+        self.reset_election_deadline();
+
+        let (mut prev_index, mut prev_term, mut entries) = (prev_index, prev_term, entries);
+        if prev_index < self.log.snap_index {
+            // Entries the snapshot already covers are committed, hence identical.
+            entries.retain(|e| e.index > self.log.snap_index);
+            prev_index = self.log.snap_index;
+            prev_term = self.log.snap_term;
+            if entries.first().is_some_and(|e| e.index != prev_index + 1) {
+                let hint = self.log.last_index() + 1;
+                self.reply_append(&from, false, hint, read_seq);
+                return;
+            }
+        }
+        if prev_index > self.log.last_index() {
+            let hint = self.log.last_index() + 1;
+            self.reply_append(&from, false, hint, read_seq);
+            return;
+        }
+        if self.log.term_at(prev_index) != Some(prev_term) {
+            let hint = if prev_index <= self.applied {
+                0 // our applied state diverged (unsafe modes): only a snapshot helps
+            } else {
+                self.log.term_start(prev_index, self.applied)
+            };
+            self.reply_append(&from, false, hint, read_seq);
+            return;
+        }
+        let last_new = prev_index + entries.len() as u64;
+        let mut fresh = Vec::new();
+        for e in entries {
+            match self.log.term_at(e.index) {
+                Some(t) if t == e.term => continue,
+                Some(_) => {
+                    if e.index <= self.applied {
+                        self.reply_append(&from, false, 0, read_seq);
+                        return;
+                    }
+                    self.discard_from(e.index);
+                    fresh.push(e.clone());
+                    self.log.push(e);
+                }
+                None => {
+                    fresh.push(e.clone());
+                    self.log.push(e);
+                }
+            }
+        }
+        if !fresh.is_empty() {
+            self.out.push(Action::Persist(Durable::Append(fresh)));
+        }
+        if commit > self.commit {
+            self.commit = commit.min(last_new).max(self.commit);
+            self.apply();
+        }
+        self.reply_append(&from, true, last_new, read_seq);
+    }
+
+    /// Drops the log from `index` on, logging a `discard` event per client entry.
+    fn discard_from(&mut self, index: u64) {
+        let gone = self.log.truncate_from(index);
+        if gone.is_empty() {
+            return;
+        }
+        for e in &gone {
+            if matches!(e.cmd, Command::Client(_)) {
+                self.event("discard", e.term, Some(e));
+            }
+        }
+        self.out.push(Action::Persist(Durable::TruncateFrom(index)));
+    }
+
+    fn reply_append(&mut self, to: &str, success: bool, index: u64, read_seq: u64) {
+        let term = self.term;
+        self.send(
+            to,
+            Message::AppendReply {
+                term,
+                success,
+                index,
+                read_seq,
+            },
+        );
+    }
+
+    fn on_snapshot(&mut self, from: NodeId, term: u64, snap: Snapshot, read_seq: u64) {
+        if term < self.term {
+            self.reply_append(&from, false, self.log.last_index() + 1, read_seq);
+            return;
+        }
+        if self.role != Role::Follower || self.leader.as_deref() != Some(from.as_str()) {
+            self.become_follower(term, Some(from.clone()));
+        }
+        self.last_leader_contact = self.now;
+        self.reset_election_deadline();
+        let index = snap.index;
+        if index <= self.applied && self.log.term_at(index) == Some(snap.term) {
+            self.reply_append(&from, true, index, read_seq);
+            return;
+        }
+        if self.log.term_at(index) != Some(snap.term) {
+            self.discard_from(self.log.snap_index.max(index) + 1);
+            self.log.entries.clear();
+        }
+        self.log.compact(index, snap.term);
+        if self.log.snap_index != index {
+            // Our log was shorter than the snapshot or diverged below it.
+            self.log.snap_index = index;
+            self.log.snap_term = snap.term;
+            self.log.entries.clear();
+        }
+        self.kv = snap.data.clone();
+        self.applied = index;
+        self.commit = self.commit.max(index);
+        self.out.push(Action::Persist(Durable::Snapshot {
+            snapshot: snap,
+            tail: self.log.entries.clone(),
+            term: self.term,
+            vote: self.vote.clone(),
+        }));
+        self.apply();
+        self.reply_append(&from, true, index, read_seq);
+    }
+
+    /// Applies committed entries in log order; the leader answers their clients.
+    fn apply(&mut self) {
+        while self.applied < self.commit {
+            let i = self.applied + 1;
+            let Some(e) = self.log.get(i).cloned() else {
+                break;
+            };
+            self.applied = i;
+            let outcome = match &e.cmd {
+                Command::Noop => continue,
+                Command::Client(op) => self.kv.apply(op),
+            };
+            if let Some(req) = self.pending.remove(&i) {
+                if matches!(outcome, Outcome::Ok { .. }) {
+                    self.event("ack", e.term, Some(&e));
+                }
+                self.reply(req, outcome);
+            }
+        }
+        self.maybe_snapshot();
+        if self.role == Role::Leader {
+            self.serve_reads();
+        }
+    }
+
+    fn maybe_snapshot(&mut self) {
+        let every = self.cfg.snapshot_every;
+        if every == 0 || self.applied < self.log.snap_index + every {
+            return;
+        }
+        let Some(term) = self.log.term_at(self.applied) else {
+            return;
+        };
+        self.log.compact(self.applied, term);
+        let snapshot = Snapshot {
+            index: self.applied,
+            term,
+            data: self.kv.clone(),
+        };
+        self.out.push(Action::Persist(Durable::Snapshot {
+            snapshot,
+            tail: self.log.entries.clone(),
+            term: self.term,
+            vote: self.vote.clone(),
+        }));
+    }
+}

@@ -1,0 +1,227 @@
+//! Data the protocol core consumes and produces: configuration, log entries,
+//! peer messages, inputs and actions.
+
+use crate::store::ops::{ClientOp, KvState, Outcome};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub type NodeId = String;
+
+/// When a write counts as committed (and its client gets `ok`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Replication {
+    /// Every follower has it.
+    Sync,
+    /// The leader and one designated synchronous follower have it.
+    SemiSync,
+    /// A majority, leader included (safe).
+    Quorum,
+    /// The leader's own log has it (unsafe: failover loses acknowledged writes).
+    Async,
+}
+
+/// Who may answer a read, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reads {
+    /// The leader confirms its leadership with a majority round first (safe).
+    Linearizable,
+    /// The leader answers from local state (unsafe in partitions).
+    Leader,
+    /// Any node answers from local state (stale reads).
+    Follower,
+}
+
+/// Fixed per-node settings of the core. Times are nanoseconds.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub id: NodeId,
+    /// Every node of the cluster, this one included.
+    pub nodes: Vec<NodeId>,
+    pub replication: Replication,
+    pub reads: Reads,
+    /// Off = unsafe: a leader never yields to higher terms, never checks its
+    /// quorum, and acknowledges from its own log once its followers fall silent.
+    pub fencing: bool,
+    pub heartbeat_ns: u64,
+    pub election_timeout_ns: u64,
+    /// Take a snapshot (and compact the log) every this many applied entries; 0 = never.
+    pub snapshot_every: u64,
+    /// Most entries per append message.
+    pub max_batch: usize,
+    /// A semi-sync follower this many entries behind is replaced.
+    pub semi_sync_max_lag: u64,
+}
+
+impl Config {
+    pub fn new(id: &str, nodes: &[&str]) -> Config {
+        Config {
+            id: id.to_string(),
+            nodes: nodes.iter().map(|s| s.to_string()).collect(),
+            replication: Replication::Quorum,
+            reads: Reads::Linearizable,
+            fencing: true,
+            heartbeat_ns: 50_000_000,
+            election_timeout_ns: 300_000_000,
+            snapshot_every: 0,
+            max_batch: 1024,
+            semi_sync_max_lag: 1000,
+        }
+    }
+
+    pub fn majority(&self) -> usize {
+        self.nodes.len() / 2 + 1
+    }
+}
+
+/// What a log entry carries. (Entries are mostly client ops: boxing them would
+/// only add an allocation.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// The entry a new leader appends to commit its predecessors' entries.
+    Noop,
+    Client(ClientOp),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub term: u64,
+    pub index: u64,
+    pub cmd: Command,
+}
+
+/// The state machine as of log position (`index`, `term`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub index: u64,
+    pub term: u64,
+    pub data: KvState,
+}
+
+/// Peer-to-peer messages. Every one carries its sender's term (fencing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    Vote {
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+    },
+    VoteReply {
+        term: u64,
+        granted: bool,
+    },
+    Append {
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        commit: u64,
+        /// Leadership-confirmation round this message belongs to (linearizable reads).
+        read_seq: u64,
+    },
+    AppendReply {
+        term: u64,
+        success: bool,
+        /// On success: the follower's log matches up to here. On failure: where to retry
+        /// from (0 = send a snapshot).
+        index: u64,
+        read_seq: u64,
+    },
+    InstallSnapshot {
+        term: u64,
+        snapshot: Snapshot,
+        read_seq: u64,
+    },
+}
+
+impl Message {
+    pub fn term(&self) -> u64 {
+        match self {
+            Message::Vote { term, .. }
+            | Message::VoteReply { term, .. }
+            | Message::Append { term, .. }
+            | Message::AppendReply { term, .. }
+            | Message::InstallSnapshot { term, .. } => *term,
+        }
+    }
+}
+
+/// What drives the core.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    Peer {
+        from: NodeId,
+        msg: Message,
+    },
+    /// `req` is the driver's handle for the reply.
+    Client {
+        req: u64,
+        op: ClientOp,
+    },
+    /// Time passes. `jitter_ns` (random, below the election timeout) is supplied
+    /// by the driver so the core itself needs no randomness.
+    Tick {
+        jitter_ns: u64,
+    },
+    /// The end of a batch of inputs: ship what the leader appended meanwhile.
+    Flush,
+}
+
+/// Durable writes. The driver must make them durable (per its fsync policy)
+/// before it performs any send or reply produced by the same or a later step,
+/// with one exception: a leader's `Append`/`InstallSnapshot` may leave before its
+/// own sync completes (Raft's parallel disk write), provided no later input is
+/// stepped until that sync is done, since the leader counts itself in commits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Durable {
+    HardState {
+        term: u64,
+        vote: Option<NodeId>,
+    },
+    Append(Vec<Entry>),
+    /// Drop every entry at or after this index.
+    TruncateFrom(u64),
+    /// Replace everything up to `snapshot.index` by the snapshot; `tail` is the
+    /// log after it, `term`/`vote` the hard state (the WAL may be rewritten).
+    Snapshot {
+        snapshot: Snapshot,
+        tail: Vec<Entry>,
+        term: u64,
+        vote: Option<NodeId>,
+    },
+}
+
+/// Node event kinds the driver stamps with node id and time (see `NodeEvent`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub kind: &'static str,
+    pub term: u64,
+    pub index: Option<u64>,
+    pub f: Option<String>,
+    pub key: Option<Value>,
+    pub value: Value,
+}
+
+impl Event {
+    /// An event with no kind (the driver skips it) and no fields.
+    pub fn none() -> Event {
+        Event {
+            kind: "",
+            term: 0,
+            index: None,
+            f: None,
+            key: None,
+            value: Value::Null,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Send { to: NodeId, msg: Message },
+    Reply { req: u64, outcome: Outcome },
+    Persist(Durable),
+    Event(Event),
+}

@@ -1,0 +1,329 @@
+//! The node process: drives the pure core with tokio, TCP and the WAL.
+//!
+//! One event loop owns the core. It takes a batch of inputs (client requests,
+//! peer messages), steps the core for each, then: writes the batch's durable
+//! records and commits the WAL (group commit), writes event lines, and only
+//! then performs the batch's sends and replies. So nothing is acknowledged or
+//! promised to a peer before it is as durable as the fsync policy says.
+
+mod net;
+
+use crate::history::NodeEvent;
+use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
+use crate::store::core::{Action, Config, Core, Event, Input, Message};
+use crate::store::ops::{ClientOp, Outcome};
+use crate::store::wal::{FsyncPolicy, Wal, WalError};
+use rand::Rng;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Everything `faultline node` needs.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub core: Config,
+    /// Peer port this node binds.
+    pub listen: SocketAddr,
+    /// Client port this node binds.
+    pub client: SocketAddr,
+    pub admin: SocketAddr,
+    /// Every node's peer address as this node should dial it (proxies may sit in between).
+    pub cluster: BTreeMap<String, String>,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+    pub fsync: FsyncPolicy,
+    pub time_origin_ns: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot bind the {what} address {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    #[error("cannot open the log file {path}: {source}")]
+    Log { path: PathBuf, source: std::io::Error },
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the base of core time and of event times.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The node's wall clock: system time plus an offset the nemesis sets. Every
+/// wall-clock reading of the node goes through it (leases, last-write-wins).
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+    pub fn set_offset_ms(&self, ms: i64) {
+        self.offset_ms.store(ms, Ordering::Relaxed)
+    }
+    /// Milliseconds since the Unix epoch as this node believes.
+    pub fn wall_ms(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        now + self.offset_ms()
+    }
+}
+
+pub(crate) enum Ev {
+    Client {
+        op: ClientOp,
+        tx: oneshot::Sender<Outcome>,
+    },
+    Peer {
+        from: String,
+        msg: Message,
+    },
+    Admin {
+        req: AdminRequest,
+        tx: oneshot::Sender<AdminResponse>,
+    },
+}
+
+/// The node's log file: plain lines and event lines, written per batch.
+struct NodeLog {
+    file: std::fs::File,
+    buf: String,
+    node: String,
+    origin: u64,
+}
+
+impl NodeLog {
+    fn line(&mut self, text: &str) {
+        self.buf.push_str(text);
+        self.buf.push('\n');
+    }
+    fn event(&mut self, e: Event) {
+        if e.kind.is_empty() {
+            return;
+        }
+        let ev = NodeEvent {
+            event: e.kind.to_string(),
+            node: self.node.clone(),
+            term: e.term,
+            index: e.index,
+            time: monotonic_ns().saturating_sub(self.origin),
+            f: e.f,
+            key: e.key,
+            value: e.value,
+        };
+        let line = ev.to_line();
+        self.line(&line);
+    }
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let _ = self.file.write_all(self.buf.as_bytes());
+            self.buf.clear();
+        }
+    }
+}
+
+/// Runs a node until the process is killed. Errors only at start-up.
+pub fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(NodeError::Runtime)?;
+    rt.block_on(serve(cfg))
+}
+
+async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&cfg.log)
+        .map_err(|source| NodeError::Log {
+            path: cfg.log.clone(),
+            source,
+        })?;
+    let mut log = NodeLog {
+        file,
+        buf: String::new(),
+        node: cfg.core.id.clone(),
+        origin: cfg.time_origin_ns,
+    };
+    let (mut wal, rec, corruption) = Wal::open(&cfg.data_dir, cfg.fsync)?;
+    if let Some(c) = &corruption {
+        eprintln!("warning: {c}");
+        log.line(&format!("warning: {c}"));
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<Ev>();
+    let peer_l = net::bind("peer", cfg.listen).await?;
+    let client_l = net::bind("client", cfg.client).await?;
+    let admin_l = net::bind("admin", cfg.admin).await?;
+    let id = cfg.core.id.clone();
+    tokio::spawn(net::accept_peers(peer_l, tx.clone()));
+    tokio::spawn(net::accept_clients(client_l, tx.clone(), id.clone()));
+    tokio::spawn(net::accept_admin(admin_l, tx.clone()));
+    let mut peers: HashMap<String, mpsc::Sender<Message>> = HashMap::new();
+    for (pid, addr) in &cfg.cluster {
+        if *pid != id {
+            peers.insert(pid.clone(), net::spawn_peer(id.clone(), addr.clone()));
+        }
+    }
+
+    let clock = Clock::default();
+    let et = cfg.core.election_timeout_ns.max(1);
+    let mut rng = rand::thread_rng();
+    let recovered = (
+        rec.entries.len(),
+        rec.snapshot.as_ref().map_or(0, |s| s.index),
+        rec.term,
+    );
+    let mut core = Core::new(cfg.core.clone(), rec, monotonic_ns(), rng.gen_range(0..et));
+    log.line(&format!(
+        "node {id} started: peer {} client {} admin {}; recovered term {} snapshot index {} and {} log entries",
+        cfg.listen, cfg.client, cfg.admin, recovered.2, recovered.1, recovered.0
+    ));
+    log.event(Event {
+        kind: "start",
+        term: core.status().term,
+        ..Event::none()
+    });
+    log.flush();
+
+    let tick_every = Duration::from_nanos((cfg.core.heartbeat_ns / 5).clamp(1_000_000, 10_000_000));
+    let mut tick = tokio::time::interval(tick_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_req: u64 = 0;
+    let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
+    let mut actions: Vec<Action> = Vec::new();
+    loop {
+        // Ticks first: a node resumed after SIGSTOP notices its election timeout
+        // (and moves to a newer term) before it reads messages queued meanwhile.
+        let first = tokio::select! {
+            biased;
+            _ = tick.tick() => None,
+            ev = rx.recv() => ev,
+        };
+        let now = monotonic_ns();
+        let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
+            Ev::Client { op, tx } => {
+                next_req += 1;
+                waiting.insert(next_req, tx);
+                actions.extend(core.step(now, Input::Client { req: next_req, op }));
+            }
+            Ev::Peer { from, msg } => actions.extend(core.step(now, Input::Peer { from, msg })),
+            Ev::Admin { req, tx } => {
+                let resp = match req {
+                    AdminRequest::Status => {
+                        let s = core.status();
+                        AdminResponse::Status(NodeStatus {
+                            id: core.config().id.clone(),
+                            role: s.role,
+                            term: s.term,
+                            leader: s.leader,
+                            commit_index: s.commit_index,
+                            applied_index: s.applied_index,
+                            last_log_index: s.last_log_index,
+                            clock_offset_ms: clock.offset_ms(),
+                        })
+                    }
+                    AdminRequest::SetClockOffset { ms } => {
+                        clock.set_offset_ms(ms);
+                        AdminResponse::Ok
+                    }
+                };
+                let _ = tx.send(resp);
+            }
+        };
+        match first {
+            Some(ev) => {
+                handle(ev, &mut core, &mut actions);
+            }
+            None => {
+                let jitter_ns = rng.gen_range(0..et);
+                actions.extend(core.step(now, Input::Tick { jitter_ns }));
+            }
+        }
+        let mut n = 0;
+        while n < 4096 {
+            let Ok(ev) = rx.try_recv() else { break };
+            handle(ev, &mut core, &mut actions);
+            n += 1;
+        }
+        actions.extend(core.step(now, Input::Flush));
+
+        // 1. durable writes (buffered), 2. the leader's replication messages,
+        // which may travel while its own disk syncs (it counts itself towards a
+        // commit only in a later batch, after this sync), 3. the sync,
+        // 4. event lines, 5. every other send and the replies.
+        let mut late = Vec::with_capacity(actions.len());
+        for a in actions.drain(..) {
+            match a {
+                Action::Persist(d) => {
+                    if let Err(e) = wal.write(&d) {
+                        fatal(&mut log, &e.to_string());
+                    }
+                }
+                Action::Send { to, msg }
+                    if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
+                {
+                    if let Some(p) = peers.get(&to) {
+                        let _ = p.try_send(msg);
+                    }
+                }
+                other => late.push(other),
+            }
+        }
+        tokio::task::yield_now().await; // let the peer links write
+        if let Err(e) = wal.commit() {
+            fatal(&mut log, &e.to_string());
+        }
+        for a in &mut late {
+            if let Action::Event(e) = a {
+                let e = std::mem::replace(e, Event::none());
+                log.event(e);
+            }
+        }
+        log.flush();
+        for a in late {
+            match a {
+                Action::Send { to, msg } => {
+                    if let Some(p) = peers.get(&to) {
+                        let _ = p.try_send(msg);
+                    }
+                }
+                Action::Reply { req, outcome } => {
+                    if let Some(tx) = waiting.remove(&req) {
+                        let _ = tx.send(outcome);
+                    }
+                }
+                Action::Persist(_) | Action::Event(_) => {}
+            }
+        }
+        log.flush();
+    }
+}
+
+/// A node that cannot write its WAL must not go on acknowledging: stop.
+fn fatal(log: &mut NodeLog, msg: &str) -> ! {
+    log.line(&format!("fatal: {msg}"));
+    log.flush();
+    eprintln!("fatal: {msg}");
+    std::process::exit(crate::exit::HARNESS)
+}

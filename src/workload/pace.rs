@@ -1,0 +1,53 @@
+//! Pacing combinators applied per client thread: rate limiting with a
+//! seeded stagger (uniform in [0, 2·mean], as Jepsen's `stagger`) and a time limit.
+
+use rand::Rng;
+use std::time::{Duration, Instant};
+
+/// Per-client pacing: `rate` is the whole test's target ops/s (0 = unlimited).
+#[derive(Clone, Debug)]
+pub struct Pace {
+    mean: Option<Duration>,
+    deadline: Instant,
+}
+
+impl Pace {
+    pub fn new(rate: f64, clients: usize, deadline: Instant) -> Pace {
+        let mean = (rate > 0.0).then(|| Duration::from_secs_f64(clients.max(1) as f64 / rate));
+        Pace { mean, deadline }
+    }
+
+    /// How long to wait before the next op (zero when unlimited).
+    pub fn delay<R: Rng>(&self, rng: &mut R) -> Duration {
+        match self.mean {
+            Some(m) => m.mul_f64(rng.gen_range(0.0..2.0)),
+            None => Duration::ZERO,
+        }
+    }
+
+    /// True once the time limit passed.
+    pub fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn stagger_averages_to_the_rate() {
+        let p = Pace::new(100.0, 10, Instant::now());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let total: Duration = (0..1000).map(|_| p.delay(&mut rng)).sum();
+        let mean = total.as_secs_f64() / 1000.0;
+        assert!((0.09..0.11).contains(&mean), "{mean}");
+        assert!(p.expired());
+        assert_eq!(Pace::new(0.0, 4, Instant::now()).delay(&mut rng), Duration::ZERO);
+    }
+}

@@ -1,0 +1,101 @@
+//! The runner end to end against the in-process reference target (no store
+//! processes): every workload, run directory contents, seed reproducibility.
+
+mod runner_common;
+use runner_common::*;
+
+const QUICK: &[&str] = &[
+    "--target",
+    "reference",
+    "--net",
+    "proxy",
+    "--nodes",
+    "3",
+    "--time-limit",
+    "2",
+    "--nemesis-interval",
+    "0.4",
+    "--recovery",
+    "0.2",
+    "--rate",
+    "300",
+];
+
+#[test]
+fn every_workload_records_a_complete_history_and_run_dir() {
+    for wl in ["register", "set", "append", "bank", "counter", "session"] {
+        let store = tempfile::tempdir().unwrap();
+        let mut args = QUICK.to_vec();
+        args.extend(["--workload", wl, "--seed", "11"]);
+        let (out, dir) = test_run(store.path(), &args);
+        assert!([0, 2].contains(&code(&out)), "{wl}: {}", stderr(&out));
+        let dir = dir.expect("latest link");
+        for f in ["history.jsonl", "results.json", "test.toml", "nodes/n1.log"] {
+            assert!(dir.join(f).exists(), "{wl}: {f} missing");
+        }
+        let h = history(&dir);
+        let clients = h.iter().filter(|o| o["process"] != "nemesis").count();
+        assert!(clients > 50, "{wl}: only {clients} client ops");
+        // Every invoke is followed by exactly one completion of the same process.
+        let mut open = std::collections::BTreeMap::new();
+        for (i, o) in h.iter().enumerate() {
+            assert_eq!(o["index"], i as u64);
+            let p = o["process"].to_string();
+            if o["type"] == "invoke" {
+                assert!(open.insert(p, i).is_none(), "{wl}: double invoke at {i}");
+            } else {
+                assert!(
+                    open.remove(&p).is_some(),
+                    "{wl}: completion without invoke at {i}"
+                );
+            }
+        }
+        assert!(open.is_empty(), "{wl}: pending ops {open:?}");
+        if ["set", "bank", "counter"].contains(&wl) {
+            let last_read = h.iter().rev().find(|o| o["f"] == "read" && o["type"] == "ok");
+            assert!(last_read.is_some(), "{wl}: no final read");
+        }
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+        assert_eq!(r["seed"], 11);
+        assert_eq!(r["net"], "proxy");
+    }
+}
+
+fn nemesis_plan(dir: &std::path::Path) -> Vec<(String, String)> {
+    history(dir)
+        .into_iter()
+        .filter(|o| o["process"] == "nemesis" && o["type"] == "invoke")
+        .map(|o| (o["f"].as_str().unwrap().to_string(), o["value"].to_string()))
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_nemesis_schedule_and_replay_reuses_it() {
+    let store = tempfile::tempdir().unwrap();
+    let mut args = QUICK.to_vec();
+    args.extend(["--seed", "42"]);
+    let (o1, d1) = test_run(store.path(), &args);
+    assert!([0, 2].contains(&code(&o1)), "{}", stderr(&o1));
+    let d1 = d1.unwrap();
+    let (o2, d2) = test_run(store.path(), &args);
+    assert!([0, 2].contains(&code(&o2)));
+    let d2 = d2.unwrap();
+    assert_ne!(d1, d2);
+    let p1 = nemesis_plan(&d1);
+    assert!(p1.len() >= 4, "{p1:?}");
+    assert_eq!(p1, nemesis_plan(&d2));
+    let replay = std::process::Command::new(bin())
+        .args(["test", "--replay"])
+        .arg(&d1)
+        .output()
+        .unwrap();
+    assert!([0, 2].contains(&code(&replay)), "{}", stderr(&replay));
+    let d3 = std::fs::canonicalize(store.path().join("latest")).unwrap();
+    assert_ne!(d3, d1);
+    assert_eq!(nemesis_plan(&d3), p1);
+    let mut other = QUICK.to_vec();
+    other.extend(["--seed", "43"]);
+    let (_, d4) = test_run(store.path(), &other);
+    assert_ne!(nemesis_plan(&d4.unwrap()), p1);
+}
