@@ -5,7 +5,9 @@
 use faultline::client::Client;
 use faultline::history::{Op, OpType, Process};
 use faultline::target::command::CommandClient;
-use faultline::target::external::{check_binary, free_ports, wait_until, NodeProcess, NodeVars, Retry, TargetDef};
+use faultline::target::external::{
+    check_binary, free_ports, wait_until, NodeProcess, NodeVars, Retry, TargetDef,
+};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -36,8 +38,14 @@ fn command_adapter_drives_the_builtin_store_through_a_script() {
     let mut cmd: Vec<String> = def.command.clone();
     cmd[1] = root.join(&cmd[1]).display().to_string();
     let env = vec![
-        ("FAULTLINE_BIN".to_string(), env!("CARGO_BIN_EXE_faultline").to_string()),
-        ("FAULTLINE_KV_CLUSTER".to_string(), format!("n1=127.0.0.1:{client}")),
+        (
+            "FAULTLINE_BIN".to_string(),
+            env!("CARGO_BIN_EXE_faultline").to_string(),
+        ),
+        (
+            "FAULTLINE_KV_CLUSTER".to_string(),
+            format!("n1=127.0.0.1:{client}"),
+        ),
     ];
     let mut c = CommandClient::new(cmd, env, Some("n1".into()), Some(dir.path().join("cmd.err"))).unwrap();
     let op = |f: &str, v: Value| Op::new(OpType::Invoke, Process::Client(1), f, v).with_key(json!("k"));
@@ -45,7 +53,11 @@ fn command_adapter_drives_the_builtin_store_through_a_script() {
     // The store elects itself leader shortly after start: retry the first write until it is ok.
     wait_until(Duration::from_secs(20), Duration::from_millis(200), || {
         let r = c.invoke(&op("write", json!(1)), t);
-        if r.ty == OpType::Ok { Ok(()) } else { Err(Retry::again(format!("{r:?}"))) }
+        if r.ty == OpType::Ok {
+            Ok(())
+        } else {
+            Err(Retry::again(format!("{r:?}")))
+        }
     })
     .unwrap_or_else(|e| panic!("{e:?}\nnode log:\n{}", NodeProcess::tail_of(&log, 20)));
     let r = c.invoke(&op("read", Value::Null), t);

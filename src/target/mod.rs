@@ -15,8 +15,8 @@ pub mod builtin;
 pub mod command;
 pub mod etcd;
 pub mod external;
-pub mod redis;
 pub mod process;
+pub mod redis;
 pub mod reference;
 
 pub use process::{ProcessError, Supervisor};

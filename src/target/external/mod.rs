@@ -12,5 +12,5 @@ mod target;
 
 pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;
-pub use target::{load_def, EtcdTarget, RedisTarget};
 pub use process::{check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB};
+pub use target::{load_def, EtcdTarget, RedisTarget};

@@ -34,7 +34,11 @@ pub fn load_def(file: &str) -> Result<(TargetDef, PathBuf), ExternalError> {
     Ok((TargetDef::parse(text, &p)?, p))
 }
 
-fn addr(ctx: &NodeCtx, map: &std::collections::BTreeMap<String, SocketAddr>, port: &str) -> Result<SocketAddr, TargetError> {
+fn addr(
+    ctx: &NodeCtx,
+    map: &std::collections::BTreeMap<String, SocketAddr>,
+    port: &str,
+) -> Result<SocketAddr, TargetError> {
     map.get(port)
         .copied()
         .ok_or_else(|| TargetError::node(&ctx.id, format!("the network back end gave no `{port}` port")))
@@ -53,10 +57,17 @@ impl EtcdTarget {
     pub fn new(serializable: bool) -> Result<EtcdTarget, ExternalError> {
         let (def, path) = load_def("etcd.toml")?;
         let serializable = serializable || def.adapter_str("reads", "linearizable") == "serializable";
-        Ok(EtcdTarget { def, path, serializable, cluster: None })
+        Ok(EtcdTarget {
+            def,
+            path,
+            serializable,
+            cluster: None,
+        })
     }
     fn c(&self) -> Result<&EtcdCluster, TargetError> {
-        self.cluster.as_ref().ok_or_else(|| TargetError::Config("etcd target used before setup".into()))
+        self.cluster
+            .as_ref()
+            .ok_or_else(|| TargetError::Config("etcd target used before setup".into()))
     }
 }
 
@@ -65,7 +76,11 @@ impl Target for EtcdTarget {
         "etcd"
     }
     fn ports(&self) -> PortPlan {
-        PortPlan { names: vec!["client".into(), "peer".into()], peer: "peer".into(), client: "client".into() }
+        PortPlan {
+            names: vec!["client".into(), "peer".into()],
+            peer: "peer".into(),
+            client: "client".into(),
+        }
     }
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
         for b in &self.def.binaries {
@@ -78,7 +93,12 @@ impl Target for EtcdTarget {
                 client_listen: addr(n, &n.net.listen, "client")?,
                 client_dial: addr(n, &n.net.dial, "client")?,
                 peer_listen: addr(n, &n.net.listen, "peer")?,
-                peer_advertise: n.net.peers.get(&n.id).copied().ok_or_else(|| TargetError::node(&n.id, "no peer address"))?,
+                peer_advertise: n
+                    .net
+                    .peers
+                    .get(&n.id)
+                    .copied()
+                    .ok_or_else(|| TargetError::node(&n.id, "no peer address"))?,
                 exec_prefix: n.net.exec_prefix.clone(),
                 data_dir: n.data_dir.clone(),
                 log: n.log.clone(),
@@ -91,7 +111,9 @@ impl Target for EtcdTarget {
         self.c()?.start(node).map_err(te)
     }
     fn healthy(&self, node: &str, timeout: Duration) -> Result<(), TargetError> {
-        self.c()?.healthy(node, timeout).map_err(|m| TargetError::node(node, m))
+        self.c()?
+            .healthy(node, timeout)
+            .map_err(|m| TargetError::node(node, m))
     }
     fn stop(&self, node: &str) -> Result<(), TargetError> {
         self.c()?.stop(node).map_err(te)
@@ -112,8 +134,12 @@ impl Target for EtcdTarget {
         Ok(self.c()?.leader(Duration::from_secs(2)))
     }
     fn client(&self, node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
-        let workload = EtcdWorkload::from_name(&w.name)
-            .ok_or_else(|| TargetError::unsupported("etcd", &format!("workload `{}` (known: register, set, mutex)", w.name)))?;
+        let workload = EtcdWorkload::from_name(&w.name).ok_or_else(|| {
+            TargetError::unsupported(
+                "etcd",
+                &format!("workload `{}` (known: register, set, mutex)", w.name),
+            )
+        })?;
         let cfg = EtcdClientConfig {
             workload,
             serializable: self.serializable,
@@ -143,10 +169,16 @@ pub struct RedisTarget {
 impl RedisTarget {
     pub fn new() -> Result<RedisTarget, ExternalError> {
         let (def, path) = load_def("redis-sentinel.toml")?;
-        Ok(RedisTarget { def, path, cluster: None })
+        Ok(RedisTarget {
+            def,
+            path,
+            cluster: None,
+        })
     }
     fn c(&self) -> Result<&RedisCluster, TargetError> {
-        self.cluster.as_ref().ok_or_else(|| TargetError::Config("redis target used before setup".into()))
+        self.cluster
+            .as_ref()
+            .ok_or_else(|| TargetError::Config("redis target used before setup".into()))
     }
 }
 
@@ -155,7 +187,11 @@ impl Target for RedisTarget {
         "redis"
     }
     fn ports(&self) -> PortPlan {
-        PortPlan { names: vec!["redis".into(), "sentinel".into()], peer: "redis".into(), client: "redis".into() }
+        PortPlan {
+            names: vec!["redis".into(), "sentinel".into()],
+            peer: "redis".into(),
+            client: "redis".into(),
+        }
     }
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
         for b in &self.def.binaries {
@@ -181,7 +217,9 @@ impl Target for RedisTarget {
         self.c()?.start(node).map_err(te)
     }
     fn healthy(&self, node: &str, timeout: Duration) -> Result<(), TargetError> {
-        self.c()?.healthy(node, timeout).map_err(|m| TargetError::node(node, m))
+        self.c()?
+            .healthy(node, timeout)
+            .map_err(|m| TargetError::node(node, m))
     }
     fn stop(&self, node: &str) -> Result<(), TargetError> {
         self.c()?.stop(node).map_err(te)
@@ -205,8 +243,9 @@ impl Target for RedisTarget {
         Ok(self.c()?.leader(Duration::from_secs(2)))
     }
     fn client(&self, _node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
-        let workload = RedisWorkload::from_name(&w.name)
-            .ok_or_else(|| TargetError::unsupported("redis", &format!("workload `{}` (known: register, set)", w.name)))?;
+        let workload = RedisWorkload::from_name(&w.name).ok_or_else(|| {
+            TargetError::unsupported("redis", &format!("workload `{}` (known: register, set)", w.name))
+        })?;
         let n = self.def.adapter_int("wait_replicas", 0);
         let wait = (n > 0).then(|| (n as u32, self.def.adapter_int("wait_timeout_ms", 100) as u64));
         Ok(Box::new(self.c()?.client(workload, wait)))
