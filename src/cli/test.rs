@@ -149,7 +149,10 @@ fn build_target(cfg: &TestConfig, origin: u64, tag: &RunTag) -> anyhow::Result<B
 }
 
 fn faultline_etcd(reads: &str) -> anyhow::Result<crate::target::external::EtcdTarget> {
-    Ok(crate::target::external::EtcdTarget::new(matches!(reads, "follower" | "serializable"))?)
+    Ok(crate::target::external::EtcdTarget::new(matches!(
+        reads,
+        "follower" | "serializable"
+    ))?)
 }
 
 /// Runs one resolved config; returns the verdict.
