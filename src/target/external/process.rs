@@ -325,6 +325,15 @@ mod tests {
         let mut p = NodeProcess::spawn("n1", vec![], argv, vec![], log.clone()).unwrap();
         let pid = p.pid().unwrap();
         assert!(p.is_running());
+        // Output goes to the log.
+        wait_until(Duration::from_secs(2), Duration::from_millis(10), || {
+            if log_tail(&log, 5).contains("started") {
+                Ok(())
+            } else {
+                Err(Retry::again("no output"))
+            }
+        })
+        .unwrap();
         p.pause();
         assert!(p.is_paused());
         p.resume();
@@ -336,13 +345,5 @@ mod tests {
         drop(p);
         // The reaped group is gone: signal 0 fails.
         assert!(nix::sys::signal::kill(Pid::from_raw(pid2 as i32), None).is_err());
-        wait_until(Duration::from_secs(2), Duration::from_millis(10), || {
-            if log_tail(&log, 5).contains("started") {
-                Ok(())
-            } else {
-                Err(Retry::again("no output"))
-            }
-        })
-        .unwrap();
     }
 }
