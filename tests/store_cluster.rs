@@ -206,4 +206,12 @@ fn kv_cli_txn_and_transfer_through_a_cluster() {
         })
     );
     assert_eq!((c.get("n"), c.get("m")), (json!(1), json!(2)));
+
+    let mut admin =
+        faultline::store::AdminClient::connect(store_support::addr(c.admin[0]), store_support::T).unwrap();
+    admin.set_clock_offset(-5000).unwrap();
+    let st = admin.status().unwrap();
+    assert_eq!((st.id.as_str(), st.clock_offset_ms), ("n1", -5000));
+    assert!(st.applied_index <= st.commit_index && st.commit_index <= st.last_log_index && st.term >= 1);
+    assert!(c.log_text(0).contains("clock offset set to -5000 ms"));
 }

@@ -1,10 +1,21 @@
 //! Checkers judge histories. Each returns a [`Verdict`] value; none panics on
 //! bad input (a panic is caught by [`compose`] and reported as `unknown`).
 
+pub mod bank;
 pub mod compose;
+pub mod counter;
+pub mod elle;
 pub mod linearizable;
 mod options;
+pub mod perf;
+pub mod register;
 pub mod registry;
+pub mod session;
+pub mod set;
+pub mod span;
+pub mod split_brain;
+pub mod stale;
+pub mod synth;
 mod verdict;
 
 pub use compose::{compose, run_one, Composed};

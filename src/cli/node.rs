@@ -31,17 +31,24 @@ pub struct Args {
     /// Log file (plain lines + event lines); default DATA_DIR/node.log.
     #[arg(long)]
     pub log: Option<PathBuf>,
+    /// When a write is acknowledged: sync (all followers), semi-sync (one designated
+    /// follower), quorum (a majority: safe), async (the leader's log alone: unsafe).
     #[arg(long, value_enum, default_value = "quorum")]
     pub replication: Replication,
+    /// Who answers reads: linearizable (leader, after a majority round: safe),
+    /// leader (leader's local state), follower (any node: stale reads).
     #[arg(long, value_enum, default_value = "linearizable")]
     pub reads: Reads,
     /// Unsafe: an old leader keeps accepting and acknowledging writes (split brain).
     #[arg(long)]
     pub no_fencing: bool,
+    /// WAL syncing: always, batch (group commit), never (unsafe: kill -9 loses acked writes).
     #[arg(long, value_enum, default_value = "batch")]
     pub fsync: FsyncPolicy,
+    /// Leader heartbeat interval.
     #[arg(long, default_value_t = 50)]
     pub heartbeat_ms: u64,
+    /// Follower silence before an election (plus a random jitter of up to as much again).
     #[arg(long, default_value_t = 500)]
     pub election_timeout_ms: u64,
     /// CLOCK_MONOTONIC nanoseconds subtracted from event times (the history's time base).

@@ -35,8 +35,15 @@ pub fn read_file(path: &Path) -> Result<History, JsonlError> {
 
 /// Reads a JSONL history from any reader; `name` is used in messages.
 pub fn read<R: Read>(r: R, name: &str) -> Result<History, JsonlError> {
+    read_with_lines(r, name).map(|(h, _)| h)
+}
+
+/// Like [`read`], also returning the 1-based source line of every op
+/// (`lines[i]` is the line of `ops[i]`), so later errors can point at the file.
+pub fn read_with_lines<R: Read>(r: R, name: &str) -> Result<(History, Vec<usize>), JsonlError> {
     let mut reader = BufReader::new(r);
     let mut h = History::default();
+    let mut lines = Vec::new();
     let mut buf = String::new();
     let mut line_no = 0usize;
     loop {
@@ -55,7 +62,10 @@ pub fn read<R: Read>(r: R, name: &str) -> Result<History, JsonlError> {
             continue;
         }
         match serde_json::from_str::<Op>(text) {
-            Ok(op) => h.ops.push(op),
+            Ok(op) => {
+                h.ops.push(op);
+                lines.push(line_no);
+            }
             Err(e) if !complete => {
                 h.warnings
                     .push(format!("{name}:{line_no}: truncated last line ignored ({e})"));
@@ -69,7 +79,7 @@ pub fn read<R: Read>(r: R, name: &str) -> Result<History, JsonlError> {
             }
         }
     }
-    Ok(h)
+    Ok((h, lines))
 }
 
 /// Turns a serde error into a message naming the field when it can.

@@ -4,12 +4,14 @@
 //! then by index). Readers and writers speak DESIGN.md's JSON Lines format;
 //! importers translate Jepsen/Knossos EDN and Porcupine logs into it.
 
+pub mod import;
 pub mod jsonl;
 pub mod node_event;
 mod op;
 pub mod pairing;
 mod store;
 
+pub use import::{read_path, read_str, Format, ImportError};
 pub use node_event::NodeEvent;
 pub use op::{Op, OpType, Process};
 pub use pairing::{pair, Pairing, PairingError};

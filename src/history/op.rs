@@ -94,20 +94,42 @@ impl Serialize for Process {
 
 impl<'de> Deserialize<'de> for Process {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Number(n) => n.as_u64().map(Process::Client).ok_or_else(|| {
-                serde::de::Error::custom(format!("process {n} is not a non-negative integer"))
-            }),
-            Value::String(s) if s == "nemesis" || s == ":nemesis" => Ok(Process::Nemesis),
-            other => Err(serde::de::Error::custom(format!(
-                "process must be an integer or \"nemesis\", got {other}"
+        d.deserialize_any(ProcessVisitor)
+    }
+}
+
+/// Visits the process field without building a `Value` (histories have millions).
+struct ProcessVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ProcessVisitor {
+    type Value = Process;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a non-negative integer or \"nemesis\"")
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Process, E> {
+        Ok(Process::Client(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Process, E> {
+        u64::try_from(v)
+            .map(Process::Client)
+            .map_err(|_| E::custom(format!("process {v} is not a non-negative integer")))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Process, E> {
+        Err(E::custom(format!("process {v} is not a non-negative integer")))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Process, E> {
+        match s {
+            "nemesis" | ":nemesis" => Ok(Process::Nemesis),
+            _ => Err(E::custom(format!(
+                "process must be an integer or \"nemesis\", got \"{s}\""
             ))),
         }
     }
 }
 
-/// One line of a history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One line of a history. Deserialization is hand-written (see below): serde's
+/// `flatten` would buffer every field and make reading large histories slow.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Op {
     /// Position in the history, 0-based, dense.
     #[serde(default)]
@@ -134,6 +156,99 @@ pub struct Op {
     /// Any other fields: kept and ignored.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(OpVisitor)
+    }
+}
+
+struct OpVisitor;
+
+/// An op's field name, allocated only for extra fields.
+enum Field {
+    Index,
+    Time,
+    Type,
+    Process,
+    F,
+    Key,
+    Value,
+    Node,
+    Error,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl serde::de::Visitor<'_> for FieldVisitor {
+    type Value = Field;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Field, E> {
+        Ok(match s {
+            "index" => Field::Index,
+            "time" => Field::Time,
+            "type" => Field::Type,
+            "process" => Field::Process,
+            "f" => Field::F,
+            "key" => Field::Key,
+            "value" => Field::Value,
+            "node" => Field::Node,
+            "error" => Field::Error,
+            other => Field::Other(other.to_string()),
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OpVisitor {
+    type Value = Op;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an op object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Op, A::Error> {
+        use serde::de::Error;
+        let (mut index, mut time) = (0, 0);
+        let (mut ty, mut process, mut f) = (None, None, None);
+        let (mut key, mut value, mut node, mut error) = (None, Value::Null, None, None);
+        let mut extra = Map::new();
+        while let Some(k) = m.next_key::<Field>()? {
+            match k {
+                Field::Index => index = m.next_value()?,
+                Field::Time => time = m.next_value()?,
+                Field::Type => ty = Some(m.next_value::<OpType>()?),
+                Field::Process => process = Some(m.next_value::<Process>()?),
+                Field::F => f = Some(m.next_value::<String>()?),
+                Field::Key => key = m.next_value::<Option<Value>>()?,
+                Field::Value => value = m.next_value()?,
+                Field::Node => node = m.next_value()?,
+                Field::Error => error = m.next_value()?,
+                Field::Other(name) => {
+                    extra.insert(name, m.next_value()?);
+                }
+            }
+        }
+        Ok(Op {
+            index,
+            time,
+            ty: ty.ok_or_else(|| A::Error::missing_field("type"))?,
+            process: process.ok_or_else(|| A::Error::missing_field("process"))?,
+            f: f.ok_or_else(|| A::Error::missing_field("f"))?,
+            key,
+            value,
+            node,
+            error,
+            extra,
+        })
+    }
 }
 
 impl Op {
@@ -174,5 +289,55 @@ impl Op {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn de(v: Value) -> Result<Op, String> {
+        serde_json::from_value::<Op>(v.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|op| {
+                // The text path must agree with the Value path.
+                let t = serde_json::from_str::<Op>(&v.to_string()).map_err(|e| e.to_string())?;
+                assert_eq!(t, op);
+                Ok(op)
+            })
+    }
+
+    #[test]
+    fn deserializes_known_and_extra_fields() {
+        let op = de(json!({"type":"ok","process":"nemesis","f":"x","key":null,"z":[1],"time":5})).unwrap();
+        assert_eq!(op.ty, OpType::Ok);
+        assert!(op.process.is_nemesis());
+        assert_eq!(op.key, None);
+        assert_eq!(op.time, 5);
+        assert_eq!(op.value, Value::Null);
+        assert_eq!(op.extra.get("z"), Some(&json!([1])));
+        let back: Value = serde_json::to_value(&op).unwrap();
+        assert_eq!(de(back).unwrap(), op);
+    }
+
+    #[test]
+    fn rejects_bad_fields() {
+        for (v, want) in [
+            (json!({"process":1,"f":"r"}), "missing field `type`"),
+            (json!({"type":"ok","f":"r"}), "missing field `process`"),
+            (json!({"type":"ok","process":1}), "missing field `f`"),
+            (json!({"type":"ok","process":-1,"f":"r"}), "non-negative"),
+            (json!({"type":"ok","process":"x","f":"r"}), "nemesis"),
+            (json!({"type":"ok","process":1.5,"f":"r"}), "non-negative"),
+            (json!({"type":"done","process":1,"f":"r"}), "unknown variant"),
+            (
+                json!({"type":"ok","process":1,"f":"r","time":-3}),
+                "invalid value",
+            ),
+        ] {
+            let e = de(v.clone()).unwrap_err();
+            assert!(e.contains(want), "{v}: {e}");
+        }
     }
 }

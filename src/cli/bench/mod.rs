@@ -3,6 +3,7 @@
 
 mod check;
 mod checkers;
+mod elle;
 mod runner;
 mod store;
 
@@ -21,6 +22,8 @@ pub enum What {
     Check(check::Args),
     /// Anomaly checkers (set, elle) on generated histories.
     Checkers(checkers::Args),
+    /// Elle checker on a generated list-append history: time and peak RSS.
+    Elle(elle::Args),
     /// Built-in store throughput and latency.
     Store(store::Args),
     /// Runner overhead: recorded vs unrecorded ops/s.
@@ -31,6 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     match args.what {
         What::Check(a) => check::run(a),
         What::Checkers(a) => checkers::run(a),
+        What::Elle(a) => elle::run(a),
         What::Store(a) => store::run(a),
         What::Runner(a) => runner::run(a),
     }

@@ -223,25 +223,26 @@ impl Core {
         if self.role != Role::Leader {
             return;
         }
-        let last = self.log.last_index();
+        // The leader counts itself only up to what its own disk holds.
+        let own = self.durable.min(self.log.last_index());
         let mut candidate = match self.cfg.replication {
             Replication::Quorum => {
                 let mut m: Vec<u64> = self.peers.values().map(|p| p.matched).collect();
-                m.push(last);
+                m.push(own);
                 m.sort_unstable_by(|a, b| b.cmp(a));
                 m[self.cfg.majority() - 1]
             }
-            Replication::Sync => self.peers.values().map(|p| p.matched).fold(last, u64::min),
+            Replication::Sync => self.peers.values().map(|p| p.matched).fold(own, u64::min),
             Replication::SemiSync => match &self.sync_follower {
-                Some(f) => self.peers.get(f).map_or(self.commit, |p| p.matched.min(last)),
-                None if self.peers.is_empty() => last,
+                Some(f) => self.peers.get(f).map_or(self.commit, |p| p.matched.min(own)),
+                None if self.peers.is_empty() => own,
                 None => self.commit,
             },
-            Replication::Async => last,
+            Replication::Async => own,
         };
         if !self.cfg.fencing && self.live_count() < self.cfg.majority() {
             // Unfenced and cut off: keep acknowledging from the local log (split brain).
-            candidate = last;
+            candidate = own;
         }
         if candidate > self.commit && self.log.term_at(candidate) == Some(self.term) {
             self.commit = candidate;

@@ -10,6 +10,7 @@
 //! a write only once the replication mode's rule holds for it; a message with
 //! a stale term changes nothing but earns a reply carrying the newer term.
 
+mod follower;
 mod leader;
 mod log;
 #[cfg(test)]
@@ -98,6 +99,8 @@ pub struct Core {
     leader_since: u64,
     last_heartbeat: u64,
     sync_follower: Option<NodeId>,
+    /// Our own log is durable up to here (as the driver reports).
+    durable: u64,
     out: Vec<Action>,
 }
 
@@ -117,6 +120,7 @@ impl Core {
             }
         }
         let base = log.snap_index;
+        let on_disk = log.last_index();
         let mut c = Core {
             term: rec.term,
             vote: rec.vote,
@@ -140,9 +144,11 @@ impl Core {
             leader_since: 0,
             last_heartbeat: 0,
             sync_follower: None,
+            durable: 0,
             out: Vec::new(),
             cfg,
         };
+        c.durable = on_disk;
         c.reset_election_deadline();
         c
     }
@@ -184,6 +190,10 @@ impl Core {
                 if self.role == Role::Leader {
                     self.flush();
                 }
+            }
+            Input::Persisted { index } => {
+                self.durable = self.durable.max(index);
+                self.maybe_commit();
             }
         }
         std::mem::take(&mut self.out)
@@ -404,152 +414,6 @@ impl Core {
                 self.pending.insert(index, req);
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn on_append(
-        &mut self,
-        from: NodeId,
-        term: u64,
-        prev_index: u64,
-        prev_term: u64,
-        entries: Vec<Entry>,
-        commit: u64,
-        read_seq: u64,
-    ) {
-        if term < self.term {
-            self.reply_append(&from, false, self.log.last_index() + 1, read_seq);
-            return;
-        }
-        if self.role == Role::Leader {
-            return; // same term, two leaders: impossible with majority votes
-        }
-        if self.role == Role::Candidate || self.leader.as_deref() != Some(from.as_str()) {
-            self.become_follower(term, Some(from.clone()));
-        }
-        self.last_leader_contact = self.now;
-        self.reset_election_deadline();
-
-        let (mut prev_index, mut prev_term, mut entries) = (prev_index, prev_term, entries);
-        if prev_index < self.log.snap_index {
-            // Entries the snapshot already covers are committed, hence identical.
-            entries.retain(|e| e.index > self.log.snap_index);
-            prev_index = self.log.snap_index;
-            prev_term = self.log.snap_term;
-            if entries.first().is_some_and(|e| e.index != prev_index + 1) {
-                let hint = self.log.last_index() + 1;
-                self.reply_append(&from, false, hint, read_seq);
-                return;
-            }
-        }
-        if prev_index > self.log.last_index() {
-            let hint = self.log.last_index() + 1;
-            self.reply_append(&from, false, hint, read_seq);
-            return;
-        }
-        if self.log.term_at(prev_index) != Some(prev_term) {
-            let hint = if prev_index <= self.applied {
-                0 // our applied state diverged (unsafe modes): only a snapshot helps
-            } else {
-                self.log.term_start(prev_index, self.applied)
-            };
-            self.reply_append(&from, false, hint, read_seq);
-            return;
-        }
-        let last_new = prev_index + entries.len() as u64;
-        let mut fresh = Vec::new();
-        for e in entries {
-            match self.log.term_at(e.index) {
-                Some(t) if t == e.term => continue,
-                Some(_) => {
-                    if e.index <= self.applied {
-                        self.reply_append(&from, false, 0, read_seq);
-                        return;
-                    }
-                    self.discard_from(e.index);
-                    fresh.push(e.clone());
-                    self.log.push(e);
-                }
-                None => {
-                    fresh.push(e.clone());
-                    self.log.push(e);
-                }
-            }
-        }
-        if !fresh.is_empty() {
-            self.out.push(Action::Persist(Durable::Append(fresh)));
-        }
-        if commit > self.commit {
-            self.commit = commit.min(last_new).max(self.commit);
-            self.apply();
-        }
-        self.reply_append(&from, true, last_new, read_seq);
-    }
-
-    /// Drops the log from `index` on, logging a `discard` event per client entry.
-    fn discard_from(&mut self, index: u64) {
-        let gone = self.log.truncate_from(index);
-        if gone.is_empty() {
-            return;
-        }
-        for e in &gone {
-            if matches!(e.cmd, Command::Client(_)) {
-                self.event("discard", e.term, Some(e));
-            }
-        }
-        self.out.push(Action::Persist(Durable::TruncateFrom(index)));
-    }
-
-    fn reply_append(&mut self, to: &str, success: bool, index: u64, read_seq: u64) {
-        let term = self.term;
-        self.send(
-            to,
-            Message::AppendReply {
-                term,
-                success,
-                index,
-                read_seq,
-            },
-        );
-    }
-
-    fn on_snapshot(&mut self, from: NodeId, term: u64, snap: Snapshot, read_seq: u64) {
-        if term < self.term {
-            self.reply_append(&from, false, self.log.last_index() + 1, read_seq);
-            return;
-        }
-        if self.role != Role::Follower || self.leader.as_deref() != Some(from.as_str()) {
-            self.become_follower(term, Some(from.clone()));
-        }
-        self.last_leader_contact = self.now;
-        self.reset_election_deadline();
-        let index = snap.index;
-        if index <= self.applied && self.log.term_at(index) == Some(snap.term) {
-            self.reply_append(&from, true, index, read_seq);
-            return;
-        }
-        if self.log.term_at(index) != Some(snap.term) {
-            self.discard_from(self.log.snap_index.max(index) + 1);
-            self.log.entries.clear();
-        }
-        self.log.compact(index, snap.term);
-        if self.log.snap_index != index {
-            // Our log was shorter than the snapshot or diverged below it.
-            self.log.snap_index = index;
-            self.log.snap_term = snap.term;
-            self.log.entries.clear();
-        }
-        self.kv = snap.data.clone();
-        self.applied = index;
-        self.commit = self.commit.max(index);
-        self.out.push(Action::Persist(Durable::Snapshot {
-            snapshot: snap,
-            tail: self.log.entries.clone(),
-            term: self.term,
-            vote: self.vote.clone(),
-        }));
-        self.apply();
-        self.reply_append(&from, true, index, read_seq);
     }
 
     /// Applies committed entries in log order; the leader answers their clients.

@@ -94,6 +94,9 @@ impl Sim {
         };
         let mut acts = core.step(now, input);
         acts.extend(core.step(now, Input::Flush));
+        // The simulated disk syncs at once.
+        let index = core.log.last_index();
+        acts.extend(core.step(now, Input::Persisted { index }));
         for a in acts {
             match a {
                 Action::Send { to, msg } => {

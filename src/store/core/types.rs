@@ -167,13 +167,18 @@ pub enum Input {
     },
     /// The end of a batch of inputs: ship what the leader appended meanwhile.
     Flush,
+    /// Every durable write issued so far up to the point where the log's last
+    /// index was `index` is now on disk: the leader may count its own copy.
+    Persisted {
+        index: u64,
+    },
 }
 
 /// Durable writes. The driver must make them durable (per its fsync policy)
 /// before it performs any send or reply produced by the same or a later step,
-/// with one exception: a leader's `Append`/`InstallSnapshot` may leave before its
-/// own sync completes (Raft's parallel disk write), provided no later input is
-/// stepped until that sync is done, since the leader counts itself in commits.
+/// with one exception: a leader's `Append`/`InstallSnapshot` may leave at once
+/// (Raft's parallel disk write). The leader counts its own copy towards a commit
+/// only once the driver reports it with `Input::Persisted`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Durable {
     HardState {

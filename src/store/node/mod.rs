@@ -1,24 +1,28 @@
 //! The node process: drives the pure core with tokio, TCP and the WAL.
 //!
 //! One event loop owns the core. It takes a batch of inputs (client requests,
-//! peer messages), steps the core for each, then: writes the batch's durable
-//! records and commits the WAL (group commit), writes event lines, and only
-//! then performs the batch's sends and replies. So nothing is acknowledged or
-//! promised to a peer before it is as durable as the fsync policy says.
+//! peer messages, a tick), steps the core for each, hands the batch's durable
+//! records to the WAL thread (which group-commits whatever is queued with one
+//! sync), sends the leader's replication messages at once, and holds every
+//! other send, reply and event line until the WAL thread reports that batch
+//! synced. So nothing is acknowledged, voted or promised to a peer before it is
+//! as durable as the fsync policy says; the leader counts its own copy towards
+//! commits only after `Input::Persisted`.
 
 mod net;
 
 use crate::history::NodeEvent;
 use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
-use crate::store::core::{Action, Config, Core, Event, Input, Message};
+use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message};
 use crate::store::ops::{ClientOp, Outcome};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -110,10 +114,16 @@ struct NodeLog {
     buf: String,
     node: String,
     origin: u64,
+    clock: Arc<Clock>,
 }
 
 impl NodeLog {
+    /// A plain line, stamped with the node's (possibly skewed) wall clock.
     fn line(&mut self, text: &str) {
+        let ms = self.clock.wall_ms();
+        self.buf.push_str(&format!("{ms} {}: {text}\n", self.node));
+    }
+    fn raw(&mut self, text: &str) {
         self.buf.push_str(text);
         self.buf.push('\n');
     }
@@ -132,7 +142,7 @@ impl NodeLog {
             value: e.value,
         };
         let line = ev.to_line();
-        self.line(&line);
+        self.raw(&line);
     }
     fn flush(&mut self) {
         if !self.buf.is_empty() {
@@ -160,13 +170,15 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             path: cfg.log.clone(),
             source,
         })?;
+    let clock = Arc::new(Clock::default());
     let mut log = NodeLog {
         file,
         buf: String::new(),
         node: cfg.core.id.clone(),
         origin: cfg.time_origin_ns,
+        clock: clock.clone(),
     };
-    let (mut wal, rec, corruption) = Wal::open(&cfg.data_dir, cfg.fsync)?;
+    let (wal, rec, corruption) = Wal::open(&cfg.data_dir, cfg.fsync)?;
     if let Some(c) = &corruption {
         eprintln!("warning: {c}");
         log.line(&format!("warning: {c}"));
@@ -186,7 +198,6 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         }
     }
 
-    let clock = Clock::default();
     let et = cfg.core.election_timeout_ns.max(1);
     let mut rng = rand::thread_rng();
     let recovered = (
@@ -209,18 +220,30 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let tick_every = Duration::from_nanos((cfg.core.heartbeat_ns / 5).clamp(1_000_000, 10_000_000));
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (jobs, mut synced_rx) = spawn_wal_thread(wal);
     let mut next_req: u64 = 0;
     let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
     let mut actions: Vec<Action> = Vec::new();
+    // Batches whose records are being synced: (batch id, log's last index, held actions).
+    let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
+    let mut next_batch: u64 = 0;
+    let mut synced: u64 = 0;
     loop {
         // Ticks first: a node resumed after SIGSTOP notices its election timeout
         // (and moves to a newer term) before it reads messages queued meanwhile.
-        let first = tokio::select! {
+        enum Wake {
+            Tick,
+            Synced(Result<u64, String>),
+            Ev(Option<Ev>),
+        }
+        let wake = tokio::select! {
             biased;
-            _ = tick.tick() => None,
-            ev = rx.recv() => ev,
+            _ = tick.tick() => Wake::Tick,
+            s = synced_rx.recv() => Wake::Synced(s.unwrap_or_else(|| Err("WAL thread gone".into()))),
+            ev = rx.recv() => Wake::Ev(ev),
         };
         let now = monotonic_ns();
+        let mut release: Vec<Action> = Vec::new();
         let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
             Ev::Client { op, tx } => {
                 next_req += 1;
@@ -245,19 +268,31 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                     }
                     AdminRequest::SetClockOffset { ms } => {
                         clock.set_offset_ms(ms);
+                        log.line(&format!("clock offset set to {ms} ms"));
                         AdminResponse::Ok
                     }
                 };
                 let _ = tx.send(resp);
             }
         };
-        match first {
-            Some(ev) => {
-                handle(ev, &mut core, &mut actions);
-            }
-            None => {
+        match wake {
+            Wake::Ev(Some(ev)) => handle(ev, &mut core, &mut actions),
+            Wake::Ev(None) => {}
+            Wake::Tick => {
                 let jitter_ns = rng.gen_range(0..et);
                 actions.extend(core.step(now, Input::Tick { jitter_ns }));
+            }
+            Wake::Synced(Err(e)) => fatal(&mut log, &e),
+            Wake::Synced(Ok(id)) => {
+                synced = id;
+                let mut index = 0;
+                while held.front().is_some_and(|h| h.0 <= id) {
+                    if let Some((_, last, acts)) = held.pop_front() {
+                        index = index.max(last);
+                        release.extend(acts);
+                    }
+                }
+                actions.extend(core.step(now, Input::Persisted { index }));
             }
         }
         let mut n = 0;
@@ -268,18 +303,14 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         }
         actions.extend(core.step(now, Input::Flush));
 
-        // 1. durable writes (buffered), 2. the leader's replication messages,
-        // which may travel while its own disk syncs (it counts itself towards a
-        // commit only in a later batch, after this sync), 3. the sync,
-        // 4. event lines, 5. every other send and the replies.
+        // Durable records go to the WAL thread (group commit). The leader's
+        // replication messages leave at once; every other send and reply waits
+        // until the records of its batch (and all before) are synced.
+        let mut records = Vec::new();
         let mut late = Vec::with_capacity(actions.len());
         for a in actions.drain(..) {
             match a {
-                Action::Persist(d) => {
-                    if let Err(e) = wal.write(&d) {
-                        fatal(&mut log, &e.to_string());
-                    }
-                }
+                Action::Persist(d) => records.push(d),
                 Action::Send { to, msg }
                     if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
                 {
@@ -290,33 +321,92 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                 other => late.push(other),
             }
         }
-        tokio::task::yield_now().await; // let the peer links write
-        if let Err(e) = wal.commit() {
-            fatal(&mut log, &e.to_string());
-        }
-        for a in &mut late {
-            if let Action::Event(e) = a {
-                let e = std::mem::replace(e, Event::none());
-                log.event(e);
+        if !records.is_empty() {
+            next_batch += 1;
+            if jobs.send((next_batch, records)).is_err() {
+                fatal(&mut log, "WAL thread gone");
             }
         }
-        log.flush();
-        for a in late {
-            match a {
-                Action::Send { to, msg } => {
-                    if let Some(p) = peers.get(&to) {
-                        let _ = p.try_send(msg);
-                    }
-                }
-                Action::Reply { req, outcome } => {
-                    if let Some(tx) = waiting.remove(&req) {
-                        let _ = tx.send(outcome);
-                    }
-                }
-                Action::Persist(_) | Action::Event(_) => {}
+        if synced >= next_batch {
+            release.extend(late);
+        } else {
+            let last = core.log().last_index();
+            match held.back_mut() {
+                Some(h) if h.0 == next_batch => h.2.extend(late),
+                _ => held.push_back((next_batch, last, late)),
             }
         }
+        perform(release, &mut log, &peers, &mut waiting);
         log.flush();
+    }
+}
+
+type SyncReport = Result<u64, String>;
+
+/// The WAL thread: writes each batch's records, syncs once for everything queued
+/// (group commit), and reports the last batch id covered.
+fn spawn_wal_thread(
+    mut wal: Wal,
+) -> (
+    std::sync::mpsc::Sender<(u64, Vec<Durable>)>,
+    mpsc::UnboundedReceiver<SyncReport>,
+) {
+    let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<(u64, Vec<Durable>)>();
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<SyncReport>();
+    std::thread::spawn(move || {
+        while let Ok((mut id, records)) = jobs_rx.recv() {
+            let mut result = records.iter().try_for_each(|d| wal.write(d));
+            while let Ok((next, more)) = jobs_rx.try_recv() {
+                id = next;
+                if result.is_ok() {
+                    result = more.iter().try_for_each(|d| wal.write(d));
+                }
+            }
+            let report = result
+                .and_then(|_| wal.commit())
+                .map(|_| id)
+                .map_err(|e| e.to_string());
+            let failed = report.is_err();
+            if done_tx.send(report).is_err() || failed {
+                return;
+            }
+        }
+    });
+    (jobs_tx, done_rx)
+}
+
+/// Performs released actions: event lines first (flushed), then sends and replies.
+fn perform(
+    actions: Vec<Action>,
+    log: &mut NodeLog,
+    peers: &HashMap<String, mpsc::Sender<Message>>,
+    waiting: &mut HashMap<u64, oneshot::Sender<Outcome>>,
+) {
+    if actions.is_empty() {
+        return;
+    }
+    let mut rest = Vec::with_capacity(actions.len());
+    for a in actions {
+        match a {
+            Action::Event(e) => log.event(e),
+            other => rest.push(other),
+        }
+    }
+    log.flush();
+    for a in rest {
+        match a {
+            Action::Send { to, msg } => {
+                if let Some(p) = peers.get(&to) {
+                    let _ = p.try_send(msg);
+                }
+            }
+            Action::Reply { req, outcome } => {
+                if let Some(tx) = waiting.remove(&req) {
+                    let _ = tx.send(outcome);
+                }
+            }
+            Action::Persist(_) | Action::Event(_) => {}
+        }
     }
 }
 

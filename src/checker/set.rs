@@ -1,0 +1,492 @@
+//! Jepsen's set-full checker: unique `add`s, `read`s of the whole set.
+//!
+//! Per element we find the time it became *known* (its add was acknowledged,
+//! or a read that contained it completed). Every read that began after that
+//! must contain it. Outcomes:
+//! - `lost`: acknowledged, never seen in any read, absent from reads that began after the ack;
+//! - `lost-after-seen`: known, then absent from the last reads that began after it was known;
+//! - `unstable`: absent from some read that began after it was known, yet present again later;
+//! - `unexpected`: read, but no add of it was ever invoked;
+//! - recovered (not an anomaly): the add ended `info`/`fail`/pending, yet the element appeared;
+//! - never-read (not an anomaly): no read began after it was known.
+//!
+//! With a `key` on ops, each key is its own set. Cost: O(reads log reads + total
+//! elements read), so a million adds take well under a second.
+
+use super::span::{ms, over_budget, quantiles_ms, spans, Outcome, Span};
+use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
+use crate::history::History;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// At most this many anomalies of one kind are listed one by one; counts are always exact.
+const MAX_LISTED: usize = 50;
+
+pub struct SetChecker;
+
+/// An element, hashed cheaply when it is an integer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Elem {
+    Int(i64),
+    Other(String),
+}
+
+impl Elem {
+    fn of(v: &Value) -> Elem {
+        match v.as_i64() {
+            Some(i) => Elem::Int(i),
+            None => Elem::Other(v.to_string()),
+        }
+    }
+    fn to_json(&self) -> Value {
+        match self {
+            Elem::Int(i) => json!(i),
+            Elem::Other(s) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+        }
+    }
+}
+
+/// Per element: its add (if any). Its reads live in a flat presence array.
+#[derive(Default)]
+struct ElemInfo<'h> {
+    add: Option<&'h Span<'h>>,
+}
+
+/// Element ids: a plain array when the added integers are dense (the common
+/// case, and the fast one), with a hash map for everything else.
+struct Interner {
+    min: i64,
+    dense: Vec<u32>,
+    map: HashMap<Elem, u32>,
+}
+
+impl Interner {
+    fn for_adds(adds: &[&Span]) -> Interner {
+        let ints: Option<Vec<i64>> = adds.iter().map(|a| a.value.as_i64()).collect();
+        let (min, len) = match ints {
+            Some(v) if !v.is_empty() => {
+                let (lo, hi) = (
+                    v.iter().min().copied().unwrap_or(0),
+                    v.iter().max().copied().unwrap_or(0),
+                );
+                let span = hi.saturating_sub(lo) as u64;
+                if span < 4 * v.len() as u64 + 1024 {
+                    (lo, span as usize + 1)
+                } else {
+                    (0, 0)
+                }
+            }
+            _ => (0, 0),
+        };
+        Interner {
+            min,
+            dense: vec![u32::MAX; len],
+            map: HashMap::new(),
+        }
+    }
+
+    fn slot(&self, v: &Value) -> Option<usize> {
+        let i = v.as_i64()?.checked_sub(self.min)?;
+        (i >= 0 && (i as usize) < self.dense.len()).then_some(i as usize)
+    }
+
+    fn get(&self, v: &Value) -> Option<u32> {
+        match self.slot(v) {
+            Some(i) => Some(self.dense[i]).filter(|&x| x != u32::MAX),
+            None => self.map.get(&Elem::of(v)).copied(),
+        }
+    }
+
+    fn insert<'h>(&mut self, v: &Value, elems: &mut Vec<(Elem, ElemInfo<'h>)>) -> u32 {
+        let id = elems.len() as u32;
+        elems.push((Elem::of(v), ElemInfo::default()));
+        match self.slot(v) {
+            Some(i) => self.dense[i] = id,
+            None => {
+                self.map.insert(Elem::of(v), id);
+            }
+        }
+        id
+    }
+}
+
+/// One ok read, ranked by invocation time.
+struct Read<'h> {
+    /// The op.
+    span: &'h Span<'h>,
+}
+
+#[derive(Default)]
+struct Tally {
+    adds: usize,
+    ok_adds: usize,
+    reads: usize,
+    stable: usize,
+    lost: usize,
+    lost_after_seen: usize,
+    unstable: usize,
+    unexpected: usize,
+    recovered: usize,
+    recovered_from_fail: usize,
+    never_read: usize,
+    unacknowledged_absent: usize,
+    visible_ms: Vec<f64>,
+    stable_ms: Vec<f64>,
+}
+
+impl Checker for SetChecker {
+    fn name(&self) -> &str {
+        "set"
+    }
+
+    fn check(&self, h: &History, opts: &CheckOptions) -> Verdict {
+        let started = Instant::now();
+        let all = match spans(h) {
+            Ok(s) => s,
+            Err(e) => return Verdict::unknown("set", format!("history cannot be paired: {e}")),
+        };
+        let mut by_key: HashMap<String, (Vec<&Span>, Vec<&Span>)> = HashMap::new();
+        for s in &all {
+            match s.f {
+                "add" => by_key.entry(s.key_str()).or_default().0.push(s),
+                "read" if s.outcome == Outcome::Ok => by_key.entry(s.key_str()).or_default().1.push(s),
+                _ => {}
+            }
+        }
+        let mut keys: Vec<_> = by_key.into_iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut t = Tally::default();
+        let mut listed: HashMap<&'static str, Vec<Anomaly>> = HashMap::new();
+        let mut malformed = 0usize;
+        for (key, (adds, reads)) in &keys {
+            if over_budget(opts, started) {
+                return Verdict::unknown("set", "time budget ran out");
+            }
+            malformed += check_key(key, adds, reads, &mut t, &mut listed);
+        }
+        let mut v = Verdict::valid("set", "");
+        for kind in ["lost", "lost-after-seen", "unstable", "unexpected"] {
+            for a in listed.remove(kind).unwrap_or_default() {
+                v.push_anomaly(a);
+            }
+        }
+        v.summary = format!(
+            "{} adds ({} ok), {} reads: {} lost, {} lost after seen, {} unstable, {} unexpected, {} recovered, {} never read",
+            t.adds, t.ok_adds, t.reads, t.lost, t.lost_after_seen, t.unstable, t.unexpected, t.recovered, t.never_read
+        );
+        if v.valid == Validity::Valid && t.reads == 0 && t.adds > 0 {
+            v.valid = Validity::Unknown;
+            v.summary = format!("{} adds but no ok read: nothing can be concluded", t.adds);
+        }
+        v.with_details(json!({
+            "keys": keys.len(),
+            "adds": t.adds, "ok_adds": t.ok_adds, "reads": t.reads,
+            "stable": t.stable, "lost": t.lost, "lost_after_seen": t.lost_after_seen,
+            "unstable": t.unstable, "unexpected": t.unexpected, "recovered": t.recovered,
+            "recovered_from_fail": t.recovered_from_fail, "never_read": t.never_read,
+            "unacknowledged_absent": t.unacknowledged_absent, "malformed_reads": malformed,
+            "visible_latency_ms": quantiles_ms(&mut t.visible_ms),
+            "stable_latency_ms": quantiles_ms(&mut t.stable_ms),
+        }))
+    }
+}
+
+fn list(listed: &mut HashMap<&'static str, Vec<Anomaly>>, kind: &'static str, a: impl FnOnce() -> Anomaly) {
+    let l = listed.entry(kind).or_default();
+    if l.len() < MAX_LISTED {
+        l.push(a());
+    }
+}
+
+fn key_label(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!(" (key {key})")
+    }
+}
+
+/// Checks one set; returns the number of ok reads whose value was not a list.
+fn check_key<'h>(
+    key: &str,
+    adds: &[&'h Span<'h>],
+    reads: &[&'h Span<'h>],
+    t: &mut Tally,
+    listed: &mut HashMap<&'static str, Vec<Anomaly>>,
+) -> usize {
+    let mut reads: Vec<Read> = reads.iter().map(|s| Read { span: s }).collect();
+    reads.sort_by_key(|r| (r.span.start, r.span.inv));
+    let starts: Vec<u64> = reads.iter().map(|r| r.span.start).collect();
+    let mut ids = Interner::for_adds(adds);
+    let mut elems: Vec<(Elem, ElemInfo)> = Vec::with_capacity(adds.len());
+    for a in adds {
+        let id = match ids.get(a.value) {
+            Some(id) => id,
+            None => ids.insert(a.value, &mut elems),
+        };
+        let slot = &mut elems[id as usize].1.add;
+        // With duplicate adds, prefer an acknowledged one (the stronger claim).
+        if slot.is_none() || (a.outcome == Outcome::Ok && slot.is_some_and(|s| s.outcome != Outcome::Ok)) {
+            *slot = Some(a);
+        }
+        t.adds += 1;
+        t.ok_adds += (a.outcome == Outcome::Ok) as usize;
+    }
+    // Presence lists in one flat array (CSR): resolve ids read by read, then counting-sort.
+    let mut malformed = 0;
+    let total: usize = reads
+        .iter()
+        .filter_map(|r| r.span.value.as_array().map(Vec::len))
+        .sum();
+    let mut occ: Vec<u32> = Vec::with_capacity(total);
+    let mut bounds: Vec<usize> = vec![0];
+    for r in &reads {
+        match r.span.value.as_array() {
+            Some(items) => {
+                for x in items {
+                    let id = match ids.get(x) {
+                        Some(id) => id,
+                        None => ids.insert(x, &mut elems),
+                    };
+                    occ.push(id);
+                }
+            }
+            None => malformed += 1,
+        }
+        bounds.push(occ.len());
+    }
+    let mut offsets = vec![0usize; elems.len() + 1];
+    let mut last_rank = vec![u32::MAX; elems.len()];
+    for rank in 0..reads.len() {
+        for &id in &occ[bounds[rank]..bounds[rank + 1]] {
+            if last_rank[id as usize] != rank as u32 {
+                last_rank[id as usize] = rank as u32;
+                offsets[id as usize + 1] += 1;
+            }
+        }
+    }
+    for i in 0..elems.len() {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut flat = vec![0u32; offsets[elems.len()]];
+    let mut fill = offsets.clone();
+    last_rank.fill(u32::MAX);
+    for rank in 0..reads.len() {
+        for &id in &occ[bounds[rank]..bounds[rank + 1]] {
+            if last_rank[id as usize] != rank as u32 {
+                last_rank[id as usize] = rank as u32;
+                flat[fill[id as usize]] = rank as u32;
+                fill[id as usize] += 1;
+            }
+        }
+    }
+    drop(occ);
+    t.reads += reads.len();
+    let n = reads.len();
+    for (id, (e, info)) in elems.iter().enumerate() {
+        let present = &flat[offsets[id]..offsets[id + 1]];
+        let first_seen = present.first().map(|&r| reads[r as usize].span);
+        let Some(add) = info.add else {
+            let r = first_seen.expect("an element without an add was read");
+            t.unexpected += 1;
+            list(listed, "unexpected", || Anomaly {
+                kind: "unexpected".into(),
+                explanation: format!(
+                    "Element {}{} was read, but no add of it was ever invoked.",
+                    e.to_json(),
+                    key_label(key)
+                ),
+                ops: r.ops(),
+                data: json!({"element": e.to_json(), "key": key}),
+            });
+            continue;
+        };
+        let acked = add.outcome == Outcome::Ok;
+        if !acked && first_seen.is_some() {
+            t.recovered += 1;
+            if add.outcome == Outcome::Fail {
+                t.recovered_from_fail += 1;
+            }
+        }
+        // Known: ack time, or the completion of the first read that saw it.
+        let known = match (acked, first_seen) {
+            (true, Some(r)) => add.end.min(r.end),
+            (true, None) => add.end,
+            (false, Some(r)) => r.end,
+            (false, None) => {
+                t.unacknowledged_absent += 1;
+                continue;
+            }
+        };
+        let first_after = starts.partition_point(|&s| s <= known);
+        if first_after == n {
+            t.never_read += 1;
+            continue;
+        }
+        let present_after = present.len() - present.partition_point(|&r| (r as usize) < first_after);
+        if let Some(r) = first_seen {
+            t.visible_ms
+                .push(ms(r.start.saturating_sub(add.end.min(r.start))));
+        }
+        if present_after == n - first_after {
+            t.stable += 1;
+            if acked {
+                t.stable_ms.push(0.0);
+            }
+            continue;
+        }
+        // The last absent read: walk back from the newest read past the trailing presents.
+        let mut last_absent = n - 1;
+        let mut pi = present.len();
+        while pi > 0 && present[pi - 1] as usize == last_absent {
+            pi -= 1;
+            last_absent -= 1;
+        }
+        let absent = reads[last_absent].span;
+        let last_present = present.last().map(|&r| reads[r as usize].span);
+        let mut ops = add.ops();
+        if let Some(r) = first_seen {
+            ops.extend(r.ops());
+        }
+        ops.extend(absent.ops());
+        let elem = e.to_json();
+        let data = json!({
+            "element": elem, "key": key, "known_at_ms": ms(known),
+            "absent_read_ms_after_known": ms(absent.start - known),
+        });
+        match last_present {
+            Some(lp) if (present[present.len() - 1] as usize) > last_absent => {
+                t.unstable += 1;
+                if acked {
+                    t.stable_ms.push(ms(absent.end.saturating_sub(add.end)));
+                }
+                let mut ops = ops;
+                ops.extend(lp.ops());
+                list(listed, "unstable", || {
+                    Anomaly {
+                    kind: "unstable".into(),
+                    explanation: format!(
+                        "Element {elem}{} was known at {:.3} ms, missing from a read that began {:.3} ms later, then present again in a later read.",
+                        key_label(key), ms(known), ms(absent.start - known)
+                    ),
+                    ops,
+                    data,
+                }
+                });
+            }
+            Some(_) => {
+                t.lost_after_seen += 1;
+                list(listed, "lost-after-seen", || {
+                    Anomaly {
+                    kind: "lost-after-seen".into(),
+                    explanation: format!(
+                        "Element {elem}{} was read, then missing from every read from one that began {:.3} ms after it was known: it was lost after being seen.",
+                        key_label(key), ms(absent.start - known)
+                    ),
+                    ops,
+                    data,
+                }
+                });
+            }
+            None => {
+                t.lost += 1;
+                list(listed, "lost", || {
+                    Anomaly {
+                    kind: "lost".into(),
+                    explanation: format!(
+                        "The add of {elem}{} was acknowledged, but no read ever contained it, including one that began {:.3} ms after the acknowledgement.",
+                        key_label(key), ms(absent.start - known)
+                    ),
+                    ops,
+                    data,
+                }
+                });
+            }
+        }
+    }
+    malformed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Op, OpType, Process};
+
+    /// Builds a history from (process, type, f, value, time) rows.
+    fn hist(rows: &[(u64, OpType, &str, Value, u64)]) -> History {
+        let mut h = History::new(
+            rows.iter()
+                .map(|(p, ty, f, v, t)| Op::new(*ty, Process::Client(*p), *f, v.clone()).with_time(*t))
+                .collect(),
+        );
+        h.reindex();
+        h
+    }
+
+    fn kinds(v: &Verdict) -> Vec<&str> {
+        v.anomalies.iter().map(|a| a.kind.as_str()).collect()
+    }
+
+    use OpType::*;
+
+    #[test]
+    fn stable_history_is_valid() {
+        let h = hist(&[
+            (1, Invoke, "add", json!(1), 1),
+            (1, Ok, "add", json!(1), 2),
+            (2, Invoke, "read", json!(null), 3),
+            (2, Ok, "read", json!([1]), 4),
+        ]);
+        let v = SetChecker.check(&h, &CheckOptions::default());
+        assert_eq!(v.valid, Validity::Valid, "{v:?}");
+        assert_eq!(v.details["stable"], 1);
+    }
+
+    #[test]
+    fn each_kind_is_named() {
+        let h = hist(&[
+            (1, Invoke, "add", json!(1), 1),
+            (1, Ok, "add", json!(1), 2),
+            (1, Invoke, "add", json!(2), 3),
+            (1, Ok, "add", json!(2), 4),
+            (1, Invoke, "add", json!(3), 5),
+            (1, Ok, "add", json!(3), 6),
+            (2, Invoke, "read", json!(null), 10),
+            (2, Ok, "read", json!([2, 3, 9]), 11),
+            (2, Invoke, "read", json!(null), 12),
+            (2, Ok, "read", json!([3]), 13),
+            (2, Invoke, "read", json!(null), 14),
+            (2, Ok, "read", json!([3]), 15),
+        ]);
+        let v = SetChecker.check(&h, &CheckOptions::default());
+        let mut k = kinds(&v);
+        k.sort();
+        assert_eq!(k, vec!["lost", "lost-after-seen", "unexpected"]);
+        let h = hist(&[
+            (1, Invoke, "add", json!(1), 1),
+            (1, Ok, "add", json!(1), 2),
+            (2, Invoke, "read", json!(null), 10),
+            (2, Ok, "read", json!([]), 11),
+            (2, Invoke, "read", json!(null), 12),
+            (2, Ok, "read", json!([1]), 13),
+        ]);
+        let v = SetChecker.check(&h, &CheckOptions::default());
+        assert_eq!(kinds(&v), vec!["unstable"]);
+    }
+
+    #[test]
+    fn info_add_that_appears_is_recovered_not_an_anomaly() {
+        let h = hist(&[
+            (1, Invoke, "add", json!(1), 1),
+            (1, Info, "add", json!(1), 2),
+            (2, Invoke, "read", json!(null), 10),
+            (2, Ok, "read", json!([]), 11),
+            (2, Invoke, "read", json!(null), 12),
+            (2, Ok, "read", json!([1]), 13),
+        ]);
+        let v = SetChecker.check(&h, &CheckOptions::default());
+        assert_eq!(v.valid, Validity::Valid, "{v:?}");
+        assert_eq!(v.details["recovered"], 1);
+    }
+}

@@ -1,0 +1,307 @@
+//! Split brain: two nodes acting as leader at once.
+//!
+//! With node logs (`opts.node_logs`, event lines per
+//! [`crate::history::node_event`]) the evidence is the nodes' own word:
+//! - `two-leaders-one-term`: two nodes announced leadership of the same term;
+//! - `split-brain`: two nodes' *acting* windows overlap, where a node acts as
+//!   leader of a term from its `leader` event to its last `ack` in that term
+//!   (a window with no ack does not count). Listed: the window, the nodes, the
+//!   writes each acknowledged inside it (matched to history ops by f, key and
+//!   value) and the acknowledged writes later discarded;
+//! - `discarded-acknowledged-write`: a write a node acknowledged was later
+//!   discarded (by the same term and log index), split brain or not.
+//!
+//! Without logs, only the history's `node` field is left. Writes acknowledged
+//! by different nodes interleaving in time (A, B, A) are reported in
+//! `details.suspected` but yield `unknown`: forwarding or leadership changes
+//! look the same from the client side. Never interleaving: `valid` (clients saw
+//! one acknowledging node at a time). No `node` field at all: `unknown`.
+
+use super::span::{ms, spans, Outcome, Span};
+use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
+use crate::history::node_event::{read_events, NodeEvent};
+use crate::history::History;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct SplitBrain;
+
+/// Fs that read without writing; every other f acknowledged by a node counts as a write.
+const READ_FS: &[&str] = &["read"];
+
+/// One node's tenure of one term.
+#[derive(Clone, Debug)]
+struct Tenure {
+    node: String,
+    term: u64,
+    from: u64,
+    last_ack: Option<u64>,
+    acks: Vec<NodeEvent>,
+}
+
+impl Checker for SplitBrain {
+    fn name(&self) -> &str {
+        "split_brain"
+    }
+
+    fn check(&self, h: &History, opts: &CheckOptions) -> Verdict {
+        let all = match spans(h) {
+            Ok(s) => s,
+            Err(e) => return Verdict::unknown("split_brain", format!("history cannot be paired: {e}")),
+        };
+        if opts.node_logs.is_empty() {
+            return from_history(&all);
+        }
+        let mut events = Vec::new();
+        for p in &opts.node_logs {
+            match read_events(p) {
+                Ok(mut e) => events.append(&mut e),
+                Err(e) => {
+                    return Verdict::unknown(
+                        "split_brain",
+                        format!("cannot read node log {}: {e}", p.display()),
+                    )
+                }
+            }
+        }
+        from_events(events, &all)
+    }
+}
+
+/// The key of a write for matching acks to history ops.
+fn write_id(f: &str, key: Option<&Value>, value: &Value) -> String {
+    format!(
+        "{f}\u{1}{}\u{1}{value}",
+        key.map(|k| k.to_string()).unwrap_or_default()
+    )
+}
+
+fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
+    events.sort_by_key(|e| e.time);
+    let mut ok_writes: HashMap<String, Vec<&Span>> = HashMap::new();
+    for s in all
+        .iter()
+        .filter(|s| s.outcome == Outcome::Ok && !READ_FS.contains(&s.f))
+    {
+        ok_writes
+            .entry(write_id(s.f, s.key, s.value))
+            .or_default()
+            .push(s);
+    }
+    let match_ops = |e: &NodeEvent| -> Vec<u64> {
+        let f = e.f.as_deref().unwrap_or("write");
+        ok_writes
+            .get(&write_id(f, e.key.as_ref(), &e.value))
+            .map(|v| v.iter().flat_map(|s| s.ops()).collect())
+            .unwrap_or_default()
+    };
+    let mut v = Verdict::valid("split_brain", "");
+    // Leaders per term, and tenures.
+    let mut leaders: BTreeMap<u64, Vec<(String, u64)>> = BTreeMap::new();
+    let mut tenures: Vec<Tenure> = Vec::new();
+    let mut open: HashMap<String, usize> = HashMap::new();
+    let mut discards: HashMap<(u64, u64), Vec<&NodeEvent>> = HashMap::new();
+    for e in &events {
+        match e.event.as_str() {
+            "leader" => {
+                let l = leaders.entry(e.term).or_default();
+                if !l.iter().any(|(n, _)| *n == e.node) {
+                    l.push((e.node.clone(), e.time));
+                }
+                tenures.push(Tenure {
+                    node: e.node.clone(),
+                    term: e.term,
+                    from: e.time,
+                    last_ack: None,
+                    acks: vec![],
+                });
+                open.insert(e.node.clone(), tenures.len() - 1);
+            }
+            "step-down" | "stop" => {
+                open.remove(&e.node);
+            }
+            "ack" => {
+                // An ack belongs to the node's tenure of that term; one without a
+                // `leader` event still proves the node acted as leader from then on.
+                let i = match open.get(&e.node) {
+                    Some(&i) if tenures[i].term == e.term => i,
+                    _ => {
+                        tenures.push(Tenure {
+                            node: e.node.clone(),
+                            term: e.term,
+                            from: e.time,
+                            last_ack: None,
+                            acks: vec![],
+                        });
+                        open.insert(e.node.clone(), tenures.len() - 1);
+                        tenures.len() - 1
+                    }
+                };
+                tenures[i].last_ack = Some(e.time);
+                tenures[i].acks.push(e.clone());
+            }
+            "discard" => {
+                if let Some(idx) = e.index {
+                    discards.entry((e.term, idx)).or_default().push(e);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (term, l) in &leaders {
+        if l.len() > 1 {
+            v.push_anomaly(Anomaly {
+                kind: "two-leaders-one-term".into(),
+                explanation: format!(
+                    "Nodes {} each announced leadership of term {term}.",
+                    l.iter()
+                        .map(|(n, t)| format!("{n} (at {:.3} ms)", ms(*t)))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                ops: vec![],
+                data: json!({"term": term, "nodes": l.iter().map(|x| &x.0).collect::<Vec<_>>()}),
+            });
+        }
+    }
+    let discarded_of = |t: &Tenure, lo: u64, hi: u64| -> Vec<Value> {
+        t.acks
+            .iter()
+            .filter(|a| a.time >= lo && a.time <= hi)
+            .filter(|a| a.index.is_some_and(|i| discards.contains_key(&(a.term, i))))
+            .map(
+                |a| json!({"node": t.node, "term": a.term, "index": a.index, "key": a.key, "value": a.value}),
+            )
+            .collect()
+    };
+    let acting: Vec<&Tenure> = tenures.iter().filter(|t| t.last_ack.is_some()).collect();
+    let mut windows = Vec::new();
+    for (i, a) in acting.iter().enumerate() {
+        for b in &acting[i + 1..] {
+            if a.node == b.node {
+                continue;
+            }
+            let lo = a.from.max(b.from);
+            let hi = a.last_ack.unwrap_or(0).min(b.last_ack.unwrap_or(0));
+            if lo > hi {
+                continue;
+            }
+            let acked = |t: &Tenure| -> Vec<Value> {
+                t.acks
+                    .iter()
+                    .filter(|e| e.time >= lo && e.time <= hi)
+                    .map(|e| json!({"term": e.term, "index": e.index, "f": e.f, "key": e.key, "value": e.value, "ops": match_ops(e)}))
+                    .collect()
+            };
+            let mut ops: Vec<u64> = [a, b]
+                .iter()
+                .flat_map(|t| {
+                    t.acks
+                        .iter()
+                        .filter(|e| e.time >= lo && e.time <= hi)
+                        .flat_map(&match_ops)
+                })
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            let mut discarded = discarded_of(a, lo, hi);
+            discarded.extend(discarded_of(b, lo, hi));
+            let window = json!({
+                "from_ms": ms(lo), "to_ms": ms(hi),
+                "nodes": [{"node": a.node, "term": a.term, "acked": acked(a)}, {"node": b.node, "term": b.term, "acked": acked(b)}],
+                "discarded": discarded,
+            });
+            windows.push(window.clone());
+            v.push_anomaly(Anomaly {
+                kind: "split-brain".into(),
+                explanation: format!(
+                    "Nodes {} (term {}) and {} (term {}) both acknowledged writes as leader between {:.3} ms and {:.3} ms; {} of the writes acknowledged in that window were later discarded.",
+                    a.node, a.term, b.node, b.term, ms(lo), ms(hi), discarded.len()
+                ),
+                ops,
+                data: window,
+            });
+        }
+    }
+    let mut lost = 0;
+    for t in &tenures {
+        for a in &t.acks {
+            let Some(idx) = a.index else { continue };
+            if let Some(d) = discards.get(&(a.term, idx)) {
+                lost += 1;
+                v.push_anomaly(Anomaly {
+                    kind: "discarded-acknowledged-write".into(),
+                    explanation: format!(
+                        "Node {} acknowledged {} of key {} (term {}, index {idx}) at {:.3} ms; node {} later discarded that entry: an acknowledged write was lost.",
+                        t.node, a.value, a.key.clone().unwrap_or(Value::Null), a.term, ms(a.time), d[0].node
+                    ),
+                    ops: match_ops(a),
+                    data: json!({"node": t.node, "term": a.term, "index": idx, "key": a.key, "value": a.value}),
+                });
+            }
+        }
+    }
+    v.summary = format!(
+        "{} leader tenures from node logs: {} overlapping acting windows, {} terms with two leaders, {} acknowledged writes discarded",
+        tenures.len(),
+        windows.len(),
+        leaders.values().filter(|l| l.len() > 1).count(),
+        lost
+    );
+    v.with_details(json!({"source": "node-logs", "tenures": tenures.len(), "windows": windows, "discarded_acknowledged": lost}))
+}
+
+/// The weaker, history-only view.
+fn from_history(all: &[Span]) -> Verdict {
+    let mut acks: Vec<(u64, &str, u64)> = all
+        .iter()
+        .filter(|s| s.outcome == Outcome::Ok && !READ_FS.contains(&s.f))
+        .filter_map(|s| s.node.map(|n| (s.end, n, s.inv)))
+        .collect();
+    if acks.is_empty() {
+        return Verdict::unknown(
+            "split_brain",
+            "no node logs and no acknowledged write names its node: nothing can be concluded",
+        );
+    }
+    acks.sort_unstable();
+    // Runs of consecutive acks by one node, then A-B-A patterns between runs.
+    let mut runs: Vec<(&str, u64, u64, Vec<u64>)> = Vec::new();
+    for (t, n, inv) in &acks {
+        match runs.last_mut() {
+            Some(r) if r.0 == *n => {
+                r.2 = *t;
+                r.3.push(*inv);
+            }
+            _ => runs.push((n, *t, *t, vec![*inv])),
+        }
+    }
+    let mut suspected = Vec::new();
+    for w in runs.windows(3) {
+        if w[0].0 == w[2].0 {
+            suspected.push(json!({
+                "from_ms": ms(w[0].1), "to_ms": ms(w[2].2), "nodes": [w[0].0, w[1].0],
+                "ops": w.iter().flat_map(|r| r.3.iter().copied()).take(20).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    let nodes: std::collections::BTreeSet<&str> = acks.iter().map(|a| a.1).collect();
+    let details = json!({"source": "history", "nodes": nodes, "runs": runs.len(), "suspected": suspected});
+    if suspected.is_empty() {
+        Verdict::new(
+            "split_brain",
+            Validity::Valid,
+            format!("no node logs; {} node(s) acknowledged writes in {} separate runs, never interleaved: no sign of split brain (weaker evidence than node logs)", nodes.len(), runs.len()),
+        )
+        .with_details(details)
+    } else {
+        Verdict::unknown(
+            "split_brain",
+            format!(
+                "no node logs; writes acknowledged by different nodes interleave in {} window(s), which may be split brain or forwarding: see details.suspected",
+                suspected.len()
+            ),
+        )
+        .with_details(details)
+    }
+}

@@ -1,0 +1,64 @@
+//! `faultline check --checker elle` end to end: exit codes and JSON results.
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/elle/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn exit_codes_follow_the_verdict() {
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle", &fixture("G1c-ok.jsonl")])
+        .assert()
+        .code(0);
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle", &fixture("G1c-bad.jsonl")])
+        .assert()
+        .code(1)
+        .stdout(contains("G1c"));
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle", &fixture("edn-G1c-bad.edn")])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn json_output_names_the_ruled_out_models() {
+    let out = Command::cargo_bin("faultline")
+        .unwrap()
+        .args([
+            "check",
+            "--json",
+            "--checker",
+            "elle",
+            &fixture("G2-item-bad.jsonl"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"G2-item\""), "{text}");
+    assert!(text.contains("repeatable-read"), "{text}");
+}
+
+#[test]
+fn a_bad_model_param_is_unknown() {
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args([
+            "check",
+            "--checker",
+            "elle",
+            "--param",
+            "elle_model=graph",
+            &fixture("G1c-ok.jsonl"),
+        ])
+        .assert()
+        .code(2)
+        .stdout(contains("elle_model"));
+}
