@@ -140,8 +140,19 @@ fn build_target(cfg: &TestConfig, origin: u64, tag: &RunTag) -> anyhow::Result<B
             Box::new(Builtin::new(bin, cfg.store.clone(), origin, tag.as_str()))
         }
         "reference" => Box::new(Reference::new()),
-        other => bail!("--target: unknown target `{other}` (known: builtin, reference)"),
+        // External targets (targets/etcd.toml, targets/redis-sentinel.toml); `--reads follower`
+        // or `serializable` gives etcd serializable reads.
+        "etcd" => Box::new(faultline_etcd(&cfg.store.reads)?),
+        "redis" | "redis-sentinel" => Box::new(crate::target::external::RedisTarget::new()?),
+        other => bail!("--target: unknown target `{other}` (known: builtin, reference, etcd, redis)"),
     })
+}
+
+fn faultline_etcd(reads: &str) -> anyhow::Result<crate::target::external::EtcdTarget> {
+    Ok(crate::target::external::EtcdTarget::new(matches!(
+        reads,
+        "follower" | "serializable"
+    ))?)
 }
 
 /// Runs one resolved config; returns the verdict.

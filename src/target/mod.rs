@@ -12,7 +12,11 @@
 //! traffic crosses the root network namespace.
 
 pub mod builtin;
+pub mod command;
+pub mod etcd;
+pub mod external;
 pub mod process;
+pub mod redis;
 pub mod reference;
 
 pub use process::{ProcessError, Supervisor};

@@ -1,0 +1,173 @@
+//! A minimal HTTP/1.1 client for etcd's JSON gateway: one POST per connection
+//! (`Connection: close`), bounded by a deadline.
+//!
+//! Why not keep-alive: a request sent on a reused connection that the server had already closed
+//! fails in a way indistinguishable from "sent, outcome unknown", which would turn harmless
+//! reconnects into `info` ops. One connection per request keeps the rule simple: a failed
+//! connect means the request was certainly not sent (`fail`); anything after is ambiguous.
+
+use super::EtcdError;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Status and body of one response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+fn remaining(deadline: Instant) -> Result<Duration, EtcdError> {
+    let now = Instant::now();
+    if now >= deadline {
+        return Err(EtcdError::Timeout);
+    }
+    Ok((deadline - now).max(Duration::from_millis(1)))
+}
+
+/// Sends `method path` with a JSON `body` to `addr` and reads the whole response.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    deadline: Instant,
+) -> Result<Response, EtcdError> {
+    let mut s = TcpStream::connect_timeout(&addr, remaining(deadline)?)
+        .map_err(|source| EtcdError::Connect { addr, source })?;
+    let _ = s.set_nodelay(true);
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut req = head.into_bytes();
+    req.extend_from_slice(body);
+    s.set_write_timeout(Some(remaining(deadline)?))
+        .map_err(EtcdError::Io)?;
+    s.write_all(&req).map_err(io_or_timeout)?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 8192];
+    loop {
+        s.set_read_timeout(Some(remaining(deadline)?))
+            .map_err(EtcdError::Io)?;
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if complete(&buf) {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_or_timeout(e)),
+        }
+    }
+    parse(&buf)
+}
+
+fn io_or_timeout(e: std::io::Error) -> EtcdError {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => EtcdError::Timeout,
+        _ => EtcdError::Io(e),
+    }
+}
+
+fn split_head(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let pos = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    Some((&buf[..pos], &buf[pos + 4..]))
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// True once a Content-Length body is all here (lets us stop before the server closes).
+fn complete(buf: &[u8]) -> bool {
+    let Some((head, body)) = split_head(buf) else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(head);
+    match header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => body.len() >= n,
+        None => false,
+    }
+}
+
+/// Parses a full response: status line, headers, body by Content-Length, chunks, or to EOF.
+pub fn parse(buf: &[u8]) -> Result<Response, EtcdError> {
+    let (head, body) = split_head(buf).ok_or_else(|| EtcdError::Malformed("no end of headers".into()))?;
+    let head = String::from_utf8_lossy(head);
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| EtcdError::Malformed(format!("bad status line in {head:?}")))?;
+    let body = if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        dechunk(body)?
+    } else if let Some(n) = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()) {
+        if body.len() < n {
+            return Err(EtcdError::Malformed(format!(
+                "body cut short: {} of {n} bytes",
+                body.len()
+            )));
+        }
+        body[..n].to_vec()
+    } else {
+        body.to_vec()
+    };
+    Ok(Response { status, body })
+}
+
+fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, EtcdError> {
+    let mut out = Vec::new();
+    loop {
+        let eol = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| EtcdError::Malformed("chunk size line cut short".into()))?;
+        let size_str = String::from_utf8_lossy(&body[..eol]);
+        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| EtcdError::Malformed(format!("bad chunk size {size_str:?}")))?;
+        body = &body[eol + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if body.len() < size + 2 {
+            return Err(EtcdError::Malformed("chunk cut short".into()));
+        }
+        out.extend_from_slice(&body[..size]);
+        body = &body[size + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_content_length_and_chunked_bodies() {
+        let r = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
+        let r =
+            parse(b"HTTP/1.1 503 X\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+                .unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (503, &b"abcde"[..]));
+        assert!(parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}").is_err());
+        assert!(parse(b"garbage").is_err());
+        assert!(complete(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"));
+        assert!(!complete(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}"));
+    }
+
+    #[test]
+    fn refused_connection_is_a_connect_error() {
+        let port = crate::target::external::free_ports(1).unwrap()[0];
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let e = request(addr, "POST", "/", b"{}", Instant::now() + Duration::from_secs(1));
+        assert!(matches!(e, Err(EtcdError::Connect { .. })), "{e:?}");
+    }
+}

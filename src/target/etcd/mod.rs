@@ -1,0 +1,35 @@
+//! etcd as a target: a cluster of real `etcd` processes started by the harness, and a v3 client
+//! adapter over the JSON gateway. etcd is the reference for linearizable consensus: its
+//! linearizable reads must pass, its serializable reads from an isolated member must be caught
+//! stale. It gets no clock faults (Go ignores libfaketime).
+
+mod b64;
+mod client;
+mod cluster;
+pub mod http;
+
+pub use client::{prefix_end, EtcdClient, EtcdClientConfig, EtcdWorkload};
+pub use cluster::{EtcdCluster, EtcdNodeSpec};
+
+use crate::target::external::ExternalError;
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EtcdError {
+    /// The connection was never made: the request was certainly not sent.
+    #[error("connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("connection: {0}")]
+    Io(std::io::Error),
+    #[error("timed out")]
+    Timeout,
+    #[error("bad HTTP response: {0}")]
+    Malformed(String),
+    #[error("etcd answered HTTP {status}, grpc code {code}: {message}")]
+    Server { status: u16, code: i64, message: String },
+    #[error(transparent)]
+    External(#[from] ExternalError),
+}

@@ -1,0 +1,41 @@
+//! Redis with Sentinel as a target: one primary, replicas (`replicaof`), a Sentinel per node,
+//! and a client that follows the primary through Sentinel. The classic case of acknowledged
+//! writes lost on failover (asynchronous replication), which the set workload must expose.
+//! Clock faults via libfaketime (Redis is C, so preloading works).
+
+mod client;
+mod cluster;
+pub mod resp;
+
+pub use client::{RedisClient, RedisClientConfig, RedisWorkload};
+pub use cluster::{RedisCluster, RedisNodeSpec};
+
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    /// Never connected: nothing was sent.
+    #[error("connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("connection: {0}")]
+    Io(std::io::Error),
+    #[error("timed out")]
+    Timeout,
+    #[error("connection closed by the server")]
+    Closed,
+    #[error("RESP protocol error: {0}")]
+    Protocol(String),
+}
+
+impl RedisError {
+    fn from_io(e: std::io::Error) -> RedisError {
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => RedisError::Timeout,
+            std::io::ErrorKind::UnexpectedEof => RedisError::Closed,
+            _ => RedisError::Io(e),
+        }
+    }
+}
