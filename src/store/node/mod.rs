@@ -229,6 +229,10 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
     let mut next_batch: u64 = 0;
     let mut synced: u64 = 0;
+    // Set after an inline sync: the messages that queued while this thread was
+    // blocked in it (the leader's appends and heartbeats) are read before the
+    // next tick, so a slow disk does not look like a silent leader.
+    let mut read_before_tick = false;
     loop {
         // Ticks first: a node resumed after SIGSTOP notices its election timeout
         // (and moves to a newer term) before it reads messages queued meanwhile.
@@ -237,11 +241,16 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             Synced(Result<u64, String>),
             Ev(Option<Ev>),
         }
-        let wake = tokio::select! {
+        let wake = if std::mem::take(&mut read_before_tick) {
+            tokio::task::yield_now().await;
+            Wake::Ev(None)
+        } else {
+            tokio::select! {
             biased;
             _ = tick.tick() => Wake::Tick,
             s = synced_rx.recv() => Wake::Synced(s.unwrap_or_else(|| Err("WAL thread gone".into()))),
             ev = rx.recv() => Wake::Ev(ev),
+            }
         };
         if matches!(wake, Wake::Ev(Some(_))) {
             // Let every other ready task (client and peer readers whose sockets
@@ -344,6 +353,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                 fatal(&mut log, &e);
             }
             records.clear();
+            read_before_tick = true;
             actions.extend(core.step(now, Input::Persisted { index }));
         }
         if !records.is_empty() {
