@@ -13,7 +13,7 @@ mod net;
 
 use crate::history::NodeEvent;
 use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
-use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message};
+use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message, Role};
 use crate::store::ops::{ClientOp, Outcome};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
@@ -22,7 +22,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -220,7 +220,8 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let tick_every = Duration::from_nanos((cfg.core.heartbeat_ns / 5).clamp(1_000_000, 10_000_000));
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (jobs, mut synced_rx) = spawn_wal_thread(wal);
+    let wal = Arc::new(Mutex::new(wal));
+    let (jobs, mut synced_rx) = spawn_wal_thread(wal.clone());
     let mut next_req: u64 = 0;
     let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
     let mut actions: Vec<Action> = Vec::new();
@@ -228,6 +229,10 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
     let mut next_batch: u64 = 0;
     let mut synced: u64 = 0;
+    // Set after an inline sync: the messages that queued while this thread was
+    // blocked in it (the leader's appends and heartbeats) are read before the
+    // next tick, so a slow disk does not look like a silent leader.
+    let mut read_before_tick = false;
     loop {
         // Ticks first: a node resumed after SIGSTOP notices its election timeout
         // (and moves to a newer term) before it reads messages queued meanwhile.
@@ -236,12 +241,24 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             Synced(Result<u64, String>),
             Ev(Option<Ev>),
         }
-        let wake = tokio::select! {
+        let wake = if std::mem::take(&mut read_before_tick) {
+            tokio::task::yield_now().await;
+            Wake::Ev(None)
+        } else {
+            tokio::select! {
             biased;
             _ = tick.tick() => Wake::Tick,
             s = synced_rx.recv() => Wake::Synced(s.unwrap_or_else(|| Err("WAL thread gone".into()))),
             ev = rx.recv() => Wake::Ev(ev),
+            }
         };
+        if matches!(wake, Wake::Ev(Some(_))) {
+            // Let every other ready task (client and peer readers whose sockets
+            // are readable) queue its input first, so requests that arrived
+            // together share one batch, one WAL sync and one append, instead of
+            // the first one syncing alone and the rest waiting behind its sync.
+            tokio::task::yield_now().await;
+        }
         let now = monotonic_ns();
         let mut release: Vec<Action> = Vec::new();
         let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
@@ -321,6 +338,24 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                 other => late.push(other),
             }
         }
+        if !records.is_empty() && held.is_empty() && core.status().role != Role::Leader {
+            // A follower with no batch in flight syncs on the spot: it has
+            // nothing to do in parallel with its own sync (its acks must wait
+            // for it anyway), and this saves two thread hand-offs on the
+            // commit path. With nothing held, `synced >= next_batch`, so the
+            // batch's sends and replies are released just below.
+            let index = core.log().last_index();
+            let result = match wal.lock() {
+                Ok(mut w) => write_and_commit(&mut w, &records),
+                Err(_) => Err("WAL lock poisoned".to_string()),
+            };
+            if let Err(e) = result {
+                fatal(&mut log, &e);
+            }
+            records.clear();
+            read_before_tick = true;
+            actions.extend(core.step(now, Input::Persisted { index }));
+        }
         if !records.is_empty() {
             next_batch += 1;
             if jobs.send((next_batch, records)).is_err() {
@@ -346,7 +381,7 @@ type SyncReport = Result<u64, String>;
 /// The WAL thread: writes each batch's records, syncs once for everything queued
 /// (group commit), and reports the last batch id covered.
 fn spawn_wal_thread(
-    mut wal: Wal,
+    wal: Arc<Mutex<Wal>>,
 ) -> (
     std::sync::mpsc::Sender<(u64, Vec<Durable>)>,
     mpsc::UnboundedReceiver<SyncReport>,
@@ -354,18 +389,15 @@ fn spawn_wal_thread(
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<(u64, Vec<Durable>)>();
     let (done_tx, done_rx) = mpsc::unbounded_channel::<SyncReport>();
     std::thread::spawn(move || {
-        while let Ok((mut id, records)) = jobs_rx.recv() {
-            let mut result = records.iter().try_for_each(|d| wal.write(d));
+        while let Ok((mut id, mut records)) = jobs_rx.recv() {
             while let Ok((next, more)) = jobs_rx.try_recv() {
                 id = next;
-                if result.is_ok() {
-                    result = more.iter().try_for_each(|d| wal.write(d));
-                }
+                records.extend(more);
             }
-            let report = result
-                .and_then(|_| wal.commit())
-                .map(|_| id)
-                .map_err(|e| e.to_string());
+            let report = match wal.lock() {
+                Ok(mut w) => write_and_commit(&mut w, &records).map(|_| id),
+                Err(_) => Err("WAL lock poisoned".to_string()),
+            };
             let failed = report.is_err();
             if done_tx.send(report).is_err() || failed {
                 return;
@@ -373,6 +405,15 @@ fn spawn_wal_thread(
         }
     });
     (jobs_tx, done_rx)
+}
+
+/// Writes `records` and makes them as durable as the fsync policy promises.
+fn write_and_commit(wal: &mut Wal, records: &[Durable]) -> Result<(), String> {
+    records
+        .iter()
+        .try_for_each(|d| wal.write(d))
+        .and_then(|_| wal.commit())
+        .map_err(|e| e.to_string())
 }
 
 /// Performs released actions: event lines first (flushed), then sends and replies.
