@@ -30,7 +30,8 @@ pub struct Args {
     /// register, set, append, bank, counter, session.
     #[arg(long, default_value = "register")]
     pub workload: String,
-    /// Fault kinds, comma separated: partition, kill, pause, clock, all, none.
+    /// Fault kinds, comma separated: partition, kill, pause, clock, kill-leader,
+    /// partition-leader, kill-majority, kill-all; `all` = partition,kill,pause,clock; none.
     #[arg(long, default_value = "all")]
     pub nemesis: String,
     /// Seconds between nemesis steps.

@@ -87,7 +87,7 @@ pub fn validate(cfg: &TestConfig) -> Result<(), RunnerError> {
     if cfg.rate.is_nan() || cfg.rate < 0.0 {
         return bad(format!("rate must be >= 0 (got {})", cfg.rate));
     }
-    if !cfg.nemesis.is_empty() && cfg.nemesis_interval_s.is_nan() || cfg.nemesis_interval_s <= 0.0 {
+    if !cfg.nemesis.is_empty() && (cfg.nemesis_interval_s.is_nan() || cfg.nemesis_interval_s <= 0.0) {
         return bad(format!(
             "nemesis interval must be positive (got {})",
             cfg.nemesis_interval_s
