@@ -127,3 +127,26 @@ fn the_same_seed_gives_the_same_generator_sequence() {
     let m = a.len().min(c.len());
     assert_ne!(a[..m], c[..m], "seed 8 generated what seed 7 did");
 }
+
+#[test]
+fn a_plan_file_sets_workload_nemesis_and_checkers() {
+    let store = tempfile::tempdir().unwrap();
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/counter.toml");
+    let mut args = QUICK.to_vec();
+    args.extend(["--seed", "5", "--plan", plan]);
+    let (o, d) = test_run(store.path(), &args);
+    assert!([0, 2].contains(&code(&o)), "{}", stderr(&o));
+    let dir = d.unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["test"]["workload"], "counter");
+    assert_eq!(r["test"]["checkers"], serde_json::json!(["counter", "perf"]));
+    let ran: Vec<&str> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["checker"].as_str().unwrap())
+        .collect();
+    assert_eq!(ran, ["counter", "perf"]);
+    assert!(history(&dir).iter().any(|o| o["f"] == "incr"));
+}
