@@ -113,7 +113,15 @@ fn bad_plan_files_exit_3_naming_the_file() {
     std::fs::write(&typo, "workload = \"set\"\nworkoad = \"x\"\n").unwrap();
     let unknown_checker = dir.path().join("chk.toml");
     std::fs::write(&unknown_checker, "checkers = [\"set\", \"nope\"]\n").unwrap();
-    let q = ["--time-limit", "1", "--target", "reference", "--net", "proxy", "--plan"];
+    let q = [
+        "--time-limit",
+        "1",
+        "--target",
+        "reference",
+        "--net",
+        "proxy",
+        "--plan",
+    ];
     let with = |p: &std::path::Path| {
         let mut v: Vec<String> = q.iter().map(|s| s.to_string()).collect();
         v.push(p.display().to_string());

@@ -30,7 +30,11 @@ fn verdict<'a>(r: &'a serde_json::Value, checker: &str) -> &'a serde_json::Value
 fn kinds(v: &serde_json::Value) -> Vec<String> {
     v["anomalies"]
         .as_array()
-        .map(|a| a.iter().map(|x| x["kind"].as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|x| x["kind"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
