@@ -105,3 +105,32 @@ fn a_node_binary_that_fails_in_netns_leaves_no_namespace() {
         "exited",
     );
 }
+
+#[test]
+fn bad_plan_files_exit_3_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "workload = \"set\"\nworkoad = \"x\"\n").unwrap();
+    let unknown_checker = dir.path().join("chk.toml");
+    std::fs::write(&unknown_checker, "checkers = [\"set\", \"nope\"]\n").unwrap();
+    let q = [
+        "--time-limit",
+        "1",
+        "--target",
+        "reference",
+        "--net",
+        "proxy",
+        "--plan",
+    ];
+    let with = |p: &std::path::Path| {
+        let mut v: Vec<String> = q.iter().map(|s| s.to_string()).collect();
+        v.push(p.display().to_string());
+        v
+    };
+    let a = with(&typo);
+    expect_3(&a.iter().map(String::as_str).collect::<Vec<_>>(), "typo.toml");
+    let a = with(&unknown_checker);
+    expect_3(&a.iter().map(String::as_str).collect::<Vec<_>>(), "nope");
+    let a = with(&dir.path().join("missing.toml"));
+    expect_3(&a.iter().map(String::as_str).collect::<Vec<_>>(), "missing.toml");
+}

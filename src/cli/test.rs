@@ -30,7 +30,8 @@ pub struct Args {
     /// register, set, append, bank, counter, session.
     #[arg(long, default_value = "register")]
     pub workload: String,
-    /// Fault kinds, comma separated: partition, kill, pause, clock, all, none.
+    /// Fault kinds, comma separated: partition, kill, pause, clock, kill-leader,
+    /// partition-leader, kill-majority, kill-all; `all` = partition,kill,pause,clock; none.
     #[arg(long, default_value = "all")]
     pub nemesis: String,
     /// Seconds between nemesis steps.
@@ -67,15 +68,17 @@ pub struct Args {
     /// Binary for `node` processes (default: this executable).
     #[arg(long)]
     pub node_binary: Option<PathBuf>,
+    /// TOML plan file(s) (workload, nemesis, checkers, [target] modes); repeatable,
+    /// later files win; keys a plan sets override the flags. See workloads/*.toml.
+    #[arg(long)]
+    pub plan: Vec<PathBuf>,
     /// Re-run the test recorded in DIR/test.toml.
     #[arg(long)]
     pub replay: Option<PathBuf>,
 }
 
-fn config(a: &Args) -> TestConfig {
-    let nemesis = a
-        .nemesis
-        .split(',')
+fn expand_nemesis(s: &str) -> Vec<String> {
+    s.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty() && *s != "none")
         .flat_map(|s| {
@@ -86,8 +89,11 @@ fn config(a: &Args) -> TestConfig {
             }
         })
         .map(String::from)
-        .collect();
-    TestConfig {
+        .collect()
+}
+
+fn config(a: &Args) -> anyhow::Result<TestConfig> {
+    let mut cfg = TestConfig {
         name: a.name.clone(),
         target: a.target.clone(),
         nodes: a.nodes,
@@ -95,7 +101,7 @@ fn config(a: &Args) -> TestConfig {
         time_limit_s: a.time_limit,
         rate: a.rate,
         workload: a.workload.clone(),
-        nemesis,
+        nemesis: expand_nemesis(&a.nemesis),
         nemesis_interval_s: a.nemesis_interval,
         seed: a.seed.unwrap_or_else(|| rand::random::<u64>() >> 1),
         net: a.net.clone(),
@@ -110,7 +116,12 @@ fn config(a: &Args) -> TestConfig {
         op_timeout_ms: a.op_timeout_ms,
         recovery_s: a.recovery,
         node_binary: a.node_binary.clone(),
+        checkers: Vec::new(),
+    };
+    for p in &a.plan {
+        runner::plan::Plan::load(p)?.apply(&mut cfg, expand_nemesis);
     }
+    Ok(cfg)
 }
 
 fn build_target(cfg: &TestConfig, origin: u64, tag: &RunTag) -> anyhow::Result<Box<dyn Target>> {
@@ -186,7 +197,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     runner::install_ctrlc();
     let base = match &a.replay {
         Some(dir) => runner::rundir::read_config(dir)?,
-        None => config(&a),
+        None => config(&a)?,
     };
     if a.test_count == 0 {
         bail!("--test-count must be at least 1");

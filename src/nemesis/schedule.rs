@@ -29,6 +29,10 @@ pub enum Kind {
     KillLeader,
     /// Only isolate the current leader.
     PartitionLeader,
+    /// SIGKILL a random majority at once (loses what only they had unsynced).
+    KillMajority,
+    /// SIGKILL every node at once: the crash-recovery test for `--fsync`.
+    KillAll,
 }
 
 pub const KIND_NAMES: &[&str] = &[
@@ -38,6 +42,8 @@ pub const KIND_NAMES: &[&str] = &[
     "clock",
     "kill-leader",
     "partition-leader",
+    "kill-majority",
+    "kill-all",
 ];
 
 /// Parses `partition,kill,clock`, `all`, or `none`/empty.
@@ -53,6 +59,8 @@ pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
             "clock" => out.push(Kind::Clock),
             "kill-leader" => out.push(Kind::KillLeader),
             "partition-leader" => out.push(Kind::PartitionLeader),
+            "kill-majority" => out.push(Kind::KillMajority),
+            "kill-all" => out.push(Kind::KillAll),
             other => {
                 return Err(ScheduleError::Unknown {
                     name: other.to_string(),
@@ -173,6 +181,24 @@ fn start(kind: Kind, rng: &mut ChaCha8Rng, n: usize) -> (Action, Action) {
             },
             Action::Heal,
         ),
+        Kind::KillMajority => {
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.shuffle(rng);
+            idx.truncate(n / 2 + 1);
+            idx.sort();
+            (
+                Action::Kill {
+                    victims: Victims::Nodes(idx),
+                },
+                Action::Restart,
+            )
+        }
+        Kind::KillAll => (
+            Action::Kill {
+                victims: Victims::Nodes((0..n).collect()),
+            },
+            Action::Restart,
+        ),
         Kind::Kill => (
             Action::Kill {
                 victims: victims(rng, n),
@@ -259,5 +285,33 @@ mod tests {
         let kinds_seen: std::collections::BTreeSet<&str> = a.iter().map(|s| s.action.f()).collect();
         assert!(kinds_seen.len() >= 4, "{kinds_seen:?}");
         assert!(plan(5, &[], 5, Duration::from_secs(2), Duration::from_secs(30)).is_empty());
+        let all = plan(
+            5,
+            &[Kind::KillAll],
+            5,
+            Duration::from_secs(2),
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            all[0].action,
+            Action::Kill {
+                victims: Victims::Nodes(vec![0, 1, 2, 3, 4])
+            }
+        );
+        for s in plan(
+            9,
+            &[Kind::KillMajority],
+            5,
+            Duration::from_secs(1),
+            Duration::from_secs(20),
+        ) {
+            if let Action::Kill {
+                victims: Victims::Nodes(v),
+            } = &s.action
+            {
+                assert_eq!(v.len(), 3, "{v:?}");
+                assert!(v.windows(2).all(|w| w[0] < w[1]) && v[2] < 5, "{v:?}");
+            }
+        }
     }
 }

@@ -85,8 +85,13 @@ pub fn client_loop(ctx: ClientCtx) {
         if ctx.stop.load(Ordering::Relaxed) || pace.expired() {
             return;
         }
-        let op = ctx.gen.lock().unwrap_or_else(|e| e.into_inner()).next(process);
-        let inv = ctx.rec.record(op);
+        // Recorded under the generator's lock: history order of invocations
+        // is the generator's order, so a seed fixes that sequence.
+        let inv = {
+            let mut gen = ctx.gen.lock().unwrap_or_else(|e| e.into_inner());
+            let op = gen.next(process);
+            ctx.rec.record(op)
+        };
         if client.is_none() {
             match open(&ctx) {
                 Ok(c) => client = Some(c),

@@ -49,6 +49,9 @@ pub struct TestConfig {
     pub op_timeout_ms: u64,
     /// Time given to the cluster after healing, before final reads.
     pub recovery_s: f64,
+    /// Checkers to run; empty = the workload's list (`workload::CHECKERS`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkers: Vec<String>,
     /// Node binary (default: this executable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_binary: Option<PathBuf>,
@@ -72,6 +75,7 @@ impl Default for TestConfig {
             store_dir: PathBuf::from("store"),
             op_timeout_ms: 1000,
             recovery_s: 3.0,
+            checkers: Vec::new(),
             node_binary: None,
         }
     }

@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod clients;
 pub mod config;
+pub mod plan;
 pub mod progress;
 pub mod recorder;
 pub mod rundir;
@@ -87,7 +88,7 @@ pub fn validate(cfg: &TestConfig) -> Result<(), RunnerError> {
     if cfg.rate.is_nan() || cfg.rate < 0.0 {
         return bad(format!("rate must be >= 0 (got {})", cfg.rate));
     }
-    if !cfg.nemesis.is_empty() && cfg.nemesis_interval_s.is_nan() || cfg.nemesis_interval_s <= 0.0 {
+    if !cfg.nemesis.is_empty() && (cfg.nemesis_interval_s.is_nan() || cfg.nemesis_interval_s <= 0.0) {
         return bad(format!(
             "nemesis interval must be positive (got {})",
             cfg.nemesis_interval_s
@@ -98,6 +99,7 @@ pub fn validate(cfg: &TestConfig) -> Result<(), RunnerError> {
     }
     workload::build(&cfg.workload).map_err(|e| RunnerError::Config(e.to_string()))?;
     parse_kinds(&cfg.nemesis.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
+    registry::build_list(&cfg.checkers.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
     Ok(())
 }
 
@@ -275,7 +277,11 @@ pub fn run(
     if let Some(e) = write_err {
         warnings.push(format!("history.jsonl write error: {e}"));
     }
-    let wanted = workload::checkers_for(&cfg.workload);
+    let wanted: Vec<&str> = if cfg.checkers.is_empty() {
+        workload::checkers_for(&cfg.workload)
+    } else {
+        cfg.checkers.iter().map(String::as_str).collect()
+    };
     let have: Vec<&str> = wanted
         .iter()
         .copied()

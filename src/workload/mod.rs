@@ -24,7 +24,7 @@ pub enum WorkloadError {
 /// Workload → checkers, as data. The runner runs the ones this build has
 /// (`crate::checker::registry::NAMES`) and notes the others as missing.
 pub const CHECKERS: &[(&str, &[&str])] = &[
-    ("register", &["linearizable", "stale", "split-brain", "perf"]),
+    ("register", &["linearizable", "stale", "split_brain", "perf"]),
     ("set", &["set", "perf"]),
     ("append", &["elle", "perf"]),
     ("bank", &["bank", "perf"]),
