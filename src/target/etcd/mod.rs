@@ -9,7 +9,7 @@ mod cluster;
 pub mod http;
 
 pub use client::{prefix_end, EtcdClient, EtcdClientConfig, EtcdWorkload};
-pub use cluster::{EtcdCluster, EtcdNodeSpec};
+pub use cluster::{Etcd, EtcdCluster, EtcdNodeSpec};
 
 use crate::target::external::ExternalError;
 use std::net::SocketAddr;

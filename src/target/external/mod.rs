@@ -5,11 +5,13 @@
 //! Invariant: every process started here is owned by a [`NodeProcess`]; dropping it kills and
 //! reaps the process, so an early return on error leaves nothing behind.
 
+mod cluster;
 mod def;
 mod error;
 mod process;
 mod target;
 
+pub use cluster::{Cluster, NodeSpec, System};
 pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;
 pub use process::{check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB};

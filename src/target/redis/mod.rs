@@ -8,7 +8,7 @@ mod cluster;
 pub mod resp;
 
 pub use client::{RedisClient, RedisClientConfig, RedisWorkload};
-pub use cluster::{RedisCluster, RedisNodeSpec};
+pub use cluster::{Redis, RedisCluster, RedisNodeSpec};
 
 use std::net::SocketAddr;
 
