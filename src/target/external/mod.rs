@@ -8,11 +8,13 @@
 mod cluster;
 mod def;
 mod error;
+mod outcome;
 mod process;
 mod target;
 
 pub use cluster::{Cluster, NodeSpec, System};
 pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;
+pub use outcome::{cas_args, Outcome};
 pub use process::{check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB};
-pub use target::{load_def, EtcdTarget, RedisTarget};
+pub use target::{load_def, EtcdTarget, ExternalTarget, RedisTarget, TargetSystem};
