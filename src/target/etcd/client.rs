@@ -21,7 +21,7 @@
 use super::{b64, http, EtcdError};
 use crate::client::{Client, Completion};
 use crate::history::Op;
-use crate::target::external::{cas_args, Outcome};
+use crate::target::external::{cas_args, NetError, Outcome};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -121,7 +121,7 @@ impl EtcdClient {
     /// Classifies an error of a call that may change state.
     fn classify(e: EtcdError) -> Outcome {
         match &e {
-            EtcdError::Connect { .. } => Outcome::Fail(e.to_string()),
+            EtcdError::Net(NetError::Connect { .. }) => Outcome::Fail(e.to_string()),
             EtcdError::Server { code, message, .. } => {
                 // Refused before any proposal: bad argument, not found, denied, throttled,
                 // unimplemented, unauthenticated, or no leader to propose to.

@@ -8,6 +8,7 @@
 mod cluster;
 mod def;
 mod error;
+mod net;
 mod outcome;
 mod process;
 mod target;
@@ -15,6 +16,7 @@ mod target;
 pub use cluster::{Cluster, NodeSpec, System};
 pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;
+pub use net::NetError;
 pub use outcome::{cas_args, Outcome};
 pub use process::{check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB};
 pub use target::{load_def, EtcdTarget, ExternalTarget, RedisTarget, TargetSystem};
