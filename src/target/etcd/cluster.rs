@@ -5,7 +5,9 @@
 
 use super::http;
 use super::{EtcdClient, EtcdClientConfig};
-use crate::target::external::{Cluster, ExternalError, NodeProcess, NodeSpec, NodeVars, System, TargetDef};
+use crate::target::external::{
+    spec_fields, Cluster, ExternalError, NodeProcess, NodeSpec, NodeVars, System, TargetDef,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -41,18 +43,7 @@ impl NodeSpec for EtcdNodeSpec {
             log,
         }
     }
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn log(&self) -> &Path {
-        &self.log
-    }
-    fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-    fn exec_prefix(&self) -> &[String] {
-        &self.exec_prefix
-    }
+    spec_fields!();
     fn listens(&self) -> Vec<(SocketAddr, String)> {
         vec![
             (self.client_listen, format!("etcd {} client", self.id)),

@@ -38,6 +38,26 @@ pub trait NodeSpec {
     }
 }
 
+/// The [`NodeSpec`] accessors of a spec struct with the fields `id: String`, `log: PathBuf`,
+/// `data_dir: PathBuf` and `exec_prefix: Vec<String>` (used inside its `impl NodeSpec`).
+macro_rules! spec_fields {
+    () => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn log(&self) -> &std::path::Path {
+            &self.log
+        }
+        fn data_dir(&self) -> &std::path::Path {
+            &self.data_dir
+        }
+        fn exec_prefix(&self) -> &[String] {
+            &self.exec_prefix
+        }
+    };
+}
+pub(crate) use spec_fields;
+
 /// What a system adds to the generic cluster: its own state and how its nodes run.
 pub trait System: Sized {
     type Spec: NodeSpec;

@@ -13,6 +13,7 @@ mod outcome;
 mod process;
 mod target;
 
+pub(crate) use cluster::spec_fields;
 pub use cluster::{Cluster, NodeSpec, System};
 pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;

@@ -11,8 +11,8 @@
 use super::resp::{Conn, Reply};
 use super::{RedisClient, RedisClientConfig, RedisWorkload};
 use crate::target::external::{
-    wait_until, Cluster, ExternalError, NodeProcess, NodeSpec, NodeVars, Retry, System, TargetDef,
-    FAKETIME_LIB,
+    spec_fields, wait_until, Cluster, ExternalError, NodeProcess, NodeSpec, NodeVars, Retry, System,
+    TargetDef, FAKETIME_LIB,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,18 +45,7 @@ impl NodeSpec for RedisNodeSpec {
             log,
         }
     }
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn log(&self) -> &Path {
-        &self.log
-    }
-    fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-    fn exec_prefix(&self) -> &[String] {
-        &self.exec_prefix
-    }
+    spec_fields!();
     fn listens(&self) -> Vec<(SocketAddr, String)> {
         vec![
             (self.redis_listen, format!("redis {}", self.id)),
