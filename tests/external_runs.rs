@@ -47,6 +47,15 @@ fn have(bins: &[&str]) -> bool {
     ok
 }
 
+/// A run of the etcd register workload with `extra` flags; `None` when etcd is not installed.
+fn etcd_register(extra: &[&str]) -> Option<(i32, String)> {
+    if !have(&["etcd"]) {
+        return None;
+    }
+    let args = [&["--target", "etcd", "--workload", "register"], extra].concat();
+    Some(run(&args))
+}
+
 fn line<'a>(text: &'a str, checker: &str) -> &'a str {
     text.lines()
         .find(|l| l.trim_start().starts_with(checker))
@@ -55,17 +64,9 @@ fn line<'a>(text: &'a str, checker: &str) -> &'a str {
 
 #[test]
 fn etcd_linearizable_register_under_partitions_and_kills_passes() {
-    if !have(&["etcd"]) {
+    let Some((code, text)) = etcd_register(&["--nemesis", "partition,kill"]) else {
         return;
-    }
-    let (code, text) = run(&[
-        "--target",
-        "etcd",
-        "--workload",
-        "register",
-        "--nemesis",
-        "partition,kill",
-    ]);
+    };
     assert!(code == 0 || code == 2, "exit {code}\n{text}");
     assert!(
         line(&text, "stale").contains("valid") && !line(&text, "stale").contains("INVALID"),
@@ -76,19 +77,9 @@ fn etcd_linearizable_register_under_partitions_and_kills_passes() {
 
 #[test]
 fn etcd_serializable_reads_under_partition_are_flagged_stale() {
-    if !have(&["etcd"]) {
+    let Some((code, text)) = etcd_register(&["--reads", "serializable", "--nemesis", "partition"]) else {
         return;
-    }
-    let (code, text) = run(&[
-        "--target",
-        "etcd",
-        "--workload",
-        "register",
-        "--reads",
-        "serializable",
-        "--nemesis",
-        "partition",
-    ]);
+    };
     assert_eq!(code, 1, "{text}");
     assert!(line(&text, "stale").contains("INVALID"), "{text}");
 }

@@ -21,6 +21,7 @@
 use super::{b64, http, EtcdError};
 use crate::client::{Client, Completion};
 use crate::history::Op;
+use crate::target::external::{cas_args, NetError, Outcome};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -77,12 +78,6 @@ pub struct EtcdClient {
     held: Option<String>,
 }
 
-/// Why an attempt ended without a result, and whether it may have taken effect.
-enum Outcome {
-    Fail(String),
-    Info(String),
-}
-
 impl EtcdClient {
     pub fn new(node: &str, addr: SocketAddr, cfg: EtcdClientConfig) -> EtcdClient {
         EtcdClient {
@@ -126,7 +121,7 @@ impl EtcdClient {
     /// Classifies an error of a call that may change state.
     fn classify(e: EtcdError) -> Outcome {
         match &e {
-            EtcdError::Connect { .. } => Outcome::Fail(e.to_string()),
+            EtcdError::Net(NetError::Connect { .. }) => Outcome::Fail(e.to_string()),
             EtcdError::Server { code, message, .. } => {
                 // Refused before any proposal: bad argument, not found, denied, throttled,
                 // unimplemented, unauthenticated, or no leader to propose to.
@@ -141,12 +136,7 @@ impl EtcdClient {
     }
 
     fn done(&self, op: &Op, r: Result<Value, Outcome>) -> Completion {
-        let c = match r {
-            Ok(v) => Completion::ok(v),
-            Err(Outcome::Fail(e)) => Completion::fail(op.value.clone(), e),
-            Err(Outcome::Info(e)) => Completion::info(op.value.clone(), e),
-        };
-        c.on(self.node.clone())
+        Outcome::complete(op, r).on(self.node.clone())
     }
 
     fn read_register(&self, op: &Op, deadline: Instant) -> Result<Value, Outcome> {
@@ -169,16 +159,7 @@ impl EtcdClient {
     }
 
     fn cas(&self, op: &Op, deadline: Instant) -> Result<Value, Outcome> {
-        let Some([old, new]) = op
-            .value
-            .as_array()
-            .and_then(|a| <&[Value; 2]>::try_from(a.as_slice()).ok())
-        else {
-            return Err(Outcome::Fail(format!(
-                "cas value must be [expected, new], got {}",
-                op.value
-            )));
-        };
+        let (old, new) = cas_args(op)?;
         let key = b64::encode(self.key(op, "r").as_bytes());
         let body = json!({
             "compare": [{"key": key, "target": "VALUE", "result": "EQUAL", "value": encode_value(old)}],

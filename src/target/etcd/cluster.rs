@@ -1,21 +1,17 @@
 //! An etcd cluster of real processes: rendered from `targets/etcd.toml`, started together
 //! (`--initial-cluster-state new`), health-checked with a bounded wait, then killed, paused,
-//! resumed and restarted one node at a time by the nemesis.
-//!
-//! Invariant: if [`EtcdCluster::start_all`] fails, every process it started is already killed;
-//! dropping the cluster kills the rest.
+//! resumed and restarted one node at a time by the nemesis. The process handling is the generic
+//! [`Cluster`]; this file says only how an etcd member is spawned and probed.
 
 use super::http;
 use super::{EtcdClient, EtcdClientConfig};
 use crate::target::external::{
-    check_binary, check_ports_free, free_ports, wait_until, ExternalError, NodeProcess, NodeVars, Retry,
-    TargetDef,
+    spec_fields, Cluster, ExternalError, NodeProcess, NodeSpec, NodeVars, System, TargetDef,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Where one etcd member listens, how others reach it, and how to place its process.
@@ -34,72 +30,50 @@ pub struct EtcdNodeSpec {
     pub log: PathBuf,
 }
 
-/// A running (or startable) etcd cluster.
-pub struct EtcdCluster {
-    def: TargetDef,
-    def_path: PathBuf,
-    specs: Vec<EtcdNodeSpec>,
-    token: String,
-    procs: Mutex<BTreeMap<String, NodeProcess>>,
+impl NodeSpec for EtcdNodeSpec {
+    fn local(id: String, client: SocketAddr, peer: SocketAddr, data_dir: PathBuf, log: PathBuf) -> Self {
+        EtcdNodeSpec {
+            id,
+            client_listen: client,
+            client_dial: client,
+            peer_listen: peer,
+            peer_advertise: peer,
+            exec_prefix: vec![],
+            data_dir,
+            log,
+        }
+    }
+    spec_fields!();
+    fn listens(&self) -> Vec<(SocketAddr, String)> {
+        vec![
+            (self.client_listen, format!("etcd {} client", self.id)),
+            (self.peer_listen, format!("etcd {} peer", self.id)),
+        ]
+    }
 }
 
-impl EtcdCluster {
-    pub fn new(def: TargetDef, def_path: &Path, specs: Vec<EtcdNodeSpec>) -> EtcdCluster {
-        let token = format!("faultline-{}-{}", std::process::id(), specs.len());
-        EtcdCluster {
-            def,
-            def_path: def_path.to_path_buf(),
-            specs,
-            token,
-            procs: Mutex::new(BTreeMap::new()),
+/// What etcd adds to the generic cluster: the initial-cluster token.
+pub struct Etcd {
+    token: String,
+}
+
+/// A running (or startable) etcd cluster.
+pub type EtcdCluster = Cluster<Etcd>;
+
+impl System for Etcd {
+    type Spec = EtcdNodeSpec;
+    const NODE: &'static str = "etcd member";
+    const PROCESS: &'static str = "process";
+
+    fn new(_def: &TargetDef, specs: &[EtcdNodeSpec]) -> Etcd {
+        Etcd {
+            token: format!("faultline-{}-{}", std::process::id(), specs.len()),
         }
     }
 
-    /// `def.nodes` members on 127.0.0.1 under `dir`, ports from `def.port_base` (0: free ports).
-    pub fn local(def: TargetDef, def_path: &Path, dir: &Path) -> Result<EtcdCluster, ExternalError> {
-        let n = def.nodes;
-        let ports: Vec<u16> = if def.port_base == 0 {
-            free_ports(2 * n)?
-        } else {
-            (0..2 * n as u16).map(|i| def.port_base + i).collect()
-        };
-        let specs = (0..n)
-            .map(|i| {
-                let id = format!("n{}", i + 1);
-                let client: SocketAddr = ([127, 0, 0, 1], ports[2 * i]).into();
-                let peer: SocketAddr = ([127, 0, 0, 1], ports[2 * i + 1]).into();
-                EtcdNodeSpec {
-                    client_listen: client,
-                    client_dial: client,
-                    peer_listen: peer,
-                    peer_advertise: peer,
-                    exec_prefix: vec![],
-                    data_dir: dir.join(format!("{id}.data")),
-                    log: dir.join(format!("{id}.log")),
-                    id,
-                }
-            })
-            .collect();
-        Ok(EtcdCluster::new(def, def_path, specs))
-    }
-
-    pub fn nodes(&self) -> Vec<String> {
-        self.specs.iter().map(|s| s.id.clone()).collect()
-    }
-
-    pub fn spec(&self, node: &str) -> Result<&EtcdNodeSpec, ExternalError> {
-        self.specs
-            .iter()
-            .find(|s| s.id == node)
-            .ok_or_else(|| ExternalError::Node {
-                node: node.to_string(),
-                detail: "no such etcd member".into(),
-            })
-    }
-
-    fn argv(&self, s: &EtcdNodeSpec) -> Result<Vec<String>, ExternalError> {
+    fn spawn(c: &EtcdCluster, s: &EtcdNodeSpec) -> Result<Vec<NodeProcess>, ExternalError> {
         let mut peers = Vec::new();
-        for p in &self.specs {
+        for p in &c.specs {
             let v = NodeVars::new(
                 &p.id,
                 &p.peer_advertise.ip().to_string(),
@@ -107,100 +81,28 @@ impl EtcdCluster {
                 &p.data_dir,
             )
             .set("peer_advertise", p.peer_advertise.to_string());
-            peers.push(crate::target::external::render(
-                &self.def.peer,
-                &v,
-                &self.def_path,
-            )?);
+            peers.push(crate::target::external::render(&c.def.peer, &v, &c.def_path)?);
         }
-        let dir = s.log.parent().unwrap_or(Path::new("."));
-        let v = NodeVars::new(&s.id, &s.client_listen.ip().to_string(), dir, &s.data_dir)
+        let v = NodeVars::new(&s.id, &s.client_listen.ip().to_string(), s.dir(), &s.data_dir)
             .set("client_listen", s.client_listen.to_string())
             .set("client_advertise", s.client_dial.to_string())
             .set("peer_listen", s.peer_listen.to_string())
             .set("peer_advertise", s.peer_advertise.to_string())
             .set("peers", peers.join(","))
-            .set("token", self.token.clone());
-        v.argv(&self.def.start, &self.def_path)
-    }
-
-    /// Checks binaries and ports, starts every member, and waits (bounded by
-    /// `health_timeout_ms`) until all are healthy. On error nothing is left running.
-    pub fn start_all(&self) -> Result<(), ExternalError> {
-        for b in &self.def.binaries {
-            check_binary(b, &self.def.install)?;
-        }
-        for s in &self.specs {
-            if s.exec_prefix.is_empty() {
-                check_ports_free(
-                    s.client_listen.ip(),
-                    &[s.client_listen.port()],
-                    &format!("etcd {} client", s.id),
-                )?;
-                check_ports_free(
-                    s.peer_listen.ip(),
-                    &[s.peer_listen.port()],
-                    &format!("etcd {} peer", s.id),
-                )?;
-            }
-        }
-        let r = self.start_all_inner();
-        if r.is_err() {
-            self.teardown();
-        }
-        r
-    }
-
-    fn start_all_inner(&self) -> Result<(), ExternalError> {
-        for s in &self.specs {
-            self.start(&s.id)?;
-        }
-        let limit = Duration::from_millis(self.def.health_timeout_ms);
-        let start = Instant::now();
-        for s in &self.specs {
-            let left = limit.saturating_sub(start.elapsed());
-            if let Err(detail) = self.wait_healthy(&s.id, left) {
-                return Err(ExternalError::NeverHealthy {
-                    what: format!("etcd member {} ({})", s.id, s.client_dial),
-                    waited: start.elapsed(),
-                    detail,
-                    log: s.log.clone(),
-                    tail: NodeProcess::tail_of(&s.log, 40),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Starts one member (restarts keep its data dir, so it rejoins).
-    pub fn start(&self, node: &str) -> Result<(), ExternalError> {
-        let s = self.spec(node)?;
-        std::fs::create_dir_all(&s.data_dir)
-            .map_err(|e| ExternalError::io(format!("create {}", s.data_dir.display()), e))?;
-        let mut procs = self.procs.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = procs.get_mut(node) {
-            return p.start();
-        }
-        let p = NodeProcess::spawn(node, s.exec_prefix.clone(), self.argv(s)?, vec![], s.log.clone())?;
-        procs.insert(node.to_string(), p);
-        Ok(())
-    }
-
-    /// Waits up to `limit` for `/health` to say true; the error is the last reason.
-    pub fn wait_healthy(&self, node: &str, limit: Duration) -> Result<(), String> {
-        wait_until(limit, Duration::from_millis(100), || {
-            if !self.is_running(node) {
-                return Err(Retry::fatal(format!("process of {node} exited")));
-            }
-            self.healthy(node, Duration::from_millis(1000))
-                .map_err(Retry::again)
-        })
-        .map_err(|(_, e)| e)
+            .set("token", c.sys.token.clone());
+        let argv = v.argv(&c.def.start, &c.def_path)?;
+        Ok(vec![NodeProcess::spawn(
+            &s.id,
+            s.exec_prefix.clone(),
+            argv,
+            vec![],
+            s.log.clone(),
+        )?])
     }
 
     /// One `/health` probe.
-    pub fn healthy(&self, node: &str, timeout: Duration) -> Result<(), String> {
-        let s = self.spec(node).map_err(|e| e.to_string())?;
+    fn healthy(c: &EtcdCluster, node: &str, timeout: Duration) -> Result<(), String> {
+        let s = c.spec(node).map_err(|e| e.to_string())?;
         let r = http::request(s.client_dial, "GET", "/health", b"", Instant::now() + timeout)
             .map_err(|e| e.to_string())?;
         let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
@@ -215,6 +117,12 @@ impl EtcdCluster {
         }
     }
 
+    fn describe(s: &EtcdNodeSpec) -> String {
+        format!("etcd member {} ({})", s.id, s.client_dial)
+    }
+}
+
+impl Cluster<Etcd> {
     /// The member that the answering members name as leader (by `/v3/maintenance/status`).
     pub fn leader(&self, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
@@ -241,50 +149,5 @@ impl EtcdCluster {
 
     pub fn client(&self, node: &str, cfg: EtcdClientConfig) -> Result<EtcdClient, ExternalError> {
         Ok(EtcdClient::new(node, self.spec(node)?.client_dial, cfg))
-    }
-
-    fn with<T>(&self, node: &str, f: impl FnOnce(&mut NodeProcess) -> T) -> Result<T, ExternalError> {
-        let mut procs = self.procs.lock().unwrap_or_else(|p| p.into_inner());
-        let p = procs.get_mut(node).ok_or_else(|| ExternalError::Node {
-            node: node.to_string(),
-            detail: "was never started".into(),
-        })?;
-        Ok(f(p))
-    }
-
-    pub fn kill(&self, node: &str) -> Result<(), ExternalError> {
-        self.with(node, |p| p.kill())
-    }
-    pub fn stop(&self, node: &str) -> Result<(), ExternalError> {
-        let grace = Duration::from_millis(self.def.stop_grace_ms);
-        self.with(node, |p| p.stop(grace))
-    }
-    pub fn pause(&self, node: &str) -> Result<(), ExternalError> {
-        self.with(node, |p| p.pause())
-    }
-    pub fn resume(&self, node: &str) -> Result<(), ExternalError> {
-        self.with(node, |p| p.resume())
-    }
-    pub fn is_running(&self, node: &str) -> bool {
-        self.with(node, |p| p.is_running()).unwrap_or(false)
-    }
-
-    pub fn log_files(&self) -> Vec<(String, PathBuf)> {
-        self.specs.iter().map(|s| (s.id.clone(), s.log.clone())).collect()
-    }
-
-    /// Kills every member. Idempotent.
-    pub fn teardown(&self) {
-        let mut procs = self.procs.lock().unwrap_or_else(|p| p.into_inner());
-        for p in procs.values_mut() {
-            p.kill();
-        }
-        procs.clear();
-    }
-}
-
-impl Drop for EtcdCluster {
-    fn drop(&mut self) {
-        self.teardown();
     }
 }

@@ -7,6 +7,7 @@
 //! connect means the request was certainly not sent (`fail`); anything after is ambiguous.
 
 use super::EtcdError;
+use crate::target::external::NetError;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ pub struct Response {
 fn remaining(deadline: Instant) -> Result<Duration, EtcdError> {
     let now = Instant::now();
     if now >= deadline {
-        return Err(EtcdError::Timeout);
+        return Err(NetError::Timeout.into());
     }
     Ok((deadline - now).max(Duration::from_millis(1)))
 }
@@ -35,7 +36,7 @@ pub fn request(
     deadline: Instant,
 ) -> Result<Response, EtcdError> {
     let mut s = TcpStream::connect_timeout(&addr, remaining(deadline)?)
-        .map_err(|source| EtcdError::Connect { addr, source })?;
+        .map_err(|source| NetError::Connect { addr, source })?;
     let _ = s.set_nodelay(true);
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -44,13 +45,13 @@ pub fn request(
     let mut req = head.into_bytes();
     req.extend_from_slice(body);
     s.set_write_timeout(Some(remaining(deadline)?))
-        .map_err(EtcdError::Io)?;
+        .map_err(NetError::Io)?;
     s.write_all(&req).map_err(io_or_timeout)?;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 8192];
     loop {
         s.set_read_timeout(Some(remaining(deadline)?))
-            .map_err(EtcdError::Io)?;
+            .map_err(NetError::Io)?;
         match s.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {
@@ -67,10 +68,7 @@ pub fn request(
 }
 
 fn io_or_timeout(e: std::io::Error) -> EtcdError {
-    match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => EtcdError::Timeout,
-        _ => EtcdError::Io(e),
-    }
+    NetError::from_io(e).into()
 }
 
 fn split_head(buf: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -168,6 +166,9 @@ mod tests {
         let port = crate::target::external::free_ports(1).unwrap()[0];
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let e = request(addr, "POST", "/", b"{}", Instant::now() + Duration::from_secs(1));
-        assert!(matches!(e, Err(EtcdError::Connect { .. })), "{e:?}");
+        assert!(
+            matches!(e, Err(EtcdError::Net(NetError::Connect { .. }))),
+            "{e:?}"
+        );
     }
 }

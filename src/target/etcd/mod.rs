@@ -9,23 +9,14 @@ mod cluster;
 pub mod http;
 
 pub use client::{prefix_end, EtcdClient, EtcdClientConfig, EtcdWorkload};
-pub use cluster::{EtcdCluster, EtcdNodeSpec};
+pub use cluster::{Etcd, EtcdCluster, EtcdNodeSpec};
 
-use crate::target::external::ExternalError;
-use std::net::SocketAddr;
+use crate::target::external::{ExternalError, NetError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EtcdError {
-    /// The connection was never made: the request was certainly not sent.
-    #[error("connect to {addr}: {source}")]
-    Connect {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("connection: {0}")]
-    Io(std::io::Error),
-    #[error("timed out")]
-    Timeout,
+    #[error(transparent)]
+    Net(#[from] NetError),
     #[error("bad HTTP response: {0}")]
     Malformed(String),
     #[error("etcd answered HTTP {status}, grpc code {code}: {message}")]

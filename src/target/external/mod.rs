@@ -5,12 +5,19 @@
 //! Invariant: every process started here is owned by a [`NodeProcess`]; dropping it kills and
 //! reaps the process, so an early return on error leaves nothing behind.
 
+mod cluster;
 mod def;
 mod error;
+mod net;
+mod outcome;
 mod process;
 mod target;
 
+pub(crate) use cluster::spec_fields;
+pub use cluster::{Cluster, NodeSpec, System};
 pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;
+pub use net::NetError;
+pub use outcome::{cas_args, Outcome};
 pub use process::{check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB};
-pub use target::{load_def, EtcdTarget, RedisTarget};
+pub use target::{load_def, EtcdTarget, ExternalTarget, RedisTarget, TargetSystem};

@@ -1,13 +1,15 @@
 //! Glue between the runner's [`Target`] trait and the etcd / Redis clusters: node contexts from
-//! the network back end become node specs; [`ExternalError`]s become [`TargetError`]s.
+//! the network back end become node specs; [`ExternalError`]s become [`TargetError`]s. One
+//! generic [`ExternalTarget`] does the forwarding; each system says only its name, ports, spec
+//! and client ([`TargetSystem`]).
 //!
 //! `--target etcd` / `--target redis` read `targets/<name>.toml` from the working directory if
 //! present (so users can edit it), else the copy compiled into the binary.
 
-use super::{ExternalError, TargetDef};
+use super::{Cluster, ExternalError, System, TargetDef};
 use crate::client::Client;
-use crate::target::etcd::{EtcdClientConfig, EtcdCluster, EtcdNodeSpec, EtcdWorkload};
-use crate::target::redis::{RedisCluster, RedisNodeSpec, RedisWorkload};
+use crate::target::etcd::{Etcd, EtcdClientConfig, EtcdNodeSpec, EtcdWorkload};
+use crate::target::redis::{Redis, RedisNodeSpec, RedisWorkload};
 use crate::target::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,173 +46,91 @@ fn addr(
         .ok_or_else(|| TargetError::node(&ctx.id, format!("the network back end gave no `{port}` port")))
 }
 
-/// etcd as a runner target.
-pub struct EtcdTarget {
-    def: TargetDef,
-    path: PathBuf,
-    serializable: bool,
-    cluster: Option<EtcdCluster>,
+/// What a system adds to the generic runner target.
+pub trait TargetSystem: System {
+    /// The target's name (`etcd`, `redis`).
+    const NAME: &'static str;
+    /// Target options beyond the definition (e.g. etcd's serializable reads).
+    type Opts;
+    fn ports() -> PortPlan;
+    /// The node spec for a node context from the network back end.
+    fn spec(n: &NodeCtx) -> Result<Self::Spec, TargetError>;
+    fn leader(c: &Cluster<Self>) -> Option<NodeId>;
+    fn client(
+        t: &ExternalTarget<Self>,
+        c: &Cluster<Self>,
+        node: &str,
+        w: &WorkloadInfo,
+    ) -> Result<Box<dyn Client>, TargetError>;
+    fn set_clock_offset(_c: &Cluster<Self>, _node: &str, _offset_ms: i64) -> Result<(), TargetError> {
+        Err(TargetError::unsupported(Self::NAME, "clock offsets"))
+    }
 }
 
-impl EtcdTarget {
+/// An external system as a runner target: its definition, its options, and (after setup) its
+/// cluster.
+pub struct ExternalTarget<Y: TargetSystem> {
+    def: TargetDef,
+    path: PathBuf,
+    opts: Y::Opts,
+    cluster: Option<Cluster<Y>>,
+}
+
+/// etcd as a runner target.
+pub type EtcdTarget = ExternalTarget<Etcd>;
+/// Redis + Sentinel as a runner target.
+pub type RedisTarget = ExternalTarget<Redis>;
+
+impl<Y: TargetSystem> ExternalTarget<Y> {
+    fn load(file: &str, opts: impl FnOnce(&TargetDef) -> Y::Opts) -> Result<Self, ExternalError> {
+        let (def, path) = load_def(file)?;
+        Ok(ExternalTarget {
+            opts: opts(&def),
+            def,
+            path,
+            cluster: None,
+        })
+    }
+    fn c(&self) -> Result<&Cluster<Y>, TargetError> {
+        self.cluster
+            .as_ref()
+            .ok_or_else(|| TargetError::Config(format!("{} target used before setup", Y::NAME)))
+    }
+}
+
+impl ExternalTarget<Etcd> {
     /// `serializable`: register reads with `serializable: true` (stale reads expected).
     pub fn new(serializable: bool) -> Result<EtcdTarget, ExternalError> {
-        let (def, path) = load_def("etcd.toml")?;
-        let serializable = serializable || def.adapter_str("reads", "linearizable") == "serializable";
-        Ok(EtcdTarget {
-            def,
-            path,
-            serializable,
-            cluster: None,
+        Self::load("etcd.toml", |def| {
+            serializable || def.adapter_str("reads", "linearizable") == "serializable"
         })
     }
-    fn c(&self) -> Result<&EtcdCluster, TargetError> {
-        self.cluster
-            .as_ref()
-            .ok_or_else(|| TargetError::Config("etcd target used before setup".into()))
-    }
 }
 
-impl Target for EtcdTarget {
-    fn name(&self) -> &str {
-        "etcd"
-    }
-    fn ports(&self) -> PortPlan {
-        PortPlan {
-            names: vec!["client".into(), "peer".into()],
-            peer: "peer".into(),
-            client: "client".into(),
-        }
-    }
-    fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
-        for b in &self.def.binaries {
-            super::check_binary(b, &self.def.install).map_err(te)?;
-        }
-        let mut specs = Vec::new();
-        for n in &nodes {
-            specs.push(EtcdNodeSpec {
-                id: n.id.clone(),
-                client_listen: addr(n, &n.net.listen, "client")?,
-                client_dial: addr(n, &n.net.dial, "client")?,
-                peer_listen: addr(n, &n.net.listen, "peer")?,
-                peer_advertise: n
-                    .net
-                    .peers
-                    .get(&n.id)
-                    .copied()
-                    .ok_or_else(|| TargetError::node(&n.id, "no peer address"))?,
-                exec_prefix: n.net.exec_prefix.clone(),
-                data_dir: n.data_dir.clone(),
-                log: n.log.clone(),
-            });
-        }
-        self.cluster = Some(EtcdCluster::new(self.def.clone(), &self.path, specs));
-        Ok(())
-    }
-    fn start(&self, node: &str) -> Result<(), TargetError> {
-        self.c()?.start(node).map_err(te)
-    }
-    fn healthy(&self, node: &str, timeout: Duration) -> Result<(), TargetError> {
-        self.c()?
-            .healthy(node, timeout)
-            .map_err(|m| TargetError::node(node, m))
-    }
-    fn stop(&self, node: &str) -> Result<(), TargetError> {
-        self.c()?.stop(node).map_err(te)
-    }
-    fn kill(&self, node: &str) -> Result<(), TargetError> {
-        self.c()?.kill(node).map_err(te)
-    }
-    fn pause(&self, node: &str) -> Result<(), TargetError> {
-        self.c()?.pause(node).map_err(te)
-    }
-    fn resume(&self, node: &str) -> Result<(), TargetError> {
-        self.c()?.resume(node).map_err(te)
-    }
-    fn is_running(&self, node: &str) -> bool {
-        self.c().map(|c| c.is_running(node)).unwrap_or(false)
-    }
-    fn leader(&self) -> Result<Option<NodeId>, TargetError> {
-        Ok(self.c()?.leader(Duration::from_secs(2)))
-    }
-    fn client(&self, node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
-        let workload = EtcdWorkload::from_name(&w.name).ok_or_else(|| {
-            TargetError::unsupported(
-                "etcd",
-                &format!("workload `{}` (known: register, set, mutex)", w.name),
-            )
-        })?;
-        let cfg = EtcdClientConfig {
-            workload,
-            serializable: self.serializable,
-            lease_ttl_s: self.def.adapter_int("lease_ttl_s", 10),
-            prefix: self.def.adapter_str("prefix", "fl/"),
-        };
-        Ok(Box::new(self.c()?.client(node, cfg).map_err(te)?))
-    }
-    fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
-        self.cluster.as_ref().map(|c| c.log_files()).unwrap_or_default()
-    }
-    fn teardown(&mut self) -> Result<(), TargetError> {
-        if let Some(c) = &self.cluster {
-            c.teardown();
-        }
-        Ok(())
-    }
-}
-
-/// Redis + Sentinel as a runner target.
-pub struct RedisTarget {
-    def: TargetDef,
-    path: PathBuf,
-    cluster: Option<RedisCluster>,
-}
-
-impl RedisTarget {
+impl ExternalTarget<Redis> {
     pub fn new() -> Result<RedisTarget, ExternalError> {
-        let (def, path) = load_def("redis-sentinel.toml")?;
-        Ok(RedisTarget {
-            def,
-            path,
-            cluster: None,
-        })
-    }
-    fn c(&self) -> Result<&RedisCluster, TargetError> {
-        self.cluster
-            .as_ref()
-            .ok_or_else(|| TargetError::Config("redis target used before setup".into()))
+        Self::load("redis-sentinel.toml", |_| ())
     }
 }
 
-impl Target for RedisTarget {
+impl<Y> Target for ExternalTarget<Y>
+where
+    Y: TargetSystem + Send + Sync,
+    Y::Spec: Send + Sync,
+    Y::Opts: Send + Sync,
+{
     fn name(&self) -> &str {
-        "redis"
+        Y::NAME
     }
     fn ports(&self) -> PortPlan {
-        PortPlan {
-            names: vec!["redis".into(), "sentinel".into()],
-            peer: "redis".into(),
-            client: "redis".into(),
-        }
+        Y::ports()
     }
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
         for b in &self.def.binaries {
             super::check_binary(b, &self.def.install).map_err(te)?;
         }
-        let mut specs = Vec::new();
-        for n in &nodes {
-            specs.push(RedisNodeSpec {
-                id: n.id.clone(),
-                redis_listen: addr(n, &n.net.listen, "redis")?,
-                redis_dial: addr(n, &n.net.dial, "redis")?,
-                sentinel_listen: addr(n, &n.net.listen, "sentinel")?,
-                sentinel_dial: addr(n, &n.net.dial, "sentinel")?,
-                exec_prefix: n.net.exec_prefix.clone(),
-                data_dir: n.data_dir.clone(),
-                log: n.log.clone(),
-            });
-        }
-        self.cluster = Some(RedisCluster::new(self.def.clone(), &self.path, specs));
+        let specs = nodes.iter().map(Y::spec).collect::<Result<Vec<_>, _>>()?;
+        self.cluster = Some(Cluster::new(self.def.clone(), &self.path, specs));
         Ok(())
     }
     fn start(&self, node: &str) -> Result<(), TargetError> {
@@ -237,18 +157,13 @@ impl Target for RedisTarget {
         self.c().map(|c| c.is_running(node)).unwrap_or(false)
     }
     fn set_clock_offset(&self, node: &str, offset_ms: i64) -> Result<(), TargetError> {
-        self.c()?.set_clock_offset(node, offset_ms).map_err(te)
+        Y::set_clock_offset(self.c()?, node, offset_ms)
     }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
-        Ok(self.c()?.leader(Duration::from_secs(2)))
+        Ok(Y::leader(self.c()?))
     }
-    fn client(&self, _node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
-        let workload = RedisWorkload::from_name(&w.name).ok_or_else(|| {
-            TargetError::unsupported("redis", &format!("workload `{}` (known: register, set)", w.name))
-        })?;
-        let n = self.def.adapter_int("wait_replicas", 0);
-        let wait = (n > 0).then(|| (n as u32, self.def.adapter_int("wait_timeout_ms", 100) as u64));
-        Ok(Box::new(self.c()?.client(workload, wait)))
+    fn client(&self, node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
+        Y::client(self, self.c()?, node, w)
     }
     fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
         self.cluster.as_ref().map(|c| c.log_files()).unwrap_or_default()
@@ -258,5 +173,101 @@ impl Target for RedisTarget {
             c.teardown();
         }
         Ok(())
+    }
+}
+
+impl TargetSystem for Etcd {
+    const NAME: &'static str = "etcd";
+    /// Serializable register reads.
+    type Opts = bool;
+    fn ports() -> PortPlan {
+        PortPlan {
+            names: vec!["client".into(), "peer".into()],
+            peer: "peer".into(),
+            client: "client".into(),
+        }
+    }
+    fn spec(n: &NodeCtx) -> Result<EtcdNodeSpec, TargetError> {
+        Ok(EtcdNodeSpec {
+            id: n.id.clone(),
+            client_listen: addr(n, &n.net.listen, "client")?,
+            client_dial: addr(n, &n.net.dial, "client")?,
+            peer_listen: addr(n, &n.net.listen, "peer")?,
+            peer_advertise: n
+                .net
+                .peers
+                .get(&n.id)
+                .copied()
+                .ok_or_else(|| TargetError::node(&n.id, "no peer address"))?,
+            exec_prefix: n.net.exec_prefix.clone(),
+            data_dir: n.data_dir.clone(),
+            log: n.log.clone(),
+        })
+    }
+    fn leader(c: &Cluster<Etcd>) -> Option<NodeId> {
+        c.leader(Duration::from_secs(2))
+    }
+    fn client(
+        t: &EtcdTarget,
+        c: &Cluster<Etcd>,
+        node: &str,
+        w: &WorkloadInfo,
+    ) -> Result<Box<dyn Client>, TargetError> {
+        let workload = EtcdWorkload::from_name(&w.name).ok_or_else(|| {
+            TargetError::unsupported(
+                "etcd",
+                &format!("workload `{}` (known: register, set, mutex)", w.name),
+            )
+        })?;
+        let cfg = EtcdClientConfig {
+            workload,
+            serializable: t.opts,
+            lease_ttl_s: t.def.adapter_int("lease_ttl_s", 10),
+            prefix: t.def.adapter_str("prefix", "fl/"),
+        };
+        Ok(Box::new(c.client(node, cfg).map_err(te)?))
+    }
+}
+
+impl TargetSystem for Redis {
+    const NAME: &'static str = "redis";
+    type Opts = ();
+    fn ports() -> PortPlan {
+        PortPlan {
+            names: vec!["redis".into(), "sentinel".into()],
+            peer: "redis".into(),
+            client: "redis".into(),
+        }
+    }
+    fn spec(n: &NodeCtx) -> Result<RedisNodeSpec, TargetError> {
+        Ok(RedisNodeSpec {
+            id: n.id.clone(),
+            redis_listen: addr(n, &n.net.listen, "redis")?,
+            redis_dial: addr(n, &n.net.dial, "redis")?,
+            sentinel_listen: addr(n, &n.net.listen, "sentinel")?,
+            sentinel_dial: addr(n, &n.net.dial, "sentinel")?,
+            exec_prefix: n.net.exec_prefix.clone(),
+            data_dir: n.data_dir.clone(),
+            log: n.log.clone(),
+        })
+    }
+    fn leader(c: &Cluster<Redis>) -> Option<NodeId> {
+        c.leader(Duration::from_secs(2))
+    }
+    fn client(
+        t: &RedisTarget,
+        c: &Cluster<Redis>,
+        _node: &str,
+        w: &WorkloadInfo,
+    ) -> Result<Box<dyn Client>, TargetError> {
+        let workload = RedisWorkload::from_name(&w.name).ok_or_else(|| {
+            TargetError::unsupported("redis", &format!("workload `{}` (known: register, set)", w.name))
+        })?;
+        let n = t.def.adapter_int("wait_replicas", 0);
+        let wait = (n > 0).then(|| (n as u32, t.def.adapter_int("wait_timeout_ms", 100) as u64));
+        Ok(Box::new(c.client(workload, wait)))
+    }
+    fn set_clock_offset(c: &Cluster<Redis>, node: &str, offset_ms: i64) -> Result<(), TargetError> {
+        c.set_clock_offset(node, offset_ms).map_err(te)
     }
 }

@@ -16,6 +16,7 @@
 use super::resp::{Conn, Reply};
 use crate::client::{Client, Completion};
 use crate::history::Op;
+use crate::target::external::{cas_args, Outcome};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -56,11 +57,6 @@ pub struct RedisClientConfig {
 pub struct RedisClient {
     cfg: RedisClientConfig,
     conn: Option<Conn>,
-}
-
-enum Outcome {
-    Fail(String),
-    Info(String),
 }
 
 impl RedisClient {
@@ -215,16 +211,7 @@ impl RedisClient {
                 Ok(op.value.clone())
             }
             (_, "cas") => {
-                let Some([old, new]) = op
-                    .value
-                    .as_array()
-                    .and_then(|a| <&[Value; 2]>::try_from(a.as_slice()).ok())
-                else {
-                    return Err(Outcome::Fail(format!(
-                        "cas value must be [expected, new], got {}",
-                        op.value
-                    )));
-                };
+                let (old, new) = cas_args(op)?;
                 let key = self.key(op, "r");
                 let (o, n) = (old.to_string(), new.to_string());
                 let args: [&[u8]; 6] = [
@@ -267,11 +254,7 @@ impl Client for RedisClient {
         let before = self.node();
         let r = self.apply(op, deadline);
         let node = self.node().or(before);
-        let c = match r {
-            Ok(v) => Completion::ok(v),
-            Err(Outcome::Fail(e)) => Completion::fail(op.value.clone(), e),
-            Err(Outcome::Info(e)) => Completion::info(op.value.clone(), e),
-        };
+        let c = Outcome::complete(op, r);
         match node {
             Some(n) => c.on(n),
             None => c,

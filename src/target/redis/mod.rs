@@ -8,22 +8,14 @@ mod cluster;
 pub mod resp;
 
 pub use client::{RedisClient, RedisClientConfig, RedisWorkload};
-pub use cluster::{RedisCluster, RedisNodeSpec};
+pub use cluster::{Redis, RedisCluster, RedisNodeSpec};
 
-use std::net::SocketAddr;
+use crate::target::external::NetError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedisError {
-    /// Never connected: nothing was sent.
-    #[error("connect to {addr}: {source}")]
-    Connect {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("connection: {0}")]
-    Io(std::io::Error),
-    #[error("timed out")]
-    Timeout,
+    #[error(transparent)]
+    Net(#[from] NetError),
     #[error("connection closed by the server")]
     Closed,
     #[error("RESP protocol error: {0}")]
@@ -33,9 +25,8 @@ pub enum RedisError {
 impl RedisError {
     fn from_io(e: std::io::Error) -> RedisError {
         match e.kind() {
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => RedisError::Timeout,
             std::io::ErrorKind::UnexpectedEof => RedisError::Closed,
-            _ => RedisError::Io(e),
+            _ => NetError::from_io(e).into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! writing it keeps every timeout and connection error under our control.
 
 use super::RedisError;
+use crate::target::external::NetError;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -96,7 +97,7 @@ impl Conn {
     /// Connects within `timeout`; failure means nothing was sent.
     pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<Conn, RedisError> {
         let s = TcpStream::connect_timeout(&addr, timeout.max(Duration::from_millis(1)))
-            .map_err(|source| RedisError::Connect { addr, source })?;
+            .map_err(|source| NetError::Connect { addr, source })?;
         let _ = s.set_nodelay(true);
         Ok(Conn {
             addr,
@@ -110,7 +111,7 @@ impl Conn {
         let left = deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
-            .ok_or(RedisError::Timeout)?;
+            .ok_or(NetError::Timeout)?;
         let s = self.stream.get_mut();
         s.set_write_timeout(Some(left)).map_err(RedisError::from_io)?;
         s.set_read_timeout(Some(left)).map_err(RedisError::from_io)?;
