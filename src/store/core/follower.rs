@@ -87,6 +87,9 @@ impl Core {
     /// Drops the log from `index` on, logging a `discard` event per client entry.
     pub(super) fn discard_from(&mut self, index: u64) {
         self.durable = self.durable.min(index.saturating_sub(1));
+        // A commit index from a deposed leader (unsafe modes) may cover what we
+        // drop; the replacement entries are committed only when this leader says so.
+        self.commit = self.commit.min(index.saturating_sub(1)).max(self.applied);
         let gone = self.log.truncate_from(index);
         if gone.is_empty() {
             return;
@@ -140,7 +143,9 @@ impl Core {
         }
         self.kv = snap.data.clone();
         self.applied = index;
-        self.commit = self.commit.max(index);
+        // A commit index learnt from a deposed leader may cover entries this one
+        // never committed: forget it, the leader's next append restates its own.
+        self.commit = index;
         self.out.push(Action::Persist(Durable::Snapshot {
             snapshot: snap,
             tail: self.log.entries.clone(),

@@ -439,6 +439,135 @@ fn async_acks_alone_and_failover_loses_the_write() {
     );
 }
 
+/// Async mode: a follower applied writes the old leader acknowledged alone; the
+/// new leader (elected without it) never had them. After the heal that follower
+/// must discard its diverged suffix, take the new leader's state, and the
+/// cluster must serve reads and writes within bounded time.
+#[test]
+fn async_diverged_follower_rejoins_and_cluster_stays_live() {
+    for (seed, every) in [(3u64, 0u64), (3, 4), (7, 4), (9, 10)] {
+        let mut s = Sim::new(5, seed, |c| {
+            c.replication = Replication::Async;
+            c.snapshot_every = every;
+        });
+        s.run(1000);
+        let l = s.leader();
+        let f = s.followers_of(&l);
+        let (buddy, rest) = (f[0].clone(), f[1..].to_vec());
+        for i in 0..3 {
+            s.write(&l, "base", i);
+            s.run(10);
+        }
+        s.run(100);
+        // Only `buddy` hears the next writes: it applies them (async commit = leader's log).
+        for r in &rest {
+            cut_one_way(&mut s, &l, r);
+        }
+        for i in 0..8 {
+            let w = s.write(&l, &format!("lost{i}"), i);
+            s.run(5);
+            assert!(s.is_ok(w), "seed {seed}: async ack");
+        }
+        s.run(50);
+        assert_eq!(s.value(&buddy, "lost7"), json!(7), "seed {seed}: buddy applied");
+        // {l, buddy} vs the majority: a new leader without the acked writes.
+        for a in [&l, &buddy] {
+            for r in &rest {
+                s.cut.insert((a.to_string(), r.clone()));
+                s.cut.insert((r.clone(), a.to_string()));
+            }
+        }
+        s.cut.remove(&(l.clone(), buddy.clone()));
+        s.run(1000);
+        let nl = s.leader();
+        assert!(rest.contains(&nl), "seed {seed}: majority side leads");
+        for i in 0..12 {
+            s.write(&nl, "new", i);
+            s.run(5);
+        }
+        s.heal();
+        s.run(1000);
+        let nl = s.leader();
+        let w = s.write(&nl, "after", 1);
+        let r = s.read(&nl, "after");
+        s.run(200);
+        assert!(s.is_ok(w), "seed {seed}: write after heal");
+        assert_eq!(
+            s.outcome(r),
+            Some(&Outcome::Ok { value: json!(1) }),
+            "seed {seed}: read after heal"
+        );
+        s.run(500);
+        for (id, c) in &s.nodes {
+            assert_eq!(c.kv, s.nodes[&nl].kv, "seed {seed}: {id} converged");
+            assert_eq!(c.kv.get(&json!("lost7")), Value::Null, "seed {seed}: {id}");
+        }
+        // A discard event is a lost-write claim: never for an entry the leader kept.
+        for (n, term, index) in s.events("discard") {
+            let kept = s.nodes[&nl].log.term_at(index.unwrap_or(0));
+            assert_ne!(
+                kept,
+                Some(term),
+                "seed {seed}: {n} falsely reports {index:?} discarded"
+            );
+        }
+    }
+}
+
+/// Async mode: an old leader applied (and committed, locally) more entries than
+/// the new leader's log holds. After it takes the new leader's snapshot and later
+/// becomes leader itself, its stale commit index must not block its own no-op:
+/// it must commit, answer reads and accept writes.
+#[test]
+fn async_old_leader_with_a_stale_commit_index_is_live_when_reelected() {
+    let mut reelected = 0;
+    for seed in 0..12u64 {
+        let mut s = Sim::new(5, seed, |c| c.replication = Replication::Async);
+        s.run(1000);
+        let l = s.leader();
+        let rest = s.followers_of(&l);
+        s.isolate(&l);
+        for i in 0..10 {
+            s.write(&l, &format!("lost{i}"), i);
+            s.run(2);
+        }
+        s.run(1000);
+        let nl = s.leader();
+        assert_ne!(nl, l, "seed {seed}");
+        let w = s.write(&nl, "new", 1);
+        s.run(20);
+        assert!(s.is_ok(w), "seed {seed}");
+        s.heal();
+        s.run(2000);
+        assert_eq!(
+            s.value(&l, "lost9"),
+            Value::Null,
+            "seed {seed}: old leader caught up"
+        );
+        // Only the old leader and one follower of the new one stay: the old leader can win.
+        for r in rest.iter().filter(|r| **r != nl).take(1) {
+            s.crash(r);
+        }
+        s.crash(&nl);
+        s.run(1500);
+        let leader = s.leader();
+        reelected += usize::from(leader == l);
+        let w = s.write(&leader, "after", 2);
+        let r = s.read(&leader, "after");
+        s.run(300);
+        assert!(s.is_ok(w), "seed {seed}: write by {leader} (old leader {l})");
+        assert_eq!(
+            s.outcome(r),
+            Some(&Outcome::Ok { value: json!(2) }),
+            "seed {seed}: read by {leader}"
+        );
+    }
+    assert!(
+        reelected > 0,
+        "no seed re-elected the old leader: the test proves nothing"
+    );
+}
+
 #[test]
 fn no_fencing_gives_two_acknowledging_leaders() {
     for fencing in [true, false] {
