@@ -37,6 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     match args.what {
         What::Check(a) => check::run(a),
         What::Checkers(a) => checkers::run(a),
+        What::Elle(a) => elle::run(a),
         What::Store(a) => store::run(a),
         What::Runner(a) => runner::run(a),
         What::Report(a) => report::run(a),
