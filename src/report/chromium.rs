@@ -15,7 +15,11 @@ pub enum ChromiumError {
     #[error("running {bin}: {source}")]
     Spawn { bin: String, source: std::io::Error },
     #[error("{bin} exited with {status}: {stderr}")]
-    Failed { bin: String, status: String, stderr: String },
+    Failed {
+        bin: String,
+        status: String,
+        stderr: String,
+    },
 }
 
 /// What a headless load produced.
@@ -95,7 +99,11 @@ pub fn dump_dom(page: &Path) -> Result<Loaded, ChromiumError> {
     c.arg("--dump-dom").arg(file_url(page));
     let t = Instant::now();
     let (dom, stderr) = run(c, &bin)?;
-    let console = stderr.lines().filter(|l| l.contains("CONSOLE")).map(str::to_string).collect();
+    let console = stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE"))
+        .map(str::to_string)
+        .collect();
     Ok(Loaded {
         dom,
         console,

@@ -27,7 +27,10 @@ pub fn failing_run(lines: usize, clients: u64, seed: u64) -> (History, RunResult
         t += rng.gen_range(5_000..120_000);
         if ops.len() % nem_every == nem_every / 2 {
             let (f, v) = match (faulted, ops.len() / nem_every % 2) {
-                (false, 0) => ("partition", json!({"n1": ["n3", "n4", "n5"], "n2": ["n3", "n4", "n5"]})),
+                (false, 0) => (
+                    "partition",
+                    json!({"n1": ["n3", "n4", "n5"], "n2": ["n3", "n4", "n5"]}),
+                ),
                 (false, _) => ("kill", json!(["n1"])),
                 (true, 0) => ("restart", json!(["n1"])),
                 (true, _) => ("heal", Value::Null),
@@ -49,7 +52,10 @@ pub fn failing_run(lines: usize, clients: u64, seed: u64) -> (History, RunResult
                         next_write += 1;
                         ("write", json!(next_write))
                     }
-                    _ => ("cas", json!([rng.gen_range(0..next_write + 1), next_write + 1000])),
+                    _ => (
+                        "cas",
+                        json!([rng.gen_range(0..next_write + 1), next_write + 1000]),
+                    ),
                 };
                 let op = Op::new(OpType::Invoke, p, f, v).with_key(key).with_time(t);
                 busy[c] = Some(op.clone());
@@ -141,7 +147,11 @@ fn results_for(h: &History) -> RunResults {
         });
     }
     verdicts.push(lin);
-    let mut elle = Verdict::new("elle", Validity::Invalid, "G1c: a cycle of write-read and write-write dependencies");
+    let mut elle = Verdict::new(
+        "elle",
+        Validity::Invalid,
+        "G1c: a cycle of write-read and write-write dependencies",
+    );
     let k2 = ok_pairs(h, "k2");
     if k2.len() >= 3 {
         let (a, b, c) = (k2[1].1, k2[k2.len() / 2].1, k2[k2.len() - 2].1);
@@ -162,7 +172,9 @@ fn results_for(h: &History) -> RunResults {
     }
     verdicts.push(elle);
     verdicts.push(Verdict::valid("perf", "latency and throughput plotted"));
-    let valid = verdicts.iter().fold(Validity::Valid, |acc, v| acc.combine(v.valid));
+    let valid = verdicts
+        .iter()
+        .fold(Validity::Valid, |acc, v| acc.combine(v.valid));
     RunResults {
         faultline_version: env!("CARGO_PKG_VERSION").into(),
         name: "builtin-register-partition".into(),
@@ -190,7 +202,11 @@ mod tests {
         assert!(h.len() >= 3000);
         crate::history::pair(&h).expect("example history pairs");
         assert_eq!(r.valid, Validity::Invalid);
-        let kinds: Vec<&str> = r.results.iter().flat_map(|v| v.anomalies.iter().map(|a| a.kind.as_str())).collect();
+        let kinds: Vec<&str> = r
+            .results
+            .iter()
+            .flat_map(|v| v.anomalies.iter().map(|a| a.kind.as_str()))
+            .collect();
         assert_eq!(kinds, vec!["nonlinearizable", "G1c"]);
         assert!(h.nemesis_ops().count() >= 4);
     }

@@ -44,8 +44,11 @@ pub fn render(history: &History, results: &RunResults) -> String {
 /// [`render`] plus what a run directory adds (node logs).
 pub fn render_with(history: &History, results: &RunResults, extras: &Extras) -> String {
     let ctx = Ctx::new(history);
-    let mut witness: Vec<u64> =
-        results.results.iter().flat_map(|v| v.anomalies.iter().flat_map(|a| a.ops.iter().copied())).collect();
+    let mut witness: Vec<u64> = results
+        .results
+        .iter()
+        .flat_map(|v| v.anomalies.iter().flat_map(|a| a.ops.iter().copied()))
+        .collect();
     witness.sort_unstable();
     witness.dedup();
     let tl = model::build(history, witness, &extras.node_events);
@@ -74,7 +77,10 @@ fn fill(template: &str, subs: &[(&str, String)]) -> String {
     while let Some(i) = rest.find("{{") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
-        match after.find("}}").and_then(|j| subs.iter().find(|s| s.0 == &after[..j]).map(|s| (j, s))) {
+        match after
+            .find("}}")
+            .and_then(|j| subs.iter().find(|s| s.0 == &after[..j]).map(|s| (j, s)))
+        {
             Some((j, (_, v))) => {
                 out.push_str(v);
                 rest = &after[j + 2..];
@@ -193,7 +199,14 @@ fn mode(test: &Value) -> Option<String> {
         return Some(m);
     }
     let mut parts = Vec::new();
-    for k in ["replication", "reads", "fsync", "fencing", "no_fencing", "no-fencing"] {
+    for k in [
+        "replication",
+        "reads",
+        "fsync",
+        "fencing",
+        "no_fencing",
+        "no-fencing",
+    ] {
         if let Some(v) = cfg(test, &[&[k], &["store", k], &["target", k], &["options", k]]) {
             parts.push(format!("{k}={v}"));
         }
@@ -204,7 +217,11 @@ fn mode(test: &Value) -> Option<String> {
 fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::Timeline) {
     let t = &r.test;
     let dash = || "—".to_string();
-    let duration = if r.duration_ms > 0.0 { r.duration_ms / 1000.0 } else { tl.end as f64 / 1e6 };
+    let duration = if r.duration_ms > 0.0 {
+        r.duration_ms / 1000.0
+    } else {
+        tl.end as f64 / 1e6
+    };
     let seed = r.seed.map(|s| s.to_string()).or_else(|| cfg(t, &[&["seed"]]));
     let rows: Vec<(&str, String)> = vec![
         ("Test", r.name.clone()),
@@ -214,7 +231,15 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
         ("Nemesis", cfg(t, &[&["nemesis"]]).unwrap_or_else(dash)),
         ("Seed", seed.unwrap_or_else(dash)),
         ("Duration", format!("{duration:.1} s")),
-        ("Ops", format!("{} history lines, {} client ops, {} nemesis ops", r.ops.max(h.len()), tl.ops.t0.len(), h.nemesis_ops().count())),
+        (
+            "Ops",
+            format!(
+                "{} history lines, {} client ops, {} nemesis ops",
+                r.ops.max(h.len()),
+                tl.ops.t0.len(),
+                h.nemesis_ops().count()
+            ),
+        ),
         ("Network", r.net.clone().unwrap_or_else(dash)),
         ("faultline", r.faultline_version.clone()),
         ("Source", x.source.clone().unwrap_or_else(dash)),
@@ -230,7 +255,10 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
     for (k, v) in rows {
         let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", k, html(&v));
     }
-    let replay = r.replay.clone().unwrap_or_else(|| "faultline check history.jsonl".to_string());
+    let replay = r
+        .replay
+        .clone()
+        .unwrap_or_else(|| "faultline check history.jsonl".to_string());
     let _ = write!(
         b,
         r#"</table><h3>Replay</h3><pre class="cmd" id="replay">{}</pre><h3>Checkers</h3><table class="grid"><tr><th>checker</th><th>verdict</th><th>summary</th><th>anomalies</th><th>time</th></tr>"#,
@@ -251,7 +279,10 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
     b.push_str("</table>");
     let mut warnings: Vec<String> = r.warnings.iter().chain(&h.warnings).cloned().collect();
     if tl.orphans > 0 {
-        warnings.push(format!("{} completions without an invocation were left off the timeline", tl.orphans));
+        warnings.push(format!(
+            "{} completions without an invocation were left off the timeline",
+            tl.orphans
+        ));
     }
     if !warnings.is_empty() {
         b.push_str(r#"<h3>Warnings</h3><ul class="warnings">"#);
@@ -301,16 +332,32 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
             a.ops.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
         );
         for &i in a.ops.iter().take(MAX_WITNESS_ROWS) {
-            let t = ctx.op(i).map(|o| format!("{:.3} s", o.time as f64 / 1e9)).unwrap_or_default();
-            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", op_link(i), t, html(&ctx.describe(i)));
+            let t = ctx
+                .op(i)
+                .map(|o| format!("{:.3} s", o.time as f64 / 1e9))
+                .unwrap_or_default();
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                op_link(i),
+                t,
+                html(&ctx.describe(i))
+            );
         }
         if a.ops.len() > MAX_WITNESS_ROWS {
-            let _ = write!(b, r#"<tr><td colspan="3">… {} more</td></tr>"#, a.ops.len() - MAX_WITNESS_ROWS);
+            let _ = write!(
+                b,
+                r#"<tr><td colspan="3">… {} more</td></tr>"#,
+                a.ops.len() - MAX_WITNESS_ROWS
+            );
         }
         b.push_str("</table>");
     }
     let lin_like = a.kind.contains("linearizab") || v.checker.contains("linearizab");
-    if let Some(w) = lin_like.then(|| witness::linearizable(&a.data, &v.details)).flatten() {
+    if let Some(w) = lin_like
+        .then(|| witness::linearizable(&a.data, &v.details))
+        .flatten()
+    {
         lin_witness(b, ctx, &w);
     }
     if let Some(c) = witness::cycle(&a.data) {
@@ -324,17 +371,27 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
     }
     if !a.data.is_null() {
         let pretty = serde_json::to_string_pretty(&a.data).unwrap_or_default();
-        let _ = write!(b, "<details><summary>Raw data</summary><pre>{}</pre></details>", html(&truncate(&pretty, 20_000)));
+        let _ = write!(
+            b,
+            "<details><summary>Raw data</summary><pre>{}</pre></details>",
+            html(&truncate(&pretty, 20_000))
+        );
     }
     b.push_str("</article>\n");
 }
 
 fn state_text(s: &Option<Value>) -> String {
-    s.as_ref().map(|v| truncate(&v.to_string(), 120)).unwrap_or_else(|| "—".to_string())
+    s.as_ref()
+        .map(|v| truncate(&v.to_string(), 120))
+        .unwrap_or_else(|| "—".to_string())
 }
 
 fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
-    let key = w.key.as_ref().map(|k| format!(" on key {}", value_text(k))).unwrap_or_default();
+    let key = w
+        .key
+        .as_ref()
+        .map(|k| format!(" on key {}", value_text(k)))
+        .unwrap_or_default();
     let _ = write!(
         b,
         r#"<div class="lin"><h4>Longest linearizable prefix{}: {} ops</h4><table class="grid prefix"><tr><th>step</th><th>op</th><th>what happened</th><th>model state after</th></tr>"#,
@@ -371,8 +428,16 @@ fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
             html(&state_text(&before.clone().or(f.state.clone())))
         );
         if let Value::Object(m) = &f.raw {
-            for (k, v) in m.iter().filter(|(k, _)| !matches!(k.as_str(), "op" | "index" | "op_index")) {
-                let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", html(k), html(&truncate(&value_text(v), 300)));
+            for (k, v) in m
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "op" | "index" | "op_index"))
+            {
+                let _ = write!(
+                    b,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    html(k),
+                    html(&truncate(&value_text(v), 300))
+                );
             }
         }
         b.push_str("</table></div>");
@@ -398,13 +463,21 @@ fn nodes_and_config(b: &mut String, r: &RunResults, x: &Extras) {
     if !x.node_logs.is_empty() {
         b.push_str(r#"<section id="nodes"><h2>Node logs</h2><table class="grid"><tr><th>file</th><th>bytes</th><th>event lines</th></tr>"#);
         for (name, size, events) in &x.node_logs {
-            let _ = write!(b, "<tr><td>{}</td><td>{size}</td><td>{events}</td></tr>", html(name));
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{size}</td><td>{events}</td></tr>",
+                html(name)
+            );
         }
         b.push_str("</table><p>Leader changes are marked above the timeline.</p></section>\n");
     }
     b.push_str(r#"<section id="config"><h2>Config and checker details</h2>"#);
     let pretty = serde_json::to_string_pretty(&r.test).unwrap_or_default();
-    let _ = write!(b, "<details><summary>Test config</summary><pre>{}</pre></details>", html(&truncate(&pretty, 50_000)));
+    let _ = write!(
+        b,
+        "<details><summary>Test config</summary><pre>{}</pre></details>",
+        html(&truncate(&pretty, 50_000))
+    );
     for v in r.results.iter().filter(|v| !v.details.is_null()) {
         let pretty = serde_json::to_string_pretty(&v.details).unwrap_or_default();
         let _ = write!(

@@ -26,6 +26,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
+    #[error("{0}: not a run directory (expected a directory holding history.jsonl and results.json)")]
+    NotRunDir(String),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error(transparent)]
@@ -55,6 +57,9 @@ pub fn read_results(path: &Path) -> Result<RunResults, ReportError> {
 /// Loads what a run directory holds: history, results (with `test.toml`
 /// filled in when results lack the config) and node logs.
 pub fn load_run(run_dir: &Path) -> Result<(History, RunResults, html::Extras), ReportError> {
+    if !run_dir.is_dir() {
+        return Err(ReportError::NotRunDir(run_dir.display().to_string()));
+    }
     let history = jsonl::read_file(&run_dir.join("history.jsonl"))?;
     let mut results = read_results(&run_dir.join("results.json"))?;
     let toml_path = run_dir.join("test.toml");
@@ -66,6 +71,14 @@ pub fn load_run(run_dir: &Path) -> Result<(History, RunResults, html::Extras), R
         })?;
         results.test = serde_json::to_value(t).unwrap_or_default();
     }
+    let extras = load_extras(run_dir);
+    Ok((history, results, extras))
+}
+
+/// What the page shows besides history and results: the source directory and
+/// node logs under `run_dir/nodes/*.log`. Unreadable logs are shown empty
+/// rather than failing the report (they are supporting evidence only).
+pub fn load_extras(run_dir: &Path) -> html::Extras {
     let mut extras = html::Extras {
         source: Some(run_dir.display().to_string()),
         ..Default::default()
@@ -73,17 +86,23 @@ pub fn load_run(run_dir: &Path) -> Result<(History, RunResults, html::Extras), R
     if let Ok(rd) = std::fs::read_dir(run_dir.join("nodes")) {
         let mut logs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         logs.sort();
-        for p in logs.into_iter().filter(|p| p.extension().is_some_and(|x| x == "log")) {
+        for p in logs
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        {
             let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
             // An unreadable log is shown with zero events rather than failing the report.
             let events = crate::history::node_event::read_events(&p).unwrap_or_default();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             extras.node_logs.push((name, size, events.len()));
             extras.node_events.extend(events);
         }
         extras.node_events.sort_by_key(|e| e.time);
     }
-    Ok((history, results, extras))
+    extras
 }
 
 /// Reads a run directory and writes `report.html` into it; returns its path.

@@ -126,7 +126,8 @@ pub fn build(h: &History, witness: Vec<u64>, events: &[NodeEvent]) -> Timeline {
             c.t1.push(end);
             c.ty.push(3);
             c.f.push(f);
-            c.key.push(op.key_string().map(|k| truncate(&k, 24)).unwrap_or_default());
+            c.key
+                .push(op.key_string().map(|k| truncate(&k, 24)).unwrap_or_default());
             c.val.push(if op.value.is_null() {
                 String::new()
             } else {
@@ -371,10 +372,19 @@ mod tests {
         ]);
         let w = nemesis_windows(&h, 100_000);
         assert_eq!(w.len(), 3);
-        assert_eq!((w[0].kind.as_str(), w[0].start, w[0].end), ("partition", 10_000, 51_000));
+        assert_eq!(
+            (w[0].kind.as_str(), w[0].start, w[0].end),
+            ("partition", 10_000, 51_000)
+        );
         assert_eq!(w[0].ops, vec![0, 1, 2, 3]);
-        assert_eq!((w[1].kind.as_str(), w[1].start, w[1].end), ("kill", 60_000, 100_000));
-        assert_eq!((w[2].kind.as_str(), w[2].start, w[2].end), ("weird", 70_000, 70_000));
+        assert_eq!(
+            (w[1].kind.as_str(), w[1].start, w[1].end),
+            ("kill", 60_000, 100_000)
+        );
+        assert_eq!(
+            (w[2].kind.as_str(), w[2].start, w[2].end),
+            ("weird", 70_000, 70_000)
+        );
     }
 
     #[test]

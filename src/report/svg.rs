@@ -27,7 +27,9 @@ pub fn cycle(c: &Cycle) -> String {
     );
     let idx = |id: &str| nodes.iter().position(|(n, _)| n == id);
     for (from, to, label) in &c.edges {
-        let (Some(a), Some(b)) = (idx(from), idx(to)) else { continue };
+        let (Some(a), Some(b)) = (idx(from), idx(to)) else {
+            continue;
+        };
         let ((x1, y1), (x2, y2)) = (pos(a), pos(b));
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);

@@ -121,7 +121,9 @@ pub fn linearizable(data: &Value, details: &Value) -> Option<LinWitness> {
 
 fn id_text(v: &Value) -> String {
     match v {
-        Value::Object(_) => op_index(v).map(|i| i.to_string()).unwrap_or_else(|| v.to_string()),
+        Value::Object(_) => op_index(v)
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| v.to_string()),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
@@ -157,7 +159,9 @@ pub fn cycle(data: &Value) -> Option<Cycle> {
     let mut nodes: Vec<(String, String)> = Vec::new();
     if let Some(txns) = find_array(data, &|k| k == "txns" || k == "transactions" || k == "nodes", 2) {
         for t in txns {
-            let detail = first(t, &["value", "ops", "txn", "mops"]).map(|v| v.to_string()).unwrap_or_default();
+            let detail = first(t, &["value", "ops", "txn", "mops"])
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             nodes.push((id_text(t), detail));
         }
     }
@@ -182,7 +186,10 @@ mod tests {
                        "failing_op": {"op": 9, "state": 0, "result": 5, "reason": "r"}});
         let w = linearizable(&d, &Value::Null).unwrap();
         assert_eq!(w.key, Some(json!("k1")));
-        assert_eq!(w.prefix.iter().map(|s| s.op).collect::<Vec<_>>(), vec![Some(1), Some(3)]);
+        assert_eq!(
+            w.prefix.iter().map(|s| s.op).collect::<Vec<_>>(),
+            vec![Some(1), Some(3)]
+        );
         assert_eq!(w.prefix[0].state, Some(json!(0)));
         assert_eq!(w.failing[0].op, Some(9));
     }
@@ -202,7 +209,13 @@ mod tests {
                        "edges": [{"source": 1, "target": 2, "kind": "wr", "key": "x", "value": 1},
                                  {"from": 2, "to": 1, "type": "rw"}, {"junk": true}]}});
         let c = cycle(&d).unwrap();
-        assert_eq!(c.edges, vec![("1".into(), "2".into(), "wr x=1".into()), ("2".into(), "1".into(), "rw".into())]);
+        assert_eq!(
+            c.edges,
+            vec![
+                ("1".into(), "2".into(), "wr x=1".into()),
+                ("2".into(), "1".into(), "rw".into())
+            ]
+        );
         assert_eq!(c.nodes.len(), 2);
         assert!(c.nodes[0].1.contains("append"));
         assert!(cycle(&json!({"edges": []})).is_none());
