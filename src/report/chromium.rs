@@ -3,8 +3,9 @@
 //! screenshot. No network is involved (the page is a local file with a CSP
 //! that forbids fetching anything).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -72,20 +73,59 @@ fn file_url(p: &Path) -> String {
     format!("file://{}", abs.display())
 }
 
+/// How long one browser run may take before it is killed.
+pub const TIMEOUT: Duration = Duration::from_secs(90);
+
 fn run(mut c: Command, bin: &Path) -> Result<(String, String), ChromiumError> {
-    let out = c.output().map_err(|source| ChromiumError::Spawn {
-        bin: bin.display().to_string(),
+    let name = bin.display().to_string();
+    let spawn_err = |source| ChromiumError::Spawn {
+        bin: name.clone(),
         source,
-    })?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    if !out.status.success() {
-        return Err(ChromiumError::Failed {
-            bin: bin.display().to_string(),
-            status: out.status.to_string(),
+    };
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn_err)?;
+    // Drain both pipes on threads so a chatty browser cannot block on a full pipe.
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out_t = drain(child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
+    let err_t = drain(child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match child.try_wait().map_err(spawn_err)? {
+            Some(s) => break Some(s),
+            None if Instant::now() >= deadline => {
+                // Kill only the browser we started (by its own handle).
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    match status {
+        Some(s) if s.success() => Ok((stdout, stderr)),
+        other => Err(ChromiumError::Failed {
+            bin: name,
+            status: other.map_or_else(
+                || format!("timeout after {TIMEOUT:?} (killed)"),
+                |s| s.to_string(),
+            ),
             stderr: stderr.chars().take(2000).collect(),
-        });
+        }),
     }
-    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), stderr))
 }
 
 /// Loads `page` headless and returns the rendered DOM and console messages.
