@@ -121,11 +121,19 @@ fn ok_pairs(h: &History, key: &str) -> Vec<(u64, u64, &'static str)> {
 
 fn results_for(h: &History) -> RunResults {
     let pairs = ok_pairs(h, "k1");
-    let mid = pairs.len() / 2;
+    // The failing op is a real read (past the middle) so the page's story matches the ops it links.
+    let mid = (pairs.len() / 2..pairs.len())
+        .find(|&i| pairs[i].2 == "read")
+        .unwrap_or(pairs.len() / 2);
     let lo = mid.saturating_sub(6);
     let mut verdicts = Vec::new();
     let mut lin = Verdict::new("linearizable", Validity::Invalid, "key k1 is not linearizable");
     if let Some(&(bad_inv, bad_cmp, _)) = pairs.get(mid) {
+        let got = h
+            .ops
+            .get(bad_cmp as usize)
+            .map_or(Value::Null, |o| o.value.clone());
+        let state = 40 + (mid - lo).saturating_sub(1);
         let prefix: Vec<Value> = pairs[lo..mid]
             .iter()
             .enumerate()
@@ -135,15 +143,13 @@ fn results_for(h: &History) -> RunResults {
             kind: "nonlinearizable".into(),
             explanation: format!(
                 "On key k1, no order of the ops is consistent with real time: after the {} ops of the longest \
-                 linearizable prefix the register holds {}, but op {} read 3.",
+                 linearizable prefix the register holds {state}, but op {bad_cmp} read {got}.",
                 mid - lo,
-                40 + (mid - lo).saturating_sub(1),
-                bad_cmp
             ),
             ops: vec![bad_inv, bad_cmp],
             data: json!({"key": "k1", "prefix": prefix,
-                         "failing_op": {"op": bad_cmp, "state": 40 + (mid - lo).saturating_sub(1),
-                                        "result": 3, "reason": "a read must return the register's value"}}),
+                         "failing_op": {"op": bad_cmp, "state": state,
+                                        "result": got, "reason": "a read must return the register's value"}}),
         });
     }
     verdicts.push(lin);
