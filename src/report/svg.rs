@@ -79,7 +79,7 @@ mod tests {
             ],
         };
         let s = cycle(&c);
-        assert_eq!(s.matches("<path d=\"M").count(), 2);
+        assert_eq!(s.matches("marker-end=").count(), 2, "one arrow per edge");
         assert!(s.contains("wr &lt;k&gt;=1") && s.contains("&lt;b&gt;") && s.contains("x&quot;y"));
         assert!(s.contains(r#"data-op="1""#));
         assert!(!s.contains("<b>"));
