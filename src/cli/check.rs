@@ -101,33 +101,32 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
     };
     let elapsed = start.elapsed();
 
-    // HTML-REPORT: the lead wires `report::html` here (another engineer's renderer).
+    let mut warnings = h.warnings.clone();
+    warnings.extend(notes.iter().map(|n| format!("note: {n}")));
+    let results = RunResults {
+        faultline_version: env!("CARGO_PKG_VERSION").to_string(),
+        name: name.clone(),
+        valid: composed.valid,
+        results: composed.results.clone(),
+        test: Value::Null,
+        seed: None,
+        ops: h.len(),
+        duration_ms: span_ns(h) as f64 / 1e6,
+        started_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        replay: None,
+        net: None,
+        warnings,
+    };
+    // HTML-REPORT: `--html OUT` writes the self-contained page for this history.
     if let Some(out) = &args.html {
-        eprintln!(
-            "--html {}: the HTML report is not yet available in this build",
-            out.display()
-        );
+        let page = crate::report::html::render(h, &results);
+        crate::report::write_html(out, &page)
+            .with_context(|| format!("--html {}: writing the report", out.display()))?;
     }
 
     if args.json {
-        let mut warnings = h.warnings.clone();
-        warnings.extend(notes.iter().map(|n| format!("note: {n}")));
-        let results = RunResults {
-            faultline_version: env!("CARGO_PKG_VERSION").to_string(),
-            name,
-            valid: composed.valid,
-            results: composed.results,
-            test: Value::Null,
-            seed: None,
-            ops: h.len(),
-            duration_ms: span_ns(h) as f64 / 1e6,
-            started_at: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            replay: None,
-            net: None,
-            warnings,
-        };
         let mut text = serde_json::to_string_pretty(&results)?;
         text.push('\n');
         super::convert::to_stdout(|w| w.write_all(text.as_bytes()))?;

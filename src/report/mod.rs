@@ -1,5 +1,124 @@
-//! What people and CI read: `results.json`, `report.html`, `junit.xml`.
+//! What people and CI read: `results.json`, `report.html`, `junit.xml`,
+//! suite summaries and baselines.
+//!
+//! Entry points: [`html::render`] (any history + results → page),
+//! [`write_run_report`] (a run directory → `report.html`), [`junit`],
+//! [`baseline`], [`suite`] (the CI gate behind `faultline suite`).
 
+pub mod baseline;
+pub mod chromium;
+mod escape;
+pub mod example;
+pub mod html;
+pub mod junit;
+mod model;
 pub mod results;
+pub mod suite;
+mod svg;
+mod witness;
 
+pub use escape::{html as escape_html, json_for_script};
 pub use results::RunResults;
+
+use crate::history::{jsonl, History};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("{0}: not a run directory (expected a directory holding history.jsonl and results.json)")]
+    NotRunDir(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    History(#[from] jsonl::JsonlError),
+    #[error("{path}: not a valid results.json: {message}")]
+    Results { path: String, message: String },
+    #[error("{path}: not a valid test.toml: {message}")]
+    TestConfig { path: String, message: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Reads `results.json` (names the file and the problem on error).
+pub fn read_results(path: &Path) -> Result<RunResults, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Results {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Loads what a run directory holds: history, results (with `test.toml`
+/// filled in when results lack the config) and node logs.
+pub fn load_run(run_dir: &Path) -> Result<(History, RunResults, html::Extras), ReportError> {
+    if !run_dir.is_dir() {
+        return Err(ReportError::NotRunDir(run_dir.display().to_string()));
+    }
+    let history = jsonl::read_file(&run_dir.join("history.jsonl"))?;
+    let mut results = read_results(&run_dir.join("results.json"))?;
+    let toml_path = run_dir.join("test.toml");
+    if results.test.is_null() && toml_path.exists() {
+        let text = std::fs::read_to_string(&toml_path).map_err(io_err(&toml_path))?;
+        let t: toml::Value = toml::from_str(&text).map_err(|e| ReportError::TestConfig {
+            path: toml_path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        results.test = serde_json::to_value(t).unwrap_or_default();
+    }
+    let extras = load_extras(run_dir);
+    Ok((history, results, extras))
+}
+
+/// What the page shows besides history and results: the source directory and
+/// node logs under `run_dir/nodes/*.log`. Unreadable logs are shown empty
+/// rather than failing the report (they are supporting evidence only).
+pub fn load_extras(run_dir: &Path) -> html::Extras {
+    let mut extras = html::Extras {
+        source: Some(run_dir.display().to_string()),
+        ..Default::default()
+    };
+    if let Ok(rd) = std::fs::read_dir(run_dir.join("nodes")) {
+        let mut logs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        logs.sort();
+        for p in logs
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        {
+            let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            // An unreadable log is shown with zero events rather than failing the report.
+            let events = crate::history::node_event::read_events(&p).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            extras.node_logs.push((name, size, events.len()));
+            extras.node_events.extend(events);
+        }
+        extras.node_events.sort_by_key(|e| e.time);
+    }
+    extras
+}
+
+/// Reads a run directory and writes `report.html` into it; returns its path.
+pub fn write_run_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
+    let out = run_dir.join("report.html");
+    write_run_report_to(run_dir, &out)?;
+    Ok(out)
+}
+
+/// Reads a run directory and writes its report to `out`.
+pub fn write_run_report_to(run_dir: &Path, out: &Path) -> Result<(), ReportError> {
+    let (h, r, x) = load_run(run_dir)?;
+    write_html(out, &html::render_with(&h, &r, &x))
+}
+
+/// Writes a rendered page (for `faultline check --html OUT`).
+pub fn write_html(out: &Path, page: &str) -> Result<(), ReportError> {
+    std::fs::write(out, page).map_err(io_err(out))
+}

@@ -66,11 +66,17 @@ pub fn install_ctrlc() {
     }
 }
 
-/// The report hook: the report engineer replaces this no-op with writing
-/// `report.html` into `dir`. Errors become warnings in results.json.
-pub fn write_report_hook(_dir: &std::path::Path, _results: &RunResults) -> Result<(), String> {
-    // REPORT HOOK (no-op until the report module lands).
-    Ok(())
+/// The report hook: writes `report.html` into `dir` from its history and
+/// these results (node logs under `dir/nodes` are shown too). Errors become
+/// warnings in results.json: a report that fails to render never fails a run.
+pub fn write_report_hook(dir: &std::path::Path, results: &RunResults) -> Result<(), String> {
+    let render = || -> Result<(), crate::report::ReportError> {
+        let history = crate::history::jsonl::read_file(&dir.join("history.jsonl"))?;
+        let extras = crate::report::load_extras(dir);
+        let page = crate::report::html::render_with(&history, results, &extras);
+        crate::report::write_html(&dir.join("report.html"), &page)
+    };
+    render().map_err(|e| e.to_string())
 }
 
 /// Checks a config before anything is started.

@@ -4,6 +4,7 @@
 mod check;
 mod checkers;
 mod elle;
+mod report;
 mod runner;
 mod store;
 
@@ -28,6 +29,8 @@ pub enum What {
     Store(store::Args),
     /// Runner overhead: recorded vs unrecorded ops/s.
     Runner(runner::Args),
+    /// Report page: size and headless-Chromium render time of a synthetic run.
+    Report(report::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -37,5 +40,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         What::Elle(a) => elle::run(a),
         What::Store(a) => store::run(a),
         What::Runner(a) => runner::run(a),
+        What::Report(a) => report::run(a),
     }
 }

@@ -1,0 +1,509 @@
+//! `report.html`: one self-contained page (inline CSS, JS, SVG; no network).
+//!
+//! The text parts (summary, anomalies, witnesses, cycles) are rendered here,
+//! escaped, so they read even with scripts off; the plots (timeline, latency,
+//! throughput, availability) are drawn by `reports/report.js` on canvases from
+//! the JSON data island built by [`super::model`]. Canvas drawing is
+//! virtualised: the page holds one canvas per plot, never a node per op.
+
+use super::escape::{html, json_for_script, truncate, value_text};
+use super::model;
+use super::witness::{self, LinWitness, Step};
+use crate::checker::{Anomaly, Validity, Verdict};
+use crate::history::{History, NodeEvent, Op, OpType};
+use crate::report::RunResults;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+const TEMPLATE: &str = include_str!("../../reports/report.html");
+const CSS: &str = include_str!("../../reports/report.css");
+const JS: &str = include_str!("../../reports/report.js");
+
+/// Witness ops listed per anomaly (all are highlighted on the timeline).
+const MAX_WITNESS_ROWS: usize = 40;
+/// Linearization steps shown before the op that breaks it.
+const MAX_PREFIX_ROWS: usize = 30;
+
+/// What a run directory adds beyond the history and results.
+#[derive(Debug, Default, Clone)]
+pub struct Extras {
+    /// Leader changes and starts from `nodes/*.log`, drawn on the timeline.
+    pub node_events: Vec<NodeEvent>,
+    /// (node log file name, size in bytes, number of event lines).
+    pub node_logs: Vec<(String, u64, usize)>,
+    /// Where the report reads its inputs from (shown in the summary).
+    pub source: Option<String>,
+}
+
+/// Renders the report page for any history and its results.
+pub fn render(history: &History, results: &RunResults) -> String {
+    render_with(history, results, &Extras::default())
+}
+
+/// [`render`] plus what a run directory adds (node logs).
+pub fn render_with(history: &History, results: &RunResults, extras: &Extras) -> String {
+    let ctx = Ctx::new(history);
+    let mut witness: Vec<u64> = results
+        .results
+        .iter()
+        .flat_map(|v| v.anomalies.iter().flat_map(|a| a.ops.iter().copied()))
+        .collect();
+    witness.sort_unstable();
+    witness.dedup();
+    let tl = model::build(history, witness, &extras.node_events);
+    let mut body = String::new();
+    summary(&mut body, history, results, extras, &tl);
+    anomalies(&mut body, &ctx, results);
+    body.push_str(PLOTS);
+    nodes_and_config(&mut body, results, extras);
+    let title = format!("faultline: {} ({})", results.name, results.valid);
+    fill(
+        TEMPLATE,
+        &[
+            ("TITLE", html(&title)),
+            ("CSS", CSS.to_string()),
+            ("BODY", body),
+            ("DATA", json_for_script(&tl)),
+            ("JS", JS.to_string()),
+        ],
+    )
+}
+
+/// Replaces `{{NAME}}` markers in one pass, so substituted (untrusted) text is never re-scanned.
+fn fill(template: &str, subs: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + subs.iter().map(|s| s.1.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        match after
+            .find("}}")
+            .and_then(|j| subs.iter().find(|s| s.0 == &after[..j]).map(|s| (j, s)))
+        {
+            Some((j, (_, v))) => {
+                out.push_str(v);
+                rest = &after[j + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Lookups into the history by index, and invocation/completion partners.
+struct Ctx<'a> {
+    h: &'a History,
+    pos: HashMap<u64, usize>,
+    partner: Vec<Option<usize>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(h: &'a History) -> Ctx<'a> {
+        let pos = h.ops.iter().enumerate().map(|(i, o)| (o.index, i)).collect();
+        let mut partner = vec![None; h.ops.len()];
+        let mut open: HashMap<crate::history::Process, usize> = HashMap::new();
+        for (i, o) in h.ops.iter().enumerate() {
+            if o.ty == OpType::Invoke {
+                open.insert(o.process, i);
+            } else if let Some(j) = open.remove(&o.process) {
+                partner[i] = Some(j);
+                partner[j] = Some(i);
+            }
+        }
+        Ctx { h, pos, partner }
+    }
+
+    fn op(&self, index: u64) -> Option<&'a Op> {
+        self.pos.get(&index).map(|&p| &self.h.ops[p])
+    }
+
+    /// `p3 write k1 5 → ok 5`, from the invocation and completion of the op at `index`.
+    fn describe(&self, index: u64) -> String {
+        let Some(&p) = self.pos.get(&index) else {
+            return format!("op {index} (not in the history)");
+        };
+        let (inv, cmp) = match self.h.ops[p].ty {
+            OpType::Invoke => (Some(p), self.partner[p]),
+            _ => (self.partner[p], Some(p)),
+        };
+        let o = &self.h.ops[inv.or(cmp).unwrap_or(p)];
+        let mut s = format!("p{} {}", o.process, o.f);
+        if let Some(k) = o.key_string() {
+            let _ = write!(s, " {}", truncate(&k, 40));
+        }
+        if let Some(i) = inv {
+            if !self.h.ops[i].value.is_null() {
+                let _ = write!(s, " {}", truncate(&value_text(&self.h.ops[i].value), 80));
+            }
+        }
+        match cmp {
+            Some(c) => {
+                let co = &self.h.ops[c];
+                let _ = write!(s, " → {}", co.ty);
+                if !co.value.is_null() {
+                    let _ = write!(s, " {}", truncate(&value_text(&co.value), 80));
+                }
+                if let Some(e) = &co.error {
+                    let _ = write!(s, " ({})", truncate(e, 60));
+                }
+            }
+            None => s.push_str(" → pending"),
+        }
+        s
+    }
+}
+
+fn op_link(i: u64) -> String {
+    format!(r##"<a class="op-link" href="#timeline" data-op="{i}">#{i}</a>"##)
+}
+
+fn verdict_class(v: Validity) -> &'static str {
+    match v {
+        Validity::Valid => "v-valid",
+        Validity::Invalid => "v-invalid",
+        Validity::Unknown => "v-unknown",
+    }
+}
+
+/// Looks up the first present path in the test config, as text.
+fn cfg(test: &Value, paths: &[&[&str]]) -> Option<String> {
+    paths.iter().find_map(|path| {
+        let mut v = test;
+        for k in *path {
+            v = v.get(k)?;
+        }
+        match v {
+            Value::Null => None,
+            Value::Array(a) => Some(a.iter().map(value_text).collect::<Vec<_>>().join(", ")),
+            Value::Object(m) => m
+                .get("name")
+                .or_else(|| m.get("kinds"))
+                .or_else(|| m.get("kind"))
+                .map(|x| match x {
+                    Value::Array(a) => a.iter().map(value_text).collect::<Vec<_>>().join(", "),
+                    x => value_text(x),
+                }),
+            v => Some(value_text(v)),
+        }
+    })
+}
+
+/// The store mode flags found in the config (`replication=async reads=follower ...`).
+fn mode(test: &Value) -> Option<String> {
+    if let Some(m) = cfg(test, &[&["mode"]]) {
+        return Some(m);
+    }
+    let mut parts = Vec::new();
+    for k in [
+        "replication",
+        "reads",
+        "fsync",
+        "fencing",
+        "no_fencing",
+        "no-fencing",
+    ] {
+        if let Some(v) = cfg(test, &[&[k], &["store", k], &["target", k], &["options", k]]) {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::Timeline) {
+    let t = &r.test;
+    let dash = || "—".to_string();
+    let duration = if r.duration_ms > 0.0 {
+        r.duration_ms / 1000.0
+    } else {
+        tl.end as f64 / 1e6
+    };
+    let seed = r.seed.map(|s| s.to_string()).or_else(|| cfg(t, &[&["seed"]]));
+    let rows: Vec<(&str, String)> = vec![
+        ("Test", r.name.clone()),
+        ("Target", cfg(t, &[&["target"], &["db"]]).unwrap_or_else(dash)),
+        ("Mode", mode(t).unwrap_or_else(dash)),
+        ("Workload", cfg(t, &[&["workload"]]).unwrap_or_else(dash)),
+        ("Nemesis", cfg(t, &[&["nemesis"]]).unwrap_or_else(dash)),
+        ("Seed", seed.unwrap_or_else(dash)),
+        ("Duration", format!("{duration:.1} s")),
+        (
+            "Ops",
+            format!(
+                "{} history lines, {} client ops, {} nemesis ops",
+                r.ops.max(h.len()),
+                tl.ops.t0.len(),
+                h.nemesis_ops().count()
+            ),
+        ),
+        ("Network", r.net.clone().unwrap_or_else(dash)),
+        ("faultline", r.faultline_version.clone()),
+        ("Source", x.source.clone().unwrap_or_else(dash)),
+    ];
+    let _ = write!(
+        b,
+        r##"<header><h1>faultline report</h1><span class="verdict {}" id="overall">{}</span></header>
+<nav><a href="#summary">Summary</a> <a href="#anomalies">Anomalies</a> <a href="#timeline">Timeline</a> <a href="#perf">Latency &amp; throughput</a> <a href="#config">Config</a></nav>
+<section id="summary"><h2>Summary</h2><table class="kv">"##,
+        verdict_class(r.valid),
+        html(&r.valid.to_string())
+    );
+    for (k, v) in rows {
+        let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", k, html(&v));
+    }
+    let replay = r
+        .replay
+        .clone()
+        .unwrap_or_else(|| "faultline check history.jsonl".to_string());
+    let _ = write!(
+        b,
+        r#"</table><h3>Replay</h3><pre class="cmd" id="replay">{}</pre><h3>Checkers</h3><table class="grid"><tr><th>checker</th><th>verdict</th><th>summary</th><th>anomalies</th><th>time</th></tr>"#,
+        html(&replay)
+    );
+    for v in &r.results {
+        let _ = write!(
+            b,
+            r#"<tr><td>{}</td><td class="{}">{}</td><td>{}</td><td>{}</td><td>{:.0} ms</td></tr>"#,
+            html(&v.checker),
+            verdict_class(v.valid),
+            html(&v.valid.to_string()),
+            html(&truncate(&v.summary, 300)),
+            v.anomalies.len(),
+            v.elapsed_ms
+        );
+    }
+    b.push_str("</table>");
+    let mut warnings: Vec<String> = r.warnings.iter().chain(&h.warnings).cloned().collect();
+    if tl.orphans > 0 {
+        warnings.push(format!(
+            "{} completions without an invocation were left off the timeline",
+            tl.orphans
+        ));
+    }
+    if !warnings.is_empty() {
+        b.push_str(r#"<h3>Warnings</h3><ul class="warnings">"#);
+        for w in warnings {
+            let _ = write!(b, "<li>{}</li>", html(&truncate(&w, 500)));
+        }
+        b.push_str("</ul>");
+    }
+    b.push_str("</section>\n");
+}
+
+fn anomalies(b: &mut String, ctx: &Ctx, r: &RunResults) {
+    b.push_str(r#"<section id="anomalies"><h2>Anomalies</h2>"#);
+    let mut n = 0;
+    for v in &r.results {
+        if v.valid == Validity::Invalid && v.anomalies.is_empty() {
+            let _ = write!(
+                b,
+                r#"<article class="anomaly"><h3>{} said invalid</h3><p>{}</p></article>"#,
+                html(&v.checker),
+                html(&v.summary)
+            );
+        }
+        for a in &v.anomalies {
+            n += 1;
+            anomaly(b, ctx, v, a, n);
+        }
+    }
+    if n == 0 && r.results.iter().all(|v| v.valid != Validity::Invalid) {
+        b.push_str(r#"<p class="none">No anomalies found.</p>"#);
+    }
+    b.push_str("</section>\n");
+}
+
+fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
+    let _ = write!(
+        b,
+        r#"<article class="anomaly" id="anomaly-{n}"><h3><span class="kind">{}</span> <span class="by">found by {}</span></h3><p class="explain">{}</p>"#,
+        html(&a.kind),
+        html(&v.checker),
+        html(&a.explanation)
+    );
+    if !a.ops.is_empty() {
+        let _ = write!(
+            b,
+            r#"<p><button class="show-ops" data-ops="{}">Show these ops on the timeline</button></p><table class="grid ops"><tr><th>op</th><th>time</th><th>what happened</th></tr>"#,
+            a.ops.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        );
+        for &i in a.ops.iter().take(MAX_WITNESS_ROWS) {
+            let t = ctx
+                .op(i)
+                .map(|o| format!("{:.3} s", o.time as f64 / 1e9))
+                .unwrap_or_default();
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                op_link(i),
+                t,
+                html(&ctx.describe(i))
+            );
+        }
+        if a.ops.len() > MAX_WITNESS_ROWS {
+            let _ = write!(
+                b,
+                r#"<tr><td colspan="3">… {} more</td></tr>"#,
+                a.ops.len() - MAX_WITNESS_ROWS
+            );
+        }
+        b.push_str("</table>");
+    }
+    let lin_like = a.kind.contains("linearizab") || v.checker.contains("linearizab");
+    if let Some(w) = lin_like
+        .then(|| witness::linearizable(&a.data, &v.details))
+        .flatten()
+    {
+        lin_witness(b, ctx, &w);
+    }
+    if let Some(c) = witness::cycle(&a.data) {
+        b.push_str(r#"<div class="cycle-box"><h4>Dependency cycle</h4>"#);
+        b.push_str(&super::svg::cycle(&c));
+        b.push_str(r#"<ul class="edges">"#);
+        for (from, to, label) in &c.edges {
+            let _ = write!(b, "<li>T{} → T{}: {}</li>", html(from), html(to), html(label));
+        }
+        b.push_str("</ul></div>");
+    }
+    if !a.data.is_null() {
+        let pretty = serde_json::to_string_pretty(&a.data).unwrap_or_default();
+        let _ = write!(
+            b,
+            "<details><summary>Raw data</summary><pre>{}</pre></details>",
+            html(&truncate(&pretty, 20_000))
+        );
+    }
+    b.push_str("</article>\n");
+}
+
+fn state_text(s: &Option<Value>) -> String {
+    s.as_ref()
+        .map(|v| truncate(&v.to_string(), 120))
+        .unwrap_or_else(|| "—".to_string())
+}
+
+fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
+    let key = w
+        .key
+        .as_ref()
+        .map(|k| format!(" on key {}", value_text(k)))
+        .unwrap_or_default();
+    let _ = write!(
+        b,
+        r#"<div class="lin"><h4>Longest linearizable prefix{}: {} ops</h4><table class="grid prefix"><tr><th>step</th><th>op</th><th>what happened</th><th>model state after</th></tr>"#,
+        html(&key),
+        w.prefix.len()
+    );
+    let skip = w.prefix.len().saturating_sub(MAX_PREFIX_ROWS);
+    if skip > 0 {
+        let _ = write!(b, r#"<tr><td colspan="4">… {skip} earlier steps</td></tr>"#);
+    }
+    let row = |b: &mut String, label: String, s: &Step, class: &str| {
+        let (link, what) = match s.op {
+            Some(i) => (op_link(i), ctx.describe(i)),
+            None => (String::new(), truncate(&s.raw.to_string(), 160)),
+        };
+        let _ = write!(
+            b,
+            r#"<tr class="{class}"><td>{label}</td><td>{link}</td><td>{}</td><td>{}</td></tr>"#,
+            html(&what),
+            html(&state_text(&s.state))
+        );
+    };
+    for (k, s) in w.prefix.iter().enumerate().skip(skip) {
+        row(b, (k + 1).to_string(), s, "");
+    }
+    b.push_str("</table>");
+    let before = w.prefix.last().and_then(|s| s.state.clone());
+    for f in &w.failing {
+        let _ = write!(
+            b,
+            r#"<div class="breaks"><h4>The op that cannot be placed next</h4><p>{} {}</p><table class="kv"><tr><th>model state before</th><td>{}</td></tr>"#,
+            f.op.map(op_link).unwrap_or_default(),
+            html(&f.op.map(|i| ctx.describe(i)).unwrap_or_default()),
+            html(&state_text(&before.clone().or(f.state.clone())))
+        );
+        if let Value::Object(m) = &f.raw {
+            for (k, v) in m
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "op" | "index" | "op_index"))
+            {
+                let _ = write!(
+                    b,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    html(k),
+                    html(&truncate(&value_text(v), 300))
+                );
+            }
+        }
+        b.push_str("</table></div>");
+    }
+    b.push_str("</div>");
+}
+
+/// Canvases and controls the script fills in.
+const PLOTS: &str = r#"<section id="timeline"><h2>Timeline</h2>
+<div class="controls"><button id="zoom-in">Zoom in</button> <button id="zoom-out">Zoom out</button> <button id="zoom-reset">Show all</button> <span class="hint">Wheel to zoom, drag to pan, click an op for details.</span> <span id="range"></span></div>
+<div class="legend"><span class="sw ok"></span>ok <span class="sw fail"></span>fail <span class="sw info"></span>info / timeout <span class="sw pending"></span>pending <span class="sw witness"></span>witness op <span class="sw nem"></span>nemesis window</div>
+<div class="canvas-wrap"><canvas id="tl-canvas" height="420"></canvas><div id="tooltip" hidden></div></div>
+<pre id="op-detail">Click an op to see it here.</pre>
+</section>
+<section id="perf"><h2>Latency, throughput, availability</h2>
+<h3>Latency (log scale, ms; points per op kind, lines p50/p95/p99 of ok ops)</h3><canvas id="lat-canvas" height="260"></canvas><div class="legend" id="lat-legend"></div>
+<h3>Throughput (completions per second by outcome)</h3><canvas id="thr-canvas" height="180"></canvas>
+<h3>Availability (share of completions that were ok)</h3><canvas id="avail-canvas" height="120"></canvas>
+</section>
+"#;
+
+fn nodes_and_config(b: &mut String, r: &RunResults, x: &Extras) {
+    if !x.node_logs.is_empty() {
+        b.push_str(r#"<section id="nodes"><h2>Node logs</h2><table class="grid"><tr><th>file</th><th>bytes</th><th>event lines</th></tr>"#);
+        for (name, size, events) in &x.node_logs {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{size}</td><td>{events}</td></tr>",
+                html(name)
+            );
+        }
+        b.push_str("</table><p>Leader changes are marked above the timeline.</p></section>\n");
+    }
+    b.push_str(r#"<section id="config"><h2>Config and checker details</h2>"#);
+    let pretty = serde_json::to_string_pretty(&r.test).unwrap_or_default();
+    let _ = write!(
+        b,
+        "<details><summary>Test config</summary><pre>{}</pre></details>",
+        html(&truncate(&pretty, 50_000))
+    );
+    for v in r.results.iter().filter(|v| !v.details.is_null()) {
+        let pretty = serde_json::to_string_pretty(&v.details).unwrap_or_default();
+        let _ = write!(
+            b,
+            "<details><summary>{} details</summary><pre>{}</pre></details>",
+            html(&v.checker),
+            html(&truncate(&pretty, 50_000))
+        );
+    }
+    b.push_str("</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_does_not_rescan_substituted_text() {
+        let out = fill("a{{X}}b{{Y}}c{{Z}}", &[("X", "{{Y}}".into()), ("Y", "y".into())]);
+        assert_eq!(out, "a{{Y}}byc{{Z}}");
+    }
+
+    #[test]
+    fn mode_reads_flags_from_the_config() {
+        let t = serde_json::json!({"store": {"replication": "async", "reads": "follower"}, "nemesis": ["kill", "partition"]});
+        assert_eq!(mode(&t).unwrap(), "replication=async reads=follower");
+        assert_eq!(cfg(&t, &[&["nemesis"]]).unwrap(), "kill, partition");
+    }
+}
