@@ -69,7 +69,11 @@ fn find_array<'a>(v: &'a Value, pred: &dyn Fn(&str) -> bool, depth: u32) -> Opti
 fn op_index(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64(),
-        Value::Object(_) => first(v, &["op", "index", "op_index", "id"]).and_then(op_index),
+        // The linearizability checker names an op by its `invoke` and `complete`
+        // history indices; the completion is what the timeline shows.
+        Value::Object(_) => {
+            first(v, &["op", "index", "op_index", "id", "complete", "invoke"]).and_then(op_index)
+        }
         _ => None,
     }
 }
@@ -179,6 +183,19 @@ pub fn cycle(data: &Value) -> Option<Cycle> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn reads_the_linearizable_checkers_prefix_shape() {
+        let d = json!({"key": "k1", "longest_prefix": [
+            {"complete": 11, "invoke": 8, "f": "cas", "state_after": 1},
+            {"complete": 27, "invoke": 26, "f": "write", "state_after": 2}]});
+        let w = linearizable(&d, &Value::Null).unwrap();
+        assert_eq!(
+            w.prefix.iter().map(|s| s.op).collect::<Vec<_>>(),
+            vec![Some(11), Some(27)]
+        );
+        assert_eq!(w.prefix[1].state, Some(json!(2)));
+    }
 
     #[test]
     fn reads_prefix_objects_and_failing_op() {
