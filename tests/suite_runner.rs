@@ -81,7 +81,11 @@ fn junit_counts(path: &Path) -> (u32, u32, u32, u32) {
         .arg(path)
         .output()
         .expect("python3");
-    assert!(o.status.success(), "junit.xml rejected: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "junit.xml rejected: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: Vec<u32> = String::from_utf8_lossy(&o.stdout)
         .split_whitespace()
         .map(|x| x.parse().unwrap())
@@ -136,7 +140,10 @@ fn anomalies_unknown_and_errors_map_to_exit_codes_and_junit() {
     assert_eq!(r.exit_code, 1);
     assert_eq!(junit_counts(&d.path().join("junit.xml")), (4, 1, 2, 4));
     let xml = std::fs::read_to_string(d.path().join("junit.xml")).unwrap();
-    assert!(xml.contains("&lt;script&gt;&amp;stale-read"), "anomaly text escaped in failure");
+    assert!(
+        xml.contains("&lt;script&gt;&amp;stale-read"),
+        "anomaly text escaped in failure"
+    );
     assert!(!xml.contains("<script>"));
 
     let f = fake(&[
@@ -199,7 +206,11 @@ fn baseline_reports_only_new_kinds() {
 fn bad_suite_file_exits_3_naming_file_and_field() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("bad.toml");
-    std::fs::write(&p, "[[test]]\nname = 'a'\nseeds = [1]\nexpected = 'valid'\nnodes = 'three'\n").unwrap();
+    std::fs::write(
+        &p,
+        "[[test]]\nname = 'a'\nseeds = [1]\nexpected = 'valid'\nnodes = 'three'\n",
+    )
+    .unwrap();
     let o = assert_cmd::Command::cargo_bin("faultline")
         .unwrap()
         .args(["suite"])

@@ -70,7 +70,7 @@ impl TestExecutor for SubprocessExecutor {
             let lines: Vec<&str> = text.lines().collect();
             lines[lines.len().saturating_sub(10)..].join("\n")
         };
-        if code == crate::exit::HARNESS || code > crate::exit::HARNESS || code < 0 {
+        if !(0..crate::exit::HARNESS).contains(&code) {
             return Err(format!("`faultline test` exited {code}:\n{}", tail()));
         }
         let results = store_dir.join("latest").join("results.json");
