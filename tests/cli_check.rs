@@ -149,19 +149,25 @@ fn json_output_is_run_results() {
 }
 
 #[test]
-fn html_flag_is_reserved() {
+fn html_flag_writes_a_self_contained_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
     faultline()
-        .args([
-            "check",
-            "--checker",
-            "noop",
-            "--html",
-            "/tmp/faultline-never-written.html",
-        ])
+        .args(["check", "--checker", "noop", "--html"])
+        .arg(&out)
         .arg(fixture("garbage-ok.jsonl"))
         .assert()
-        .code(0)
-        .stderr(predicate::str::contains("not yet available"));
+        .code(0);
+    let page = std::fs::read_to_string(&out).expect("--html wrote the report");
+    assert!(
+        page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"),
+        "{}",
+        &page[..80.min(page.len())]
+    );
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "no network resources"
+    );
 }
 
 #[test]
