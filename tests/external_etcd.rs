@@ -16,7 +16,7 @@ fn def_path() -> PathBuf {
 
 fn etcd_present() -> bool {
     if check_binary("etcd", "").is_err() {
-        let msg = format!("etcd is not installed: apt-get install etcd-server etcd-client");
+        let msg = "etcd is not installed: apt-get install etcd-server etcd-client";
         // CI installs it (.ci/setup): missing there is a failure, not a skip.
         assert!(std::env::var_os("CI").is_none(), "{msg}");
         eprintln!("{msg} (skipped outside CI)");

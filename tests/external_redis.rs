@@ -22,7 +22,7 @@ fn def_path() -> PathBuf {
 fn present() -> bool {
     let ok = check_binary("redis-server", "").is_ok() && check_binary("redis-sentinel", "").is_ok();
     if !ok {
-        let msg = format!("redis is not installed: apt-get install redis-server redis-sentinel");
+        let msg = "redis is not installed: apt-get install redis-server redis-sentinel";
         // CI installs it (.ci/setup): missing there is a failure, not a skip.
         assert!(std::env::var_os("CI").is_none(), "{msg}");
         eprintln!("{msg} (skipped outside CI)");

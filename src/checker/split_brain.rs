@@ -39,6 +39,25 @@ struct Tenure {
     acks: Vec<NodeEvent>,
 }
 
+impl Tenure {
+    fn starting(e: &NodeEvent) -> Tenure {
+        Tenure {
+            node: e.node.clone(),
+            term: e.term,
+            from: e.time,
+            last_ack: None,
+            acks: vec![],
+        }
+    }
+}
+
+/// Starts `e.node`'s tenure of `e.term` at `e.time` and makes it the node's open one.
+fn open_tenure(tenures: &mut Vec<Tenure>, open: &mut HashMap<String, usize>, e: &NodeEvent) -> usize {
+    tenures.push(Tenure::starting(e));
+    open.insert(e.node.clone(), tenures.len() - 1);
+    tenures.len() - 1
+}
+
 impl Checker for SplitBrain {
     fn name(&self) -> &str {
         "split_brain"
@@ -108,14 +127,7 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
                 if !l.iter().any(|(n, _)| *n == e.node) {
                     l.push((e.node.clone(), e.time));
                 }
-                tenures.push(Tenure {
-                    node: e.node.clone(),
-                    term: e.term,
-                    from: e.time,
-                    last_ack: None,
-                    acks: vec![],
-                });
-                open.insert(e.node.clone(), tenures.len() - 1);
+                open_tenure(&mut tenures, &mut open, e);
             }
             "step-down" | "stop" => {
                 open.remove(&e.node);
@@ -125,17 +137,7 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
                 // `leader` event still proves the node acted as leader from then on.
                 let i = match open.get(&e.node) {
                     Some(&i) if tenures[i].term == e.term => i,
-                    _ => {
-                        tenures.push(Tenure {
-                            node: e.node.clone(),
-                            term: e.term,
-                            from: e.time,
-                            last_ack: None,
-                            acks: vec![],
-                        });
-                        open.insert(e.node.clone(), tenures.len() - 1);
-                        tenures.len() - 1
-                    }
+                    _ => open_tenure(&mut tenures, &mut open, e),
                 };
                 tenures[i].last_ack = Some(e.time);
                 tenures[i].acks.push(e.clone());
