@@ -111,9 +111,17 @@ fn corrupt_wal_reports_file_and_offset_and_recovers_the_prefix() {
     }
     c.kill(0);
     let wal = c.data_dir(0).join("wal.log");
-    let len = std::fs::metadata(&wal).unwrap().len();
-    let mut f = std::fs::OpenOptions::new().append(true).open(&wal).unwrap();
-    f.write_all(&[200, 0, 0, 0, 9, 9, 9, 9, b'{', b'"']).unwrap(); // a torn record
+    // The file is padded with zeros (pre-allocated chunks): find where the
+    // records end, i.e. where the next append would have gone.
+    let data = std::fs::read(&wal).unwrap();
+    let mut len = 0usize;
+    while len + 8 <= data.len() && data[len..len + 8] != [0u8; 8] {
+        len += 8 + u32::from_le_bytes(data[len..len + 4].try_into().unwrap()) as usize;
+    }
+    let f = std::fs::OpenOptions::new().write(true).open(&wal).unwrap();
+    // A torn record, written in place.
+    std::os::unix::fs::FileExt::write_all_at(&f, &[200, 0, 0, 0, 9, 9, 9, 9, b'{', b'"'], len as u64)
+        .unwrap();
     drop(f);
     c.spawn(0);
     let text = c.log_text(0);

@@ -36,9 +36,15 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "quorum")]
     pub replication: Replication,
     /// Who answers reads: linearizable (leader, after a majority round: safe),
-    /// leader (leader's local state), follower (any node: stale reads).
+    /// lease (leader's local state while its read lease lasts, else as linearizable;
+    /// safe while clock rates differ by less than --max-drift), leader (leader's
+    /// local state), follower (any node: stale reads).
     #[arg(long, value_enum, default_value = "linearizable")]
     pub reads: Reads,
+    /// Clock-rate drift read leases tolerate: a lease lasts
+    /// election-timeout * (1 - max-drift) minus a 10 ms margin.
+    #[arg(long, default_value_t = 0.1)]
+    pub max_drift: f64,
     /// Unsafe: an old leader keeps accepting and acknowledging writes (split brain).
     #[arg(long)]
     pub no_fencing: bool,
@@ -90,12 +96,16 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.heartbeat_ms == 0 || a.election_timeout_ms <= a.heartbeat_ms {
         bail!("--election-timeout-ms must exceed --heartbeat-ms, which must be positive");
     }
+    if !(0.0..1.0).contains(&a.max_drift) {
+        bail!("--max-drift must be at least 0 and below 1 (got {})", a.max_drift);
+    }
     std::fs::create_dir_all(&a.data_dir)
         .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
     let nodes: Vec<&str> = cluster.keys().map(String::as_str).collect();
     let mut core = Config::new(&a.id, &nodes);
     core.replication = a.replication;
     core.reads = a.reads;
+    core.max_drift = a.max_drift;
     core.fencing = !a.no_fencing;
     core.heartbeat_ns = a.heartbeat_ms * 1_000_000;
     core.election_timeout_ns = a.election_timeout_ms * 1_000_000;

@@ -136,7 +136,7 @@ fn build_target(cfg: &TestConfig, origin: u64, tag: &RunTag) -> anyhow::Result<B
                 (
                     "--reads",
                     &cfg.store.reads,
-                    &["linearizable", "leader", "follower"][..],
+                    &["linearizable", "lease", "leader", "follower"][..],
                 ),
                 ("--fsync", &cfg.store.fsync, &["always", "batch", "never"][..]),
             ] {

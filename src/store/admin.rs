@@ -19,6 +19,10 @@ pub struct NodeStatus {
     pub applied_index: u64,
     pub last_log_index: u64,
     pub clock_offset_ms: i64,
+    /// `--reads lease` leaders: milliseconds until the read lease expires
+    /// (negative once expired, the leader then confirms reads with a majority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_expires_in_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,14 @@
 //! Record frame: little-endian u32 body length, u32 CRC32 of the body, JSON body.
 //! Recovery replays records until the first bad frame (short, oversized, CRC or
 //! parse failure), reports that file and offset, and truncates the torn tail.
+//!
+//! The file grows in pre-allocated chunks ([`CHUNK`] bytes of zeros, written
+//! and fully synced once), and records are written into them in place. So a
+//! `batch` sync of an append is an `fdatasync` of data in an already allocated,
+//! already sized region, which needs no file-system metadata flush. Invariant:
+//! the bytes after the last record are zeros up to the end of the file; an
+//! all-zero record header marks the end of the log (a body is never empty).
+//! Zeros followed by anything else are reported as corruption at the zeros.
 //! Fsync policies: `always` (each durable write is synced before the next step),
 //! `batch` (group commit: one sync per driver batch, before any send or reply of
 //! it), `never` (records sit in a process buffer flushed about once a second, with
@@ -12,12 +20,16 @@ use crate::store::core::{Durable, Entry, NodeId, Recovered, Snapshot};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub const WAL_FILE: &str = "wal.log";
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 const MAX_RECORD: usize = 1 << 30;
 const NEVER_FLUSH_BYTES: usize = 1 << 20;
+/// The WAL file grows by this many zero bytes at a time.
+pub const CHUNK: u64 = 2 << 20;
+const HEADER: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FsyncPolicy {
@@ -66,6 +78,10 @@ pub struct Wal {
     file: File,
     buf: Vec<u8>,
     policy: FsyncPolicy,
+    /// Where the next record goes: the end of the valid log.
+    end: u64,
+    /// The file's length: `end` up to here is zero padding.
+    allocated: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -82,31 +98,45 @@ fn frame(buf: &mut Vec<u8>, rec: &Record) {
     buf.extend_from_slice(&body);
 }
 
-/// Parses records from `data`; returns them and, if the data ends badly, where and why.
-fn parse(data: &[u8]) -> (Vec<Record>, Option<(u64, String)>) {
+/// Parses records from `data`; returns them, the end of the last good one
+/// and, if the data ends badly, where and why.
+fn parse(data: &[u8]) -> (Vec<Record>, u64, Option<(u64, String)>) {
     let mut out = Vec::new();
     let mut off = 0usize;
     while off < data.len() {
         let bad = |why: &str| Some((off as u64, why.to_string()));
-        if data.len() - off < 8 {
-            return (out, bad("truncated record header"));
+        if data[off..].iter().all(|b| *b == 0) {
+            return (out, off as u64, None); // pre-allocated padding: the end of the log
+        }
+        if data.len() - off < HEADER {
+            return (out, off as u64, bad("truncated record header"));
         }
         let len = u32::from_le_bytes(data[off..off + 4].try_into().unwrap_or_default()) as usize;
         let crc = u32::from_le_bytes(data[off + 4..off + 8].try_into().unwrap_or_default());
+        if len == 0 && crc == 0 {
+            return (
+                out,
+                off as u64,
+                bad("data after the zero padding that ends the log"),
+            );
+        }
         if len > MAX_RECORD || data.len() - off - 8 < len {
-            return (out, bad("truncated record body"));
+            return (out, off as u64, bad("truncated record body"));
         }
         let body = &data[off + 8..off + 8 + len];
         if crc32fast::hash(body) != crc {
-            return (out, bad("CRC mismatch"));
+            return (out, off as u64, bad("CRC mismatch"));
         }
         match serde_json::from_slice(body) {
             Ok(r) => out.push(r),
-            Err(e) => return (out, Some((off as u64, format!("undecodable record: {e}")))),
+            Err(e) => {
+                let why = format!("undecodable record: {e}");
+                return (out, off as u64, Some((off as u64, why)));
+            }
         }
-        off += 8 + len;
+        off += HEADER + len;
     }
-    (out, None)
+    (out, off as u64, None)
 }
 
 impl Wal {
@@ -130,7 +160,7 @@ impl Wal {
                 .and_then(|mut f| f.read_to_end(&mut data))
                 .map_err(io(&path))?;
         }
-        let (records, bad) = parse(&data);
+        let (records, end, bad) = parse(&data);
         let corruption = bad.map(|(offset, reason)| Corruption {
             path: path.clone(),
             offset,
@@ -138,12 +168,17 @@ impl Wal {
         });
         let file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
             .open(&path)
             .map_err(io(&path))?;
-        if let Some(c) = &corruption {
-            file.set_len(c.offset).map_err(io(&path))?;
+        let mut allocated = data.len() as u64;
+        if corruption.is_some() {
+            // Cut the bad tail; the next write re-grows the file with fresh zeros.
+            file.set_len(end).map_err(io(&path))?;
             file.sync_all().map_err(io(&path))?;
+            allocated = end;
         }
         let base = rec.snapshot.as_ref().map_or(0, |s| s.index);
         for r in records {
@@ -169,6 +204,8 @@ impl Wal {
             file,
             buf: Vec::new(),
             policy,
+            end,
+            allocated,
         };
         Ok((wal, rec, corruption))
     }
@@ -221,11 +258,33 @@ impl Wal {
             return Ok(());
         }
         let path = self.path();
-        self.file.write_all(&self.buf).map_err(io(&path))?;
+        let need = self.end + self.buf.len() as u64;
+        if need > self.allocated {
+            self.grow(need, sync)?;
+        }
+        self.file.write_all_at(&self.buf, self.end).map_err(io(&path))?;
+        self.end = need;
         self.buf.clear();
         if sync {
             self.file.sync_data().map_err(io(&path))?;
         }
+        Ok(())
+    }
+
+    /// Extends the file with zeroed chunks to cover `need` bytes and (when
+    /// syncing) makes the new length and blocks durable, so later appends
+    /// into them need only a data sync.
+    fn grow(&mut self, need: u64, sync: bool) -> Result<(), WalError> {
+        let path = self.path();
+        let target = need.div_ceil(CHUNK).max(1) * CHUNK;
+        let zeros = vec![0u8; (target - self.allocated) as usize];
+        self.file
+            .write_all_at(&zeros, self.allocated)
+            .map_err(io(&path))?;
+        if sync {
+            self.file.sync_all().map_err(io(&path))?;
+        }
+        self.allocated = target;
         Ok(())
     }
 
@@ -257,7 +316,13 @@ impl Wal {
                 .map_err(io(&self.dir))?;
         }
         self.buf.clear();
-        self.file = OpenOptions::new().append(true).open(&path).map_err(io(&path))?;
+        self.file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        self.end = data.len() as u64;
+        self.allocated = self.end;
         Ok(())
     }
 }
@@ -307,10 +372,12 @@ mod tests {
             w.commit().unwrap();
         }
         let path = dir.path().join(WAL_FILE);
-        let good_len = std::fs::metadata(&path).unwrap().len();
-        // A torn append: half a record at the end.
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&[50, 0, 0, 0, 1, 2, 3, 4, b'{']).unwrap();
+        let good_len = log_end(&path);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK, "one padded chunk");
+        // A torn append: half a record where the next one would go.
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(&[50, 0, 0, 0, 1, 2, 3, 4, b'{'], good_len)
+            .unwrap();
         drop(f);
         let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
         let bad = bad.expect("torn tail reported");
@@ -326,6 +393,85 @@ mod tests {
         assert_eq!(got, vec![(1, 1), (2, 1), (3, 2)]);
     }
 
+    /// The end of the valid records of a WAL file (where padding starts).
+    fn log_end(path: &Path) -> u64 {
+        parse(&std::fs::read(path).unwrap()).1
+    }
+
+    #[test]
+    fn chunk_padded_file_recovers_and_appends_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(WAL_FILE);
+        let big = |i: u64| Durable::Append(vec![entry(1, i)]);
+        {
+            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+            for i in 1..=5 {
+                w.write(&big(i)).unwrap();
+                w.commit().unwrap();
+            }
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK);
+        let end = log_end(&path);
+        assert!(end > 0 && end < CHUNK);
+        {
+            let (mut w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+            assert!(bad.is_none(), "zero padding is not corruption: {bad:?}");
+            assert_eq!(rec.entries.len(), 5);
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK, "padding kept");
+            // Appends go where the log ends, not after the padding, and
+            // growing past the chunk adds another zeroed chunk.
+            for i in 6..=8 {
+                w.write(&big(i)).unwrap();
+            }
+            let filler = "x".repeat(CHUNK as usize);
+            w.write(&Durable::Append(vec![Entry {
+                term: 1,
+                index: 9,
+                cmd: Command::Client(ClientOp::Write {
+                    key: json!("big"),
+                    value: json!(filler),
+                }),
+            }]))
+            .unwrap();
+            w.commit().unwrap();
+        }
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(len % CHUNK, 0);
+        assert!(len >= 2 * CHUNK);
+        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+        assert!(bad.is_none(), "{bad:?}");
+        let got: Vec<u64> = rec.entries.iter().map(|e| e.index).collect();
+        assert_eq!(got, (1..=9).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn data_after_the_padding_is_reported_and_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(WAL_FILE);
+        {
+            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+            w.write(&Durable::Append(vec![entry(1, 1)])).unwrap();
+            w.commit().unwrap();
+        }
+        let end = log_end(&path);
+        // Junk at the very end of the file, behind zeros.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"junk").unwrap();
+        drop(f);
+        let (mut w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+        let bad = bad.expect("junk behind the padding reported");
+        assert_eq!(bad.offset, end);
+        assert!(bad.reason.contains("zero padding"), "{}", bad.reason);
+        assert_eq!(rec.entries.len(), 1);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), end, "cut");
+        w.write(&Durable::Append(vec![entry(1, 2)])).unwrap();
+        w.commit().unwrap();
+        drop(w);
+        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+        assert!(bad.is_none(), "{bad:?}");
+        assert_eq!(rec.entries.len(), 2);
+    }
+
     #[test]
     fn crc_flip_in_the_middle_keeps_prefix() {
         let dir = tempfile::tempdir().unwrap();
@@ -337,7 +483,7 @@ mod tests {
         }
         let path = dir.path().join(WAL_FILE);
         let mut data = std::fs::read(&path).unwrap();
-        let (recs, _) = parse(&data);
+        let (recs, _, _) = parse(&data);
         assert_eq!(recs.len(), 3);
         let second = {
             let l = u32::from_le_bytes(data[0..4].try_into().unwrap()) as usize;

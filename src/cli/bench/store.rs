@@ -1,8 +1,10 @@
 //! `faultline bench store`: throughput and latency of a built-in store cluster
-//! on loopback (real node processes, blocking clients writing to the leader).
+//! on loopback (real node processes, blocking clients sending to the leader).
+//! Writes only by default; `--reads-ratio` mixes in reads of `--read-mode`
+//! (lease vs linearizable), each client drawing its mix from `--seed`.
 
 use crate::store::admin::AdminClient;
-use crate::store::core::{Replication, Role};
+use crate::store::core::{Reads, Replication, Role};
 use crate::store::ops::{ClientOp, Outcome, Request};
 use crate::store::wal::FsyncPolicy;
 use crate::store::StoreClient;
@@ -26,6 +28,39 @@ pub struct Args {
     pub fsync: FsyncPolicy,
     #[arg(long, value_enum, default_value = "quorum")]
     pub replication: Replication,
+    /// Seed of the clients' key and read/write choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fraction of operations that are reads (0 = writes only).
+    #[arg(long, default_value_t = 0.0)]
+    pub reads_ratio: f64,
+    /// How the nodes answer reads (`--reads` of `faultline node`).
+    #[arg(long, value_enum, default_value = "linearizable")]
+    pub read_mode: Reads,
+}
+
+/// One client's results.
+struct Tally {
+    writes: Histogram<u64>,
+    reads: Histogram<u64>,
+    errors: u64,
+}
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?)
+}
+
+/// One line of the report: rate and latency quantiles of `h` over `secs`.
+fn line(what: &str, h: &Histogram<u64>, secs: u64) -> String {
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    format!(
+        "{what}/s {:.0}  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
+        h.len() as f64 / secs as f64,
+        ms(0.5),
+        ms(0.99),
+        ms(0.999),
+        h.max() as f64 / 1000.0
+    )
 }
 
 struct Nodes(Vec<Child>);
@@ -53,6 +88,9 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.nodes == 0 || a.clients == 0 || a.secs == 0 {
         bail!("--nodes, --clients and --secs must be positive");
     }
+    if !(0.0..=1.0).contains(&a.reads_ratio) {
+        bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
+    }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let exe = std::env::current_exe().context("cannot find the faultline binary")?;
     let ids: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
@@ -78,6 +116,8 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
                 &value_name(a.fsync),
                 "--replication",
                 &value_name(a.replication),
+                "--reads",
+                &value_name(a.read_mode),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -103,64 +143,81 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     };
     let until = Instant::now() + Duration::from_secs(a.secs);
     let target = client[leader];
+    let (seed, ratio) = (a.seed, a.reads_ratio);
     let workers: Vec<_> = (0..a.clients)
         .map(|w| {
-            std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64)> {
-                let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            std::thread::spawn(move || -> anyhow::Result<Tally> {
+                use rand::{Rng, SeedableRng};
+                let mut rng =
+                    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (w as u64).wrapping_mul(0x9e37_79b9));
+                let mut tally = Tally {
+                    writes: histogram()?,
+                    reads: histogram()?,
+                    errors: 0,
+                };
                 let mut c = StoreClient::connect(target, t)?;
-                let mut errors = 0u64;
                 let mut i = 0u64;
                 while Instant::now() < until {
-                    let op = ClientOp::Write {
-                        key: serde_json::json!(format!("k{}", (w as u64 * 7919 + i) % 1000)),
-                        value: serde_json::json!(i),
+                    let key = serde_json::json!(format!("k{}", rng.gen_range(0..1000u32)));
+                    let read = ratio > 0.0 && rng.gen_bool(ratio);
+                    let op = if read {
+                        ClientOp::Read { key }
+                    } else {
+                        ClientOp::Write {
+                            key,
+                            value: serde_json::json!(i),
+                        }
                     };
                     let start = Instant::now();
                     match c.request(&Request { id: 0, op }, Duration::from_secs(5)) {
                         Ok(r) if matches!(r.outcome, Outcome::Ok { .. }) => {
-                            h.record(start.elapsed().as_micros().max(1) as u64)?;
+                            let us = start.elapsed().as_micros().max(1) as u64;
+                            let h = if read { &mut tally.reads } else { &mut tally.writes };
+                            h.record(us)?;
                         }
-                        _ => errors += 1,
+                        _ => tally.errors += 1,
                     }
                     i += 1;
                 }
-                Ok((h, errors))
+                Ok(tally)
             })
         })
         .collect();
-    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut writes = histogram()?;
+    let mut reads = histogram()?;
     let mut errors = 0;
     for w in workers {
-        let (h, e) = w
+        let t = w
             .join()
             .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
-        all.add(h)?;
-        errors += e;
+        writes.add(t.writes)?;
+        reads.add(t.reads)?;
+        errors += t.errors;
     }
-    let ok = all.len();
-    let rate = ok as f64 / a.secs as f64;
-    let ms = |q: f64| all.value_at_quantile(q) as f64 / 1000.0;
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    let rate = |h: &Histogram<u64>| h.len() as f64 / a.secs as f64;
     println!(
-        "store bench: {} nodes, {} clients, {} s, replication {}, fsync {}",
+        "store bench: {} nodes, {} clients, {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         a.nodes,
         a.clients,
         a.secs,
         value_name(a.replication),
-        value_name(a.fsync)
+        value_name(a.fsync),
+        a.reads_ratio,
+        value_name(a.read_mode),
+        a.seed
     );
-    println!(
-        "writes/s {:.0}  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms  errors {}",
-        rate,
-        ms(0.5),
-        ms(0.99),
-        ms(0.999),
-        all.max() as f64 / 1000.0,
-        errors
-    );
+    println!("{}  errors {}", line("writes", &writes, a.secs), errors);
+    if a.reads_ratio > 0.0 {
+        println!("{}", line("reads", &reads, a.secs));
+    }
     println!(
         "{}",
-        serde_json::json!({"writes_per_sec": rate, "p50_ms": ms(0.5), "p99_ms": ms(0.99),
-            "p999_ms": ms(0.999), "ok": ok, "errors": errors, "nodes": a.nodes, "clients": a.clients})
+        serde_json::json!({"writes_per_sec": rate(&writes), "p50_ms": ms(&writes, 0.5),
+            "p99_ms": ms(&writes, 0.99), "p999_ms": ms(&writes, 0.999), "ok": writes.len(),
+            "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
+            "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(a.read_mode),
+            "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed})
     );
     Ok(crate::exit::VALID)
 }

@@ -1,8 +1,13 @@
 //! The leader's half of the core: replication, commit rules per mode,
-//! linearizable reads, quorum checks.
+//! linearizable reads, read leases, quorum checks.
+//!
+//! Lease invariant: `lease_until` is at most `lease_ns` after the send time of
+//! a round a majority acknowledged; each of those followers refuses votes for an
+//! election timeout after receiving it, so (clock drift below `max_drift`) no
+//! new leader exists before `lease_until`.
 
 use super::{
-    Action, Command, Core, Durable, Entry, Message, PendingRead, Progress, Replication, Role, Snapshot,
+    Action, Command, Core, Durable, Entry, Message, PendingRead, Progress, Reads, Replication, Role, Snapshot,
 };
 use crate::store::ops::Outcome;
 use serde_json::Value;
@@ -13,7 +18,10 @@ impl Core {
         self.leader = Some(self.cfg.id.clone());
         self.leader_since = self.now;
         self.last_heartbeat = self.now;
-        self.read_seq = 0;
+        // Rounds start at 1: a follower's `read_ack` of 0 means "acknowledged nothing".
+        self.read_seq = 1;
+        self.lease_until = 0;
+        self.round_sent.clear();
         self.sync_follower = None;
         let next = self.log.last_index() + 1;
         for p in self.others() {
@@ -84,6 +92,9 @@ impl Core {
     fn send_append(&mut self, to: &str) {
         let Some(pr) = self.peers.get(to) else { return };
         let (term, commit, read_seq) = (self.term, self.commit, self.read_seq);
+        if self.cfg.reads == Reads::Lease {
+            self.round_sent.entry(read_seq).or_insert(self.now);
+        }
         if pr.next <= self.log.snap_index {
             let recently = pr
                 .snapshot_at
@@ -172,6 +183,7 @@ impl Core {
                 self.send_append(&from);
             }
         }
+        self.update_lease();
         self.serve_reads();
     }
 
@@ -193,6 +205,10 @@ impl Core {
             self.choose_sync_follower();
         }
         if self.now >= self.last_heartbeat + self.cfg.heartbeat_ns {
+            if self.cfg.reads == Reads::Lease {
+                // A fresh round per heartbeat: its acknowledgement renews the lease.
+                self.read_seq += 1;
+            }
             self.broadcast(true);
         }
         self.maybe_commit();
@@ -268,15 +284,46 @@ impl Core {
         self.serve_reads();
     }
 
+    /// The newest leadership round a majority (the leader included) acknowledged.
+    fn confirmed_round(&self) -> u64 {
+        let mut acks: Vec<u64> = self.peers.values().map(|p| p.read_ack).collect();
+        acks.push(u64::MAX);
+        acks.sort_unstable_by(|a, b| b.cmp(a));
+        acks[self.cfg.majority() - 1]
+    }
+
+    /// Extends the read lease to `lease_ns` after the send time of the newest
+    /// round a majority acknowledged (never shortens it).
+    fn update_lease(&mut self) {
+        if self.cfg.reads != Reads::Lease {
+            return;
+        }
+        let confirmed = self.confirmed_round();
+        if confirmed == 0 || confirmed == u64::MAX {
+            return;
+        }
+        if let Some(&sent) = self.round_sent.get(&confirmed) {
+            self.lease_until = self.lease_until.max(sent + self.cfg.lease_ns());
+        }
+        // Older rounds can no longer start a later lease.
+        self.round_sent = self.round_sent.split_off(&confirmed);
+    }
+
+    /// A lease read may be answered from local state now: this node leads, holds
+    /// an unexpired lease, and has committed its term's no-op (so its state
+    /// includes every write any earlier leader acknowledged).
+    pub(super) fn lease_valid(&self) -> bool {
+        self.role == Role::Leader
+            && self.commit >= self.noop_index
+            && (self.peers.is_empty() || self.now < self.lease_until)
+    }
+
     /// Answers reads whose leadership round a majority confirmed and whose index is applied.
     pub(super) fn serve_reads(&mut self) {
         if self.reads.is_empty() {
             return;
         }
-        let mut acks: Vec<u64> = self.peers.values().map(|p| p.read_ack).collect();
-        acks.push(u64::MAX);
-        acks.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed = acks[self.cfg.majority() - 1];
+        let confirmed = self.confirmed_round();
         let applied = self.applied;
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reads)
             .into_iter()

@@ -72,6 +72,9 @@ pub struct CoreStatus {
     pub commit_index: u64,
     pub applied_index: u64,
     pub last_log_index: u64,
+    /// `Reads::Lease` leaders: the core time (monotonic ns) the read lease ends
+    /// (in the past once expired); `None` for other roles and read modes.
+    pub lease_until_ns: Option<u64>,
 }
 
 pub struct Core {
@@ -98,6 +101,14 @@ pub struct Core {
     noop_index: u64,
     leader_since: u64,
     last_heartbeat: u64,
+    /// `Reads::Lease`: the leader may answer reads locally until this time.
+    lease_until: u64,
+    /// `Reads::Lease`: when the first message of each leadership round went out.
+    /// A round acknowledged by a majority starts a lease at that time.
+    round_sent: BTreeMap<u64, u64>,
+    /// `Reads::Lease`: a restarted node has forgotten when it last heard from a
+    /// leader, so it refuses votes for an election timeout after starting.
+    no_vote_until: u64,
     sync_follower: Option<NodeId>,
     /// Our own log is durable up to here (as the driver reports).
     durable: u64,
@@ -121,6 +132,11 @@ impl Core {
         }
         let base = log.snap_index;
         let on_disk = log.last_index();
+        let no_vote_until = if cfg.reads == Reads::Lease {
+            now + cfg.election_timeout_ns
+        } else {
+            0
+        };
         let mut c = Core {
             term: rec.term,
             vote: rec.vote,
@@ -143,6 +159,9 @@ impl Core {
             noop_index: 0,
             leader_since: 0,
             last_heartbeat: 0,
+            lease_until: 0,
+            round_sent: BTreeMap::new(),
+            no_vote_until,
             sync_follower: None,
             durable: 0,
             out: Vec::new(),
@@ -161,6 +180,8 @@ impl Core {
             commit_index: self.commit,
             applied_index: self.applied,
             last_log_index: self.log.last_index(),
+            lease_until_ns: (self.role == Role::Leader && self.cfg.reads == Reads::Lease)
+                .then_some(self.lease_until),
         }
     }
 
@@ -263,7 +284,10 @@ impl Core {
             if let Message::Vote { .. } = msg {
                 // Leader stickiness: while a live leader is known, a higher-term
                 // candidate (e.g. one returning from a partition) is ignored.
+                // Read leases rely on this: a follower that acknowledged a round
+                // votes for nobody else for an election timeout after it.
                 let leader_alive = self.role == Role::Leader
+                    || self.now < self.no_vote_until
                     || (self.leader.is_some()
                         && self.now < self.last_leader_contact + self.cfg.election_timeout_ns);
                 if leader_alive {
@@ -396,6 +420,7 @@ impl Core {
             Reads::Follower => true,
             Reads::Leader => self.role == Role::Leader,
             Reads::Linearizable => false,
+            Reads::Lease => self.lease_valid(),
         };
         if let (true, ClientOp::Read { key }) = (local_read && op.is_read(), &op) {
             let value = self.kv.get(key);

@@ -23,6 +23,9 @@ struct Sim {
     replies: BTreeMap<u64, (String, Outcome)>,
     events: Vec<(String, Event)>,
     next_req: u64,
+    /// Per-node clocks that run at their own rate: (sim time set, clock then, rate).
+    /// Nodes absent here read the simulator's time.
+    clocks: BTreeMap<String, (u64, u64, f64)>,
 }
 
 fn apply_disk(d: &mut Recovered, p: &Durable) {
@@ -69,6 +72,7 @@ impl Sim {
             replies: BTreeMap::new(),
             events: Vec::new(),
             next_req: 0,
+            clocks: BTreeMap::new(),
         };
         for id in &ids {
             let mut c = Config::new(id, &refs);
@@ -88,7 +92,7 @@ impl Sim {
         if self.down.contains(id) {
             return;
         }
-        let now = self.now;
+        let now = self.clock(id);
         let Some(core) = self.nodes.get_mut(id) else {
             return;
         };
@@ -101,7 +105,7 @@ impl Sim {
             match a {
                 Action::Send { to, msg } => {
                     if !self.cut.contains(&(id.to_string(), to.clone())) {
-                        let at = now + self.rng.gen_range(1..4) * MS;
+                        let at = self.now + self.rng.gen_range(1..4) * MS;
                         self.queue.push((at, id.to_string(), to, msg));
                     }
                 }
@@ -140,6 +144,20 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// What node `id`'s clock reads now.
+    fn clock(&self, id: &str) -> u64 {
+        match self.clocks.get(id) {
+            Some(&(t0, base, rate)) => base + ((self.now - t0) as f64 * rate) as u64,
+            None => self.now,
+        }
+    }
+
+    /// From now on node `id`'s clock runs at `rate` times real time (continuously).
+    fn set_clock_rate(&mut self, id: &str, rate: f64) {
+        let base = self.clock(id);
+        self.clocks.insert(id.to_string(), (self.now, base, rate));
     }
 
     fn client(&mut self, id: &str, op: ClientOp) -> u64 {
@@ -702,6 +720,8 @@ fn crash_restart_recovers_from_disk_and_keeps_acked_writes() {
         assert_eq!(s.value(&l, &format!("k{v}")), json!(v));
     }
 }
+
+mod lease;
 
 mod props {
     use super::*;

@@ -31,6 +31,10 @@ pub enum Reads {
     Leader,
     /// Any node answers from local state (stale reads).
     Follower,
+    /// The leader answers from local state while it holds a read lease (see
+    /// [`Config::lease_ns`]), else as `Linearizable`. Safe while clocks drift
+    /// apart by less than `Config::max_drift`.
+    Lease,
 }
 
 /// Fixed per-node settings of the core. Times are nanoseconds.
@@ -52,6 +56,12 @@ pub struct Config {
     pub max_batch: usize,
     /// A semi-sync follower this many entries behind is replaced.
     pub semi_sync_max_lag: u64,
+    /// Largest relative clock-rate difference between nodes that read leases
+    /// tolerate (0.1 = a node's election timeout may run 10% fast).
+    pub max_drift: f64,
+    /// Subtracted from every lease on top of the drift bound: covers the time
+    /// between a follower taking a message off its socket and stamping it.
+    pub lease_margin_ns: u64,
 }
 
 impl Config {
@@ -67,7 +77,20 @@ impl Config {
             snapshot_every: 0,
             max_batch: 1024,
             semi_sync_max_lag: 1000,
+            max_drift: 0.1,
+            lease_margin_ns: 10_000_000,
         }
+    }
+
+    /// How long a read lease lasts from the send time of the round a majority
+    /// acknowledged: `election_timeout * (1 - max_drift) - margin`. A follower
+    /// that acknowledged that round neither votes nor stands for election for
+    /// an election timeout of its own clock, so no other leader can exist
+    /// before the lease ends unless clocks drift apart by more than `max_drift`.
+    pub fn lease_ns(&self) -> u64 {
+        let drift = self.max_drift.clamp(0.0, 1.0);
+        let scaled = (self.election_timeout_ns as f64 * (1.0 - drift)) as u64;
+        scaled.saturating_sub(self.lease_margin_ns)
     }
 
     pub fn majority(&self) -> usize {

@@ -261,17 +261,23 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         }
         let now = monotonic_ns();
         let mut release: Vec<Action> = Vec::new();
+        // Each input is stamped when it is taken off the queue, not when the
+        // batch began: a lease read must be judged at a time after it arrived
+        // (the process may have been paused mid-batch), and a follower's
+        // leader-contact time must not precede the message's arrival.
         let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
             Ev::Client { op, tx } => {
                 next_req += 1;
                 waiting.insert(next_req, tx);
-                actions.extend(core.step(now, Input::Client { req: next_req, op }));
+                actions.extend(core.step(monotonic_ns(), Input::Client { req: next_req, op }));
             }
-            Ev::Peer { from, msg } => actions.extend(core.step(now, Input::Peer { from, msg })),
+            Ev::Peer { from, msg } => actions.extend(core.step(monotonic_ns(), Input::Peer { from, msg })),
             Ev::Admin { req, tx } => {
                 let resp = match req {
                     AdminRequest::Status => {
                         let s = core.status();
+                        let at = monotonic_ns();
+                        let lease_expires_in_ms = s.lease_until_ns.map(|u| (u as f64 - at as f64) / 1e6);
                         AdminResponse::Status(NodeStatus {
                             id: core.config().id.clone(),
                             role: s.role,
@@ -281,6 +287,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                             applied_index: s.applied_index,
                             last_log_index: s.last_log_index,
                             clock_offset_ms: clock.offset_ms(),
+                            lease_expires_in_ms,
                         })
                     }
                     AdminRequest::SetClockOffset { ms } => {
