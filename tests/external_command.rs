@@ -67,3 +67,149 @@ fn command_adapter_drives_the_builtin_store_through_a_script() {
     assert_eq!(bad.ty, OpType::Fail, "{bad:?}");
     assert_eq!(c.invoke(&op("read", Value::Null), t).value, json!(2));
 }
+
+/// `faultline test --target FILE.toml` with `args`; `(exit code, output)`.
+fn faultline_test(def: &Path, args: &[&str]) -> (i32, String) {
+    let store = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("faultline")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["test", "--target", def.to_str().unwrap()])
+        .args(["--store-dir", store.path().to_str().unwrap()])
+        .args(args)
+        .timeout(Duration::from_secs(180))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn root_with_netns() -> bool {
+    let ok = nix::unistd::geteuid().is_root() && check_binary("ip", "").is_ok();
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root with iproute2");
+        eprintln!("needs root and `ip` for network namespaces (skipped outside CI)");
+    }
+    ok
+}
+
+/// The whole loop from the CLI: three `faultline node`s started from the example definition, in
+/// network namespaces, killed and restarted by the nemesis, driven through the Python script;
+/// the register history is linearizable.
+#[test]
+fn faultline_test_runs_the_command_example_under_kills_and_it_is_valid() {
+    if check_binary("python3", "").is_err() || !root_with_netns() {
+        eprintln!("python3, root and iproute2 needed (skipped)");
+        return;
+    }
+    let def = Path::new("targets/command-example.toml");
+    let (code, text) = faultline_test(
+        def,
+        &[
+            "--workload",
+            "register",
+            "--nemesis",
+            "kill",
+            "--net",
+            "netns",
+            "--seed",
+            "1",
+            "--time-limit",
+            "8",
+            "--nemesis-interval",
+            "2",
+            "--concurrency",
+            "3",
+            "--rate",
+            "20",
+            "--op-timeout-ms",
+            "3000",
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("command-example-register-kill"), "{text}");
+    let ok_ops = text
+        .lines()
+        .find(|l| l.contains("ops, seed 1"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(!ok_ops.contains("(0 ops"), "{text}");
+}
+
+/// A command that cannot run (a missing script) stops the run before the client phase with exit
+/// code 3, a message naming the command and the file, and no node left running.
+#[test]
+fn a_broken_command_exits_3_naming_what_to_fix_and_leaves_nothing_running() {
+    if check_binary("python3", "").is_err() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("targets/command-example.toml")
+        .unwrap()
+        .replace("examples/command-kv.py", "examples/no-such-script.py")
+        .replace("name = \"command-example\"", "name = \"broken-example\"");
+    let def = dir.path().join("broken.toml");
+    std::fs::write(&def, text).unwrap();
+    let (code, out) = faultline_test(
+        &def,
+        &[
+            "--workload",
+            "register",
+            "--nemesis",
+            "none",
+            "--net",
+            "proxy",
+            "--time-limit",
+            "2",
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("no-such-script.py") && out.contains("broken.toml"),
+        "{out}"
+    );
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", "broken-example"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}
+
+/// A cluster that never answers on its first port (here: `start` runs something that listens
+/// nowhere) fails within the health limit with exit code 3, naming the port and the file.
+#[test]
+fn a_never_healthy_cluster_exits_3_naming_the_port_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = dir.path().join("never.toml");
+    std::fs::write(
+        &def,
+        "name = \"never-healthy\"\ninstall = \"nothing\"\nclient = \"command\"\ncommand = [\"cat\"]\n\
+         nodes = 1\nports = [\"client\"]\nstart = [\"sleep\", \"60\"]\n",
+    )
+    .unwrap();
+    let (code, out) = faultline_test(
+        &def,
+        &[
+            "--workload",
+            "register",
+            "--nemesis",
+            "none",
+            "--net",
+            "proxy",
+            "--time-limit",
+            "1",
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("port `client`") && out.contains("never.toml"),
+        "{out}"
+    );
+}

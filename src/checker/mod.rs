@@ -5,6 +5,7 @@ pub mod bank;
 pub mod compose;
 pub mod counter;
 pub mod elle;
+pub mod failover;
 pub mod linearizable;
 mod options;
 pub mod perf;

@@ -10,14 +10,20 @@
 //! - recovered (not an anomaly): the add ended `info`/`fail`/pending, yet the element appeared;
 //! - never-read (not an anomaly): no read began after it was known.
 //!
+//! - `lost-attribution` (one, only with lost elements and failover windows in the node logs,
+//!   see [`super::failover`]): each lost element's acknowledgement placed before, during or
+//!   after the nearest failover, with who acknowledged it (the completion's `node`).
+//!
 //! With a `key` on ops, each key is its own set. Cost: O(reads log reads + total
 //! elements read), so a million adds take well under a second.
 
+use super::failover::{self, Phase};
 use super::span::{ms, over_budget, quantiles_ms, spans, Outcome, Span};
 use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
+use crate::history::node_event::read_events;
 use crate::history::History;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 /// At most this many anomalies of one kind are listed one by one; counts are always exact.
@@ -133,6 +139,18 @@ struct Tally {
     unacknowledged_absent: usize,
     visible_ms: Vec<f64>,
     stable_ms: Vec<f64>,
+    /// Every `lost` element (not only the listed ones), for the failover attribution.
+    lost_elems: Vec<Lost>,
+}
+
+/// One acknowledged add that no read ever contained.
+struct Lost {
+    element: Value,
+    key: String,
+    /// History index of the acknowledgement (the add's completion).
+    op: u64,
+    acked_time: u64,
+    acked_by: Option<String>,
 }
 
 impl Checker for SetChecker {
@@ -175,6 +193,16 @@ impl Checker for SetChecker {
             "{} adds ({} ok), {} reads: {} lost, {} lost after seen, {} unstable, {} unexpected, {} recovered, {} never read",
             t.adds, t.ok_adds, t.reads, t.lost, t.lost_after_seen, t.unstable, t.unexpected, t.recovered, t.never_read
         );
+        let history_end = h.ops.iter().map(|o| o.time).max().unwrap_or(0);
+        let mut by_phase = Value::Null;
+        if let Some((a, phases)) = attribution(&t.lost_elems, opts, history_end) {
+            v.summary.push_str(&format!(
+                "; lost vs failover windows: {} before, {} during, {} after",
+                phases[0], phases[1], phases[2]
+            ));
+            by_phase = json!({"before": phases[0], "during": phases[1], "after": phases[2]});
+            v.push_anomaly(a);
+        }
         if v.valid == Validity::Valid && t.reads == 0 && t.adds > 0 {
             v.valid = Validity::Unknown;
             v.summary = format!("{} adds but no ok read: nothing can be concluded", t.adds);
@@ -186,6 +214,7 @@ impl Checker for SetChecker {
             "unstable": t.unstable, "unexpected": t.unexpected, "recovered": t.recovered,
             "recovered_from_fail": t.recovered_from_fail, "never_read": t.never_read,
             "unacknowledged_absent": t.unacknowledged_absent, "malformed_reads": malformed,
+            "lost_by_failover_phase": by_phase,
             "visible_latency_ms": quantiles_ms(&mut t.visible_ms),
             "stable_latency_ms": quantiles_ms(&mut t.stable_ms),
         }))
@@ -391,6 +420,13 @@ fn check_key<'h>(
             }
             None => {
                 t.lost += 1;
+                t.lost_elems.push(Lost {
+                    element: elem.clone(),
+                    key: key.to_string(),
+                    op: add.done.unwrap_or(add.inv),
+                    acked_time: add.end,
+                    acked_by: add.node.map(str::to_string),
+                });
                 list(listed, "lost", || {
                     Anomaly {
                     kind: "lost".into(),
@@ -406,6 +442,110 @@ fn check_key<'h>(
         }
     }
     malformed
+}
+
+/// `12,345`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The `lost-attribution` anomaly: where each lost element's acknowledgement falls relative to
+/// the failover windows in the node logs (see [`super::failover`]), with counts per phase
+/// (`[before, during, after]`). `None` without lost elements or without windows.
+fn attribution(lost: &[Lost], opts: &CheckOptions, history_end: u64) -> Option<(Anomaly, [usize; 3])> {
+    if lost.is_empty() || opts.node_logs.is_empty() {
+        return None;
+    }
+    let events: Vec<_> = opts
+        .node_logs
+        .iter()
+        .filter_map(|p| read_events(p).ok())
+        .flatten()
+        .collect();
+    let windows = failover::windows_until(&events, history_end);
+    if windows.is_empty() {
+        return None;
+    }
+    let mut phases = [0usize; 3];
+    // (epoch, phase, node) -> (count, farthest distance from the window in ns).
+    let mut groups: BTreeMap<(u64, &'static str, String), (usize, u64)> = BTreeMap::new();
+    let rows: Vec<Value> = lost
+        .iter()
+        .map(|l| {
+            let (w, phase) = failover::locate(&windows, l.acked_time);
+            if let Some(w) = w {
+                let (i, dist) = match phase {
+                    Phase::Before => (0, w.start - l.acked_time),
+                    Phase::During => (1, 0),
+                    _ => (2, l.acked_time.saturating_sub(w.end)),
+                };
+                phases[i] += 1;
+                let node = l.acked_by.clone().unwrap_or_else(|| "an unknown node".into());
+                let g = groups.entry((w.epoch, phase.as_str(), node)).or_default();
+                g.0 += 1;
+                g.1 = g.1.max(dist);
+            }
+            json!({
+                "element": l.element, "key": if l.key.is_empty() { Value::Null } else { json!(l.key) },
+                "op": l.op, "acked_time": l.acked_time, "acked_by": l.acked_by,
+                "window": w.map(|w| w.epoch), "phase": phase.as_str(),
+            })
+        })
+        .collect();
+    let mut ranked: Vec<_> = groups.into_iter().collect();
+    ranked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+    let arrow = |epoch: u64| {
+        let w = windows.iter().find(|w| w.epoch == epoch);
+        let n = |x: Option<&Option<String>>| x.and_then(|x| x.clone()).unwrap_or_else(|| "?".into());
+        format!("{}→{}", n(w.map(|w| &w.from)), n(w.map(|w| &w.to)))
+    };
+    let parts: Vec<String> = ranked
+        .iter()
+        .take(3)
+        .map(|((epoch, phase, node), (n, dist))| {
+            let secs = *dist as f64 / 1e9;
+            let fo = format!("failover epoch {epoch} ({})", arrow(*epoch));
+            let when = match *phase {
+                "before" => format!("in the {secs:.1} s before {fo}"),
+                "during" => format!("during {fo}"),
+                _ => format!("up to {secs:.1} s after {fo} ended"),
+            };
+            format!(
+                "{} {} acknowledged by {node} {when}",
+                thousands(*n),
+                if *n == 1 { "was" } else { "were" }
+            )
+        })
+        .collect();
+    let rest: usize = ranked.iter().skip(3).map(|g| g.1 .0).sum();
+    let mut explanation = format!(
+        "{} acknowledged adds lost; {}",
+        thousands(lost.len()),
+        parts.join("; ")
+    );
+    if rest > 0 {
+        explanation.push_str(&format!("; {} elsewhere", thousands(rest)));
+    }
+    explanation.push('.');
+    let mut ops: Vec<u64> = lost.iter().map(|l| l.op).collect();
+    ops.truncate(MAX_LISTED);
+    Some((
+        Anomaly {
+            kind: "lost-attribution".into(),
+            explanation,
+            ops,
+            data: json!({"windows": windows, "lost": rows}),
+        },
+        phases,
+    ))
 }
 
 #[cfg(test)]
@@ -473,6 +613,119 @@ mod tests {
         ]);
         let v = SetChecker.check(&h, &CheckOptions::default());
         assert_eq!(kinds(&v), vec!["unstable"]);
+    }
+
+    /// Writes event lines to a temp node log; returns the dir (kept alive) and options.
+    fn with_events(events: &[(&str, &str, u64, u64)]) -> (tempfile::TempDir, CheckOptions) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sentinel-events.log");
+        let mut text = String::from("not an event line\n");
+        for (ev, node, term, time) in events {
+            text.push_str(&json!({"event": ev, "node": node, "term": term, "time": time}).to_string());
+            text.push('\n');
+        }
+        std::fs::write(&p, text).unwrap();
+        let opts = CheckOptions {
+            node_logs: vec![p],
+            ..CheckOptions::default()
+        };
+        (dir, opts)
+    }
+
+    /// Adds acked by `node` at the given times, then one final read holding only `kept`.
+    fn lossy(acks: &[(i64, u64, &str)], kept: &[i64]) -> History {
+        let mut ops = Vec::new();
+        for (v, t, node) in acks {
+            ops.push(Op::new(Invoke, Process::Client(1), "add", json!(v)).with_time(t - 1));
+            let mut done = Op::new(Ok, Process::Client(1), "add", json!(v)).with_time(*t);
+            done.node = Some(node.to_string());
+            ops.push(done);
+        }
+        ops.push(Op::new(Invoke, Process::Client(2), "read", json!(null)).with_time(10_000_000_000));
+        ops.push(Op::new(Ok, Process::Client(2), "read", json!(kept)).with_time(10_000_000_001));
+        let mut h = History::new(ops);
+        h.reindex();
+        h
+    }
+
+    #[test]
+    fn lost_adds_are_placed_relative_to_failover_windows() {
+        // Failover epoch 1 (n1→n2) from 3 s to 4 s; adds acked at 1, 2.5, 3.5 and 6 s.
+        let s = 1_000_000_000u64;
+        let (_d, opts) = with_events(&[
+            ("leader", "n1", 0, 0),
+            ("failover-start", "n1", 1, 3 * s),
+            ("failover-end", "n2", 1, 4 * s),
+        ]);
+        let h = lossy(
+            &[
+                (1, s, "n1"),
+                (2, 2 * s + s / 2, "n1"),
+                (3, 3 * s + s / 2, "n1"),
+                (4, 6 * s, "n2"),
+                (5, 7 * s, "n2"),
+            ],
+            &[1, 5],
+        );
+        let v = SetChecker.check(&h, &opts);
+        assert_eq!(v.valid, Validity::Invalid);
+        let a: Vec<_> = v
+            .anomalies
+            .iter()
+            .filter(|a| a.kind == "lost-attribution")
+            .collect();
+        assert_eq!(a.len(), 1, "exactly one attribution anomaly: {v:?}");
+        let d = &a[0].data;
+        assert_eq!(
+            d["windows"][0],
+            json!({"epoch": 1, "start": 3 * s, "end": 4 * s, "from": "n1", "to": "n2"})
+        );
+        let lost = d["lost"].as_array().unwrap();
+        let row = |e: i64| lost.iter().find(|l| l["element"] == json!(e)).unwrap().clone();
+        assert_eq!(lost.len(), 3);
+        assert_eq!(
+            (row(2)["phase"].clone(), row(2)["window"].clone()),
+            (json!("before"), json!(1))
+        );
+        assert_eq!(row(3)["phase"], "during");
+        assert_eq!(row(4)["phase"], "after");
+        assert_eq!(row(2)["acked_by"], "n1");
+        assert_eq!(row(2)["acked_time"], json!(2 * s + s / 2));
+        assert_eq!(row(2)["key"], Value::Null);
+        let op = row(2)["op"].as_u64().unwrap() as usize;
+        assert_eq!((h.ops[op].ty, h.ops[op].value.clone()), (Ok, json!(2)));
+        let e = &a[0].explanation;
+        assert!(e.starts_with("3 acknowledged adds lost"), "{e}");
+        assert!(
+            e.contains("acknowledged by n1 in the 0.5 s before failover epoch 1 (n1→n2)"),
+            "{e}"
+        );
+        assert!(v.summary.contains("1 before, 1 during, 1 after"), "{}", v.summary);
+        assert_eq!(v.details["lost_by_failover_phase"]["during"], 1);
+    }
+
+    #[test]
+    fn no_attribution_without_windows_or_without_lost_elements() {
+        let s = 1_000_000_000u64;
+        let h = lossy(&[(1, s, "n1"), (2, 2 * s, "n1")], &[1]);
+        let (_d, no_windows) = with_events(&[("leader", "n1", 0, 0)]);
+        for opts in [CheckOptions::default(), no_windows] {
+            let v = SetChecker.check(&h, &opts);
+            assert_eq!(kinds(&v), vec!["lost"], "{v:?}");
+            assert!(!v.summary.contains("failover"));
+        }
+        let (_d, opts) = with_events(&[("failover-start", "n1", 1, s), ("failover-end", "n2", 1, 2 * s)]);
+        let v = SetChecker.check(&lossy(&[(1, s, "n1")], &[1]), &opts);
+        assert_eq!(v.valid, Validity::Valid, "{v:?}");
+        assert!(v.anomalies.is_empty());
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(
+            [0, 999, 1_517, 1_000_000].map(thousands),
+            ["0", "999", "1,517", "1,000,000"]
+        );
     }
 
     #[test]

@@ -13,11 +13,14 @@ use std::path::PathBuf;
 /// Arguments of `faultline test`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// System under test: `builtin` (the built-in store) or `reference` (in-process, for plumbing).
+    /// System under test: `builtin` (the built-in store), `etcd`, `redis` (Redis + Sentinel),
+    /// `reference` (in-process, for plumbing), or a target definition file `PATH.toml`
+    /// (e.g. targets/command-example.toml: any system, driven through a client command).
     #[arg(long, default_value = "builtin")]
     pub target: String,
-    #[arg(long, default_value_t = 5)]
-    pub nodes: usize,
+    /// Nodes in the cluster (default 5; for `--target FILE.toml`, the file's `nodes`).
+    #[arg(long)]
+    pub nodes: Option<usize>,
     /// Concurrent clients (one logical process each).
     #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
@@ -96,7 +99,11 @@ fn config(a: &Args) -> anyhow::Result<TestConfig> {
     let mut cfg = TestConfig {
         name: a.name.clone(),
         target: a.target.clone(),
-        nodes: a.nodes,
+        nodes: match a.nodes {
+            Some(n) => n,
+            None if is_def_file(&a.target) => load_def_file(&a.target)?.0.nodes,
+            None => 5,
+        },
         concurrency: a.concurrency,
         time_limit_s: a.time_limit,
         rate: a.rate,
@@ -121,10 +128,51 @@ fn config(a: &Args) -> anyhow::Result<TestConfig> {
     for p in &a.plan {
         runner::plan::Plan::load(p)?.apply(&mut cfg, expand_nemesis);
     }
+    if cfg.name.is_empty() && is_def_file(&cfg.target) {
+        // The default name becomes a directory: the definition's name, not its path.
+        let (def, _) = load_def_file(&cfg.target)?;
+        let mut c = cfg.clone();
+        c.target = def.name;
+        cfg.name = c.resolved_name();
+    }
     Ok(cfg)
 }
 
+/// Whether `--target` names a definition file rather than a built-in target.
+fn is_def_file(target: &str) -> bool {
+    target.ends_with(".toml")
+}
+
+fn load_def_file(target: &str) -> anyhow::Result<(crate::target::external::TargetDef, PathBuf)> {
+    let path = PathBuf::from(target);
+    if !path.is_file() {
+        bail!("--target {target}: no such file (give a target definition like targets/command-example.toml, or one of: builtin, reference, etcd, redis)");
+    }
+    Ok((crate::target::external::TargetDef::load(&path)?, path))
+}
+
+/// A target from a definition file: its `client` picks the adapter.
+fn target_from_file(target: &str, cfg: &TestConfig, origin: u64) -> anyhow::Result<Box<dyn Target>> {
+    use crate::target::external::{EtcdTarget, RedisTarget};
+    let (def, path) = load_def_file(target)?;
+    Ok(match def.client.as_str() {
+        "command" => Box::new(crate::target::command::CommandTarget::new(def, &path)?),
+        "etcd" => Box::new(EtcdTarget::from_def(def, &path, is_serializable(&cfg.store.reads))),
+        "redis" => Box::new(RedisTarget::from_def(def, &path, origin)),
+        other => bail!(
+            "--target {target}: client `{other}` is not one a definition file can use (known: command, etcd, redis)"
+        ),
+    })
+}
+
+fn is_serializable(reads: &str) -> bool {
+    matches!(reads, "follower" | "serializable")
+}
+
 fn build_target(cfg: &TestConfig, origin: u64, tag: &RunTag) -> anyhow::Result<Box<dyn Target>> {
+    if is_def_file(&cfg.target) {
+        return target_from_file(&cfg.target, cfg, origin);
+    }
     Ok(match cfg.target.as_str() {
         "builtin" => {
             for (flag, v, ok) in [
@@ -154,16 +202,17 @@ fn build_target(cfg: &TestConfig, origin: u64, tag: &RunTag) -> anyhow::Result<B
         // External targets (targets/etcd.toml, targets/redis-sentinel.toml); `--reads follower`
         // or `serializable` gives etcd serializable reads.
         "etcd" => Box::new(faultline_etcd(&cfg.store.reads)?),
-        "redis" | "redis-sentinel" => Box::new(crate::target::external::RedisTarget::new()?),
-        other => bail!("--target: unknown target `{other}` (known: builtin, reference, etcd, redis)"),
+        "redis" | "redis-sentinel" => {
+            Box::new(crate::target::external::RedisTarget::with_time_origin(origin)?)
+        },
+        other => bail!(
+            "--target: unknown target `{other}` (known: builtin, reference, etcd, redis, or a definition file PATH.toml)"
+        ),
     })
 }
 
 fn faultline_etcd(reads: &str) -> anyhow::Result<crate::target::external::EtcdTarget> {
-    Ok(crate::target::external::EtcdTarget::new(matches!(
-        reads,
-        "follower" | "serializable"
-    ))?)
+    Ok(crate::target::external::EtcdTarget::new(is_serializable(reads))?)
 }
 
 /// Runs one resolved config; returns the verdict.

@@ -13,9 +13,13 @@ use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeEvent {
-    /// `leader` (became leader of `term`), `step-down` (stopped leading `term`),
+    /// `leader` (became leader/primary of `term`), `step-down` (stopped leading `term`),
     /// `ack` (acknowledged a client write at `term`/`index`), `discard` (dropped an
-    /// unreplicated entry at `term`/`index` after being deposed), `start`, `stop`.
+    /// unreplicated entry at `term`/`index` after being deposed), `start`, `stop`;
+    /// failovers (derived from Redis Sentinel logs into `nodes/sentinel-events.log`):
+    /// `failover-start` (node = the old primary, `term` = the Sentinel epoch) and
+    /// `failover-end` (node = the promoted primary, same epoch; `value.aborted` when it gave
+    /// up). `crate::checker::failover` turns the pair into a window.
     pub event: String,
     pub node: String,
     #[serde(default)]

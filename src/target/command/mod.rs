@@ -12,6 +12,13 @@
 //! line that is not a completion → `info` (the op may have reached the system), and the child
 //! is killed; the next op starts a fresh one. A child that cannot be started, or whose stdin is
 //! already closed, never saw the op → `fail`.
+//!
+//! [`CommandTarget`] runs a whole system this way from a `targets/*.toml` with
+//! `client = "command"` (`faultline test --target FILE.toml`).
+
+mod target;
+
+pub use target::{CommandNodeSpec, CommandSystem, CommandTarget};
 
 use crate::client::{Client, Completion};
 use crate::history::{Op, OpType};

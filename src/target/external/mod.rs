@@ -19,5 +19,8 @@ pub use def::{render, NodeVars, TargetDef};
 pub use error::ExternalError;
 pub use net::NetError;
 pub use outcome::{cas_args, Outcome};
-pub use process::{check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB};
+pub use process::{
+    check_binary, check_ports_free, free_ports, wait_until, NodeProcess, Retry, FAKETIME_LIB,
+    FAKETIME_PRELOAD,
+};
 pub use target::{load_def, EtcdTarget, ExternalTarget, RedisTarget, TargetSystem};

@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 /// Where Debian's `faketime` package puts the preload library (clock faults for C programs).
 pub const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
+/// The `LD_PRELOAD` value for clock faults: libfaketime *then* libc. A jemalloc-linked program
+/// (Debian's redis-server) hangs under libfaketime alone, because jemalloc's initialisation calls
+/// `clock_gettime` before libfaketime has resolved the real one (a recursion it cannot break);
+/// preloading libc right after libfaketime makes that lookup succeed. The order matters.
+pub const FAKETIME_PRELOAD: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 libc.so.6";
+
 /// One node's server process. `argv` is run as `prefix ++ argv` (the prefix enters a network
 /// namespace, or is empty).
 pub struct NodeProcess {

@@ -9,6 +9,7 @@
 use super::{Cluster, ExternalError, System, TargetDef};
 use crate::client::Client;
 use crate::target::etcd::{Etcd, EtcdClientConfig, EtcdNodeSpec, EtcdWorkload};
+use crate::target::redis::logparse::TimeBase;
 use crate::target::redis::{Redis, RedisNodeSpec, RedisWorkload};
 use crate::target::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use std::net::SocketAddr;
@@ -65,6 +66,17 @@ pub trait TargetSystem: System {
     fn set_clock_offset(_c: &Cluster<Self>, _node: &str, _offset_ms: i64) -> Result<(), TargetError> {
         Err(TargetError::unsupported(Self::NAME, "clock offsets"))
     }
+    /// Called once the cluster exists (nothing started yet).
+    fn after_setup(_t: &ExternalTarget<Self>, _c: &Cluster<Self>) {}
+    /// Called at teardown before the processes are killed; must leave every derived log
+    /// complete, since the checkers read them right after.
+    fn before_teardown(_c: &Cluster<Self>) -> Result<(), TargetError> {
+        Ok(())
+    }
+    /// Logs derived from the node logs (e.g. Redis failover events), beyond each node's own.
+    fn derived_logs(_c: &Cluster<Self>) -> Vec<(NodeId, PathBuf)> {
+        Vec::new()
+    }
 }
 
 /// An external system as a runner target: its definition, its options, and (after setup) its
@@ -98,7 +110,25 @@ impl<Y: TargetSystem> ExternalTarget<Y> {
     }
 }
 
+impl<Y: TargetSystem> ExternalTarget<Y> {
+    /// From an already loaded definition (`faultline test --target FILE.toml`).
+    pub fn with_def(def: TargetDef, path: &Path, opts: Y::Opts) -> Self {
+        ExternalTarget {
+            def,
+            path: path.to_path_buf(),
+            opts,
+            cluster: None,
+        }
+    }
+}
+
 impl ExternalTarget<Etcd> {
+    /// From a definition file; `serializable` as in [`Self::new`].
+    pub fn from_def(def: TargetDef, path: &Path, serializable: bool) -> EtcdTarget {
+        let s = serializable || def.adapter_str("reads", "linearizable") == "serializable";
+        Self::with_def(def, path, s)
+    }
+
     /// `serializable`: register reads with `serializable: true` (stale reads expected).
     pub fn new(serializable: bool) -> Result<EtcdTarget, ExternalError> {
         Self::load("etcd.toml", |def| {
@@ -108,8 +138,21 @@ impl ExternalTarget<Etcd> {
 }
 
 impl ExternalTarget<Redis> {
+    /// Without a time origin: no failover events are derived (see [`Self::with_time_origin`]).
     pub fn new() -> Result<RedisTarget, ExternalError> {
-        Self::load("redis-sentinel.toml", |_| ())
+        Self::load("redis-sentinel.toml", |_| None)
+    }
+
+    /// `origin_ns` (CLOCK_MONOTONIC) is the history's time 0: failover and primary events are
+    /// derived from the Sentinel and server logs in that base, into
+    /// `nodes/sentinel-events.log`. The REALTIME−MONOTONIC offset is captured now.
+    pub fn with_time_origin(origin_ns: u64) -> Result<RedisTarget, ExternalError> {
+        Self::load("redis-sentinel.toml", |_| Some(TimeBase::capture(origin_ns)))
+    }
+
+    /// From a definition file, deriving failover events as [`Self::with_time_origin`].
+    pub fn from_def(def: TargetDef, path: &Path, origin_ns: u64) -> RedisTarget {
+        Self::with_def(def, path, Some(TimeBase::capture(origin_ns)))
     }
 }
 
@@ -130,7 +173,11 @@ where
             super::check_binary(b, &self.def.install).map_err(te)?;
         }
         let specs = nodes.iter().map(Y::spec).collect::<Result<Vec<_>, _>>()?;
-        self.cluster = Some(Cluster::new(self.def.clone(), &self.path, specs));
+        let c = Cluster::new(self.def.clone(), &self.path, specs);
+        // The system's own checks (e.g. that clock faults can work), before anything starts.
+        Y::preflight(&c).map_err(te)?;
+        Y::after_setup(self, &c);
+        self.cluster = Some(c);
         Ok(())
     }
     fn start(&self, node: &str) -> Result<(), TargetError> {
@@ -166,13 +213,18 @@ where
         Y::client(self, self.c()?, node, w)
     }
     fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
-        self.cluster.as_ref().map(|c| c.log_files()).unwrap_or_default()
+        let Some(c) = &self.cluster else { return Vec::new() };
+        let mut logs = c.log_files();
+        logs.extend(Y::derived_logs(c));
+        logs
     }
     fn teardown(&mut self) -> Result<(), TargetError> {
+        let mut r = Ok(());
         if let Some(c) = &self.cluster {
+            r = Y::before_teardown(c);
             c.teardown();
         }
-        Ok(())
+        r
     }
 }
 
@@ -231,7 +283,8 @@ impl TargetSystem for Etcd {
 
 impl TargetSystem for Redis {
     const NAME: &'static str = "redis";
-    type Opts = ();
+    /// The time base for derived events, if the run gave one.
+    type Opts = Option<TimeBase>;
     fn ports() -> PortPlan {
         PortPlan {
             names: vec!["redis".into(), "sentinel".into()],
@@ -269,5 +322,22 @@ impl TargetSystem for Redis {
     }
     fn set_clock_offset(c: &Cluster<Redis>, node: &str, offset_ms: i64) -> Result<(), TargetError> {
         c.set_clock_offset(node, offset_ms).map_err(te)
+    }
+    fn after_setup(t: &RedisTarget, c: &Cluster<Redis>) {
+        if let Some(tb) = t.opts {
+            c.start_events(tb);
+        }
+    }
+    fn before_teardown(c: &Cluster<Redis>) -> Result<(), TargetError> {
+        c.finish_events().map(|_| ()).map_err(|source| TargetError::Io {
+            context: "writing nodes/sentinel-events.log".into(),
+            source,
+        })
+    }
+    fn derived_logs(c: &Cluster<Redis>) -> Vec<(NodeId, PathBuf)> {
+        match (c.events_path(), c.sys_has_events()) {
+            (Some(p), true) => vec![("sentinel-events".into(), p)],
+            _ => Vec::new(),
+        }
     }
 }

@@ -2,17 +2,20 @@
 //! as primary, the others with `--replicaof`) and a `redis-sentinel` watching it, with low
 //! `down-after-milliseconds` / `failover-timeout` so failovers happen within a test.
 //!
-//! Clock faults: every process of a node runs with libfaketime preloaded, reading its offset
+//! Clock faults: every process of a node runs with libfaketime (then libc, see
+//! [`FAKETIME_PRELOAD`]) preloaded, reading its offset
 //! from `<dir>/<node>.faketime` (realtime clock only; the monotonic clock is left alone, as a
 //! skewed wall clock would be), so [`RedisCluster::set_clock_offset`] is a file write.
 //!
 //! Invariant: a failed [`Cluster::start_all`] leaves nothing running; drop kills the rest.
 
+use super::events::{EventJournal, Sources, EVENTS_FILE};
+use super::logparse::TimeBase;
 use super::resp::{Conn, Reply};
 use super::{RedisClient, RedisClientConfig, RedisWorkload};
 use crate::target::external::{
     spec_fields, wait_until, Cluster, ExternalError, NodeProcess, NodeSpec, NodeVars, Retry, System,
-    TargetDef, FAKETIME_LIB,
+    TargetDef, FAKETIME_LIB, FAKETIME_PRELOAD,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -69,9 +72,11 @@ impl RedisNodeSpec {
     }
 }
 
-/// What Redis adds to the generic cluster: the Sentinel master name.
+/// What Redis adds to the generic cluster: the Sentinel master name, and (when the run gave a
+/// time origin) the journal turning logs into failover events.
 pub struct Redis {
     master: String,
+    journal: std::sync::Mutex<Option<EventJournal>>,
 }
 
 /// Data servers and their Sentinels, by node (the server is each node's main process).
@@ -85,6 +90,7 @@ impl System for Redis {
     fn new(def: &TargetDef, _specs: &[RedisNodeSpec]) -> Redis {
         Redis {
             master: def.adapter_str("master", "fl"),
+            journal: std::sync::Mutex::new(None),
         }
     }
 
@@ -170,6 +176,45 @@ impl System for Redis {
 }
 
 impl Cluster<Redis> {
+    /// Where the failover events go: `sentinel-events.log` beside the node logs.
+    pub fn events_path(&self) -> Option<PathBuf> {
+        self.specs.first().map(|s| s.dir().join(EVENTS_FILE))
+    }
+
+    /// Starts turning the server and Sentinel logs into node events in the history's time
+    /// base ([`super::events`]); flushed every couple of seconds and at [`Self::finish_events`].
+    pub fn start_events(&self, time: TimeBase) {
+        let Some(out) = self.events_path() else { return };
+        let sources = Sources {
+            servers: self.specs.iter().map(|s| (s.id.clone(), s.log.clone())).collect(),
+            sentinels: self
+                .specs
+                .iter()
+                .map(|s| (s.id.clone(), s.sentinel_log()))
+                .collect(),
+            names: self
+                .specs
+                .iter()
+                .map(|s| (s.redis_dial.to_string(), s.id.clone()))
+                .collect(),
+            time,
+            out,
+        };
+        let mut j = self.sys.journal.lock().unwrap_or_else(|p| p.into_inner());
+        *j = Some(EventJournal::start(sources));
+    }
+
+    /// Whether a journal derives events in this run.
+    pub fn sys_has_events(&self) -> bool {
+        self.sys.journal.lock().map(|j| j.is_some()).unwrap_or(false)
+    }
+
+    /// Writes the events file a last time (idempotent); `Ok(None)` when no journal runs.
+    pub fn finish_events(&self) -> std::io::Result<Option<usize>> {
+        let j = self.sys.journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.as_ref().map(|j| j.finish()).transpose()
+    }
+
     fn vars(&self, s: &RedisNodeSpec) -> NodeVars {
         let primary = &self.specs[0];
         let replicaof = if s.id == primary.id {
@@ -205,7 +250,7 @@ impl Cluster<Redis> {
             return vec![];
         }
         vec![
-            ("LD_PRELOAD".into(), FAKETIME_LIB.into()),
+            ("LD_PRELOAD".into(), FAKETIME_PRELOAD.into()),
             (
                 "FAKETIME_TIMESTAMP_FILE".into(),
                 s.clock_file().display().to_string(),
@@ -215,9 +260,10 @@ impl Cluster<Redis> {
         ]
     }
 
-    /// Clock faults need libfaketime to work inside `redis-server`. It does not with a
-    /// jemalloc-linked build (Debian's): the process hangs at start (libfaketime issue #130).
-    /// Probe `redis-server --version` under the preload, bounded, and say so plainly.
+    /// Clock faults need libfaketime to work inside `redis-server`. A jemalloc-linked build
+    /// (Debian's) hangs at start under libfaketime alone (libfaketime issue #130); with libc
+    /// preloaded after it ([`FAKETIME_PRELOAD`]) it runs. Probe `redis-server --version` under
+    /// that preload, bounded, so a system where it still hangs gets a plain refusal.
     fn probe_faketime(&self) -> Result<(), ExternalError> {
         if !Path::new(FAKETIME_LIB).is_file() {
             return Err(ExternalError::NotInstalled {
@@ -233,7 +279,7 @@ impl Cluster<Redis> {
             .unwrap_or_else(|| "redis-server".into());
         let mut child = std::process::Command::new(&bin)
             .arg("--version")
-            .env("LD_PRELOAD", FAKETIME_LIB)
+            .env("LD_PRELOAD", FAKETIME_PRELOAD)
             .env("FAKETIME", "+0")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -1,10 +1,13 @@
 //! Redis with Sentinel as a target: one primary, replicas (`replicaof`), a Sentinel per node,
 //! and a client that follows the primary through Sentinel. The classic case of acknowledged
 //! writes lost on failover (asynchronous replication), which the set workload must expose.
-//! Clock faults via libfaketime (Redis is C, so preloading works).
+//! Clock faults via libfaketime (Redis is C, so preloading works). Failovers and primaries
+//! are read back from the logs as node events ([`events`]), so lost writes can be tied to them.
 
 mod client;
 mod cluster;
+pub mod events;
+pub mod logparse;
 pub mod resp;
 
 pub use client::{RedisClient, RedisClientConfig, RedisWorkload};
