@@ -16,6 +16,7 @@ pub mod report;
 pub mod runner;
 pub mod store;
 pub mod target;
+pub mod util;
 pub mod workload;
 
 /// DESIGN.md's exit codes.

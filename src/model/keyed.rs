@@ -4,14 +4,14 @@
 //! few words per key and the hash stays cheap.
 
 use super::{Model, ModelError, OpView};
+use crate::util::hash::FxHashMap;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 #[derive(Debug)]
 pub struct Keyed<M: Model> {
     models: Vec<M>,
     names: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: FxHashMap<String, u32>,
 }
 
 impl<M: Model> Default for Keyed<M> {
@@ -19,7 +19,7 @@ impl<M: Model> Default for Keyed<M> {
         Keyed {
             models: Vec::new(),
             names: Vec::new(),
-            ids: HashMap::new(),
+            ids: FxHashMap::default(),
         }
     }
 }
@@ -76,10 +76,16 @@ impl<M: Model> Model for Keyed<M> {
         format!("key {:?}: {}", self.names[k], self.models[k].explain(&s[k], op))
     }
 
-    fn state_heap_bytes(s: &Self::State) -> usize {
+    fn state_heap_bytes(&self, s: &Self::State) -> usize {
         s.iter()
-            .map(|x| std::mem::size_of::<M::State>() + M::state_heap_bytes(x))
+            .zip(&self.models)
+            .map(|(x, m)| std::mem::size_of::<M::State>() + m.state_heap_bytes(x))
             .sum()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.models.iter().map(|m| m.heap_bytes()).sum::<usize>()
+            + self.names.iter().map(|n| n.len() * 2 + 48).sum::<usize>()
     }
 }
 

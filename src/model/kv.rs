@@ -3,56 +3,36 @@
 //! Under per-key partitioning each key gets its own `Kv`; without it,
 //! [`super::Keyed`] holds one `Kv` per key.
 //!
-//! States are interned string ids (0 = ""), so a state is one `u32`; an append
-//! builds its result string once and memoises (state, piece) -> state.
+//! A state is one `u32`: a canonical node of [`Concats`] (equal ids iff equal
+//! strings), so stepping an append never builds a string and cloning,
+//! hashing and comparing a state cost one word. Ops hold interned piece ids;
+//! a `put` holds the node of its value, computed once at prepare time.
 
+use super::concat::Concats;
 use super::{Model, ModelError, OpView};
-use crate::checker::linearizable::FxBuild;
 use serde_json::Value;
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KvOp {
+    /// The piece id of the value the get returned.
     Get(u32),
+    /// The node of the value written.
     Put(u32),
+    /// The piece id of the appended string.
     Append(u32),
 }
 
 /// The kv model for one key.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Kv {
-    strings: Vec<String>,
-    ids: HashMap<String, u32, FxBuild>,
-    appended: HashMap<(u32, u32), u32, FxBuild>,
-}
-
-impl Default for Kv {
-    fn default() -> Self {
-        let mut ids = HashMap::default();
-        ids.insert(String::new(), 0);
-        Kv {
-            strings: vec![String::new()],
-            ids,
-            appended: HashMap::default(),
-        }
-    }
+    values: Concats,
 }
 
 impl Kv {
-    fn intern_str(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
-        }
-        let id = self.strings.len() as u32;
-        self.strings.push(s.to_string());
-        self.ids.insert(s.to_string(), id);
-        id
-    }
-
-    fn intern(&mut self, op: &OpView<'_>, v: &Value) -> Result<u32, ModelError> {
+    fn piece(&mut self, op: &OpView<'_>, v: &Value) -> Result<u32, ModelError> {
         match v {
-            Value::String(s) => Ok(self.intern_str(s)),
-            Value::Null => Ok(0),
+            Value::String(s) => Ok(self.values.piece(s)),
+            Value::Null => Ok(self.values.piece("")),
             other => Err(op.bad("a string", other)),
         }
     }
@@ -69,37 +49,32 @@ impl Model for Kv {
     fn prepare(&mut self, op: &OpView<'_>) -> Result<Option<KvOp>, ModelError> {
         match op.f {
             "get" | "read" => match op.result() {
-                Some(v) => Ok(Some(KvOp::Get(self.intern(op, v)?))),
+                Some(v) => Ok(Some(KvOp::Get(self.piece(op, v)?))),
                 None => Ok(None),
             },
-            "put" | "write" => Ok(Some(KvOp::Put(self.intern(op, op.arg())?))),
-            "append" => Ok(Some(KvOp::Append(self.intern(op, op.arg())?))),
+            "put" | "write" => {
+                let p = self.piece(op, op.arg())?;
+                Ok(Some(KvOp::Put(self.values.append(Concats::EMPTY, p))))
+            }
+            "append" => Ok(Some(KvOp::Append(self.piece(op, op.arg())?))),
             _ => Err(op.unknown_f("kv")),
         }
     }
 
     fn init(&mut self) -> u32 {
-        0
+        Concats::EMPTY
     }
 
     fn step(&mut self, s: &u32, op: &KvOp) -> Option<u32> {
         match *op {
-            KvOp::Get(v) => (v == *s).then_some(*s),
-            KvOp::Put(v) => Some(v),
-            KvOp::Append(p) => {
-                if let Some(&r) = self.appended.get(&(*s, p)) {
-                    return Some(r);
-                }
-                let joined = format!("{}{}", self.strings[*s as usize], self.strings[p as usize]);
-                let r = self.intern_str(&joined);
-                self.appended.insert((*s, p), r);
-                Some(r)
-            }
+            KvOp::Get(v) => self.values.equals(*s, v).then_some(*s),
+            KvOp::Put(n) => Some(n),
+            KvOp::Append(p) => Some(self.values.append(*s, p)),
         }
     }
 
     fn state_json(&self, s: &u32) -> Value {
-        Value::String(self.strings[*s as usize].clone())
+        Value::String(self.values.text(*s))
     }
 
     fn is_pure(&self, op: &KvOp) -> bool {
@@ -110,10 +85,15 @@ impl Model for Kv {
         match *op {
             KvOp::Get(v) => format!(
                 "the value is {:?}, but the get returned {:?}",
-                self.strings[*s as usize], self.strings[v as usize]
+                self.values.text(*s),
+                self.values.piece_text(v)
             ),
             _ => "a put or append is always possible".into(),
         }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.values.heap_bytes()
     }
 }
 

@@ -7,6 +7,7 @@
 //! partition (one key), so it may keep interning tables and mutate them while
 //! stepping (`&mut self`).
 
+mod concat;
 mod infer;
 mod keyed;
 mod kv;
@@ -14,8 +15,10 @@ mod mutex;
 mod queue;
 mod register;
 mod set;
+mod strings;
 mod value;
 
+pub use concat::Concats;
 pub use infer::{infer, ModelKind};
 pub use keyed::Keyed;
 pub use kv::Kv;
@@ -23,6 +26,7 @@ pub use mutex::Mutex;
 pub use queue::FifoQueue;
 pub use register::{CasRegister, Register};
 pub use set::Set;
+pub use strings::Strings;
 pub use value::Interner;
 
 use serde_json::Value;
@@ -136,7 +140,13 @@ pub trait Model: Default + Send {
         false
     }
     /// Heap bytes a state holds beyond `size_of::<State>()` (memory budget).
-    fn state_heap_bytes(_s: &Self::State) -> usize {
+    fn state_heap_bytes(&self, _s: &Self::State) -> usize {
+        0
+    }
+    /// Heap bytes of the model's own tables, which may grow while stepping
+    /// (a kv model's value table grows with the states it reaches); the
+    /// memory budget counts them next to the checker's cache.
+    fn heap_bytes(&self) -> usize {
         0
     }
 }

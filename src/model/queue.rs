@@ -74,7 +74,7 @@ impl Model for FifoQueue {
         }
     }
 
-    fn state_heap_bytes(s: &Vec<u32>) -> usize {
+    fn state_heap_bytes(&self, s: &Vec<u32>) -> usize {
         s.capacity() * 4
     }
 }

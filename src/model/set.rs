@@ -78,7 +78,7 @@ impl Model for Set {
         }
     }
 
-    fn state_heap_bytes(s: &Vec<u32>) -> usize {
+    fn state_heap_bytes(&self, s: &Vec<u32>) -> usize {
         s.capacity() * 4
     }
 }

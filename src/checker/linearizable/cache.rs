@@ -5,60 +5,10 @@
 //! the state plus equality checks on a short collision chain. Entries live in
 //! an arena; the map only holds chain heads.
 
+use crate::util::hash::IdentityBuildHasher;
 use fixedbitset::FixedBitSet;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
-
-/// FxHash-style hasher: fast, not DoS resistant (inputs are our own ids).
-#[derive(Default, Clone, Copy)]
-pub struct Fx(u64);
-
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(i as u64)
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(i as u64)
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64)
-    }
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default, Clone, Copy)]
-pub struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("Identity only hashes u64 keys")
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-}
-
-pub fn hash_of<T: Hash>(t: &T) -> u64 {
-    let mut h = Fx::default();
-    t.hash(&mut h);
-    h.finish()
-}
 
 /// The per-op random words of the Zobrist hash.
 pub fn zobrist(n: usize) -> Vec<u64> {
@@ -79,15 +29,18 @@ const NONE: u32 = u32::MAX;
 
 /// Set of (linearized, state) with caller-supplied hashes. The linearized
 /// sets live back to back in one flat arena of blocks (no allocation per
-/// entry); `words` is the block count of every set.
+/// entry); `words` is the block count of every set. The cache owns every
+/// state the search reaches: the search refers to them by index, so a state
+/// is never cloned (invariant: indices handed out stay valid for the
+/// cache's life).
 pub struct Cache<S> {
-    heads: HashMap<u64, u32, BuildHasherDefault<Identity>>,
+    heads: HashMap<u64, u32, IdentityBuildHasher>,
     words: usize,
     sets: Vec<usize>,
     entries: Vec<(S, u32)>,
 }
 
-impl<S: Eq + Clone> Cache<S> {
+impl<S: Eq> Cache<S> {
     pub fn new() -> Self {
         Cache {
             heads: HashMap::default(),
@@ -97,28 +50,43 @@ impl<S: Eq + Clone> Cache<S> {
         }
     }
 
-    /// Inserts unless present; true when it was new. Every set given to one
-    /// cache must have the same capacity.
-    pub fn insert(&mut self, hash: u64, set: &FixedBitSet, state: &S) -> bool {
+    /// Looks up (set, state) and inserts it when absent, with one probe of
+    /// the hash table: `Some(index)` of the new entry, `None` when it was
+    /// there already (`state` is dropped). Every set given to one cache must
+    /// have the same capacity.
+    pub fn insert(&mut self, hash: u64, set: &FixedBitSet, state: S) -> Option<u32> {
         let blocks = set.as_slice();
         if self.entries.is_empty() {
             self.words = blocks.len();
         }
         let w = self.words;
-        let head = self.heads.get(&hash).copied().unwrap_or(NONE);
-        let mut at = head;
-        while at != NONE {
-            let (st, next) = &self.entries[at as usize];
-            let i = at as usize * w;
-            if st == state && &self.sets[i..i + w] == blocks {
-                return false;
+        let id = self.entries.len() as u32;
+        match self.heads.entry(hash) {
+            Entry::Occupied(mut o) => {
+                let mut at = *o.get();
+                while at != NONE {
+                    let (st, next) = &self.entries[at as usize];
+                    let i = at as usize * w;
+                    if *st == state && self.sets[i..i + w] == *blocks {
+                        return None;
+                    }
+                    at = *next;
+                }
+                self.entries.push((state, *o.get()));
+                o.insert(id);
             }
-            at = *next;
+            Entry::Vacant(v) => {
+                self.entries.push((state, NONE));
+                v.insert(id);
+            }
         }
         self.sets.extend_from_slice(blocks);
-        self.entries.push((state.clone(), head));
-        self.heads.insert(hash, (self.entries.len() - 1) as u32);
-        true
+        Some(id)
+    }
+
+    /// The state of an entry.
+    pub fn state(&self, id: u32) -> &S {
+        &self.entries[id as usize].0
     }
 
     pub fn len(&self) -> usize {
@@ -136,12 +104,14 @@ mod tests {
         let mut a = FixedBitSet::with_capacity(4);
         a.insert(1);
         let b = FixedBitSet::with_capacity(4);
-        assert!(c.insert(7, &a, &1u32));
-        assert!(!c.insert(7, &a, &1u32));
-        assert!(c.insert(7, &b, &1u32));
-        assert!(c.insert(7, &a, &2u32));
-        assert_eq!(c.len(), 3);
-        assert_ne!(hash_of(&1u32), hash_of(&2u32));
+        assert_eq!(c.insert(7, &a, 1u32), Some(0));
+        assert_eq!(c.insert(7, &a, 1u32), None);
+        assert_eq!(c.insert(7, &b, 1u32), Some(1));
+        assert_eq!(c.insert(7, &a, 2u32), Some(2));
+        assert_eq!(c.insert(8, &a, 2u32), Some(3));
+        assert_eq!(c.insert(8, &a, 2u32), None);
+        assert_eq!(c.len(), 4);
+        assert_eq!(*c.state(2), 2);
         let z = zobrist(3);
         assert!(z[0] != z[1] && z[1] != z[2]);
     }

@@ -15,8 +15,6 @@ mod partition;
 mod search;
 mod witness;
 
-/// A fast hasher for interning tables of our own ids and strings.
-pub type FxBuild = std::hash::BuildHasherDefault<cache::Fx>;
 pub use partition::{partitions, Item, Partition};
 pub use search::{search, Budget, Entry, Outcome, Search, Stats, Stuck};
 

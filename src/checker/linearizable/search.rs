@@ -13,8 +13,9 @@
 //! linearized anywhere after their call, or never. The search succeeds as
 //! soon as every `ok` op is linearized.
 
-use super::cache::{hash_of, zobrist, Cache};
+use super::cache::{zobrist, Cache};
 use crate::model::Model;
+use crate::util::hash::hash_of;
 use fixedbitset::FixedBitSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -139,10 +140,11 @@ pub struct Search<M: Model> {
     remaining: usize,
     linearized: FixedBitSet,
     set_hash: u64,
-    state: M::State,
+    /// The current state: an index into `cache`, which owns every state.
+    state: u32,
     cache: Cache<M::State>,
-    /// (call node, state before, op was pure and placed greedily).
-    stack: Vec<(u32, M::State, bool)>,
+    /// (call node, state before (cache index), op was pure and placed greedily).
+    stack: Vec<(u32, u32, bool)>,
     /// Per op: [`Model::is_pure`]. A pure op that can take effect in the
     /// current state, while it is callable (invoked before every pending
     /// return), may be linearized right now without loss: any linearization
@@ -154,6 +156,8 @@ pub struct Search<M: Model> {
     entry: u32,
     entry_bytes: u64,
     bytes_local: u64,
+    /// The model's table bytes at the last flush.
+    model_bytes: u64,
     pub stats: Stats,
 }
 
@@ -164,14 +168,20 @@ impl<M: Model> Search<M> {
         let n = entries.len();
         let list = build_list(entries);
         let entry = list.next[HEAD as usize];
+        let linearized = FixedBitSet::with_capacity(n);
+        let mut cache = Cache::new();
+        let init = model.init();
+        let state = cache
+            .insert(hash_of(&init), &linearized, init)
+            .expect("an empty cache takes any entry");
         Search {
             list,
             zob: zobrist(n),
             remaining: entries.iter().filter(|e| e.ret.is_some()).count(),
-            linearized: FixedBitSet::with_capacity(n),
+            linearized,
             set_hash: 0,
-            state: model.init(),
-            cache: Cache::new(),
+            state,
+            cache,
             stack: Vec::new(),
             pure: entries.iter().map(|e| model.is_pure(&e.op)).collect(),
             best: None,
@@ -179,12 +189,18 @@ impl<M: Model> Search<M> {
             entry,
             entry_bytes: (n.div_ceil(64) * 8 + std::mem::size_of::<(M::State, u32)>() + 24) as u64,
             bytes_local: 0,
+            model_bytes: 0,
             stats: Stats::default(),
         }
     }
 
-    fn flush(&mut self, budget: &Budget<'_>) -> u64 {
-        let b = std::mem::take(&mut self.bytes_local);
+    /// Adds this search's new bytes (cache entries, model tables) to the
+    /// shared count; the total after it.
+    fn flush(&mut self, model: &M, budget: &Budget<'_>) -> u64 {
+        let now = model.heap_bytes() as u64;
+        let grown = now.saturating_sub(self.model_bytes);
+        self.model_bytes = self.model_bytes.max(now);
+        let b = std::mem::take(&mut self.bytes_local) + grown;
         self.stats.cache_entries = self.cache.len();
         budget.memory_used.fetch_add(b, Ordering::Relaxed) + b
     }
@@ -202,14 +218,14 @@ impl<M: Model> Search<M> {
         let mut left = quantum;
         loop {
             if self.remaining == 0 {
-                self.flush(budget);
+                self.flush(model, budget);
                 return Some(Outcome::Linearizable);
             }
             self.stats.steps += 1;
             tick += 1;
             if tick == CHECK_EVERY {
                 tick = 0;
-                let total = self.flush(budget);
+                let total = self.flush(model, budget);
                 if budget.stop.load(Ordering::Relaxed) {
                     return Some(Outcome::Cancelled);
                 }
@@ -234,18 +250,19 @@ impl<M: Model> Search<M> {
             let entry = self.entry;
             if entry != NIL && is_call(entry) {
                 let k = op_of(entry);
-                if let Some(next_state) = model.step(&self.state, &entries[k].op) {
+                if let Some(next_state) = model.step(self.cache.state(self.state), &entries[k].op) {
                     let pure = self.pure[k];
                     self.linearized.insert(k);
                     let h = self.set_hash ^ self.zob[k];
-                    if self
-                        .cache
-                        .insert(h ^ hash_of(&next_state), &self.linearized, &next_state)
+                    let bytes = self.entry_bytes + model.state_heap_bytes(&next_state) as u64;
+                    if let Some(id) =
+                        self.cache
+                            .insert(h ^ hash_of(&next_state), &self.linearized, next_state)
                     {
-                        self.bytes_local += self.entry_bytes + M::state_heap_bytes(&next_state) as u64;
+                        self.bytes_local += bytes;
                         self.set_hash = h;
-                        let old = std::mem::replace(&mut self.state, next_state);
-                        self.stack.push((entry, old, pure));
+                        self.stack.push((entry, self.state, pure));
+                        self.state = id;
                         self.list.unlink(entry);
                         if entries[k].ret.is_some() {
                             self.list.unlink(entry + 1);
@@ -270,10 +287,10 @@ impl<M: Model> Search<M> {
                         .as_ref()
                         .is_none_or(|b| self.stack.len() > b.prefix.len())
                 {
-                    self.best = Some(snapshot(&self.list, &self.stack, &self.state, entry));
+                    self.best = Some(snapshot(&self.list, &self.stack, &self.cache, self.state, entry));
                 }
                 let Some((call, old, forced)) = self.stack.pop() else {
-                    self.flush(budget);
+                    self.flush(model, budget);
                     return Some(Outcome::Violation(self.best.take()));
                 };
                 let k = op_of(call);
@@ -311,14 +328,17 @@ pub fn search<M: Model>(
     (out, s.stats)
 }
 
-fn snapshot<S: Clone>(list: &List, stack: &[(u32, S, bool)], state: &S, at: u32) -> Stuck<S> {
+fn snapshot<S: Clone + Eq>(
+    list: &List,
+    stack: &[(u32, u32, bool)],
+    cache: &Cache<S>,
+    state: u32,
+    at: u32,
+) -> Stuck<S> {
     let mut prefix = Vec::with_capacity(stack.len());
     for (i, (call, _, _)) in stack.iter().enumerate() {
-        let after = stack
-            .get(i + 1)
-            .map(|(_, s, _)| s.clone())
-            .unwrap_or_else(|| state.clone());
-        prefix.push((op_of(*call), after));
+        let after = stack.get(i + 1).map_or(state, |&(_, s, _)| s);
+        prefix.push((op_of(*call), cache.state(after).clone()));
     }
     let mut candidates = Vec::new();
     let mut n = list.next[HEAD as usize];
@@ -332,6 +352,6 @@ fn snapshot<S: Clone>(list: &List, stack: &[(u32, S, bool)], state: &S, at: u32)
         prefix,
         blocking: (at != NIL).then(|| op_of(at)),
         candidates,
-        state: state.clone(),
+        state: cache.state(state).clone(),
     }
 }
