@@ -3,9 +3,9 @@
 //! One event loop owns the core. It takes a batch of inputs (client requests,
 //! peer messages, a tick), steps the core for each, hands the batch's durable
 //! records to the WAL thread (which group-commits whatever is queued with one
-//! sync), sends the leader's replication messages at once, and holds every
-//! other send, reply and event line until the WAL thread reports that batch
-//! synced. So nothing is acknowledged, voted or promised to a peer before it is
+//! sync), sends the leader's replication messages and read replies at once,
+//! and holds every other send, reply and event line until the WAL thread
+//! reports that batch synced. So nothing is acknowledged, voted or promised to a peer before it is
 //! as durable as the fsync policy says; the leader counts its own copy towards
 //! commits only after `Input::Persisted`.
 
@@ -17,7 +17,7 @@ use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message, R
 use crate::store::ops::{ClientOp, Outcome};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -224,6 +224,10 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let (jobs, mut synced_rx) = spawn_wal_thread(wal.clone());
     let mut next_req: u64 = 0;
     let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
+    // Plain reads in flight: their replies need not wait for the WAL, since a
+    // read only ever sees committed state, already durable on a majority (on
+    // the leader's own disk first in async mode) whatever this batch syncs.
+    let mut reads: HashSet<u64> = HashSet::new();
     let mut actions: Vec<Action> = Vec::new();
     // Batches whose records are being synced: (batch id, log's last index, held actions).
     let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
@@ -269,6 +273,9 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             Ev::Client { op, tx } => {
                 next_req += 1;
                 waiting.insert(next_req, tx);
+                if op.is_read() {
+                    reads.insert(next_req);
+                }
                 actions.extend(core.step(monotonic_ns(), Input::Client { req: next_req, op }));
             }
             Ev::Peer { from, msg } => actions.extend(core.step(monotonic_ns(), Input::Peer { from, msg })),
@@ -335,6 +342,11 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         for a in actions.drain(..) {
             match a {
                 Action::Persist(d) => records.push(d),
+                Action::Reply { req, outcome } if reads.remove(&req) => {
+                    if let Some(tx) = waiting.remove(&req) {
+                        let _ = tx.send(outcome);
+                    }
+                }
                 Action::Send { to, msg }
                     if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
                 {
