@@ -2,7 +2,8 @@
 //! (root and `nft`, as in CI), each with a pinned seed:
 //! - etcd, register, linearizable reads, partitions and kills: valid (exit 0), every checker valid;
 //! - etcd, serializable reads, partitions: stale reads flagged (exit 1);
-//! - Redis + Sentinel, set workload, partition of the primary: lost writes (exit 1).
+//! - Redis + Sentinel, set workload, partition of the primary: lost writes (exit 1), tied to the
+//!   Sentinel failover window (the set checker's summary places them before/during/after it).
 //!
 //! Outside CI, skipped with a message when the server binaries are not installed; under `CI` a
 //! missing binary fails the test.
@@ -96,4 +97,5 @@ fn redis_sentinel_failover_loses_acknowledged_set_writes() {
     assert_eq!(code, 1, "{text}");
     let set = line(&text, "set");
     assert!(set.contains("INVALID") && !set.contains(" 0 lost,"), "{text}");
+    assert!(set.contains("lost vs failover windows"), "{text}");
 }
