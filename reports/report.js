@@ -18,7 +18,11 @@
               clock: "rgba(255,152,0,0.18)" };
   var F_COLORS = ["#1e88e5", "#43a047", "#8e24aa", "#f4511e", "#00897b", "#6d4c41", "#3949ab", "#c0ca33"];
   var TYPE_NAMES = ["ok", "fail", "info", "pending"];
-  var LEFT = 48, TOP = 18, AXIS = 22;
+  var LEFT = 48, TOP = 18, AXIS = 22, ROW = 13;
+  // Lost-write phases: before, during, after a failover window, outside any.
+  var PHASE_COLORS = ["#ef6c00", "#d50000", "#6a1b9a", "#546e7a"];
+  var PHASE_NAMES = ["before", "during", "after", "none"];
+  var FAILOVER = "rgba(0,137,123,0.10)", FAILOVER_EDGE = "#00796b";
 
   function main() {
     var D = JSON.parse(document.getElementById("fl-data").textContent);
@@ -37,12 +41,20 @@
     var view = { a: 0, b: end }, selected = -1, focus = null;
     var lanes = Math.max(D.lanes.length, 1);
     var laneH = Math.max(2, Math.min(18, Math.floor(380 / lanes)));
+    // One row per node for leader (▼) / step-down (▽) markers, one for lost writes, then the lanes.
+    var nodes = [];
+    D.markers.forEach(function (m) { if (nodes.indexOf(m.node) < 0) nodes.push(m.node); });
+    nodes.sort();
+    var lostRow = D.lost.length > 0 ? 1 : 0;
+    // A strip for failover labels above the node rows (NT = top of the node rows).
+    var NT = TOP + (D.failovers.length > 0 ? ROW + 2 : 0);
+    var LT = NT + (nodes.length + lostRow) * ROW + (nodes.length + lostRow > 0 ? 4 : 0);
 
     var tl = document.getElementById("tl-canvas");
     var lat = document.getElementById("lat-canvas");
     var thr = document.getElementById("thr-canvas");
     var avail = document.getElementById("avail-canvas");
-    tl.setAttribute("height", String(TOP + lanes * laneH + AXIS));
+    tl.setAttribute("height", String(LT + lanes * laneH + AXIS));
 
     function setup(c) {
       var dpr = window.devicePixelRatio || 1, w = c.clientWidth || 1000, h = Number(c.getAttribute("height"));
@@ -73,6 +85,36 @@
         if (labels && x0 >= LEFT) { p.g.fillStyle = "#b71c1c"; p.g.font = "10px sans-serif"; p.g.fillText(w.kind, x0 + 2, top + 10); }
       });
     }
+    // Failover windows: shaded band, edges, and (on the timeline) the label.
+    // Diagonal teal hatching, so a failover reads apart from a nemesis band it overlaps.
+    var hatch = null;
+    function hatchPattern(g) {
+      if (hatch) return hatch;
+      var c = document.createElement("canvas"); c.width = 8; c.height = 8;
+      var h = c.getContext("2d");
+      h.fillStyle = FAILOVER; h.fillRect(0, 0, 8, 8);
+      h.strokeStyle = "rgba(0,121,107,0.45)"; h.lineWidth = 1.5;
+      h.beginPath(); h.moveTo(-2, 10); h.lineTo(10, -2); h.moveTo(6, 10); h.lineTo(10, 6); h.moveTo(-2, 2); h.lineTo(2, -2); h.stroke();
+      hatch = g.createPattern(c, "repeat");
+      return hatch;
+    }
+    function failovers(p, top, bottom, labels) {
+      var g = p.g;
+      D.failovers.forEach(function (w) {
+        if (w.end < view.a || w.start > view.b) return;
+        var x0 = X(p, w.start), x1 = Math.max(X(p, w.end), x0 + 2), l = Math.max(x0, LEFT), r = Math.min(x1, p.w);
+        g.fillStyle = hatchPattern(g); g.fillRect(l, top, r - l, bottom - top);
+        g.fillStyle = FAILOVER_EDGE;
+        if (x0 >= LEFT) g.fillRect(x0, top, 1.5, bottom - top);
+        if (x1 <= p.w) g.fillRect(x1 - 1.5, top, 1.5, bottom - top);
+        if (labels) {
+          g.font = "bold 11px sans-serif";
+          var tw = g.measureText(w.label).width, lx = Math.max(LEFT, Math.min(l + 3, p.w - tw - 3));
+          g.fillStyle = "rgba(255,255,255,0.9)"; g.fillRect(lx - 2, TOP, tw + 4, ROW);
+          g.fillStyle = FAILOVER_EDGE; g.fillText(w.label, lx, TOP + ROW - 3);
+        }
+      });
+    }
     function axis(p, y) {
       var g = p.g, span = view.b - view.a, step = Math.pow(10, Math.floor(Math.log10(span / 8)));
       if (span / step > 16) step *= 5; else if (span / step > 8) step *= 2;
@@ -85,21 +127,38 @@
     }
 
     function drawTimeline() {
-      var p = setup(tl), g = p.g, bottom = TOP + lanes * laneH;
+      var p = setup(tl), g = p.g, bottom = LT + lanes * laneH;
       nemesis(p, 0, bottom, true);
       axis(p, bottom);
-      // Leader changes and node starts as ticks above the lanes.
-      g.font = "9px sans-serif";
+      failovers(p, 0, bottom, true);
+      // Per node: ▼ became leader (with its term), ▽ stepped down, | other events.
+      g.font = "10px sans-serif";
+      nodes.forEach(function (nd, r) {
+        var y = NT + r * ROW + ROW - 3;
+        g.fillStyle = "#333"; g.fillText(nd.length > 7 ? nd.slice(0, 6) + "…" : nd, 2, y);
+      });
       D.markers.forEach(function (m) {
         if (m.t < view.a || m.t > view.b) return;
-        var x = X(p, m.t);
-        g.fillStyle = m.event === "leader" ? "#1565c0" : "#777";
-        g.fillRect(x - 1, 2, 2, TOP - 4);
-        if (p.sx * 1e5 > 8) g.fillText(m.node + (m.event === "leader" ? "★" + m.term : ""), x + 2, 10);
+        var x = X(p, m.t), r = nodes.indexOf(m.node), y = NT + r * ROW + ROW - 3;
+        if (m.event === "leader") {
+          g.fillStyle = "#1565c0"; g.fillText("▼", x - 4, y);
+          if (p.sx * 1e5 > 4) g.fillText("t" + m.term, x + 5, y);
+        } else if (m.event === "step-down") {
+          g.fillStyle = "#1565c0"; g.fillText("▽", x - 4, y);
+        } else { g.fillStyle = "#777"; g.fillRect(x - 0.5, y - 8, 1, 9); }
       });
+      if (lostRow) {
+        var ly = NT + nodes.length * ROW + ROW - 3;
+        g.fillStyle = "#333"; g.fillText("lost", 2, ly);
+        D.lost.forEach(function (m) {
+          if (m.t < view.a || m.t > view.b) return;
+          var x = X(p, m.t);
+          g.fillStyle = PHASE_COLORS[m.phase] || "#000"; g.fillText("◆", x - 4, ly);
+        });
+      }
       if (laneH >= 10) {
         g.fillStyle = "#555"; g.font = "10px sans-serif";
-        for (var l = 0; l < D.lanes.length; l++) g.fillText("p" + D.lanes[l], 2, TOP + l * laneH + laneH - 3);
+        for (var l = 0; l < D.lanes.length; l++) g.fillText("p" + D.lanes[l], 2, LT + l * laneH + laneH - 3);
       }
       var paths = [new Path2D(), new Path2D(), new Path2D(), new Path2D()];
       var lastPx = new Float64Array(lanes).fill(-1), h = Math.max(1, laneH - 2);
@@ -111,14 +170,14 @@
         // Zoomed out, many ops share a pixel: draw one per lane and pixel column.
         if (x1 - x0 < 1 && Math.floor(x0) === lastPx[ln]) continue;
         lastPx[ln] = Math.floor(x0);
-        paths[O.ty[e]].rect(x0, TOP + ln * laneH + 1, Math.max(1, x1 - x0), h);
+        paths[O.ty[e]].rect(x0, LT + ln * laneH + 1, Math.max(1, x1 - x0), h);
       }
       for (var t = 0; t < 4; t++) { g.fillStyle = COLORS[t]; g.fill(paths[t]); }
       var special = function (list, fill, stroke) {
         list.forEach(function (e) {
           if (O.t1[e] < view.a || O.t0[e] > view.b) return;
           var x0 = Math.max(X(p, O.t0[e]), LEFT), x1 = Math.min(X(p, O.t1[e]), p.w);
-          var y = TOP + O.lane[e] * laneH + 1, w = Math.max(3, x1 - x0);
+          var y = LT + O.lane[e] * laneH + 1, w = Math.max(3, x1 - x0);
           if (fill) { g.fillStyle = fill; g.fillRect(x0, y, w, h); }
           g.strokeStyle = stroke; g.lineWidth = 2; g.strokeRect(x0 - 1, y - 1, w + 2, h + 2); g.lineWidth = 1;
         });
@@ -126,6 +185,15 @@
       special(wList, "#d500f9", "#4a0072");
       if (focus) special(focus, null, "#000");
       if (selected >= 0) special([selected], null, "#0d47a1");
+      // Lost writes: a phase-coloured diamond on the acknowledging op's lane.
+      D.lost.forEach(function (m) {
+        var e = byHist.get(m.op);
+        if (e === undefined || m.t < view.a || m.t > view.b) return;
+        var x = X(p, m.t), y = LT + O.lane[e] * laneH + laneH / 2;
+        g.fillStyle = PHASE_COLORS[m.phase] || "#000";
+        g.beginPath(); g.moveTo(x, y - 5); g.lineTo(x + 4, y); g.lineTo(x, y + 5); g.lineTo(x - 4, y); g.closePath(); g.fill();
+      });
+      document.getElementById("view-link").setAttribute("href", "#t=" + (view.a / 1e6).toFixed(3) + "," + (view.b / 1e6).toFixed(3));
       document.getElementById("range").textContent = "showing " + fmtT(view.a) + " – " + fmtT(view.b) + " of " + (end / 1e6).toFixed(1) + "s, " + n + " ops";
     }
 
@@ -137,6 +205,7 @@
       if (hi - lo < 1) lo = hi - 1;
       var Y = function (ms) { return bottom - (Math.log10(Math.max(ms, 1e-3)) - lo) / (hi - lo) * (bottom - TOP); };
       nemesis(p, TOP, bottom, false);
+      failovers(p, TOP, bottom, false);
       axis(p, bottom);
       g.fillStyle = "#555"; g.font = "10px sans-serif";
       for (var dec = Math.ceil(lo); dec <= hi; dec++) { var yy = Y(Math.pow(10, dec)); g.fillText(Math.pow(10, dec) + "ms", 2, yy + 3); g.fillStyle = "#eee"; g.fillRect(LEFT, yy, p.w - LEFT, 1); g.fillStyle = "#555"; }
@@ -163,6 +232,7 @@
     function drawSeries(c, series, maxV, fmt) {
       var p = setup(c), g = p.g, bottom = p.h - AXIS, B = D.buckets;
       nemesis(p, TOP, bottom, false);
+      failovers(p, TOP, bottom, false);
       axis(p, bottom);
       var Y = function (v) { return bottom - v / maxV * (bottom - TOP); };
       g.fillStyle = "#555"; g.font = "10px sans-serif";
@@ -224,7 +294,7 @@
     }
     function hit(ev) {
       var r = tl.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
-      var ln = Math.floor((y - TOP) / laneH);
+      var ln = Math.floor((y - LT) / laneH);
       if (ln < 0 || ln >= lanes || x < LEFT) return -1;
       var p = { sx: (r.width - LEFT) / (view.b - view.a) }, t = view.a + (x - LEFT) / p.sx, tol = 3 / p.sx, best = -1;
       for (var k = firstVisible(); k < n; k++) {
@@ -234,33 +304,47 @@
       }
       return best;
     }
+    // Zoom and pan on any plot move all of them: they share one view.
     var drag = null, tip = document.getElementById("tooltip");
-    tl.addEventListener("wheel", function (ev) {
-      ev.preventDefault();
-      var r = tl.getBoundingClientRect();
-      zoomBy(ev.deltaY > 0 ? 1.25 : 0.8, view.a + (ev.clientX - r.left - LEFT) / ((r.width - LEFT) / (view.b - view.a)));
-    }, { passive: false });
-    tl.addEventListener("mousedown", function (ev) { drag = { x: ev.clientX, a: view.a, b: view.b, moved: false }; });
+    [tl, lat, thr, avail].forEach(function (c) {
+      c.addEventListener("wheel", function (ev) {
+        ev.preventDefault();
+        var r = c.getBoundingClientRect();
+        zoomBy(ev.deltaY > 0 ? 1.25 : 0.8, view.a + (ev.clientX - r.left - LEFT) / ((r.width - LEFT) / (view.b - view.a)));
+      }, { passive: false });
+      c.addEventListener("mousedown", function (ev) { drag = { c: c, x: ev.clientX, a: view.a, b: view.b, moved: false }; });
+    });
     window.addEventListener("mouseup", function (ev) {
-      if (drag && !drag.moved) {
+      if (drag && !drag.moved && drag.c === tl) {
         var e = hit(ev);
         if (e >= 0) { selected = e; document.getElementById("op-detail").textContent = describe(e); redraw(); }
       }
       drag = null;
     });
+    window.addEventListener("mousemove", function (ev) {
+      if (!drag) return;
+      var dx = ev.clientX - drag.x;
+      if (Math.abs(dx) > 2) drag.moved = true;
+      var r = drag.c.getBoundingClientRect(), dt = dx / ((r.width - LEFT) / (drag.b - drag.a));
+      dt = Math.max(-drag.a, Math.min(end - drag.b, -dt));
+      view.a = drag.a + dt; view.b = drag.b + dt; redraw();
+    });
+    // The lost-writes row: tooltip for the nearest mark.
+    function lostAt(ev) {
+      var r = tl.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top, row = NT + nodes.length * ROW;
+      if (!lostRow || y < row || y > row + ROW) return null;
+      var best = null, bd = 6;
+      D.lost.forEach(function (m) {
+        var d = Math.abs(LEFT + (m.t - view.a) * (r.width - LEFT) / (view.b - view.a) - x);
+        if (d < bd) { bd = d; best = m; }
+      });
+      return best;
+    }
     tl.addEventListener("mousemove", function (ev) {
-      if (drag) {
-        var dx = ev.clientX - drag.x;
-        if (Math.abs(dx) > 2) drag.moved = true;
-        var r = tl.getBoundingClientRect(), dt = dx / ((r.width - LEFT) / (drag.b - drag.a));
-        dt = Math.max(-drag.a, Math.min(end - drag.b, -dt));
-        view.a = drag.a + dt; view.b = drag.b + dt; redraw();
-        return;
-      }
-      var e = hit(ev);
-      if (e < 0) { tip.hidden = true; return; }
-      var r2 = tl.getBoundingClientRect();
-      tip.textContent = describe(e); tip.hidden = false;
+      if (drag) return;
+      var r2 = tl.getBoundingClientRect(), m = lostAt(ev), e = m ? -1 : hit(ev);
+      if (!m && e < 0) { tip.hidden = true; return; }
+      tip.textContent = m ? m.text + " · " + PHASE_NAMES[m.phase] + " · op #" + m.op : describe(e); tip.hidden = false;
       tip.style.left = Math.min(ev.clientX - r2.left + 12, r2.width - 300) + "px"; tip.style.top = (ev.clientY - r2.top + 12) + "px";
     });
     tl.addEventListener("mouseleave", function () { tip.hidden = true; });
@@ -289,8 +373,22 @@
       var ids = (el.getAttribute("data-ops") || el.getAttribute("data-op") || "").split(",").map(Number);
       if (showOps(ids)) { ev.preventDefault(); document.getElementById("timeline").scrollIntoView(); }
     });
+    // `#t=START,END` (seconds) selects a time range, e.g. a failover window's link.
+    function fromHash() {
+      var m = /^#t=([0-9.eE+-]+),([0-9.eE+-]+)$/.exec(window.location.hash);
+      if (!m) return false;
+      var a = parseFloat(m[1]) * 1e6, b = parseFloat(m[2]) * 1e6;
+      if (!isFinite(a) || !isFinite(b) || b <= a) return false;
+      focus = null; zoomTo(a, b);
+      return true;
+    }
+    window.addEventListener("hashchange", function () {
+      if (fromHash()) document.getElementById("timeline").scrollIntoView();
+    });
     window.addEventListener("resize", redraw);
+    var hashed = fromHash();
     drawAll();
+    if (hashed) document.getElementById("timeline").scrollIntoView();
   }
 
   function start() {

@@ -1,4 +1,5 @@
-//! `faultline report DIR`: (re)writes `report.html` for a run directory.
+//! `faultline report DIR`: (re)writes `report.html` for a run directory, and
+//! with `--junit OUT` a JUnit XML with one test case per checker.
 
 use anyhow::Context;
 use std::path::PathBuf;
@@ -11,6 +12,10 @@ pub struct Args {
     /// Write the page here instead of DIR/report.html.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Also write a JUnit XML here: one test case per checker, failures for
+    /// invalid checkers (message = the checker's summary).
+    #[arg(long, value_name = "OUT")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Exit 0 on success; bad input (missing dir, unreadable history or
@@ -26,5 +31,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .with_context(|| format!("faultline report {}", args.dir.display()))?,
     };
     println!("{}", out.display());
+    if let Some(junit) = &args.junit {
+        let results = crate::report::read_results(&args.dir.join("results.json"))
+            .with_context(|| format!("faultline report {}", args.dir.display()))?;
+        std::fs::write(junit, crate::report::junit::for_run(&results))
+            .with_context(|| format!("writing {}", junit.display()))?;
+        println!("{}", junit.display());
+    }
     Ok(0)
 }

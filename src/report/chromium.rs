@@ -130,13 +130,18 @@ fn run(mut c: Command, bin: &Path) -> Result<(String, String), ChromiumError> {
 
 /// Loads `page` headless and returns the rendered DOM and console messages.
 pub fn dump_dom(page: &Path) -> Result<Loaded, ChromiumError> {
+    dump_dom_at(page, "")
+}
+
+/// [`dump_dom`] with a URL fragment (e.g. `#t=3.6,6.0`) appended to the page's URL.
+pub fn dump_dom_at(page: &Path, fragment: &str) -> Result<Loaded, ChromiumError> {
     let bin = find()?;
     let profile = tempfile::tempdir().map_err(|source| ChromiumError::Spawn {
         bin: bin.display().to_string(),
         source,
     })?;
     let mut c = base_command(&bin, profile.path());
-    c.arg("--dump-dom").arg(file_url(page));
+    c.arg("--dump-dom").arg(file_url(page) + fragment);
     let t = Instant::now();
     let (dom, stderr) = run(c, &bin)?;
     let console = stderr

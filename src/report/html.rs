@@ -7,8 +7,9 @@
 //! virtualised: the page holds one canvas per plot, never a node per op.
 
 use super::escape::{html, json_for_script, truncate, value_text};
-use super::model;
+use super::failover::{self, Attribution};
 use super::witness::{self, LinWitness, Step};
+use super::{attribution, model};
 use crate::checker::{Anomaly, Validity, Verdict};
 use crate::history::{History, NodeEvent, Op, OpType};
 use crate::report::RunResults;
@@ -24,6 +25,10 @@ const JS: &str = include_str!("../../reports/report.js");
 const MAX_WITNESS_ROWS: usize = 40;
 /// Linearization steps shown before the op that breaks it.
 const MAX_PREFIX_ROWS: usize = 30;
+/// Anomalies of one kind shown before the rest fold under "show all N".
+pub const FOLD_ANOMALIES: usize = 5;
+/// The anomaly kind whose data ties lost writes to failover windows.
+pub const LOST_ATTRIBUTION: &str = "lost-attribution";
 
 /// What a run directory adds beyond the history and results.
 #[derive(Debug, Default, Clone)]
@@ -51,11 +56,33 @@ pub fn render_with(history: &History, results: &RunResults, extras: &Extras) -> 
         .collect();
     witness.sort_unstable();
     witness.dedup();
-    let tl = model::build(history, witness, &extras.node_events);
+    let mut tl = model::build(history, witness, &extras.node_events);
+    // Failover windows come from node events; the checker's windows are the fallback.
+    let end_ns = history.ops.iter().map(|o| o.time).max().unwrap_or(0);
+    let mut windows = failover::windows(&extras.node_events, end_ns);
+    let from_events = !windows.is_empty();
+    let attr = results
+        .results
+        .iter()
+        .flat_map(|v| &v.anomalies)
+        .filter(|a| a.kind == LOST_ATTRIBUTION)
+        .find_map(|a| Attribution::from_data(&a.data));
+    if windows.is_empty() {
+        windows = attr.as_ref().map(|a| a.windows.clone()).unwrap_or_default();
+    }
+    let lost = attr.as_ref().map(|a| a.lost.as_slice()).unwrap_or(&[]);
+    tl.add_failovers(&windows, lost, |i| ctx.op(i).map(|o| o.time));
+    let has_failovers = !windows.is_empty() || !lost.is_empty();
     let mut body = String::new();
-    summary(&mut body, history, results, extras, &tl);
+    summary(&mut body, history, results, extras, &tl, has_failovers);
     anomalies(&mut body, &ctx, results);
-    body.push_str(PLOTS);
+    attribution::section(&mut body, &windows, from_events, attr.as_ref(), &|i, t| {
+        format!(
+            r##"<a class="op-link" href="#timeline" data-op="{i}">{}</a>"##,
+            html(t)
+        )
+    });
+    plots(&mut body, &tl, &windows);
     nodes_and_config(&mut body, results, extras);
     let title = format!("faultline: {} ({})", results.name, results.valid);
     fill(
@@ -214,7 +241,7 @@ fn mode(test: &Value) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::Timeline) {
+fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::Timeline, failovers: bool) {
     let t = &r.test;
     let dash = || "—".to_string();
     let duration = if r.duration_ms > 0.0 {
@@ -247,10 +274,15 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
     let _ = write!(
         b,
         r##"<header><h1>faultline report</h1><span class="verdict {}" id="overall">{}</span></header>
-<nav><a href="#summary">Summary</a> <a href="#anomalies">Anomalies</a> <a href="#timeline">Timeline</a> <a href="#perf">Latency &amp; throughput</a> <a href="#config">Config</a></nav>
+<nav><a href="#summary">Summary</a> <a href="#anomalies">Anomalies</a> {}<a href="#timeline">Timeline</a> <a href="#perf">Latency &amp; throughput</a> <a href="#config">Config</a></nav>
 <section id="summary"><h2>Summary</h2><table class="kv">"##,
         verdict_class(r.valid),
-        html(&r.valid.to_string())
+        html(&r.valid.to_string()),
+        if failovers {
+            r##"<a href="#failovers">Failovers</a> "##
+        } else {
+            ""
+        }
     );
     for (k, v) in rows {
         let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", k, html(&v));
@@ -294,21 +326,49 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
     b.push_str("</section>\n");
 }
 
+/// Anomalies grouped by kind (in order of first appearance); past
+/// [`FOLD_ANOMALIES`] of one kind the rest fold under "show all N".
 fn anomalies(b: &mut String, ctx: &Ctx, r: &RunResults) {
     b.push_str(r#"<section id="anomalies"><h2>Anomalies</h2>"#);
-    let mut n = 0;
+    for v in r
+        .results
+        .iter()
+        .filter(|v| v.valid == Validity::Invalid && v.anomalies.is_empty())
+    {
+        let _ = write!(
+            b,
+            r#"<article class="anomaly"><h3>{} said invalid</h3><p>{}</p></article>"#,
+            html(&v.checker),
+            html(&v.summary)
+        );
+    }
+    let mut kinds: Vec<(&str, Vec<(&Verdict, &Anomaly)>)> = Vec::new();
     for v in &r.results {
-        if v.valid == Validity::Invalid && v.anomalies.is_empty() {
-            let _ = write!(
-                b,
-                r#"<article class="anomaly"><h3>{} said invalid</h3><p>{}</p></article>"#,
-                html(&v.checker),
-                html(&v.summary)
-            );
-        }
         for a in &v.anomalies {
+            match kinds.iter_mut().find(|(k, _)| *k == a.kind) {
+                Some((_, list)) => list.push((v, a)),
+                None => kinds.push((&a.kind, vec![(v, a)])),
+            }
+        }
+    }
+    let mut n = 0;
+    for (kind, list) in &kinds {
+        for (k, (v, a)) in list.iter().enumerate() {
+            if k == FOLD_ANOMALIES {
+                let _ = write!(
+                    b,
+                    r#"<details class="fold anomaly-fold" data-kind="{}"><summary>show all {} {} anomalies ({} more)</summary>"#,
+                    html(kind),
+                    list.len(),
+                    html(&truncate(kind, 60)),
+                    list.len() - FOLD_ANOMALIES
+                );
+            }
             n += 1;
             anomaly(b, ctx, v, a, n);
+        }
+        if list.len() > FOLD_ANOMALIES {
+            b.push_str("</details>");
         }
     }
     if n == 0 && r.results.iter().all(|v| v.valid != Validity::Invalid) {
@@ -325,6 +385,9 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
         html(&v.checker),
         html(&a.explanation)
     );
+    if a.kind == LOST_ATTRIBUTION {
+        b.push_str(r##"<p><a href="#failovers">Lost writes by failover window, node and phase</a> (table below the anomalies).</p>"##);
+    }
     if !a.ops.is_empty() {
         let _ = write!(
             b,
@@ -445,10 +508,36 @@ fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
     b.push_str("</div>");
 }
 
-/// Canvases and controls the script fills in.
-const PLOTS: &str = r#"<section id="timeline"><h2>Timeline</h2>
-<div class="controls"><button id="zoom-in">Zoom in</button> <button id="zoom-out">Zoom out</button> <button id="zoom-reset">Show all</button> <span class="hint">Wheel to zoom, drag to pan, click an op for details.</span> <span id="range"></span></div>
-<div class="legend"><span class="sw ok"></span>ok <span class="sw fail"></span>fail <span class="sw info"></span>info / timeout <span class="sw pending"></span>pending <span class="sw witness"></span>witness op <span class="sw nem"></span>nemesis window</div>
+/// Canvases and controls the script fills in; failover links beside the timeline.
+fn plots(b: &mut String, tl: &model::Timeline, windows: &[failover::Window]) {
+    b.push_str(r##"<section id="timeline"><h2>Timeline</h2>
+<div class="controls"><button id="zoom-in">Zoom in</button> <button id="zoom-out">Zoom out</button> <button id="zoom-reset">Show all</button> <a id="view-link" href="#t=">link to this view</a> <span class="hint">Wheel to zoom, drag to pan (any plot; all move together), click an op for details. <code>#t=START,END</code> (seconds) in the URL selects a range.</span> <span id="range"></span></div>
+"##);
+    if !windows.is_empty() {
+        b.push_str(r#"<div class="bands">Failover windows: "#);
+        for w in windows {
+            let _ = write!(
+                b,
+                r#"<a class="band-link" href="{}">{} ({:.2}–{:.2} s)</a> "#,
+                html(&w.fragment()),
+                html(&truncate(&w.label(), 120)),
+                w.start as f64 / 1e9,
+                w.end as f64 / 1e9
+            );
+        }
+        b.push_str("</div>\n");
+    }
+    b.push_str(r#"<div class="legend"><span class="sw ok"></span>ok <span class="sw fail"></span>fail <span class="sw info"></span>info / timeout <span class="sw pending"></span>pending <span class="sw witness"></span>witness op <span class="sw nem"></span>nemesis window"#);
+    if !windows.is_empty() {
+        b.push_str(r#" <span class="sw failover"></span>failover window"#);
+    }
+    if !tl.markers.is_empty() {
+        b.push_str(r#" <span class="mk">▼</span>became leader <span class="mk">▽</span>stepped down"#);
+    }
+    if !tl.lost.is_empty() {
+        b.push_str(r#" · lost writes acked: <span class="lost before">◆</span>before <span class="lost during">◆</span>during <span class="lost after">◆</span>after a failover <span class="lost none">◆</span>outside any"#);
+    }
+    b.push_str(r#"</div>
 <div class="canvas-wrap"><canvas id="tl-canvas" height="420"></canvas><div id="tooltip" hidden></div></div>
 <pre id="op-detail">Click an op to see it here.</pre>
 </section>
@@ -457,7 +546,8 @@ const PLOTS: &str = r#"<section id="timeline"><h2>Timeline</h2>
 <h3>Throughput (completions per second by outcome)</h3><canvas id="thr-canvas" height="180"></canvas>
 <h3>Availability (share of completions that were ok)</h3><canvas id="avail-canvas" height="120"></canvas>
 </section>
-"#;
+"#);
+}
 
 fn nodes_and_config(b: &mut String, r: &RunResults, x: &Extras) {
     if !x.node_logs.is_empty() {

@@ -5,10 +5,12 @@
 //! [`write_run_report`] (a run directory → `report.html`), [`junit`],
 //! [`baseline`], [`suite`] (the CI gate behind `faultline suite`).
 
+mod attribution;
 pub mod baseline;
 pub mod chromium;
 mod escape;
 pub mod example;
+pub mod failover;
 pub mod html;
 pub mod junit;
 mod model;

@@ -7,6 +7,7 @@
 //! [`OpColumns`] all have the same length, one entry per client invocation.
 
 use super::escape::{truncate, value_text};
+use super::failover::{Lost, Window, PHASES};
 use crate::history::{History, NodeEvent, OpType, Process};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -76,6 +77,29 @@ pub struct Marker {
     pub term: u64,
 }
 
+/// A failover window drawn as a band on every plot, µs.
+#[derive(Debug, Serialize)]
+pub struct Band {
+    pub epoch: u64,
+    pub start: u64,
+    pub end: u64,
+    /// `failover epoch N n1→n2`.
+    pub label: String,
+}
+
+/// A lost acknowledged write, marked on the timeline at its acknowledgement.
+#[derive(Debug, Serialize)]
+pub struct LostMark {
+    /// Acknowledgement time, µs.
+    pub t: u64,
+    /// Index into [`PHASES`] (`before`, `during`, `after`, `none`).
+    pub phase: u8,
+    /// History index of the acknowledging op, or -1.
+    pub op: i64,
+    /// Element and acknowledging node, for the tooltip.
+    pub text: String,
+}
+
 /// Everything the script draws.
 #[derive(Debug, Default, Serialize)]
 pub struct Timeline {
@@ -86,6 +110,10 @@ pub struct Timeline {
     pub nemesis: Vec<NemesisWindow>,
     pub buckets: Buckets,
     pub markers: Vec<Marker>,
+    /// Failover windows (empty without failover events).
+    pub failovers: Vec<Band>,
+    /// Lost writes from a `lost-attribution` anomaly.
+    pub lost: Vec<LostMark>,
     /// End of the history, µs.
     pub end: u64,
     /// History indices named by any anomaly (highlighted).
@@ -155,7 +183,13 @@ pub fn build(h: &History, witness: Vec<u64>, events: &[NodeEvent]) -> Timeline {
     t.buckets = buckets(&t.ops, end);
     t.markers = events
         .iter()
-        .filter(|e| e.event != "ack" && e.event != "discard")
+        // Failover starts and ends are drawn as bands, acks and discards not at all.
+        .filter(|e| {
+            !matches!(
+                e.event.as_str(),
+                "ack" | "discard" | "failover-start" | "failover-end"
+            )
+        })
         .take(MAX_NODE_EVENTS)
         .map(|e| Marker {
             t: e.time / 1000,
@@ -165,6 +199,40 @@ pub fn build(h: &History, witness: Vec<u64>, events: &[NodeEvent]) -> Timeline {
         })
         .collect();
     t
+}
+
+impl Timeline {
+    /// Adds failover bands and lost-write marks. A lost write without an
+    /// acknowledgement time is placed at its op's time, or left off when
+    /// neither is known (it is still listed in the attribution table).
+    pub fn add_failovers(&mut self, windows: &[Window], lost: &[Lost], op_time: impl Fn(u64) -> Option<u64>) {
+        self.failovers = windows
+            .iter()
+            .map(|w| Band {
+                epoch: w.epoch,
+                start: w.start / 1000,
+                end: w.end / 1000,
+                label: truncate(&w.label(), 80),
+            })
+            .collect();
+        self.lost = lost
+            .iter()
+            .filter_map(|l| {
+                let t = l.acked_time.or_else(|| l.op.and_then(&op_time))? / 1000;
+                let phase = PHASES.iter().position(|p| *p == l.phase).unwrap_or(3) as u8;
+                let by = l.acked_by.as_deref().unwrap_or("?");
+                Some(LostMark {
+                    t,
+                    phase,
+                    op: l.op.map_or(-1, |o| o as i64),
+                    text: truncate(
+                        &format!("lost {} (acked by {by}, {})", value_text(&l.element), l.phase),
+                        120,
+                    ),
+                })
+            })
+            .collect();
+    }
 }
 
 /// The fault family a nemesis `f` starts, or ends (`false`).
