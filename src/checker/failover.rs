@@ -3,7 +3,8 @@
 //! A window is one failover: from its `failover-start` event to the `failover-end` of the same
 //! epoch (`term`). Systems that log failovers (Redis Sentinel, see
 //! `crate::target::redis::events`) write these; the set checker uses them to say *when* the
-//! acknowledged writes it found lost were acknowledged. Invariant: `start <= end`; one window
+//! acknowledged writes it found lost were acknowledged, relative to the failover that lost them
+//! ([`attribute`]). Invariant: `start <= end`; one window
 //! per epoch (the earliest start of an epoch wins).
 
 use crate::history::node_event::NodeEvent;
@@ -99,6 +100,30 @@ pub fn locate(windows: &[FailoverWindow], t: u64) -> (Option<&FailoverWindow>, P
     }
 }
 
+/// The failover that most plausibly lost a write acknowledged at `t` by `node`, and the ack's
+/// phase relative to it. A write acknowledged by a primary is lost when that primary is failed
+/// over, so among the windows failing over *from* `node`: the first one not over by `t`
+/// (`before` or `during` it), else the last one (`after` it: the deposed primary kept
+/// acknowledging until it was demoted). Without `node`, or when no window starts from it, the
+/// nearest window ([`locate`]).
+pub fn attribute<'w>(
+    windows: &'w [FailoverWindow],
+    t: u64,
+    node: Option<&str>,
+) -> (Option<&'w FailoverWindow>, Phase) {
+    let from: Vec<&FailoverWindow> = windows
+        .iter()
+        .filter(|w| node.is_some() && w.from.as_deref() == node)
+        .collect();
+    if let Some(w) = from.iter().filter(|w| w.end >= t).min_by_key(|w| w.start) {
+        return (Some(w), if t < w.start { Phase::Before } else { Phase::During });
+    }
+    if let Some(w) = from.iter().max_by_key(|w| w.end) {
+        return (Some(w), Phase::After);
+    }
+    locate(windows, t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +202,31 @@ mod tests {
         assert_eq!(at(900), (Some(2), Phase::Before));
         assert_eq!(at(1200), (Some(2), Phase::After));
         assert_eq!(locate(&[], 5).1, Phase::None);
+    }
+
+    #[test]
+    fn attribute_prefers_the_failover_away_from_the_acknowledging_node() {
+        let w = |epoch, start, end, from: &str, to: &str| FailoverWindow {
+            epoch,
+            start,
+            end,
+            from: Some(from.into()),
+            to: Some(to.into()),
+        };
+        let ws = vec![w(1, 100, 200, "n1", "n2"), w(2, 1000, 1100, "n2", "n3")];
+        let at = |t, n| {
+            let (w, p) = attribute(&ws, t, n);
+            (w.map(|w| w.epoch), p)
+        };
+        // n2 acknowledged during epoch 1 (it was being promoted): lost when it was failed over.
+        assert_eq!(at(150, Some("n2")), (Some(2), Phase::Before));
+        assert_eq!(at(1050, Some("n2")), (Some(2), Phase::During));
+        assert_eq!(at(1500, Some("n2")), (Some(2), Phase::After));
+        // n1, deposed in epoch 1, kept acknowledging long after.
+        assert_eq!(at(900, Some("n1")), (Some(1), Phase::After));
+        assert_eq!(at(50, Some("n1")), (Some(1), Phase::Before));
+        // Unknown or uninvolved node: the nearest window.
+        assert_eq!(at(900, None), (Some(2), Phase::Before));
+        assert_eq!(at(300, Some("n9")), (Some(1), Phase::After));
     }
 }

@@ -12,7 +12,8 @@
 //!
 //! - `lost-attribution` (one, only with lost elements and failover windows in the node logs,
 //!   see [`super::failover`]): each lost element's acknowledgement placed before, during or
-//!   after the nearest failover, with who acknowledged it (the completion's `node`).
+//!   after the failover that lost it (the next failover away from the node that acknowledged
+//!   it, the completion's `node`; else the nearest window).
 //!
 //! With a `key` on ops, each key is its own set. Cost: O(reads log reads + total
 //! elements read), so a million adds take well under a second.
@@ -458,7 +459,8 @@ fn thousands(n: usize) -> String {
 }
 
 /// The `lost-attribution` anomaly: where each lost element's acknowledgement falls relative to
-/// the failover windows in the node logs (see [`super::failover`]), with counts per phase
+/// the failover that lost it (the next failover away from the node that acknowledged it, see
+/// [`failover::attribute`]; else the nearest window), with counts per phase
 /// (`[before, during, after]`). `None` without lost elements or without windows.
 fn attribution(lost: &[Lost], opts: &CheckOptions, history_end: u64) -> Option<(Anomaly, [usize; 3])> {
     if lost.is_empty() || opts.node_logs.is_empty() {
@@ -480,7 +482,7 @@ fn attribution(lost: &[Lost], opts: &CheckOptions, history_end: u64) -> Option<(
     let rows: Vec<Value> = lost
         .iter()
         .map(|l| {
-            let (w, phase) = failover::locate(&windows, l.acked_time);
+            let (w, phase) = failover::attribute(&windows, l.acked_time, l.acked_by.as_deref());
             if let Some(w) = w {
                 let (i, dist) = match phase {
                     Phase::Before => (0, w.start - l.acked_time),

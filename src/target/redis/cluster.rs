@@ -9,7 +9,7 @@
 //!
 //! Invariant: a failed [`Cluster::start_all`] leaves nothing running; drop kills the rest.
 
-use super::events::{EventJournal, Sources, EVENTS_FILE};
+use super::events::{EventJournal, Skews, Sources, EVENTS_FILE};
 use super::logparse::TimeBase;
 use super::resp::{Conn, Reply};
 use super::{RedisClient, RedisClientConfig, RedisWorkload};
@@ -77,6 +77,8 @@ impl RedisNodeSpec {
 pub struct Redis {
     master: String,
     journal: std::sync::Mutex<Option<EventJournal>>,
+    /// Clock offsets set so far, undone in the events' log timestamps.
+    skews: std::sync::Arc<std::sync::Mutex<Skews>>,
 }
 
 /// Data servers and their Sentinels, by node (the server is each node's main process).
@@ -91,6 +93,7 @@ impl System for Redis {
         Redis {
             master: def.adapter_str("master", "fl"),
             journal: std::sync::Mutex::new(None),
+            skews: Default::default(),
         }
     }
 
@@ -198,6 +201,7 @@ impl Cluster<Redis> {
                 .map(|s| (s.redis_dial.to_string(), s.id.clone()))
                 .collect(),
             time,
+            skews: self.sys.skews.clone(),
             out,
         };
         let mut j = self.sys.journal.lock().unwrap_or_else(|p| p.into_inner());
@@ -378,6 +382,12 @@ impl Cluster<Redis> {
             if offset_ms < 0 { "-" } else { "+" },
             offset_ms.unsigned_abs() as f64 / 1000.0
         );
-        std::fs::write(s.clock_file(), text).map_err(|e| ExternalError::io("write clock offset file", e))
+        std::fs::write(s.clock_file(), text).map_err(|e| ExternalError::io("write clock offset file", e))?;
+        self.sys
+            .skews
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(node, offset_ms);
+        Ok(())
     }
 }

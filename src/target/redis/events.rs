@@ -34,6 +34,36 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// The file name of the derived events, beside the node logs.
 pub const EVENTS_FILE: &str = "sentinel-events.log";
 
+/// Clock offsets injected per node over time, to undo in log timestamps: under a clock fault
+/// libfaketime skews the realtime clock the node logs with. Per node, `(real wall ms when the
+/// offset was set, offset ms)`, in the order set.
+#[derive(Clone, Debug, Default)]
+pub struct Skews(pub BTreeMap<String, Vec<(i64, i64)>>);
+
+impl Skews {
+    /// Records that `node`'s clock runs `offset_ms` ahead from now on.
+    pub fn record(&mut self, node: &str, offset_ms: i64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        self.0.entry(node.to_string()).or_default().push((now, offset_ms));
+    }
+
+    /// The real wall time of a line `node` logged at (skewed) `wall` ms: the offset in force
+    /// is that of the last change whose skewed start (`set + offset`) is not after `wall`.
+    /// (libfaketime re-reads its file about once a second, so times near a change may be off
+    /// by up to that.)
+    pub fn unskew(&self, node: &str, wall: i64) -> i64 {
+        let offset = self
+            .0
+            .get(node)
+            .and_then(|v| v.iter().rev().find(|(set, o)| set + o <= wall))
+            .map_or(0, |(_, o)| *o);
+        wall - offset
+    }
+}
+
 /// One failover as the Sentinels together saw it (wall-clock ms).
 #[derive(Clone, Debug, Default)]
 struct Failover {
@@ -62,13 +92,13 @@ fn min_into(slot: &mut Option<i64>, t: i64) {
 }
 
 /// Failovers by epoch, from `(sentinel node, its log text)` pairs.
-fn failovers(sentinels: &[(String, String)]) -> BTreeMap<u64, Failover> {
+fn failovers(sentinels: &[(String, String)], skews: &Skews) -> BTreeMap<u64, Failover> {
     let mut all: Vec<(i64, String, SentinelObs)> = sentinels
         .iter()
         .flat_map(|(s, text)| {
             sentinel_obs(text)
                 .into_iter()
-                .map(move |(t, o)| (t, s.clone(), o))
+                .map(move |(t, o)| (skews.unskew(s, t), s.clone(), o))
         })
         .collect();
     all.sort_by_key(|x| x.0);
@@ -129,12 +159,14 @@ fn failovers(sentinels: &[(String, String)]) -> BTreeMap<u64, Failover> {
 }
 
 /// All events of one run, sorted by time. `servers` and `sentinels` are `(node, log text)`;
-/// `names` maps data-server addresses to node names (unknown ones keep their address).
+/// `names` maps data-server addresses to node names (unknown ones keep their address); `skews`
+/// are the clock faults to undo in each node's timestamps.
 pub fn events(
     servers: &[(String, String)],
     sentinels: &[(String, String)],
     names: &AddrNames,
     tb: &TimeBase,
+    skews: &Skews,
 ) -> Vec<NodeEvent> {
     let name = |a: &str| names.get(a).cloned().unwrap_or_else(|| a.to_string());
     let ev = |event: &str, node: String, term: u64, wall: i64, value: Value| NodeEvent {
@@ -147,7 +179,7 @@ pub fn events(
         key: None,
         value,
     };
-    let fo = failovers(sentinels);
+    let fo = failovers(sentinels, skews);
     let mut out = Vec::new();
     for (epoch, f) in &fo {
         out.push(ev(
@@ -183,6 +215,7 @@ pub fn events(
     for (node, text) in servers {
         let mut primary: Option<u64> = None;
         for (t, o) in server_obs(text) {
+            let t = skews.unskew(node, t);
             match o {
                 ServerObs::Starting => {
                     if let Some(term) = primary.take() {
@@ -226,6 +259,8 @@ pub struct Sources {
     pub sentinels: Vec<(String, PathBuf)>,
     pub names: AddrNames,
     pub time: TimeBase,
+    /// Clock faults injected so far (shared with the target, which records them).
+    pub skews: Arc<Mutex<Skews>>,
     pub out: PathBuf,
 }
 
@@ -244,6 +279,7 @@ impl Sources {
             &Self::read(&self.sentinels),
             &self.names,
             &self.time,
+            &self.skews.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         );
         let mut text = String::new();
         for e in &evs {
@@ -349,7 +385,7 @@ mod tests {
             ("n1".to_string(), FOLLOWER_SENTINEL.to_string()),
             ("n3".into(), LEADER_SENTINEL.into()),
         ];
-        let ev = events(&servers, &sentinels, &names(), &tb());
+        let ev = events(&servers, &sentinels, &names(), &tb(), &Skews::default());
         let rows: Vec<_> = ev.iter().map(row).collect();
         let s = |a: &str, n: &str, t: u64, ms: u64| (a.to_string(), n.to_string(), t, ms);
         // Origin 19:56:28.667; try-failover 19:57:02.181 = 33_514 ms later.
@@ -374,7 +410,13 @@ mod tests {
     #[test]
     fn without_the_leaders_log_the_switch_ends_the_window_and_aborts_end_at_the_old_primary() {
         // Only a follower's view: no +try-failover, so no window at all.
-        let ev = events(&[], &[("n1".into(), FOLLOWER_SENTINEL.into())], &names(), &tb());
+        let ev = events(
+            &[],
+            &[("n1".into(), FOLLOWER_SENTINEL.into())],
+            &names(),
+            &tb(),
+            &Skews::default(),
+        );
         assert!(ev.is_empty(), "{ev:?}");
         // Leader's log without +failover-end and +promoted-slave: the follower's switch ends it.
         let cut: String = LEADER_SENTINEL
@@ -391,6 +433,7 @@ mod tests {
             &[("n1".into(), FOLLOWER_SENTINEL.into()), ("n3".into(), cut)],
             &names(),
             &tb(),
+            &Skews::default(),
         );
         let end = ev.iter().find(|e| e.event == "failover-end").unwrap();
         assert_eq!(
@@ -400,7 +443,13 @@ mod tests {
         let aborted = "1:X 28 Nov 2026 19:57:02.181 # +new-epoch 2\n\
                        1:X 28 Nov 2026 19:57:02.181 # +try-failover master fl 127.0.0.1 17002\n\
                        1:X 28 Nov 2026 19:57:12.181 # -failover-abort-not-elected master fl 127.0.0.1 17002\n";
-        let ev = events(&[], &[("n2".into(), aborted.into())], &names(), &tb());
+        let ev = events(
+            &[],
+            &[("n2".into(), aborted.into())],
+            &names(),
+            &tb(),
+            &Skews::default(),
+        );
         let end = ev.iter().find(|e| e.event == "failover-end").unwrap();
         assert_eq!((end.node.as_str(), end.term), ("n2", 2));
         assert_eq!(end.value["aborted"], "not-elected");
@@ -414,7 +463,13 @@ mod tests {
 2:C 28 Nov 2026 19:56:40.000 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo
 2:M 28 Nov 2026 19:56:40.100 * Ready to accept connections
 ";
-        let ev = events(&[("n1".into(), log.into())], &[], &names(), &tb());
+        let ev = events(
+            &[("n1".into(), log.into())],
+            &[],
+            &names(),
+            &tb(),
+            &Skews::default(),
+        );
         let rows: Vec<_> = ev
             .iter()
             .map(|e| (e.event.as_str(), e.time / 1_000_000))
@@ -424,6 +479,31 @@ mod tests {
             vec![("leader", 22), ("step-down", 11_333), ("leader", 11_433)]
         );
         assert_eq!(ev[1].value["reason"], "restart");
+    }
+
+    #[test]
+    fn clock_faults_are_undone_in_log_times() {
+        // n1's clock ran 5 s ahead from 19:56:30.000 (real) on: its restart line, logged at
+        // 19:56:40.000 skewed, really happened at 19:56:35.000.
+        let log = "\
+1:C 28 Nov 2026 19:56:28.667 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo
+1:M 28 Nov 2026 19:56:28.689 * Ready to accept connections
+2:C 28 Nov 2026 19:56:40.000 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo
+";
+        let at = |l: &str| super::super::logparse::parse_line(l).unwrap().wall_ms;
+        let set = at("1:C 28 Nov 2026 19:56:30.000 # x");
+        let mut skews = Skews::default();
+        skews.0.insert("n1".into(), vec![(set, 5000)]);
+        let ev = events(&[("n1".into(), log.into())], &[], &names(), &tb(), &skews);
+        let rows: Vec<_> = ev
+            .iter()
+            .map(|e| (e.event.as_str(), e.time / 1_000_000))
+            .collect();
+        assert_eq!(rows, vec![("leader", 22), ("step-down", 6_333)]);
+        assert_eq!(skews.unskew("n2", 1234), 1234, "other nodes untouched");
+        let mut r = Skews::default();
+        r.record("n1", -300);
+        assert_eq!(r.0["n1"].len(), 1);
     }
 
     #[test]
@@ -437,6 +517,7 @@ mod tests {
             sentinels: vec![("n3".into(), p("n3-sentinel.log"))],
             names: names(),
             time: tb(),
+            skews: Arc::default(),
             out: p(EVENTS_FILE),
         });
         assert_eq!(j.finish().unwrap(), 4);
