@@ -115,6 +115,10 @@
         }
       });
     }
+    // Lines and points stay right of the y-axis labels (callers restore()).
+    function clip(p) {
+      p.g.save(); p.g.beginPath(); p.g.rect(LEFT, 0, p.w - LEFT, p.h); p.g.clip();
+    }
     function axis(p, y) {
       var g = p.g, span = view.b - view.a, step = Math.pow(10, Math.floor(Math.log10(span / 8)));
       if (span / step > 16) step *= 5; else if (span / step > 8) step *= 2;
@@ -209,6 +213,7 @@
       axis(p, bottom);
       g.fillStyle = "#555"; g.font = "10px sans-serif";
       for (var dec = Math.ceil(lo); dec <= hi; dec++) { var yy = Y(Math.pow(10, dec)); g.fillText(Math.pow(10, dec) + "ms", 2, yy + 3); g.fillStyle = "#eee"; g.fillRect(LEFT, yy, p.w - LEFT, 1); g.fillStyle = "#555"; }
+      clip(p);
       for (k = firstVisible(); k < n; k++) {
         e = order[k];
         if (O.t0[e] > view.b) break;
@@ -227,6 +232,7 @@
         }
         g.stroke(); g.lineWidth = 1;
       });
+      g.restore();
     }
 
     function drawSeries(c, series, maxV, fmt) {
@@ -237,6 +243,7 @@
       var Y = function (v) { return bottom - v / maxV * (bottom - TOP); };
       g.fillStyle = "#555"; g.font = "10px sans-serif";
       g.fillText(fmt(maxV), 2, TOP + 8); g.fillText(fmt(0), 2, bottom);
+      clip(p);
       series.forEach(function (s) {
         g.strokeStyle = s.color; g.lineWidth = 1.5; g.beginPath();
         var started = false;
@@ -247,6 +254,7 @@
         }
         g.stroke(); g.lineWidth = 1;
       });
+      g.restore();
     }
     var B = D.buckets, perSec = 1e6 / B.width;
     var rate = function (a) { return a.map(function (v) { return v * perSec; }); };

@@ -40,11 +40,11 @@ fn secs(ns: u64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
 }
 
-/// `a 3, b 2` from counts, largest first (ties by name).
+/// `a: 3, b: 2` from counts, largest first (ties by name).
 fn counts_text(mut v: Vec<(String, usize)>) -> String {
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.into_iter()
-        .map(|(k, n)| format!("{k} {n}"))
+        .map(|(k, n)| format!("{k}: {n}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -316,10 +316,13 @@ mod tests {
         let s = summary_sentence(&[win(1)], &ls);
         assert!(s.starts_with("4 acknowledged writes were lost: 1 acknowledged before a failover, 2 acknowledged during a failover, 1 acknowledged outside any window."), "{s}");
         assert!(
-            s.contains("By window: failover epoch 1 n1→n2 3, no window 1."),
+            s.contains("By window: failover epoch 1 n1→n2: 3, no window: 1."),
             "{s}"
         );
-        assert!(s.contains("By acknowledging node: n1 3, unknown node 1."), "{s}");
+        assert!(
+            s.contains("By acknowledging node: n1: 3, unknown node: 1."),
+            "{s}"
+        );
     }
 
     #[test]

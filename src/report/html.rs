@@ -75,13 +75,13 @@ pub fn render_with(history: &History, results: &RunResults, extras: &Extras) -> 
     let has_failovers = !windows.is_empty() || !lost.is_empty();
     let mut body = String::new();
     summary(&mut body, history, results, extras, &tl, has_failovers);
-    anomalies(&mut body, &ctx, results);
     attribution::section(&mut body, &windows, from_events, attr.as_ref(), &|i, t| {
         format!(
             r##"<a class="op-link" href="#timeline" data-op="{i}">{}</a>"##,
             html(t)
         )
     });
+    anomalies(&mut body, &ctx, results);
     plots(&mut body, &tl, &windows);
     nodes_and_config(&mut body, results, extras);
     let title = format!("faultline: {} ({})", results.name, results.valid);
@@ -274,7 +274,7 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
     let _ = write!(
         b,
         r##"<header><h1>faultline report</h1><span class="verdict {}" id="overall">{}</span></header>
-<nav><a href="#summary">Summary</a> <a href="#anomalies">Anomalies</a> {}<a href="#timeline">Timeline</a> <a href="#perf">Latency &amp; throughput</a> <a href="#config">Config</a></nav>
+<nav><a href="#summary">Summary</a> {}<a href="#anomalies">Anomalies</a> <a href="#timeline">Timeline</a> <a href="#perf">Latency &amp; throughput</a> <a href="#config">Config</a></nav>
 <section id="summary"><h2>Summary</h2><table class="kv">"##,
         verdict_class(r.valid),
         html(&r.valid.to_string()),
@@ -386,7 +386,7 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
         html(&a.explanation)
     );
     if a.kind == LOST_ATTRIBUTION {
-        b.push_str(r##"<p><a href="#failovers">Lost writes by failover window, node and phase</a> (table below the anomalies).</p>"##);
+        b.push_str(r##"<p><a href="#failovers">Lost writes by failover window, node and phase</a> (section above).</p>"##);
     }
     if !a.ops.is_empty() {
         let _ = write!(
