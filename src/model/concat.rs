@@ -59,6 +59,9 @@ struct Piece {
     /// The node whose text equals this piece, once one was seen (canonical,
     /// so there is at most one).
     equal: u32,
+    /// Start in `prefixes` of the hashes of this piece's prefixes (lengths
+    /// 0..=len), for pieces a get returned; NONE otherwise.
+    prefixes: u32,
 }
 
 /// The canonical value table of one kv key (or of all, behind `Keyed`).
@@ -72,6 +75,7 @@ pub struct Concats {
     /// (node, piece) -> canonical node, only where the concatenation equals
     /// a node built another way (rare: "a"+"bc" after "ab"+"c").
     aliases: FxHashMap<(u32, u32), u32>,
+    prefixes: Vec<u64>,
 }
 
 impl Default for Concats {
@@ -88,6 +92,7 @@ impl Default for Concats {
             }],
             buckets: FxHashMap::default(),
             aliases: FxHashMap::default(),
+            prefixes: Vec::new(),
         };
         c.buckets.insert(bucket(0, 0), Concats::EMPTY);
         c.piece(""); // piece 0 is "", like the interner's id 0
@@ -117,9 +122,35 @@ impl Concats {
                 pow,
                 len: s.len() as u64,
                 equal: NONE,
+                prefixes: NONE,
             });
         }
         id
+    }
+
+    /// Records the hashes of `piece`'s prefixes, for [`Concats::may_prefix`].
+    pub fn track_prefixes(&mut self, piece: u32) {
+        let room = (NONE as usize).saturating_sub(self.prefixes.len());
+        if self.meta[piece as usize].prefixes != NONE || room <= self.pieces.get(piece).len() + 1 {
+            return; // tracked already, or no room: `may_prefix` stays "maybe"
+        }
+        self.meta[piece as usize].prefixes = self.prefixes.len() as u32;
+        let mut hash = 0;
+        self.prefixes.push(hash);
+        for &b in self.pieces.get(piece).as_bytes() {
+            hash = addmod(mulmod(hash, BASE), b as u64 + 1);
+            self.prefixes.push(hash);
+        }
+    }
+
+    /// False only when `text(node)` is certainly not a prefix of `piece`
+    /// (lengths or prefix hashes differ); `piece` must be tracked, else true.
+    pub fn may_prefix(&self, node: u32, piece: u32) -> bool {
+        let (n, pm) = (self.nodes[node as usize], self.meta[piece as usize]);
+        if pm.prefixes == NONE {
+            return true;
+        }
+        n.len <= pm.len && self.prefixes[pm.prefixes as usize + n.len as usize] == n.hash
     }
 
     pub fn piece_text(&self, piece: u32) -> &str {
@@ -236,6 +267,7 @@ impl Concats {
         self.pieces.heap_bytes()
             + self.meta.capacity() * std::mem::size_of::<Piece>()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.prefixes.capacity() * 8
             + (self.buckets.capacity() + self.aliases.capacity()) * 16
     }
 }
@@ -268,5 +300,15 @@ mod tests {
         assert!(!c.equals(bn, abc));
         assert!(c.equals(Concats::EMPTY, e));
         assert!(!c.equals(x, a));
+        c.track_prefixes(abc);
+        assert!(c.may_prefix(Concats::EMPTY, abc));
+        let an = c.append(Concats::EMPTY, a);
+        assert!(c.may_prefix(an, abc));
+        assert!(c.may_prefix(x, abc));
+        assert!(!c.may_prefix(bn, abc));
+        let longer = c.append(x, a);
+        assert!(!c.may_prefix(longer, abc));
+        // Untracked pieces never claim "certainly not".
+        assert!(c.may_prefix(bn, a));
     }
 }

@@ -76,6 +76,24 @@ impl<M: Model> Model for Keyed<M> {
         format!("key {:?}: {}", self.names[k], self.models[k].explain(&s[k], op))
     }
 
+    fn has_dead(&self) -> bool {
+        self.models.iter().any(|m| m.has_dead())
+    }
+
+    fn dead(&self, s: &Self::State, (k, op): &Self::Op) -> bool {
+        let k = *k as usize;
+        self.models[k].dead(&s[k], op)
+    }
+
+    fn resets(&self, (k, op): &Self::Op) -> bool {
+        self.models[*k as usize].resets(op)
+    }
+
+    /// A reset on another key leaves this key's state alone.
+    fn revives(&self, (kr, reset): &Self::Op, (k, op): &Self::Op) -> bool {
+        kr == k && self.models[*k as usize].revives(reset, op)
+    }
+
     fn state_heap_bytes(&self, s: &Self::State) -> usize {
         s.iter()
             .zip(&self.models)

@@ -49,7 +49,11 @@ impl Model for Kv {
     fn prepare(&mut self, op: &OpView<'_>) -> Result<Option<KvOp>, ModelError> {
         match op.f {
             "get" | "read" => match op.result() {
-                Some(v) => Ok(Some(KvOp::Get(self.piece(op, v)?))),
+                Some(v) => {
+                    let p = self.piece(op, v)?;
+                    self.values.track_prefixes(p);
+                    Ok(Some(KvOp::Get(p)))
+                }
                 None => Ok(None),
             },
             "put" | "write" => {
@@ -89,6 +93,30 @@ impl Model for Kv {
                 self.values.piece_text(v)
             ),
             _ => "a put or append is always possible".into(),
+        }
+    }
+
+    fn has_dead(&self) -> bool {
+        true
+    }
+
+    /// Appends only extend the value: a get whose result does not start with
+    /// the current value can never succeed without a put.
+    fn dead(&self, s: &u32, op: &KvOp) -> bool {
+        match *op {
+            KvOp::Get(v) => !self.values.may_prefix(*s, v),
+            _ => false,
+        }
+    }
+
+    fn resets(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Put(_))
+    }
+
+    fn revives(&self, reset: &KvOp, op: &KvOp) -> bool {
+        match (*reset, *op) {
+            (KvOp::Put(n), KvOp::Get(v)) => self.values.may_prefix(n, v),
+            _ => true,
         }
     }
 

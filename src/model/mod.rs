@@ -139,6 +139,29 @@ pub trait Model: Default + Send {
     fn is_pure(&self, _op: &Self::Op) -> bool {
         false
     }
+    /// True when the model answers [`Model::dead`] (lets the search skip
+    /// the check for models that never do).
+    fn has_dead(&self) -> bool {
+        false
+    }
+    /// True when `op` fails in `s` and in every state reachable from `s` by
+    /// ops that are not resets ([`Model::resets`]). Must be exact in that
+    /// direction (never true for an op that could still succeed); false is
+    /// always safe. The search uses it to abandon a state early: an `ok` op
+    /// that is dead there can never be placed.
+    fn dead(&self, _s: &Self::State, _op: &Self::Op) -> bool {
+        false
+    }
+    /// True when `op` can move the state out of the monotone order that
+    /// [`Model::dead`] relies on (a kv `put`). Must be true whenever in doubt.
+    fn resets(&self, _op: &Self::Op) -> bool {
+        true
+    }
+    /// Whether the reset `reset` could lead to a state where `op`, dead
+    /// before, succeeds. True is always safe.
+    fn revives(&self, _reset: &Self::Op, _op: &Self::Op) -> bool {
+        true
+    }
     /// Heap bytes a state holds beyond `size_of::<State>()` (memory budget).
     fn state_heap_bytes(&self, _s: &Self::State) -> usize {
         0

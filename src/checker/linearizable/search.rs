@@ -151,6 +151,15 @@ pub struct Search<M: Model> {
     /// from here can move it to the front, as it leaves every state unchanged
     /// and no pending op must precede it in real time.
     pure: Vec<bool>,
+    /// Whether the model answers [`Model::dead`]; then `resets` lists the
+    /// ops for which [`Model::resets`] holds, by invocation position.
+    prune: bool,
+    resets: Vec<u32>,
+    /// Per op: its position in `resets`, or NIL.
+    reset_pos: Vec<u32>,
+    /// Invariant: every reset in `resets[..first_open]` is linearized (so
+    /// [`Search::doomed`] need not look at them).
+    first_open: usize,
     best: Option<Stuck<M::State>>,
     witness: bool,
     entry: u32,
@@ -169,6 +178,14 @@ impl<M: Model> Search<M> {
         let list = build_list(entries);
         let entry = list.next[HEAD as usize];
         let linearized = FixedBitSet::with_capacity(n);
+        let mut resets: Vec<u32> = (0..n as u32)
+            .filter(|&k| model.resets(&entries[k as usize].op))
+            .collect();
+        resets.sort_by_key(|&k| entries[k as usize].call);
+        let mut reset_pos = vec![NIL; n];
+        for (i, &k) in resets.iter().enumerate() {
+            reset_pos[k as usize] = i as u32;
+        }
         let mut cache = Cache::new();
         let init = model.init();
         let state = cache
@@ -184,6 +201,10 @@ impl<M: Model> Search<M> {
             cache,
             stack: Vec::new(),
             pure: entries.iter().map(|e| model.is_pure(&e.op)).collect(),
+            prune: model.has_dead(),
+            reset_pos,
+            resets,
+            first_open: 0,
             best: None,
             witness,
             entry,
@@ -253,6 +274,11 @@ impl<M: Model> Search<M> {
                 if let Some(next_state) = model.step(self.cache.state(self.state), &entries[k].op) {
                     let pure = self.pure[k];
                     self.linearized.insert(k);
+                    if !pure && self.prune && self.doomed(model, entries, &next_state) {
+                        self.linearized.set(k, false);
+                        self.entry = self.list.next[entry as usize];
+                        continue;
+                    }
                     let h = self.set_hash ^ self.zob[k];
                     let bytes = self.entry_bytes + model.state_heap_bytes(&next_state) as u64;
                     if let Some(id) =
@@ -263,6 +289,15 @@ impl<M: Model> Search<M> {
                         self.set_hash = h;
                         self.stack.push((entry, self.state, pure));
                         self.state = id;
+                        if self.reset_pos[k] as usize == self.first_open {
+                            while self
+                                .resets
+                                .get(self.first_open)
+                                .is_some_and(|&r| self.linearized.contains(r as usize))
+                            {
+                                self.first_open += 1;
+                            }
+                        }
                         self.list.unlink(entry);
                         if entries[k].ret.is_some() {
                             self.list.unlink(entry + 1);
@@ -295,6 +330,7 @@ impl<M: Model> Search<M> {
                 };
                 let k = op_of(call);
                 self.linearized.set(k, false);
+                self.first_open = self.first_open.min(self.reset_pos[k] as usize);
                 self.set_hash ^= self.zob[k];
                 self.state = old;
                 if entries[k].ret.is_some() {
@@ -311,6 +347,34 @@ impl<M: Model> Search<M> {
                 };
             }
         }
+    }
+}
+
+impl<M: Model> Search<M> {
+    /// True when some `ok` op among the candidates (invoked before the first
+    /// pending return) is [`Model::dead`] in `s` and no reset that is not
+    /// yet linearized, invoked before that op returns, could revive it. Such
+    /// an op can never be placed from `s` on, so `s` is a dead end. (The op
+    /// being placed is already marked in `linearized`.)
+    fn doomed(&self, model: &M, entries: &[Entry<M::Op>], s: &M::State) -> bool {
+        let mut n = self.list.next[HEAD as usize];
+        while n != NIL && is_call(n) {
+            let j = op_of(n);
+            n = self.list.next[n as usize];
+            let Some(ret) = entries[j].ret else { continue };
+            if !self.pure[j] || self.linearized.contains(j) || !model.dead(s, &entries[j].op) {
+                continue;
+            }
+            let revivable = self.resets[self.first_open..]
+                .iter()
+                .map(|&r| r as usize)
+                .take_while(|&r| entries[r].call < ret)
+                .any(|r| !self.linearized.contains(r) && model.revives(&entries[r].op, &entries[j].op));
+            if !revivable {
+                return true;
+            }
+        }
+        false
     }
 }
 
