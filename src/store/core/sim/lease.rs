@@ -85,6 +85,11 @@ struct Failover {
     while_other_leader: usize,
     /// ... of which returned the old value after the new leader acknowledged a new one.
     stale_values: usize,
+    /// Real (simulated) time from the cut to the last lease read answered.
+    last_served_ns: u64,
+    /// The longest lease the drift bound allows the old leader (of its own
+    /// clock): `election_timeout * (1 - max_drift)`.
+    bound_ns: u64,
 }
 
 /// Isolates the leader (its clock at `rate` times real time), then every
@@ -102,7 +107,13 @@ fn failover(n: usize, seed: u64, rate: f64) -> Failover {
         served: 0,
         while_other_leader: 0,
         stale_values: 0,
+        last_served_ns: 0,
+        bound_ns: {
+            let c = &s.cfgs[&old];
+            (c.election_timeout_ns as f64 * (1.0 - c.max_drift)) as u64
+        },
     };
+    let cut_at = s.now;
     let mut new_write: Option<u64> = None;
     for _ in 0..1500 {
         let other = s.leaders().into_iter().find(|n| *n != old);
@@ -113,6 +124,7 @@ fn failover(n: usize, seed: u64, rate: f64) -> Failover {
         let r = s.read(&old, "k");
         if let Some(Outcome::Ok { value }) = s.outcome(r) {
             f.served += 1;
+            f.last_served_ns = s.now - cut_at;
             f.while_other_leader += usize::from(other.is_some());
             f.stale_values += usize::from(written && *value == json!(1));
         }
@@ -134,6 +146,16 @@ fn a_cut_off_leader_stops_lease_reads_before_a_new_leader_can_be_elected() {
             assert!(
                 f.served > 0,
                 "rate {rate} seed {seed}: the lease outlived the cut"
+            );
+            // The last acknowledged round went out before the cut, so the lease
+            // ends within the drift bound of it (of the old leader's clock),
+            // before check-quorum would depose the leader.
+            let bound = (f.bound_ns as f64 / rate) as u64;
+            assert!(
+                f.last_served_ns <= bound,
+                "rate {rate} seed {seed}: lease read {} ms after the cut (bound {} ms)",
+                f.last_served_ns / MS,
+                bound / MS
             );
             assert_eq!(
                 f.while_other_leader, 0,
