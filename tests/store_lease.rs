@@ -19,6 +19,25 @@ fn verdict<'a>(r: &'a serde_json::Value, checker: &str) -> &'a serde_json::Value
         .unwrap_or_else(|| panic!("no {checker} verdict in {r}"))
 }
 
+/// The tail of every node log under `store` (for a run that failed early).
+fn node_logs(store: &std::path::Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![store.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.parent().is_some_and(|d| d.ends_with("nodes")) {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(5).collect();
+                out.push_str(&format!("{}:\n  {}\n", p.display(), tail.join("\n  ")));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn lease_reads_under_partitions_and_kills_are_linearizable() {
     let store = tempfile::tempdir().unwrap();
@@ -41,7 +60,7 @@ fn lease_reads_under_partitions_and_kills_are_linearizable() {
             "7",
         ],
     );
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}\n{}", stderr(&out), node_logs(store.path())));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     let lin = verdict(&r, "linearizable");

@@ -271,6 +271,16 @@ impl Wal {
         Ok(())
     }
 
+    /// Grows the file by a chunk ahead of need when less than half a chunk of
+    /// padding is left, so the zero-fill and its full sync happen between
+    /// batches (the driver calls this after reporting a sync), not inside one.
+    pub fn preallocate(&mut self) -> Result<(), WalError> {
+        if self.policy == FsyncPolicy::Never || self.allocated - self.end >= CHUNK / 2 {
+            return Ok(());
+        }
+        self.grow(self.allocated + 1, true)
+    }
+
     /// Extends the file with zeroed chunks to cover `need` bytes and (when
     /// syncing) makes the new length and blocks durable, so later appends
     /// into them need only a data sync.
@@ -413,6 +423,16 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK);
         let end = log_end(&path);
         assert!(end > 0 && end < CHUNK);
+        {
+            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
+            w.preallocate().unwrap();
+            assert_eq!(w.allocated, CHUNK, "more than half a chunk left: no growth");
+            w.end = CHUNK - 1;
+            w.preallocate().unwrap();
+            assert_eq!(w.allocated, 2 * CHUNK, "grown ahead of need");
+            // Back to a chunk-sized file (still zero-padded after `end`).
+            w.file.set_len(CHUNK).unwrap();
+        }
         {
             let (mut w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
             assert!(bad.is_none(), "zero padding is not corruption: {bad:?}");

@@ -421,6 +421,15 @@ fn spawn_wal_thread(
             if done_tx.send(report).is_err() || failed {
                 return;
             }
+            // Off the commit path: the acknowledgements above are already out.
+            let grown = match wal.lock() {
+                Ok(mut w) => w.preallocate().map_err(|e| e.to_string()),
+                Err(_) => Err("WAL lock poisoned".to_string()),
+            };
+            if let Err(e) = grown {
+                let _ = done_tx.send(Err(e));
+                return;
+            }
         }
     });
     (jobs_tx, done_rx)
