@@ -54,7 +54,14 @@ fn register_set_cas_and_mutex_against_a_real_cluster() {
 
     assert_eq!(a.invoke(&op("read", Value::Null), T).value, Value::Null);
     assert_eq!(a.invoke(&op("write", json!(3)), T).ty, OpType::Ok);
-    let r = b.invoke(&op("read", Value::Null), T);
+    // A serializable read is served from n2's own state, which may lag n1's commit by a moment
+    // (that is the point of serializable reads): it must catch up, not be current at once.
+    let mut r = b.invoke(&op("read", Value::Null), T);
+    let until = Instant::now() + Duration::from_secs(5);
+    while r.value != json!(3) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+        r = b.invoke(&op("read", Value::Null), T);
+    }
     assert_eq!(
         (r.ty, r.value.clone(), r.node.as_deref()),
         (OpType::Ok, json!(3), Some("n2"))
