@@ -385,3 +385,41 @@ fn junit_to_an_unwritable_path_is_exit_3() {
         .code(3)
         .stderr(predicates::str::contains("j.xml"));
 }
+
+/// The committed fixtures are exactly what gen.py writes (nobody hand-edited them).
+#[test]
+fn fixtures_match_their_generator() {
+    let d = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("python3")
+        .arg("tests/fixtures/report/gen.py")
+        .arg(d.path())
+        .output()
+        .expect("python3 is needed to run the fixture generator");
+    assert!(
+        out.status.success(),
+        "gen.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (dir, name) in [(FAILOVER, "failover"), (NO_FAILOVER, "no-failover")] {
+        let mut files = vec![
+            "history.jsonl".to_string(),
+            "results.json".into(),
+            "test.toml".into(),
+        ];
+        for e in std::fs::read_dir(Path::new(dir).join("nodes")).unwrap() {
+            files.push(format!("nodes/{}", e.unwrap().file_name().to_string_lossy()));
+        }
+        let generated = std::fs::read_dir(d.path().join(name).join("nodes"))
+            .unwrap()
+            .count();
+        assert_eq!(generated + 3, files.len(), "{name}: node log sets differ");
+        for f in files {
+            let a = std::fs::read(Path::new(dir).join(&f)).unwrap();
+            let b = std::fs::read(d.path().join(name).join(&f)).unwrap_or_default();
+            assert!(
+                a == b,
+                "{dir}/{f} differs from what gen.py writes: rerun python3 tests/fixtures/report/gen.py"
+            );
+        }
+    }
+}

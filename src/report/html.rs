@@ -6,11 +6,11 @@
 //! the JSON data island built by [`super::model`]. Canvas drawing is
 //! virtualised: the page holds one canvas per plot, never a node per op.
 
+use super::anomalies::{anomalies, LOST_ATTRIBUTION};
 use super::escape::{html, json_for_script, truncate, value_text};
 use super::failover::{self, Attribution};
-use super::witness::{self, LinWitness, Step};
 use super::{attribution, model};
-use crate::checker::{Anomaly, Validity, Verdict};
+use crate::checker::Validity;
 use crate::history::{History, NodeEvent, Op, OpType};
 use crate::report::RunResults;
 use serde_json::Value;
@@ -20,15 +20,6 @@ use std::fmt::Write;
 const TEMPLATE: &str = include_str!("../../reports/report.html");
 const CSS: &str = include_str!("../../reports/report.css");
 const JS: &str = include_str!("../../reports/report.js");
-
-/// Witness ops listed per anomaly (all are highlighted on the timeline).
-const MAX_WITNESS_ROWS: usize = 40;
-/// Linearization steps shown before the op that breaks it.
-const MAX_PREFIX_ROWS: usize = 30;
-/// Anomalies of one kind shown before the rest fold under "show all N".
-pub const FOLD_ANOMALIES: usize = 5;
-/// The anomaly kind whose data ties lost writes to failover windows.
-pub const LOST_ATTRIBUTION: &str = "lost-attribution";
 
 /// What a run directory adds beyond the history and results.
 #[derive(Debug, Default, Clone)]
@@ -123,14 +114,14 @@ fn fill(template: &str, subs: &[(&str, String)]) -> String {
 }
 
 /// Lookups into the history by index, and invocation/completion partners.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     h: &'a History,
     pos: HashMap<u64, usize>,
     partner: Vec<Option<usize>>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(h: &'a History) -> Ctx<'a> {
+    pub(super) fn new(h: &'a History) -> Ctx<'a> {
         let pos = h.ops.iter().enumerate().map(|(i, o)| (o.index, i)).collect();
         let mut partner = vec![None; h.ops.len()];
         let mut open: HashMap<crate::history::Process, usize> = HashMap::new();
@@ -145,12 +136,12 @@ impl<'a> Ctx<'a> {
         Ctx { h, pos, partner }
     }
 
-    fn op(&self, index: u64) -> Option<&'a Op> {
+    pub(super) fn op(&self, index: u64) -> Option<&'a Op> {
         self.pos.get(&index).map(|&p| &self.h.ops[p])
     }
 
     /// `p3 write k1 5 → ok 5`, from the invocation and completion of the op at `index`.
-    fn describe(&self, index: u64) -> String {
+    pub(super) fn describe(&self, index: u64) -> String {
         let Some(&p) = self.pos.get(&index) else {
             return format!("op {index} (not in the history)");
         };
@@ -185,11 +176,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn op_link(i: u64) -> String {
+pub(super) fn op_link(i: u64) -> String {
     format!(r##"<a class="op-link" href="#timeline" data-op="{i}">#{i}</a>"##)
 }
 
-fn verdict_class(v: Validity) -> &'static str {
+pub(super) fn verdict_class(v: Validity) -> &'static str {
     match v {
         Validity::Valid => "v-valid",
         Validity::Invalid => "v-invalid",
@@ -324,188 +315,6 @@ fn summary(b: &mut String, h: &History, r: &RunResults, x: &Extras, tl: &model::
         b.push_str("</ul>");
     }
     b.push_str("</section>\n");
-}
-
-/// Anomalies grouped by kind (in order of first appearance); past
-/// [`FOLD_ANOMALIES`] of one kind the rest fold under "show all N".
-fn anomalies(b: &mut String, ctx: &Ctx, r: &RunResults) {
-    b.push_str(r#"<section id="anomalies"><h2>Anomalies</h2>"#);
-    for v in r
-        .results
-        .iter()
-        .filter(|v| v.valid == Validity::Invalid && v.anomalies.is_empty())
-    {
-        let _ = write!(
-            b,
-            r#"<article class="anomaly"><h3>{} said invalid</h3><p>{}</p></article>"#,
-            html(&v.checker),
-            html(&v.summary)
-        );
-    }
-    let mut kinds: Vec<(&str, Vec<(&Verdict, &Anomaly)>)> = Vec::new();
-    for v in &r.results {
-        for a in &v.anomalies {
-            match kinds.iter_mut().find(|(k, _)| *k == a.kind) {
-                Some((_, list)) => list.push((v, a)),
-                None => kinds.push((&a.kind, vec![(v, a)])),
-            }
-        }
-    }
-    let mut n = 0;
-    for (kind, list) in &kinds {
-        for (k, (v, a)) in list.iter().enumerate() {
-            if k == FOLD_ANOMALIES {
-                let _ = write!(
-                    b,
-                    r#"<details class="fold anomaly-fold" data-kind="{}"><summary>show all {} {} anomalies ({} more)</summary>"#,
-                    html(kind),
-                    list.len(),
-                    html(&truncate(kind, 60)),
-                    list.len() - FOLD_ANOMALIES
-                );
-            }
-            n += 1;
-            anomaly(b, ctx, v, a, n);
-        }
-        if list.len() > FOLD_ANOMALIES {
-            b.push_str("</details>");
-        }
-    }
-    if n == 0 && r.results.iter().all(|v| v.valid != Validity::Invalid) {
-        b.push_str(r#"<p class="none">No anomalies found.</p>"#);
-    }
-    b.push_str("</section>\n");
-}
-
-fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
-    let _ = write!(
-        b,
-        r#"<article class="anomaly" id="anomaly-{n}"><h3><span class="kind">{}</span> <span class="by">found by {}</span></h3><p class="explain">{}</p>"#,
-        html(&a.kind),
-        html(&v.checker),
-        html(&a.explanation)
-    );
-    if a.kind == LOST_ATTRIBUTION {
-        b.push_str(r##"<p><a href="#failovers">Lost writes by failover window, node and phase</a> (section above).</p>"##);
-    }
-    if !a.ops.is_empty() {
-        let _ = write!(
-            b,
-            r#"<p><button class="show-ops" data-ops="{}">Show these ops on the timeline</button></p><table class="grid ops"><tr><th>op</th><th>time</th><th>what happened</th></tr>"#,
-            a.ops.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
-        );
-        for &i in a.ops.iter().take(MAX_WITNESS_ROWS) {
-            let t = ctx
-                .op(i)
-                .map(|o| format!("{:.3} s", o.time as f64 / 1e9))
-                .unwrap_or_default();
-            let _ = write!(
-                b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                op_link(i),
-                t,
-                html(&ctx.describe(i))
-            );
-        }
-        if a.ops.len() > MAX_WITNESS_ROWS {
-            let _ = write!(
-                b,
-                r#"<tr><td colspan="3">… {} more</td></tr>"#,
-                a.ops.len() - MAX_WITNESS_ROWS
-            );
-        }
-        b.push_str("</table>");
-    }
-    let lin_like = a.kind.contains("linearizab") || v.checker.contains("linearizab");
-    if let Some(w) = lin_like
-        .then(|| witness::linearizable(&a.data, &v.details))
-        .flatten()
-    {
-        lin_witness(b, ctx, &w);
-    }
-    if let Some(c) = witness::cycle(&a.data) {
-        b.push_str(r#"<div class="cycle-box"><h4>Dependency cycle</h4>"#);
-        b.push_str(&super::svg::cycle(&c));
-        b.push_str(r#"<ul class="edges">"#);
-        for (from, to, label) in &c.edges {
-            let _ = write!(b, "<li>T{} → T{}: {}</li>", html(from), html(to), html(label));
-        }
-        b.push_str("</ul></div>");
-    }
-    if !a.data.is_null() {
-        let pretty = serde_json::to_string_pretty(&a.data).unwrap_or_default();
-        let _ = write!(
-            b,
-            "<details><summary>Raw data</summary><pre>{}</pre></details>",
-            html(&truncate(&pretty, 20_000))
-        );
-    }
-    b.push_str("</article>\n");
-}
-
-fn state_text(s: &Option<Value>) -> String {
-    s.as_ref()
-        .map(|v| truncate(&v.to_string(), 120))
-        .unwrap_or_else(|| "—".to_string())
-}
-
-fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
-    let key = w
-        .key
-        .as_ref()
-        .map(|k| format!(" on key {}", value_text(k)))
-        .unwrap_or_default();
-    let _ = write!(
-        b,
-        r#"<div class="lin"><h4>Longest linearizable prefix{}: {} ops</h4><table class="grid prefix"><tr><th>step</th><th>op</th><th>what happened</th><th>model state after</th></tr>"#,
-        html(&key),
-        w.prefix.len()
-    );
-    let skip = w.prefix.len().saturating_sub(MAX_PREFIX_ROWS);
-    if skip > 0 {
-        let _ = write!(b, r#"<tr><td colspan="4">… {skip} earlier steps</td></tr>"#);
-    }
-    let row = |b: &mut String, label: String, s: &Step, class: &str| {
-        let (link, what) = match s.op {
-            Some(i) => (op_link(i), ctx.describe(i)),
-            None => (String::new(), truncate(&s.raw.to_string(), 160)),
-        };
-        let _ = write!(
-            b,
-            r#"<tr class="{class}"><td>{label}</td><td>{link}</td><td>{}</td><td>{}</td></tr>"#,
-            html(&what),
-            html(&state_text(&s.state))
-        );
-    };
-    for (k, s) in w.prefix.iter().enumerate().skip(skip) {
-        row(b, (k + 1).to_string(), s, "");
-    }
-    b.push_str("</table>");
-    let before = w.prefix.last().and_then(|s| s.state.clone());
-    for f in &w.failing {
-        let _ = write!(
-            b,
-            r#"<div class="breaks"><h4>The op that cannot be placed next</h4><p>{} {}</p><table class="kv"><tr><th>model state before</th><td>{}</td></tr>"#,
-            f.op.map(op_link).unwrap_or_default(),
-            html(&f.op.map(|i| ctx.describe(i)).unwrap_or_default()),
-            html(&state_text(&before.clone().or(f.state.clone())))
-        );
-        if let Value::Object(m) = &f.raw {
-            for (k, v) in m
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "op" | "index" | "op_index"))
-            {
-                let _ = write!(
-                    b,
-                    "<tr><th>{}</th><td>{}</td></tr>",
-                    html(k),
-                    html(&truncate(&value_text(v), 300))
-                );
-            }
-        }
-        b.push_str("</table></div>");
-    }
-    b.push_str("</div>");
 }
 
 /// Canvases and controls the script fills in; failover links beside the timeline.

@@ -5,6 +5,7 @@
 //! [`write_run_report`] (a run directory → `report.html`), [`junit`],
 //! [`baseline`], [`suite`] (the CI gate behind `faultline suite`).
 
+mod anomalies;
 mod attribution;
 pub mod baseline;
 pub mod chromium;
