@@ -382,14 +382,21 @@
       if (showOps(ids)) { ev.preventDefault(); document.getElementById("timeline").scrollIntoView(); }
     });
     // `#t=START,END` (seconds) selects a time range, e.g. a failover window's link.
-    function fromHash() {
-      var m = /^#t=([0-9.eE+-]+),([0-9.eE+-]+)$/.exec(window.location.hash);
+    function fromHash(hash) {
+      var m = /^#t=([0-9.eE+-]+),([0-9.eE+-]+)$/.exec(hash === undefined ? window.location.hash : hash);
       if (!m) return false;
       var a = parseFloat(m[1]) * 1e6, b = parseFloat(m[2]) * 1e6;
       if (!isFinite(a) || !isFinite(b) || b <= a) return false;
       focus = null; zoomTo(a, b);
       return true;
     }
+    // A range link whose fragment is already the URL's fires no hashchange: apply it on click too.
+    document.addEventListener("click", function (ev) {
+      var a = ev.target.closest ? ev.target.closest('a[href^="#t="]') : null;
+      if (a && a.getAttribute("href") === window.location.hash && fromHash(a.getAttribute("href"))) {
+        ev.preventDefault(); document.getElementById("timeline").scrollIntoView();
+      }
+    });
     window.addEventListener("hashchange", function () {
       if (fromHash()) document.getElementById("timeline").scrollIntoView();
     });
