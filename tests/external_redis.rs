@@ -170,7 +170,8 @@ fn a_server_hanging_under_libfaketime_is_refused_with_the_reason() {
     }
     let dir = tempfile::tempdir().unwrap();
     let hang = dir.path().join("hanging-redis-server");
-    std::fs::write(&hang, "#!/bin/sh\nsleep 30\n").unwrap();
+    // An odd duration marks this test's `sleep` among the machine's processes.
+    std::fs::write(&hang, "#!/bin/sh\nsleep 31.517\n").unwrap();
     std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut def = TargetDef::load(&def_path()).unwrap();
     def.nodes = 1;
@@ -182,4 +183,14 @@ fn a_server_hanging_under_libfaketime_is_refused_with_the_reason() {
     assert!(matches!(e, ExternalError::Node { .. }), "{e}");
     assert!(e.to_string().contains("clock_faults = false"), "{e}");
     assert!(!cluster.is_running("n1"));
+    // The probe's own children (here the script's `sleep`) are gone too.
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 31.517"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 }

@@ -18,6 +18,7 @@ use crate::target::external::{
     TargetDef, FAKETIME_LIB, FAKETIME_PRELOAD,
 };
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -281,8 +282,10 @@ impl Cluster<Redis> {
             .first()
             .cloned()
             .unwrap_or_else(|| "redis-server".into());
+        // Its own process group, so a hanging probe is killed with whatever it started.
         let mut child = std::process::Command::new(&bin)
             .arg("--version")
+            .process_group(0)
             .env("LD_PRELOAD", FAKETIME_PRELOAD)
             .env("FAKETIME", "+0")
             .stdout(std::process::Stdio::null())
@@ -297,6 +300,10 @@ impl Cluster<Redis> {
                 _ => Err(Retry::again("running")),
             },
         );
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = child.kill();
         let _ = child.wait();
         match ok {
@@ -305,8 +312,9 @@ impl Cluster<Redis> {
                 node: "all".into(),
                 detail: format!(
                     "clock faults unavailable: `{bin} --version` hangs or fails under libfaketime \
-                     (jemalloc-linked Redis clashes with libfaketime, libfaketime issue #130); \
-                     set clock_faults = false in {} or use a Redis built with MALLOC=libc",
+                     (LD_PRELOAD=\"{FAKETIME_PRELOAD}\"; jemalloc-linked Redis can clash with \
+                     libfaketime, libfaketime issue #130); set clock_faults = false in {} or use \
+                     a Redis built with MALLOC=libc",
                     self.def_path.display()
                 ),
             }),
