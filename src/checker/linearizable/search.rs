@@ -12,6 +12,13 @@
 //! `info` ops have no return entry: they never block anyone and may be
 //! linearized anywhere after their call, or never. The search succeeds as
 //! soon as every `ok` op is linearized.
+//!
+//! Pruning, for models that answer [`Model::dead`] (kv: appends only extend
+//! a value): a new state in which some pending `ok` pure op can never
+//! succeed, and no reset that could revive it is still open, is abandoned
+//! before it is memoised or explored ([`Search::doomed`]). Only ops among
+//! the current candidates are examined, so this is cheap and sound, not
+//! complete.
 
 use super::cache::{zobrist, Cache};
 use crate::model::Model;
