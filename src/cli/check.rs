@@ -46,7 +46,8 @@ pub struct Args {
     /// Wall-clock budget per checker, in seconds; past it a checker answers unknown.
     #[arg(long, value_name = "SECS")]
     pub time_limit: Option<f64>,
-    /// Memory budget for checkers, in MiB.
+    /// Memory budget for checkers, in MiB (default for the linearizability search: half the
+    /// memory available at start).
     #[arg(long, value_name = "MB")]
     pub memory_limit: Option<u64>,
     /// Directory of node logs (`*.log`), ground truth for the split-brain checker.

@@ -1,19 +1,10 @@
 //! Failover windows and lost-write attribution, as the report reads them.
 //!
-//! Windows are derived here from node events (`nodes/*.log`), not taken from a
-//! checker, so the bands exist for any run whose nodes or Sentinels log
-//! `failover-start` / `failover-end`:
-//! - a `failover-start` opens the window of its `term` (the epoch); several
-//!   starts of one term (one per Sentinel) open it once, at the earliest;
-//! - the first `failover-end` of the same term at or after the start closes it,
-//!   and its `node` is the promoted primary;
-//! - an unmatched start ends at the next `leader` event (whose node is then the
-//!   new primary) or at the end of the history;
-//! - `from` is the node of the last `leader` event before the start, else the
-//!   start event's own node.
-//!
-//! Invariant: every window has `start <= end`; windows are sorted by start.
-//! Lone `failover-end` events (no start of their term) open no window.
+//! Windows come from node events (`nodes/*.log`) by the same rule the set
+//! checker uses ([`crate::checker::failover`]), so the bands exist for any run
+//! whose nodes or Sentinels log `failover-start` / `failover-end`, and agree
+//! with the checker's attribution. Invariant: every window has `start <= end`;
+//! windows are sorted by start.
 //!
 //! The set checker's `lost-attribution` anomaly is read defensively by
 //! [`Attribution::from_data`]: missing fields become `None`, so a partial or
@@ -54,41 +45,20 @@ impl Window {
     }
 }
 
-/// Derives failover windows from node events (any order); `history_end` (ns)
-/// closes a window nothing else closes.
+/// Failover windows of node events (any order), as the set checker derives them
+/// ([`crate::checker::failover::windows_until`]), so bands and attribution agree;
+/// `history_end` (ns) closes a window nothing else closes.
 pub fn windows(events: &[NodeEvent], history_end: u64) -> Vec<Window> {
-    let mut ev: Vec<&NodeEvent> = events.iter().collect();
-    ev.sort_by_key(|e| e.time);
-    let mut out: Vec<Window> = Vec::new();
-    for (i, s) in ev.iter().enumerate() {
-        if s.event != "failover-start" || out.iter().any(|w| w.epoch == s.term) {
-            continue;
-        }
-        let later = &ev[i + 1..];
-        let from = ev[..i]
-            .iter()
-            .rev()
-            .find(|e| e.event == "leader")
-            .map(|e| e.node.clone())
-            .or_else(|| (!s.node.is_empty()).then(|| s.node.clone()));
-        let close = later
-            .iter()
-            .find(|e| e.event == "failover-end" && e.term == s.term)
-            .or_else(|| later.iter().find(|e| e.event == "leader"));
-        let (end, to) = match close {
-            Some(e) => (e.time, Some(e.node.clone())),
-            None => (history_end.max(s.time), None),
-        };
-        out.push(Window {
-            epoch: s.term,
-            start: s.time,
-            end,
-            from,
-            to,
-        });
-    }
-    out.sort_by_key(|w| (w.start, w.epoch));
-    out
+    crate::checker::failover::windows_until(events, history_end)
+        .into_iter()
+        .map(|w| Window {
+            epoch: w.epoch,
+            start: w.start,
+            end: w.end,
+            from: w.from,
+            to: w.to,
+        })
+        .collect()
 }
 
 /// Where an acknowledged write lies relative to its failover window.
@@ -185,47 +155,21 @@ mod tests {
     }
 
     #[test]
-    fn pairs_start_and_end_by_term() {
+    fn windows_are_the_checkers() {
         let w = windows(
             &[
                 ev("failover-end", "n2", 1, 50),
                 ev("leader", "n1", 0, 1),
-                ev("failover-start", "s1", 1, 10),
-                ev("failover-start", "s2", 1, 12),
-                ev("failover-end", "n9", 7, 20),
-            ],
-            1_000_000_000,
-        );
-        assert_eq!(w.len(), 1);
-        assert_eq!((w[0].epoch, w[0].start, w[0].end), (1, 10_000_000, 50_000_000));
-        assert_eq!(
-            (w[0].from.as_deref(), w[0].to.as_deref()),
-            (Some("n1"), Some("n2"))
-        );
-        assert_eq!(w[0].label(), "failover epoch 1 n1→n2");
-    }
-
-    #[test]
-    fn unmatched_start_ends_at_next_leader_or_history_end() {
-        let w = windows(
-            &[
-                ev("failover-start", "n1", 2, 10),
-                ev("step-down", "n1", 2, 11),
-                ev("leader", "n3", 2, 30),
-                ev("failover-start", "n3", 3, 40),
+                ev("failover-start", "n1", 1, 10),
+                ev("failover-start", "n1", 1, 12),
+                ev("failover-start", "n2", 2, 70),
             ],
             90_000_000,
         );
         assert_eq!(w.len(), 2);
-        assert_eq!(
-            (w[0].end, w[0].from.as_deref(), w[0].to.as_deref()),
-            (30_000_000, Some("n1"), Some("n3"))
-        );
-        assert_eq!(
-            (w[1].start, w[1].end, w[1].to.as_deref()),
-            (40_000_000, 90_000_000, None)
-        );
-        assert_eq!(w[1].from.as_deref(), Some("n3"));
+        assert_eq!((w[0].epoch, w[0].start, w[0].end), (1, 10_000_000, 50_000_000));
+        assert_eq!(w[0].label(), "failover epoch 1 n1→n2");
+        assert_eq!((w[1].end, w[1].to.as_deref()), (90_000_000, None));
         assert!(windows(&[ev("leader", "n1", 1, 5)], 10).is_empty());
     }
 

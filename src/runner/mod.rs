@@ -33,14 +33,28 @@ use thiserror::Error;
 pub enum RunnerError {
     #[error("bad test config: {0}")]
     Config(String),
+    // No `#[from]`/`#[source]` on these two: the message already carries the inner error, and a
+    // source would make `{:#}` at the CLI print it twice ("target: X: X").
     #[error("network: {0}")]
-    Net(#[from] NetError),
+    Net(NetError),
     #[error("target: {0}")]
-    Target(#[from] TargetError),
+    Target(TargetError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
     #[error("cluster did not become healthy: {0}")]
     Unhealthy(String),
+}
+
+impl From<NetError> for RunnerError {
+    fn from(e: NetError) -> Self {
+        RunnerError::Net(e)
+    }
+}
+
+impl From<TargetError> for RunnerError {
+    fn from(e: TargetError) -> Self {
+        RunnerError::Target(e)
+    }
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunnerError {

@@ -127,6 +127,23 @@ struct Task<M: Model> {
     done: Option<PartVerdict>,
 }
 
+/// The memory budget when none is given: half of the memory available at the
+/// start (`MemAvailable` in /proc/meminfo), so an unbounded search answers
+/// `unknown` instead of being killed by the OOM killer. `None` where it cannot
+/// be read (then only the time limit bounds the search).
+fn default_memory_limit() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024 / 2)
+}
+
 /// First quantum of steps per partition; it grows 4x per round.
 const FIRST_QUANTUM: u64 = 20_000;
 
@@ -143,7 +160,7 @@ fn run_all<M: Model>(
     let used = AtomicU64::new(0);
     let budget = Budget {
         deadline: opts.time_limit.map(|t| start + t),
-        memory_limit: opts.memory_limit,
+        memory_limit: opts.memory_limit.or_else(default_memory_limit),
         memory_used: &used,
         stop: &stop,
     };
