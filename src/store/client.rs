@@ -44,6 +44,9 @@ pub struct StoreClient {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     next_id: u64,
+    /// The socket timeouts last set: set again only when a request asks for
+    /// another (two `setsockopt` calls per request otherwise).
+    timeout: Option<Duration>,
 }
 
 impl StoreClient {
@@ -59,6 +62,7 @@ impl StoreClient {
             reader: BufReader::new(s),
             writer,
             next_id: 1,
+            timeout: None,
         })
     }
 
@@ -77,8 +81,11 @@ impl StoreClient {
             op: req.op.clone(),
         };
         let t = Some(timeout.max(Duration::from_millis(1)));
-        let _ = self.writer.set_write_timeout(t);
-        let _ = self.reader.get_ref().set_read_timeout(t);
+        if self.timeout != t {
+            let _ = self.writer.set_write_timeout(t);
+            let _ = self.reader.get_ref().set_read_timeout(t);
+            self.timeout = t;
+        }
         let mut buf = Vec::new();
         frame::encode(&mut buf, &req).map_err(|e| ClientError::NotSent(e.to_string()))?;
         use std::io::Write;
