@@ -216,15 +216,16 @@ fn mode(test: &Value) -> Option<String> {
     if let Some(m) = cfg(test, &[&["mode"]]) {
         return Some(m);
     }
+    // Replication, fsync and fencing are the built-in store's modes; an external
+    // target (etcd, Redis, a command) only honours the read mode.
+    let builtin = cfg(test, &[&["target"]]).is_none_or(|t| t == "builtin" || t == "reference");
+    let keys: &[&str] = if builtin {
+        &["replication", "reads", "fsync", "fencing", "no_fencing", "no-fencing"]
+    } else {
+        &["reads"]
+    };
     let mut parts = Vec::new();
-    for k in [
-        "replication",
-        "reads",
-        "fsync",
-        "fencing",
-        "no_fencing",
-        "no-fencing",
-    ] {
+    for &k in keys {
         if let Some(v) = cfg(test, &[&[k], &["store", k], &["target", k], &["options", k]]) {
             parts.push(format!("{k}={v}"));
         }
