@@ -220,7 +220,14 @@ fn mode(test: &Value) -> Option<String> {
     // target (etcd, Redis, a command) only honours the read mode.
     let builtin = cfg(test, &[&["target"]]).is_none_or(|t| t == "builtin" || t == "reference");
     let keys: &[&str] = if builtin {
-        &["replication", "reads", "fsync", "fencing", "no_fencing", "no-fencing"]
+        &[
+            "replication",
+            "reads",
+            "fsync",
+            "fencing",
+            "no_fencing",
+            "no-fencing",
+        ]
     } else {
         &["reads"]
     };

@@ -37,6 +37,148 @@ pub struct Args {
     /// How the nodes answer reads (`--reads` of `faultline node`).
     #[arg(long, value_enum, default_value = "linearizable")]
     pub read_mode: Reads,
+    /// Drive the clients from one event-loop thread (each still one connection with one
+    /// request outstanding) instead of one blocking thread per client: the same load with
+    /// fewer context switches competing with the nodes for the cores.
+    #[arg(long)]
+    pub event_loop_clients: bool,
+}
+
+/// One client's operation stream: keys, values and the read/write mix from the seed.
+struct OpGen {
+    rng: rand_chacha::ChaCha8Rng,
+    ratio: f64,
+    i: u64,
+}
+
+impl OpGen {
+    fn new(seed: u64, client: usize, ratio: f64) -> OpGen {
+        use rand::SeedableRng;
+        let s = seed ^ (client as u64).wrapping_mul(0x9e37_79b9);
+        OpGen {
+            rng: rand_chacha::ChaCha8Rng::seed_from_u64(s),
+            ratio,
+            i: 0,
+        }
+    }
+
+    /// The next op and whether it is a read.
+    fn next_op(&mut self) -> (bool, ClientOp) {
+        use rand::Rng;
+        let key = serde_json::json!(format!("k{}", self.rng.gen_range(0..1000u32)));
+        let read = self.ratio > 0.0 && self.rng.gen_bool(self.ratio);
+        self.i += 1;
+        let op = if read {
+            ClientOp::Read { key }
+        } else {
+            ClientOp::Write {
+                key,
+                value: serde_json::json!(self.i),
+            }
+        };
+        (read, op)
+    }
+}
+
+impl Tally {
+    fn new() -> anyhow::Result<Tally> {
+        Ok(Tally {
+            writes: histogram()?,
+            reads: histogram()?,
+            errors: 0,
+        })
+    }
+
+    /// Records one answer that took `elapsed`.
+    fn record(&mut self, read: bool, ok: bool, elapsed: Duration) -> anyhow::Result<()> {
+        if !ok {
+            self.errors += 1;
+            return Ok(());
+        }
+        let us = elapsed.as_micros().max(1) as u64;
+        let h = if read { &mut self.reads } else { &mut self.writes };
+        Ok(h.record(us)?)
+    }
+}
+
+/// Blocking clients, one thread each.
+fn thread_clients(
+    target: SocketAddr,
+    n: usize,
+    seed: u64,
+    ratio: f64,
+    until: Instant,
+) -> anyhow::Result<Vec<Tally>> {
+    let workers: Vec<_> = (0..n)
+        .map(|w| {
+            std::thread::spawn(move || -> anyhow::Result<Tally> {
+                let mut gen = OpGen::new(seed, w, ratio);
+                let mut tally = Tally::new()?;
+                let mut c = StoreClient::connect(target, Duration::from_secs(1))?;
+                while Instant::now() < until {
+                    let (read, op) = gen.next_op();
+                    let start = Instant::now();
+                    let r = c.request(&Request { id: 0, op }, Duration::from_secs(5));
+                    let ok = matches!(r, Ok(r) if matches!(r.outcome, Outcome::Ok { .. }));
+                    tally.record(read, ok, start.elapsed())?;
+                }
+                Ok(tally)
+            })
+        })
+        .collect();
+    workers
+        .into_iter()
+        .map(|w| {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))?
+        })
+        .collect()
+}
+
+/// The same clients as tasks on one current-thread runtime.
+fn event_loop_clients(
+    target: SocketAddr,
+    n: usize,
+    seed: u64,
+    ratio: f64,
+    until: Instant,
+) -> anyhow::Result<Vec<Tally>> {
+    use tokio::io::AsyncWriteExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..n)
+            .map(|w| {
+                tokio::spawn(async move {
+                    let mut gen = OpGen::new(seed, w, ratio);
+                    let mut tally = Tally::new()?;
+                    let s = tokio::net::TcpStream::connect(target).await?;
+                    s.set_nodelay(true)?;
+                    let (mut rd, mut wr) = s.into_split();
+                    let mut buf = Vec::new();
+                    while Instant::now() < until {
+                        let (read, op) = gen.next_op();
+                        let start = Instant::now();
+                        buf.clear();
+                        crate::store::frame::encode(&mut buf, &Request { id: gen.i, op })?;
+                        wr.write_all(&buf).await?;
+                        let body = crate::store::frame::read_frame_async(&mut rd)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("the leader closed a client connection"))?;
+                        let r: crate::store::ops::Response = crate::store::frame::decode(&body)?;
+                        tally.record(read, matches!(r.outcome, Outcome::Ok { .. }), start.elapsed())?;
+                    }
+                    anyhow::Ok(tally)
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await??);
+        }
+        Ok(out)
+    })
 }
 
 /// One client's results.
@@ -143,53 +285,15 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     };
     let until = Instant::now() + Duration::from_secs(a.secs);
     let target = client[leader];
-    let (seed, ratio) = (a.seed, a.reads_ratio);
-    let workers: Vec<_> = (0..a.clients)
-        .map(|w| {
-            std::thread::spawn(move || -> anyhow::Result<Tally> {
-                use rand::{Rng, SeedableRng};
-                let mut rng =
-                    rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (w as u64).wrapping_mul(0x9e37_79b9));
-                let mut tally = Tally {
-                    writes: histogram()?,
-                    reads: histogram()?,
-                    errors: 0,
-                };
-                let mut c = StoreClient::connect(target, t)?;
-                let mut i = 0u64;
-                while Instant::now() < until {
-                    let key = serde_json::json!(format!("k{}", rng.gen_range(0..1000u32)));
-                    let read = ratio > 0.0 && rng.gen_bool(ratio);
-                    let op = if read {
-                        ClientOp::Read { key }
-                    } else {
-                        ClientOp::Write {
-                            key,
-                            value: serde_json::json!(i),
-                        }
-                    };
-                    let start = Instant::now();
-                    match c.request(&Request { id: 0, op }, Duration::from_secs(5)) {
-                        Ok(r) if matches!(r.outcome, Outcome::Ok { .. }) => {
-                            let us = start.elapsed().as_micros().max(1) as u64;
-                            let h = if read { &mut tally.reads } else { &mut tally.writes };
-                            h.record(us)?;
-                        }
-                        _ => tally.errors += 1,
-                    }
-                    i += 1;
-                }
-                Ok(tally)
-            })
-        })
-        .collect();
+    let tallies = if a.event_loop_clients {
+        event_loop_clients(target, a.clients, a.seed, a.reads_ratio, until)?
+    } else {
+        thread_clients(target, a.clients, a.seed, a.reads_ratio, until)?
+    };
     let mut writes = histogram()?;
     let mut reads = histogram()?;
     let mut errors = 0;
-    for w in workers {
-        let t = w
-            .join()
-            .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+    for t in tallies {
         writes.add(t.writes)?;
         reads.add(t.reads)?;
         errors += t.errors;
@@ -197,9 +301,14 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let rate = |h: &Histogram<u64>| h.len() as f64 / a.secs as f64;
     println!(
-        "store bench: {} nodes, {} clients, {} s, replication {}, fsync {}, reads {} ({}), seed {}",
+        "store bench: {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         a.nodes,
         a.clients,
+        if a.event_loop_clients {
+            "one event loop"
+        } else {
+            "a thread each"
+        },
         a.secs,
         value_name(a.replication),
         value_name(a.fsync),
@@ -217,7 +326,8 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             "p99_ms": ms(&writes, 0.99), "p999_ms": ms(&writes, 0.999), "ok": writes.len(),
             "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
             "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(a.read_mode),
-            "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed})
+            "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
+            "event_loop_clients": a.event_loop_clients})
     );
     Ok(crate::exit::VALID)
 }
