@@ -41,21 +41,41 @@ fn kinds(v: &serde_json::Value) -> Vec<String> {
 /// Asserts the unsafe run is invalid with `kind` from `checker`, and the safe
 /// run (same seed and faults, default modes) is valid for that checker.
 fn caught_and_safe_clean(unsafe_flags: &[&str], common: &[&str], checker: &str, kind: &str) {
-    let mut a = common.to_vec();
-    a.extend(unsafe_flags);
-    let (code_u, r) = run(&a);
-    let v = verdict(&r, checker);
-    assert_eq!(code_u, 1, "{unsafe_flags:?}: exit {code_u}: {v}");
-    assert_eq!(v["valid"], false, "{unsafe_flags:?} not caught: {v}");
-    assert!(kinds(v).iter().any(|k| k == kind), "{kind} not in {:?}", kinds(v));
-    let (_, r) = run(common);
-    let v = verdict(&r, checker);
-    assert_eq!(v["valid"], true, "safe mode flagged by {checker}: {v}");
+    caught_on_one_of(&[], unsafe_flags, common, checker, kind);
+}
+
+/// As [`caught_and_safe_clean`], trying `seeds` in order (each appended as
+/// `--seed`) until the unsafe run is caught; the safe run uses that seed. For
+/// modes whose loss depends on a race the schedule cannot pin (async
+/// replication loses a write only when a kill lands inside a replication lag of
+/// a few milliseconds); a mode that is never caught on any seed fails.
+fn caught_on_one_of(seeds: &[&str], unsafe_flags: &[&str], common: &[&str], checker: &str, kind: &str) {
+    let tries: Vec<Vec<&str>> = if seeds.is_empty() {
+        vec![common.to_vec()]
+    } else {
+        seeds.iter().map(|s| [common, &["--seed", s]].concat()).collect()
+    };
+    let mut missed = Vec::new();
+    for common in &tries {
+        let (code_u, r) = run(&[&common[..], unsafe_flags].concat());
+        let v = verdict(&r, checker);
+        if code_u != 1 || v["valid"] != false {
+            missed.push(format!("{common:?}: exit {code_u}: {v}"));
+            continue;
+        }
+        assert!(kinds(v).iter().any(|k| k == kind), "{kind} not in {:?}", kinds(v));
+        let (_, r) = run(common);
+        let v = verdict(&r, checker);
+        assert_eq!(v["valid"], true, "safe mode flagged by {checker}: {v}");
+        return;
+    }
+    panic!("{unsafe_flags:?} not caught on any seed:\n{}", missed.join("\n"));
 }
 
 #[test]
 fn async_replication_with_leader_kills_loses_acknowledged_adds() {
-    caught_and_safe_clean(
+    caught_on_one_of(
+        &["2", "5", "9"],
         &["--replication", "async"],
         &[
             "--workload",
@@ -64,8 +84,6 @@ fn async_replication_with_leader_kills_loses_acknowledged_adds() {
             "kill-leader,partition-leader",
             "--nemesis-interval",
             "1",
-            "--seed",
-            "2",
         ],
         "set",
         "lost",
