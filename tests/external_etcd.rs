@@ -157,13 +157,21 @@ fn misconfiguration_fails_fast_with_a_clear_message() {
     let e = c.start_all().unwrap_err();
     assert!(matches!(e, ExternalError::PortInUse { .. }), "{e}");
     // Never healthy (a member that exits at once): bounded wait, log tail, nothing left running.
-    let mut def = TargetDef::load(&def_path()).unwrap();
-    def.nodes = 1;
-    def.health_timeout_ms = 3000;
-    def.start.push("--no-such-flag".into());
-    let c = EtcdCluster::local(def, &def_path(), dir.path()).unwrap();
-    let t = Instant::now();
-    let e = c.start_all().unwrap_err();
+    // Free ports are picked afresh each try: a port another test grabbed in between is retried.
+    let mut tries = 0;
+    let (c, t, e) = loop {
+        let mut def = TargetDef::load(&def_path()).unwrap();
+        def.nodes = 1;
+        def.health_timeout_ms = 3000;
+        def.start.push("--no-such-flag".into());
+        let c = EtcdCluster::local(def, &def_path(), dir.path()).unwrap();
+        let t = Instant::now();
+        let e = c.start_all().unwrap_err();
+        tries += 1;
+        if !matches!(e, ExternalError::PortInUse { .. }) || tries == 5 {
+            break (c, t, e);
+        }
+    };
     assert!(
         t.elapsed() < Duration::from_secs(3),
         "waited {:?} for a dead member",
