@@ -74,6 +74,21 @@ fn faultline_test(def: &Path, args: &[&str]) -> (i32, String) {
     faultline_test_in(store.path(), def, args)
 }
 
+/// Flags of a short run with no faults over the proxy back end (for runs that must stop at
+/// start-up anyway).
+fn quick_run(secs: &str) -> [&str; 8] {
+    [
+        "--workload",
+        "register",
+        "--nemesis",
+        "none",
+        "--net",
+        "proxy",
+        "--time-limit",
+        secs,
+    ]
+}
+
 fn faultline_test_in(store: &Path, def: &Path, args: &[&str]) -> (i32, String) {
     let out = assert_cmd::Command::cargo_bin("faultline")
         .unwrap()
@@ -164,19 +179,7 @@ fn a_broken_command_exits_3_naming_what_to_fix_and_leaves_nothing_running() {
         .replace("name = \"command-example\"", "name = \"broken-example\"");
     let def = dir.path().join("broken.toml");
     std::fs::write(&def, text).unwrap();
-    let (code, out) = faultline_test(
-        &def,
-        &[
-            "--workload",
-            "register",
-            "--nemesis",
-            "none",
-            "--net",
-            "proxy",
-            "--time-limit",
-            "2",
-        ],
-    );
+    let (code, out) = faultline_test(&def, &quick_run("2"));
     assert_eq!(code, 3, "{out}");
     assert!(
         out.contains("no-such-script.py") && out.contains("broken.toml"),
@@ -205,19 +208,7 @@ fn a_never_healthy_cluster_exits_3_naming_the_port_and_the_file() {
          nodes = 1\nports = [\"client\"]\nstart = [\"sleep\", \"60\"]\n",
     )
     .unwrap();
-    let (code, out) = faultline_test(
-        &def,
-        &[
-            "--workload",
-            "register",
-            "--nemesis",
-            "none",
-            "--net",
-            "proxy",
-            "--time-limit",
-            "1",
-        ],
-    );
+    let (code, out) = faultline_test(&def, &quick_run("1"));
     assert_eq!(code, 3, "{out}");
     assert!(
         out.contains("port `client`") && out.contains("never.toml"),

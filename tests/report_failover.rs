@@ -13,6 +13,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod report_common;
+use report_common::assert_rendered;
+
 const FAILOVER: &str = "tests/fixtures/report/failover";
 const NO_FAILOVER: &str = "tests/fixtures/report/no-failover";
 
@@ -78,23 +81,6 @@ fn load(page: &Path, fragment: &str) -> chromium::Loaded {
         ),
         Err(e) => panic!("loading {} in Chromium: {e}", page.display()),
     }
-}
-
-fn assert_rendered(l: &chromium::Loaded) {
-    let attr = |n| chromium::body_attr(&l.dom, n);
-    assert_eq!(
-        attr("data-rendered").as_deref(),
-        Some("1"),
-        "script did not finish; console: {:?}",
-        l.console
-    );
-    assert_eq!(
-        attr("data-errors").as_deref(),
-        Some("0"),
-        "JS errors; console: {:?}",
-        l.console
-    );
-    assert!(l.console.is_empty(), "console messages: {:?}", l.console);
 }
 
 #[test]
@@ -264,7 +250,7 @@ fn hostile_attribution_values_stay_text() {
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(page.contains(&faultline::report::escape_html(evil2)));
     let l = load(&page_path, "");
-    assert_rendered(&l);
+    assert_rendered(&l, &[]);
     assert!(!l.dom.contains("<img"), "an <img> element was injected");
     assert_eq!(
         l.dom.matches("<script").count(),
@@ -279,7 +265,7 @@ fn failover_page_renders_in_chromium_and_honours_a_time_fragment() {
     let page_path = d.path().join("r.html");
     let page = report(Path::new(FAILOVER), &page_path, None);
     let l = load(&page_path, "");
-    assert_rendered(&l);
+    assert_rendered(&l, &[]);
     for id in ["failovers", "attribution", "timeline", "tl-canvas", "lat-canvas"] {
         assert!(l.dom.contains(&format!("id=\"{id}\"")), "#{id} missing");
     }
@@ -294,7 +280,7 @@ fn failover_page_renders_in_chromium_and_honours_a_time_fragment() {
         .unwrap()
         .to_string();
     let l = load(&page_path, &frag);
-    assert_rendered(&l);
+    assert_rendered(&l, &[]);
     let nums: Vec<f64> = frag
         .trim_start_matches("#t=")
         .split(',')
@@ -304,7 +290,7 @@ fn failover_page_renders_in_chromium_and_honours_a_time_fragment() {
     assert!(l.dom.contains(&link), "view not set from {frag}; expected {link}");
     // A malformed fragment is ignored (whole run shown), not an error.
     let l = load(&page_path, "#t=oops,<b>");
-    assert_rendered(&l);
+    assert_rendered(&l, &[]);
     assert!(l.dom.contains(r##"id="view-link" href="#t=0.000,"##));
 }
 

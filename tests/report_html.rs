@@ -13,6 +13,9 @@ use faultline::report::{chromium, example, html};
 use serde_json::json;
 use std::path::Path;
 
+mod report_common;
+use report_common::assert_rendered;
+
 fn load(page: &Path) -> chromium::Loaded {
     match chromium::dump_dom(page) {
         Ok(l) => l,
@@ -20,30 +23,6 @@ fn load(page: &Path) -> chromium::Loaded {
             "headless Chromium is required for the report tests: install it (Debian: apt-get install chromium) or set $CHROMIUM"
         ),
         Err(e) => panic!("loading {} in Chromium: {e}", page.display()),
-    }
-}
-
-/// The page's script finished, recorded no error, and these sections exist.
-fn assert_rendered(l: &chromium::Loaded, sections: &[&str]) {
-    let attr = |n| chromium::body_attr(&l.dom, n);
-    assert_eq!(
-        attr("data-rendered").as_deref(),
-        Some("1"),
-        "page script did not finish; console: {:?}",
-        l.console
-    );
-    assert_eq!(
-        attr("data-errors").as_deref(),
-        Some("0"),
-        "JS errors; console: {:?}",
-        l.console
-    );
-    assert!(l.console.is_empty(), "console messages: {:?}", l.console);
-    for s in sections {
-        assert!(
-            l.dom.contains(&format!("id=\"{s}\"")),
-            "section #{s} missing from the rendered page"
-        );
     }
 }
 
