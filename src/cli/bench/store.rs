@@ -37,11 +37,12 @@ pub struct Args {
     /// How the nodes answer reads (`--reads` of `faultline node`).
     #[arg(long, value_enum, default_value = "linearizable")]
     pub read_mode: Reads,
-    /// Drive the clients from one event-loop thread (each still one connection with one
-    /// request outstanding) instead of one blocking thread per client: the same load with
-    /// fewer context switches competing with the nodes for the cores.
+    /// Drive each client from its own blocking thread instead of all from one event-loop
+    /// thread (the default: each client is still one connection with one request
+    /// outstanding, but the load generator takes fewer context switches from the cores the
+    /// nodes share).
     #[arg(long)]
-    pub event_loop_clients: bool,
+    pub thread_per_client: bool,
 }
 
 /// One client's operation stream: keys, values and the read/write mix from the seed.
@@ -216,6 +217,24 @@ impl Drop for Nodes {
     }
 }
 
+/// CPU time (user + system, all threads) a process has used so far, from
+/// `/proc/PID/stat`; `None` where that file is unreadable.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = s.get(s.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf reads a constant of the running kernel.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| ticks / hz as f64)
+}
+
+/// Total CPU seconds of `nodes`, if every one is readable.
+fn nodes_cpu(nodes: &Nodes) -> Option<f64> {
+    nodes.0.iter().map(|c| cpu_secs(c.id())).sum()
+}
+
 fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
@@ -283,13 +302,15 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let cpu_before = nodes_cpu(&nodes);
     let until = Instant::now() + Duration::from_secs(a.secs);
     let target = client[leader];
-    let tallies = if a.event_loop_clients {
-        event_loop_clients(target, a.clients, a.seed, a.reads_ratio, until)?
-    } else {
+    let tallies = if a.thread_per_client {
         thread_clients(target, a.clients, a.seed, a.reads_ratio, until)?
+    } else {
+        event_loop_clients(target, a.clients, a.seed, a.reads_ratio, until)?
     };
+    let cpu = nodes_cpu(&nodes).zip(cpu_before).map(|(b, a)| b - a);
     let mut writes = histogram()?;
     let mut reads = histogram()?;
     let mut errors = 0;
@@ -304,10 +325,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         "store bench: {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         a.nodes,
         a.clients,
-        if a.event_loop_clients {
-            "one event loop"
-        } else {
+        if a.thread_per_client {
             "a thread each"
+        } else {
+            "one event loop"
         },
         a.secs,
         value_name(a.replication),
@@ -320,6 +341,16 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.reads_ratio > 0.0 {
         println!("{}", line("reads", &reads, a.secs));
     }
+    let ops = writes.len() + reads.len();
+    // Node CPU per answered operation: steadier than the rate on a shared VM,
+    // whose disk latency drifts from minute to minute.
+    let cpu_us_per_op = cpu.filter(|_| ops > 0).map(|c| c * 1e6 / ops as f64);
+    if let (Some(c), Some(per)) = (cpu, cpu_us_per_op) {
+        println!(
+            "node cpu {c:.2} s ({:.0}% of one core), {per:.1} µs per operation",
+            c * 100.0 / a.secs as f64
+        );
+    }
     println!(
         "{}",
         serde_json::json!({"writes_per_sec": rate(&writes), "p50_ms": ms(&writes, 0.5),
@@ -327,7 +358,8 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
             "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(a.read_mode),
             "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
-            "event_loop_clients": a.event_loop_clients})
+            "thread_per_client": a.thread_per_client, "node_cpu_secs": cpu,
+            "node_cpu_us_per_op": cpu_us_per_op})
     );
     Ok(crate::exit::VALID)
 }

@@ -198,10 +198,11 @@ pub enum Input {
 }
 
 /// Durable writes. The driver must make them durable (per its fsync policy)
-/// before it performs any send or reply produced by the same or a later step,
-/// with one exception: a leader's `Append`/`InstallSnapshot` may leave at once
-/// (Raft's parallel disk write). The leader counts its own copy towards a commit
-/// only once the driver reports it with `Input::Persisted`.
+/// before it performs any send produced by the same or a later step, with one
+/// exception: a leader's `Append`/`InstallSnapshot` may leave at once (Raft's
+/// parallel disk write). Client replies and events may also leave at once: a
+/// write is answered only once committed, and the leader counts its own copy
+/// towards a commit only once the driver reports it with `Input::Persisted`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Durable {
     HardState {

@@ -3,11 +3,14 @@
 //! One event loop owns the core. It takes a batch of inputs (client requests,
 //! peer messages, a tick), steps the core for each, hands the batch's durable
 //! records to the WAL thread (which group-commits whatever is queued with one
-//! sync), sends the leader's replication messages and read replies at once,
-//! and holds every other send, reply and event line until the WAL thread
-//! reports that batch synced. So nothing is acknowledged, voted or promised to a peer before it is
-//! as durable as the fsync policy says; the leader counts its own copy towards
-//! commits only after `Input::Persisted`.
+//! sync), sends the leader's replication messages, client replies and event
+//! lines at once, and holds every other send (votes, append acknowledgements)
+//! until the WAL thread reports that batch synced. So nothing is voted or
+//! promised to a peer before it is as durable as the fsync policy says. Client
+//! replies need no wait: the core answers a write only once it is committed,
+//! counting the leader's own copy only after `Input::Persisted`, and a read
+//! only ever sees committed state; holding them behind the sync of newer,
+//! unrelated records only added a sync's latency to every write.
 
 mod net;
 
@@ -17,7 +20,7 @@ use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message, R
 use crate::store::ops::{ClientOp, Outcome};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -224,10 +227,6 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let (jobs, mut synced_rx) = spawn_wal_thread(wal.clone());
     let mut next_req: u64 = 0;
     let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
-    // Plain reads in flight: their replies need not wait for the WAL, since a
-    // read only ever sees committed state, already durable on a majority (on
-    // the leader's own disk first in async mode) whatever this batch syncs.
-    let mut reads: HashSet<u64> = HashSet::new();
     let mut actions: Vec<Action> = Vec::new();
     // Batches whose records are being synced: (batch id, log's last index, held actions).
     let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
@@ -273,9 +272,6 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             Ev::Client { op, tx } => {
                 next_req += 1;
                 waiting.insert(next_req, tx);
-                if op.is_read() {
-                    reads.insert(next_req);
-                }
                 actions.extend(core.step(monotonic_ns(), Input::Client { req: next_req, op }));
             }
             Ev::Peer { from, msg } => actions.extend(core.step(monotonic_ns(), Input::Peer { from, msg })),
@@ -335,18 +331,16 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         actions.extend(core.step(now, Input::Flush));
 
         // Durable records go to the WAL thread (group commit). The leader's
-        // replication messages leave at once; every other send and reply waits
-        // until the records of its batch (and all before) are synced.
+        // replication messages, replies and event lines leave at once; every
+        // other send waits until the records of its batch (and all before) are
+        // synced.
         let mut records = Vec::new();
         let mut late = Vec::with_capacity(actions.len());
+        let mut now_out = Vec::new();
         for a in actions.drain(..) {
             match a {
                 Action::Persist(d) => records.push(d),
-                Action::Reply { req, outcome } if reads.remove(&req) => {
-                    if let Some(tx) = waiting.remove(&req) {
-                        let _ = tx.send(outcome);
-                    }
-                }
+                a @ (Action::Reply { .. } | Action::Event(_)) => now_out.push(a),
                 Action::Send { to, msg }
                     if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
                 {
@@ -357,6 +351,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                 other => late.push(other),
             }
         }
+        perform(now_out, &mut log, &peers, &mut waiting);
         if !records.is_empty() && held.is_empty() && core.status().role != Role::Leader {
             // A follower with no batch in flight syncs on the spot: it has
             // nothing to do in parallel with its own sync (its acks must wait

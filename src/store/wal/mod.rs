@@ -11,10 +11,15 @@
 //! the bytes after the last record are zeros up to the end of the file; an
 //! all-zero record header marks the end of the log (a body is never empty).
 //! Zeros followed by anything else are reported as corruption at the zeros.
+//! Under `always` and `batch` appends are direct synchronous writes where the
+//! file system allows it (see [`direct`]), buffered writes plus `fdatasync`
+//! elsewhere.
 //! Fsync policies: `always` (each durable write is synced before the next step),
 //! `batch` (group commit: one sync per driver batch, before any send or reply of
 //! it), `never` (records sit in a process buffer flushed about once a second, with
 //! no sync: kill -9 loses acknowledged writes; an unsafe mode).
+
+mod direct;
 
 use crate::store::core::{Durable, Entry, NodeId, Recovered, Snapshot};
 use serde::{Deserialize, Serialize};
@@ -82,6 +87,8 @@ pub struct Wal {
     end: u64,
     /// The file's length: `end` up to here is zero padding.
     allocated: u64,
+    /// Direct synchronous appends, when syncing and the file system allows.
+    direct: Option<direct::DirectTail>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -199,6 +206,10 @@ impl Wal {
                 Record::Truncate { from } => rec.entries.retain(|x| x.index < from),
             }
         }
+        let direct = match policy {
+            FsyncPolicy::Never => None,
+            _ => direct::DirectTail::open(&path, &data, end),
+        };
         let wal = Wal {
             dir: dir.to_path_buf(),
             file,
@@ -206,6 +217,7 @@ impl Wal {
             policy,
             end,
             allocated,
+            direct,
         };
         Ok((wal, rec, corruption))
     }
@@ -259,8 +271,27 @@ impl Wal {
         }
         let path = self.path();
         let need = self.end + self.buf.len() as u64;
-        if need > self.allocated {
-            self.grow(need, sync)?;
+        let direct = sync && self.direct.is_some();
+        // A direct write covers whole blocks: keep them inside the allocation.
+        let reach = if direct {
+            need.div_ceil(direct::BLOCK) * direct::BLOCK
+        } else {
+            need
+        };
+        if reach > self.allocated {
+            self.grow(reach, sync)?;
+        }
+        if let Some(d) = self.direct.as_mut().filter(|_| sync) {
+            match d.append(self.end, &self.buf) {
+                Ok(()) => {
+                    self.end = need;
+                    self.buf.clear();
+                    return Ok(());
+                }
+                // Alignment refused (a device with larger blocks): buffered from now on.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => self.direct = None,
+                Err(source) => return Err(WalError::Io { path, source }),
+            }
         }
         self.file.write_all_at(&self.buf, self.end).map_err(io(&path))?;
         self.end = need;
@@ -333,6 +364,9 @@ impl Wal {
             .map_err(io(&path))?;
         self.end = data.len() as u64;
         self.allocated = self.end;
+        if self.direct.is_some() {
+            self.direct = direct::DirectTail::open(&path, &data, self.end);
+        }
         Ok(())
     }
 }
