@@ -156,7 +156,9 @@ fn event_loop_clients(
                     let mut tally = Tally::new()?;
                     let s = tokio::net::TcpStream::connect(target).await?;
                     s.set_nodelay(true)?;
-                    let (mut rd, mut wr) = s.into_split();
+                    let (rd, mut wr) = s.into_split();
+                    // Buffered: a response's length and body in one read, not two.
+                    let mut rd = tokio::io::BufReader::new(rd);
                     let mut buf = Vec::new();
                     while Instant::now() < until {
                         let (read, op) = gen.next_op();
