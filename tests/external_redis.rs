@@ -158,7 +158,42 @@ fn clock_faults_skew_the_server_clock() {
         })
         .unwrap();
     }
+    // libfaketime's per-process shm files: there while the nodes run, gone once they are killed.
+    let ours = faketime_pids_of(dir.path());
+    assert!(!ours.is_empty(), "a node under libfaketime has its shm files");
     cluster.teardown();
+    let shm = faultline::target::external::faketime::SHM_DIR;
+    for pid in ours {
+        for f in [format!("faketime_shm_{pid}"), format!("sem.faketime_sem_{pid}")] {
+            assert!(
+                !Path::new(shm).join(&f).exists(),
+                "{f} left behind after teardown"
+            );
+        }
+    }
+}
+
+/// Pids owning libfaketime shm files whose process has a file under `dir` open (its log:
+/// Redis rewrites its own environment and title, so neither identifies it).
+fn faketime_pids_of(dir: &Path) -> Vec<u32> {
+    let shm = faultline::target::external::faketime::SHM_DIR;
+    let needle = dir.display().to_string();
+    std::fs::read_dir(shm)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    let pid: u32 = name.strip_prefix("faketime_shm_")?.parse().ok()?;
+                    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+                    let open_here = fds.flatten().any(|fd| {
+                        std::fs::read_link(fd.path())
+                            .is_ok_and(|t| t.display().to_string().starts_with(&needle))
+                    });
+                    open_here.then_some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The probe still guards: a server that hangs under the preload is refused within seconds,

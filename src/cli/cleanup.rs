@@ -1,5 +1,6 @@
 //! `faultline cleanup`: remove node processes and namespaces (with their
-//! nftables rules) left by faultline runs whose harness died.
+//! nftables rules) left by faultline runs whose harness died, and libfaketime
+//! shared-memory files of processes that no longer exist.
 
 use crate::runner::cleanup::{clean, marked_processes, namespaces, Scope};
 
@@ -14,9 +15,10 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<i32> {
     let r = clean(if a.all { Scope::All } else { Scope::Stale });
     println!(
-        "removed {} node process(es), {} namespace(s){}",
+        "removed {} node process(es), {} namespace(s), {} libfaketime shm file(s){}",
         r.processes.len(),
         r.namespaces.len(),
+        r.shm_files.len(),
         if r.namespaces.is_empty() {
             String::new()
         } else {

@@ -1,9 +1,11 @@
 //! Finding and removing what faultline left behind: node processes (by their
 //! `FAULTLINE_RUN` marker) and network namespaces (by their `fl<pid>-` names;
 //! nftables rules, veths and bridges live inside them and go with them).
-//! Proxies are threads of the harness and die with it.
+//! Proxies are threads of the harness and die with it. Also libfaketime's
+//! per-process shared-memory files, which a SIGKILLed process cannot remove.
 
 use crate::nemesis::net::names::{owner_dead, RunTag, ENV_MARKER};
+use crate::target::external::faketime;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::process::Command;
@@ -13,6 +15,8 @@ use std::process::Command;
 pub struct Removed {
     pub processes: Vec<u32>,
     pub namespaces: Vec<String>,
+    /// libfaketime shared-memory files of processes that no longer exist.
+    pub shm_files: Vec<String>,
 }
 
 /// Which leftovers to remove.
@@ -98,5 +102,6 @@ pub fn clean(scope: Scope) -> Removed {
             }
         }
     }
+    r.shm_files = faketime::remove_stale(std::path::Path::new(faketime::SHM_DIR));
     r
 }

@@ -8,6 +8,7 @@
 mod cluster;
 mod def;
 mod error;
+pub mod faketime;
 mod net;
 mod outcome;
 mod process;

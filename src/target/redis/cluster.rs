@@ -306,6 +306,10 @@ impl Cluster<Redis> {
         );
         let _ = child.kill();
         let _ = child.wait();
+        crate::target::external::faketime::remove_files_of(
+            Path::new(crate::target::external::faketime::SHM_DIR),
+            child.id(),
+        );
         match ok {
             Ok(true) => Ok(()),
             _ => Err(ExternalError::Node {
