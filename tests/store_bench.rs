@@ -1,5 +1,5 @@
 //! `faultline bench store` runs a real 3-node cluster and reports what it measured: both client
-//! drivers (one event loop, a thread per client) complete writes without errors and measure the nodes' CPU, and a read mix
+//! drivers (one event loop with a connection per client or shared connections, a thread per client) complete writes without errors and measure the nodes' CPU, and a read mix
 //! reports reads. No speed is asserted here; figures belong in the issue notes.
 
 use assert_cmd::Command;
@@ -28,11 +28,13 @@ fn bench(extra: &[&str]) -> Value {
 
 #[test]
 fn both_client_drivers_complete_writes_without_errors() {
-    for extra in [&[][..], &["--thread-per-client"][..]] {
+    for extra in [&[][..], &["--thread-per-client"][..], &["--conns", "2"][..]] {
         let r = bench(extra);
         assert!(r["ok"].as_u64().unwrap() > 0, "{r}");
         assert_eq!(r["errors"], 0, "{r}");
-        assert_eq!(r["thread_per_client"], !extra.is_empty(), "{r}");
+        assert_eq!(r["thread_per_client"], extra == ["--thread-per-client"], "{r}");
+        let conns = if extra.contains(&"--conns") { 2 } else { 4 };
+        assert_eq!(r["conns"], conns, "{r}");
         let cpu = r["node_cpu_us_per_op"].as_f64().unwrap_or(0.0);
         assert!(cpu > 0.0, "node CPU per operation measured: {r}");
     }

@@ -174,6 +174,45 @@ fn malformed_client_frames_get_error_replies_not_crashes() {
     assert_eq!(c.get("k"), json!(3), "node still serves");
 }
 
+/// Requests pipelined on one connection (sent before any answer) are all answered, each
+/// under its own id, a malformed one among them included, and in log order for the writes.
+#[test]
+fn pipelined_requests_on_one_connection_are_each_answered_by_id() {
+    let c = Cluster::start(3, &[]);
+    c.wait_leader();
+    let l = c.wait_leader();
+    let mut s = TcpStream::connect(addr(c.client[l])).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut burst = Vec::new();
+    for i in 1..=20u64 {
+        let body = if i == 7 {
+            br#"{"id":7,"f":"launch"}"#.to_vec()
+        } else {
+            format!(r#"{{"id":{i},"f":"append","key":"p","value":{i}}}"#).into_bytes()
+        };
+        burst.extend(frame(&body));
+    }
+    burst.extend(frame(br#"{"id":21,"f":"read","key":"p"}"#));
+    s.write_all(&burst).unwrap();
+    let mut answers = std::collections::BTreeMap::new();
+    for _ in 0..21 {
+        let r = read_reply(&mut s);
+        let id = r["id"].as_u64().unwrap();
+        assert!(answers.insert(id, r).is_none(), "one answer per id");
+    }
+    assert_eq!(
+        answers.keys().copied().collect::<Vec<_>>(),
+        (1..=21).collect::<Vec<_>>()
+    );
+    assert_eq!(answers[&7]["status"], "error", "{}", answers[&7]);
+    for i in (1..=20).filter(|i| *i != 7) {
+        assert_eq!(answers[&i]["status"], "ok", "{}", answers[&i]);
+    }
+    // The appends applied in the order they were sent.
+    let want: Vec<u64> = (1..=20).filter(|i| *i != 7).collect();
+    assert_eq!(c.get("p"), json!(want));
+}
+
 #[test]
 fn node_that_cannot_bind_or_open_its_data_dir_exits_3() {
     let c = Cluster::new(1, &[]);

@@ -17,7 +17,7 @@ mod net;
 use crate::history::NodeEvent;
 use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
 use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message, Role};
-use crate::store::ops::{ClientOp, Outcome};
+use crate::store::ops::ClientOp;
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -99,7 +99,7 @@ impl Clock {
 pub(crate) enum Ev {
     Client {
         op: ClientOp,
-        tx: oneshot::Sender<Outcome>,
+        reply: net::ReplyTo,
     },
     Peer {
         from: String,
@@ -226,7 +226,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     let wal = Arc::new(Mutex::new(wal));
     let (jobs, mut synced_rx) = spawn_wal_thread(wal.clone());
     let mut next_req: u64 = 0;
-    let mut waiting: HashMap<u64, oneshot::Sender<Outcome>> = HashMap::new();
+    let mut waiting: HashMap<u64, net::ReplyTo> = HashMap::new();
     let mut actions: Vec<Action> = Vec::new();
     // Batches whose records are being synced: (batch id, log's last index, held actions).
     let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
@@ -269,9 +269,9 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         // (the process may have been paused mid-batch), and a follower's
         // leader-contact time must not precede the message's arrival.
         let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
-            Ev::Client { op, tx } => {
+            Ev::Client { op, reply } => {
                 next_req += 1;
-                waiting.insert(next_req, tx);
+                waiting.insert(next_req, reply);
                 actions.extend(core.step(monotonic_ns(), Input::Client { req: next_req, op }));
             }
             Ev::Peer { from, msg } => actions.extend(core.step(monotonic_ns(), Input::Peer { from, msg })),
@@ -444,7 +444,7 @@ fn perform(
     actions: Vec<Action>,
     log: &mut NodeLog,
     peers: &HashMap<String, mpsc::Sender<Message>>,
-    waiting: &mut HashMap<u64, oneshot::Sender<Outcome>>,
+    waiting: &mut HashMap<u64, net::ReplyTo>,
 ) {
     if actions.is_empty() {
         return;
@@ -465,8 +465,8 @@ fn perform(
                 }
             }
             Action::Reply { req, outcome } => {
-                if let Some(tx) = waiting.remove(&req) {
-                    let _ = tx.send(outcome);
+                if let Some(reply) = waiting.remove(&req) {
+                    reply.send(outcome);
                 }
             }
             Action::Persist(_) | Action::Event(_) => {}

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
@@ -92,52 +93,122 @@ pub(super) fn spawn_peer(me: String, addr: String) -> mpsc::Sender<Message> {
     tx
 }
 
+/// Where one client request's answer goes: its connection's writer, tagged
+/// with the request's id (answers may leave in another order than requests
+/// came, e.g. a read before an earlier write commits).
+pub(crate) struct ReplyTo {
+    tx: mpsc::UnboundedSender<Answer>,
+    id: u64,
+    /// One of the connection's [`MAX_IN_FLIGHT`] slots, freed with the answer.
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Requests one connection may have pending: past this the reader stops
+/// reading (TCP pushes back on the client) instead of queueing without bound.
+const MAX_IN_FLIGHT: usize = 1024;
+
+impl ReplyTo {
+    pub(crate) fn send(self, outcome: Outcome) {
+        let _ = self.tx.send(Answer {
+            id: self.id,
+            outcome,
+            close: false,
+        });
+    }
+}
+
+/// One response frame to write, and whether the connection closes after it.
+pub(crate) struct Answer {
+    id: u64,
+    outcome: Outcome,
+    close: bool,
+}
+
+/// Client connections. Requests are read as they come and handed to the event
+/// loop without waiting for earlier answers, so a client may pipeline several
+/// on one connection (each answer carries its request's id); a writer task
+/// sends answers as they are ready, all that are ready in one write.
 pub(super) async fn accept_clients(l: TcpListener, tx: mpsc::UnboundedSender<Ev>, node: String) {
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
-        let node = node.clone();
+        let _ = s.set_nodelay(true);
+        let (r, w) = s.into_split();
+        let (atx, arx) = mpsc::unbounded_channel::<Answer>();
+        tokio::spawn(write_answers(w, arx, node.clone()));
         tokio::spawn(async move {
-            let _ = s.set_nodelay(true);
-            let (r, mut w) = s.into_split();
             let mut r = BufReader::new(r);
+            let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
             loop {
-                let (id, outcome, close) = match frame::read_frame_async(&mut r).await {
-                    Ok(None) => return,
-                    Err(FrameError::TooLarge(n)) => {
-                        (0, bad(format!("frame of {n} bytes is too large")), true)
-                    }
-                    Err(_) => return,
-                    Ok(Some(body)) => match frame::decode::<Request>(&body) {
-                        Err(e) => {
-                            let id = serde_json::from_slice::<serde_json::Value>(&body)
-                                .ok()
-                                .and_then(|v| v.get("id").and_then(|i| i.as_u64()))
-                                .unwrap_or(0);
-                            (id, bad(format!("malformed request: {e}")), false)
-                        }
-                        Ok(req) => {
-                            let (otx, orx) = oneshot::channel();
-                            if tx.send(Ev::Client { op: req.op, tx: otx }).is_err() {
-                                return;
-                            }
-                            let outcome = orx.await.unwrap_or(Outcome::Unknown {
-                                reason: "node shutting down".into(),
-                            });
-                            (req.id, outcome, false)
-                        }
-                    },
-                };
-                let resp = Response {
-                    id,
-                    node: node.clone(),
-                    outcome,
-                };
-                let mut buf = Vec::new();
-                if frame::encode(&mut buf, &resp).is_err() || w.write_all(&buf).await.is_err() || close {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
                     return;
+                };
+                let body = match frame::read_frame_async(&mut r).await {
+                    Ok(Some(body)) => body,
+                    Ok(None) | Err(FrameError::Io(_)) | Err(FrameError::Json(_)) => return,
+                    Err(FrameError::TooLarge(n)) => {
+                        let outcome = bad(format!("frame of {n} bytes is too large"));
+                        let _ = atx.send(Answer {
+                            id: 0,
+                            outcome,
+                            close: true,
+                        });
+                        return;
+                    }
+                };
+                match frame::decode::<Request>(&body) {
+                    Err(e) => {
+                        let id = serde_json::from_slice::<serde_json::Value>(&body)
+                            .ok()
+                            .and_then(|v| v.get("id").and_then(|i| i.as_u64()))
+                            .unwrap_or(0);
+                        let outcome = bad(format!("malformed request: {e}"));
+                        let _ = atx.send(Answer {
+                            id,
+                            outcome,
+                            close: false,
+                        });
+                    }
+                    Ok(req) => {
+                        let reply = ReplyTo {
+                            tx: atx.clone(),
+                            id: req.id,
+                            _slot: slot,
+                        };
+                        if tx.send(Ev::Client { op: req.op, reply }).is_err() {
+                            return;
+                        }
+                    }
                 }
             }
         });
+    }
+}
+
+/// Writes a connection's answers until every sender is gone (the reader has
+/// stopped and no request of the connection is still pending) or a write fails.
+async fn write_answers(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Answer>, node: String) {
+    let mut buf = Vec::new();
+    while let Some(first) = rx.recv().await {
+        buf.clear();
+        let mut next = Some(first);
+        let mut close = false;
+        while let Some(a) = next.take() {
+            close = a.close;
+            let resp = Response {
+                id: a.id,
+                node: node.clone(),
+                outcome: a.outcome,
+            };
+            if frame::encode(&mut buf, &resp).is_err() {
+                return;
+            }
+            if !close && buf.len() < (1 << 20) {
+                next = rx.try_recv().ok();
+            }
+        }
+        if w.write_all(&buf).await.is_err() || close {
+            return;
+        }
     }
 }
 

@@ -133,7 +133,11 @@ impl NodeProcess {
         if let Some(mut c) = self.child.take() {
             let _ = c.wait();
             // A SIGKILLed process cannot remove libfaketime's files for it.
-            if self.env.iter().any(|(k, v)| k == "LD_PRELOAD" && v.contains("faketime")) {
+            if self
+                .env
+                .iter()
+                .any(|(k, v)| k == "LD_PRELOAD" && v.contains("faketime"))
+            {
                 super::faketime::remove_files_of(Path::new(super::faketime::SHM_DIR), c.id());
             }
         }

@@ -3,13 +3,14 @@
 //! Writes only by default; `--reads-ratio` mixes in reads of `--read-mode`
 //! (lease vs linearizable), each client drawing its mix from `--seed`.
 
+mod drivers;
+
 use crate::store::admin::AdminClient;
 use crate::store::core::{Reads, Replication, Role};
-use crate::store::ops::{ClientOp, Outcome, Request};
 use crate::store::wal::FsyncPolicy;
-use crate::store::StoreClient;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
+use drivers::{histogram, Driver};
 use hdrhistogram::Histogram;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -41,158 +42,13 @@ pub struct Args {
     /// thread (the default: each client is still one connection with one request
     /// outstanding, but the load generator takes fewer context switches from the cores the
     /// nodes share).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "conns")]
     pub thread_per_client: bool,
-}
-
-/// One client's operation stream: keys, values and the read/write mix from the seed.
-struct OpGen {
-    rng: rand_chacha::ChaCha8Rng,
-    ratio: f64,
-    i: u64,
-}
-
-impl OpGen {
-    fn new(seed: u64, client: usize, ratio: f64) -> OpGen {
-        use rand::SeedableRng;
-        let s = seed ^ (client as u64).wrapping_mul(0x9e37_79b9);
-        OpGen {
-            rng: rand_chacha::ChaCha8Rng::seed_from_u64(s),
-            ratio,
-            i: 0,
-        }
-    }
-
-    /// The next op and whether it is a read.
-    fn next_op(&mut self) -> (bool, ClientOp) {
-        use rand::Rng;
-        let key = serde_json::json!(format!("k{}", self.rng.gen_range(0..1000u32)));
-        let read = self.ratio > 0.0 && self.rng.gen_bool(self.ratio);
-        self.i += 1;
-        let op = if read {
-            ClientOp::Read { key }
-        } else {
-            ClientOp::Write {
-                key,
-                value: serde_json::json!(self.i),
-            }
-        };
-        (read, op)
-    }
-}
-
-impl Tally {
-    fn new() -> anyhow::Result<Tally> {
-        Ok(Tally {
-            writes: histogram()?,
-            reads: histogram()?,
-            errors: 0,
-        })
-    }
-
-    /// Records one answer that took `elapsed`.
-    fn record(&mut self, read: bool, ok: bool, elapsed: Duration) -> anyhow::Result<()> {
-        if !ok {
-            self.errors += 1;
-            return Ok(());
-        }
-        let us = elapsed.as_micros().max(1) as u64;
-        let h = if read { &mut self.reads } else { &mut self.writes };
-        Ok(h.record(us)?)
-    }
-}
-
-/// Blocking clients, one thread each.
-fn thread_clients(
-    target: SocketAddr,
-    n: usize,
-    seed: u64,
-    ratio: f64,
-    until: Instant,
-) -> anyhow::Result<Vec<Tally>> {
-    let workers: Vec<_> = (0..n)
-        .map(|w| {
-            std::thread::spawn(move || -> anyhow::Result<Tally> {
-                let mut gen = OpGen::new(seed, w, ratio);
-                let mut tally = Tally::new()?;
-                let mut c = StoreClient::connect(target, Duration::from_secs(1))?;
-                while Instant::now() < until {
-                    let (read, op) = gen.next_op();
-                    let start = Instant::now();
-                    let r = c.request(&Request { id: 0, op }, Duration::from_secs(5));
-                    let ok = matches!(r, Ok(r) if matches!(r.outcome, Outcome::Ok { .. }));
-                    tally.record(read, ok, start.elapsed())?;
-                }
-                Ok(tally)
-            })
-        })
-        .collect();
-    workers
-        .into_iter()
-        .map(|w| {
-            w.join()
-                .map_err(|_| anyhow::anyhow!("a client thread panicked"))?
-        })
-        .collect()
-}
-
-/// The same clients as tasks on one current-thread runtime.
-fn event_loop_clients(
-    target: SocketAddr,
-    n: usize,
-    seed: u64,
-    ratio: f64,
-    until: Instant,
-) -> anyhow::Result<Vec<Tally>> {
-    use tokio::io::AsyncWriteExt;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let tasks: Vec<_> = (0..n)
-            .map(|w| {
-                tokio::spawn(async move {
-                    let mut gen = OpGen::new(seed, w, ratio);
-                    let mut tally = Tally::new()?;
-                    let s = tokio::net::TcpStream::connect(target).await?;
-                    s.set_nodelay(true)?;
-                    let (rd, mut wr) = s.into_split();
-                    // Buffered: a response's length and body in one read, not two.
-                    let mut rd = tokio::io::BufReader::new(rd);
-                    let mut buf = Vec::new();
-                    while Instant::now() < until {
-                        let (read, op) = gen.next_op();
-                        let start = Instant::now();
-                        buf.clear();
-                        crate::store::frame::encode(&mut buf, &Request { id: gen.i, op })?;
-                        wr.write_all(&buf).await?;
-                        let body = crate::store::frame::read_frame_async(&mut rd)
-                            .await?
-                            .ok_or_else(|| anyhow::anyhow!("the leader closed a client connection"))?;
-                        let r: crate::store::ops::Response = crate::store::frame::decode(&body)?;
-                        tally.record(read, matches!(r.outcome, Outcome::Ok { .. }), start.elapsed())?;
-                    }
-                    anyhow::Ok(tally)
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await??);
-        }
-        Ok(out)
-    })
-}
-
-/// One client's results.
-struct Tally {
-    writes: Histogram<u64>,
-    reads: Histogram<u64>,
-    errors: u64,
-}
-
-fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Ok(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?)
+    /// Connections the event-loop clients share (default: one per client). Fewer
+    /// connections than clients multiplex them, each client still with one request
+    /// outstanding, as etcd's `benchmark --clients N --conns M` does.
+    #[arg(long)]
+    pub conns: Option<usize>,
 }
 
 /// One line of the report: rate and latency quantiles of `h` over `secs`.
@@ -248,8 +104,8 @@ fn value_name<T: ValueEnum>(v: T) -> String {
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
-    if a.nodes == 0 || a.clients == 0 || a.secs == 0 {
-        bail!("--nodes, --clients and --secs must be positive");
+    if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
+        bail!("--nodes, --clients, --conns and --secs must be positive");
     }
     if !(0.0..=1.0).contains(&a.reads_ratio) {
         bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
@@ -307,11 +163,14 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let cpu_before = nodes_cpu(&nodes);
     let until = Instant::now() + Duration::from_secs(a.secs);
     let target = client[leader];
-    let tallies = if a.thread_per_client {
-        thread_clients(target, a.clients, a.seed, a.reads_ratio, until)?
+    let driver = if a.thread_per_client {
+        Driver::Threads
     } else {
-        event_loop_clients(target, a.clients, a.seed, a.reads_ratio, until)?
+        Driver::EventLoop {
+            conns: a.conns.unwrap_or(a.clients),
+        }
     };
+    let tallies = driver.run(target, a.clients, a.seed, a.reads_ratio, until)?;
     let cpu = nodes_cpu(&nodes).zip(cpu_before).map(|(b, a)| b - a);
     let mut writes = histogram()?;
     let mut reads = histogram()?;
@@ -327,11 +186,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         "store bench: {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         a.nodes,
         a.clients,
-        if a.thread_per_client {
-            "a thread each"
-        } else {
-            "one event loop"
-        },
+        driver.describe(a.clients),
         a.secs,
         value_name(a.replication),
         value_name(a.fsync),
@@ -360,7 +215,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
             "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(a.read_mode),
             "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
-            "thread_per_client": a.thread_per_client, "node_cpu_secs": cpu,
+            "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": cpu,
             "node_cpu_us_per_op": cpu_us_per_op})
     );
     Ok(crate::exit::VALID)
