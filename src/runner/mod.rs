@@ -215,7 +215,8 @@ pub fn run(
         nodes.len(),
         cluster.target.name()
     ));
-    wait_healthy(&*cluster.target, &*cluster.net, &nodes, Duration::from_secs(20))?;
+    let limit = cluster.target.health_timeout();
+    wait_healthy(&*cluster.target, &*cluster.net, &nodes, limit)?;
     prog.line("cluster healthy");
     let info = wl.info();
     {

@@ -102,6 +102,13 @@ pub trait Target: Send + Sync {
     /// The ports each node needs.
     fn ports(&self) -> PortPlan;
 
+    /// How long the runner waits for every started node to answer its health
+    /// check before giving up (a definition's `health_timeout_ms` for external
+    /// systems, which may be slow to start).
+    fn health_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(20)
+    }
+
     /// Remembers the nodes and prepares data dirs/config files. Starts nothing.
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError>;
 

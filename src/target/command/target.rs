@@ -276,6 +276,9 @@ impl Target for CommandTarget {
             client: client_port(&self.def),
         }
     }
+    fn health_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.def.health_timeout_ms)
+    }
 
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
         let mut bins = self.def.binaries.clone();

@@ -168,6 +168,9 @@ where
     fn ports(&self) -> PortPlan {
         Y::ports()
     }
+    fn health_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.def.health_timeout_ms)
+    }
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
         for b in &self.def.binaries {
             super::check_binary(b, &self.def.install).map_err(te)?;
