@@ -26,7 +26,8 @@ pub struct NodeStatus {
     #[serde(default = "unit_rate")]
     pub clock_rate: f64,
     /// `--reads lease` leaders: milliseconds until the read lease expires
-    /// (negative once expired, the leader then confirms reads with a majority).
+    /// (negative once expired, the leader then confirms reads with a majority),
+    /// measured on the node's own core clock (so at `clock_rate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires_in_ms: Option<f64>,
 }
