@@ -15,7 +15,7 @@
 
   var COLORS = ["#66bb6a", "#ef5350", "#ffca28", "#bdbdbd"];
   var NEM = { partition: "rgba(244,67,54,0.13)", kill: "rgba(33,33,33,0.13)", pause: "rgba(63,81,181,0.13)",
-              clock: "rgba(255,152,0,0.18)" };
+              clock: "rgba(255,152,0,0.18)", drift: "rgba(156,39,176,0.14)" };
   var F_COLORS = ["#1e88e5", "#43a047", "#8e24aa", "#f4511e", "#00897b", "#6d4c41", "#3949ab", "#c0ca33"];
   var TYPE_NAMES = ["ok", "fail", "info", "pending"];
   var LEFT = 48, TOP = 18, AXIS = 22, ROW = 13;

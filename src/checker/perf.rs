@@ -20,7 +20,8 @@
 //! Nemesis ops (process `nemesis`) come as invoke/completion pairs or lone
 //! `info` lines. A window runs from a fault's first line to the completion of
 //! the op that heals it: `heal` heals partitions, `restart`/`start` heal
-//! `kill`, `resume` heals `pause`, `clock-reset` heals `clock-*`; an unhealed
+//! `kill`, `resume` heals `pause`, `clock-reset` heals `clock-*` skew and
+//! `clock-rate-reset` heals `clock-drift` (a rate, its own family); an unhealed
 //! fault's window runs to the end of the history.
 
 use super::span::{ms, spans, Outcome, Span};
@@ -53,7 +54,7 @@ pub struct Window {
 fn family(f: &str) -> (&'static str, bool) {
     let heal = matches!(
         f,
-        "heal" | "restart" | "start" | "resume" | "clock-reset" | "stop-partition"
+        "heal" | "restart" | "start" | "resume" | "clock-reset" | "clock-rate-reset" | "stop-partition"
     ) || f.starts_with("heal");
     let fam = if f.contains("partition")
         || f.contains("isolate")
@@ -66,6 +67,8 @@ fn family(f: &str) -> (&'static str, bool) {
         "kill"
     } else if matches!(f, "pause" | "resume") {
         "pause"
+    } else if matches!(f, "clock-drift" | "clock-rate-reset") {
+        "drift"
     } else if f.starts_with("clock") {
         "clock"
     } else {
@@ -285,5 +288,29 @@ mod tests {
         // HDR histograms keep 3 significant digits.
         let max = d["latency_ms"]["read"]["max"].as_f64().unwrap();
         assert!((max - 1.0).abs() < 1e-3, "{max}");
+    }
+
+    #[test]
+    fn a_clock_drift_is_healed_by_the_rate_reset_only() {
+        let n = |f: &str, t| Op::new(OpType::Info, Process::Nemesis, f, Value::Null).with_time(t);
+        let mut h = History::new(vec![
+            n("clock-drift", 1_000),
+            n("clock-bump", 2_000),
+            n("clock-reset", 3_000),
+            n("clock-rate-reset", 4_000),
+        ]);
+        h.reindex();
+        let w: Vec<_> = nemesis_windows(&h)
+            .into_iter()
+            .map(|w| (w.fault, w.from, w.to, w.healed_by))
+            .collect();
+        let healed = |s: &str| Some(s.to_string());
+        assert_eq!(
+            w,
+            vec![
+                ("clock-drift".into(), 1_000, 4_000, healed("clock-rate-reset")),
+                ("clock-bump".into(), 2_000, 3_000, healed("clock-reset")),
+            ]
+        );
     }
 }

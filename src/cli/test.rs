@@ -34,7 +34,8 @@ pub struct Args {
     #[arg(long, default_value = "register")]
     pub workload: String,
     /// Fault kinds, comma separated: partition, kill, pause, clock, kill-leader,
-    /// partition-leader, kill-majority, kill-all; `all` = partition,kill,pause,clock; none.
+    /// partition-leader, kill-majority, kill-all, clock-drift (the leader's clock runs at
+    /// 0.2-0.4x through the next fault; builtin only); `all` = partition,kill,pause,clock; none.
     #[arg(long, default_value = "all")]
     pub nemesis: String,
     /// Seconds between nemesis steps.

@@ -1,7 +1,7 @@
 //! Applying schedule steps to a live cluster, and undoing everything.
 //!
 //! Invariant: the nemesis remembers every fault it left in place (killed,
-//! paused, clock-skewed nodes; a partition), so [`Nemesis::heal_all`] can
+//! paused, clock-skewed and clock-drifted nodes; a partition), so [`Nemesis::heal_all`] can
 //! undo all of them at the end of a run, on Ctrl-C, or after an error.
 
 use super::net::{Grudge, NetBackend};
@@ -20,6 +20,9 @@ pub struct Nemesis<'a> {
     killed: BTreeSet<String>,
     paused: BTreeSet<String>,
     skewed: BTreeSet<String>,
+    /// Nodes whose clock rate was changed (recorded before the change is
+    /// attempted, so a change whose reply was lost is still undone).
+    drifted: BTreeSet<String>,
     partitioned: bool,
 }
 
@@ -32,6 +35,7 @@ impl<'a> Nemesis<'a> {
             killed: BTreeSet::new(),
             paused: BTreeSet::new(),
             skewed: BTreeSet::new(),
+            drifted: BTreeSet::new(),
             partitioned: false,
         }
     }
@@ -137,6 +141,21 @@ impl<'a> Nemesis<'a> {
                 }
                 Ok(json!(vs))
             }
+            Action::ClockDrift { permille } => {
+                // The leader, so its lease reads are what the drift exercises.
+                let n = self.leader();
+                let rate = f64::from(*permille) / 1000.0;
+                self.drifted.insert(n.clone());
+                self.target.set_clock_rate(&n, rate).map_err(|x| e(&x))?;
+                Ok(json!({ n: rate }))
+            }
+            Action::ClockRateReset => {
+                let vs: Vec<String> = std::mem::take(&mut self.drifted).into_iter().collect();
+                for v in &vs {
+                    self.target.set_clock_rate(v, 1.0).map_err(|x| e(&x))?;
+                }
+                Ok(json!(vs))
+            }
         }
     }
 
@@ -155,6 +174,9 @@ impl<'a> Nemesis<'a> {
         }
         if !self.skewed.is_empty() {
             out.push((Action::ClockReset, self.apply(&Action::ClockReset)));
+        }
+        if !self.drifted.is_empty() {
+            out.push((Action::ClockRateReset, self.apply(&Action::ClockRateReset)));
         }
         out
     }
@@ -216,8 +238,14 @@ mod tests {
         // n1 is dead, n2 and n3 paused: the first node up, n4, leads.
         assert_eq!(g["n2"], json!(["n4"]), "{g}");
         nem.apply(&Action::ClockBump { node: 3, ms: 500 }).unwrap();
+        // The drift goes to the leader: n4 (n1 dead, n2 and n3 paused).
+        let d = nem.apply(&Action::ClockDrift { permille: 250 }).unwrap();
+        assert_eq!(d, json!({"n4": 0.25}));
         let undone: Vec<&str> = nem.heal_all().iter().map(|(a, _)| a.f()).collect();
-        assert_eq!(undone, vec!["heal", "resume", "restart", "clock-reset"]);
+        assert_eq!(
+            undone,
+            vec!["heal", "resume", "restart", "clock-reset", "clock-rate-reset"]
+        );
         assert!(nodes.iter().all(|n| t.healthy(n, Duration::ZERO).is_ok()));
         assert!(net.log.lock().unwrap().last().unwrap().is_empty());
         assert!(nem.heal_all().is_empty());

@@ -1,8 +1,9 @@
 //! The fault schedule: a plain list of timed steps computed up front from the
 //! seed, so two runs with the same seed inject the same faults at the same
-//! offsets. Faults alternate with their undo: start, interval, stop, interval.
-//! Choices that depend on the live cluster (the current leader) are resolved
-//! when a step runs.
+//! offsets. Faults alternate with their undo: start, interval, stop, interval;
+//! the one exception is clock drift, which stays in place through the next
+//! fault (see [`plan`]). Choices that depend on the live cluster (the current
+//! leader) are resolved when a step runs.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -33,6 +34,9 @@ pub enum Kind {
     KillMajority,
     /// SIGKILL every node at once: the crash-recovery test for `--fsync`.
     KillAll,
+    /// Slow the current leader's clock *rate* far beyond `--max-drift`, through
+    /// the next fault: what breaks read leases.
+    ClockDrift,
 }
 
 pub const KIND_NAMES: &[&str] = &[
@@ -44,7 +48,14 @@ pub const KIND_NAMES: &[&str] = &[
     "partition-leader",
     "kill-majority",
     "kill-all",
+    "clock-drift",
 ];
+
+/// Slowest and fastest clock-drift rate (per mille of real time): a drifted
+/// clock runs at 0.2 to 0.4 times real time, so a leader's lease of
+/// `election_timeout * 0.9` of its own clock lasts 2.25 to 4.5 election
+/// timeouts of everyone else's, far outside the default 10% drift bound.
+pub const DRIFT_PERMILLE: std::ops::RangeInclusive<u32> = 200..=400;
 
 /// Parses `partition,kill,clock`, `all`, or `none`/empty.
 pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
@@ -61,6 +72,7 @@ pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
             "partition-leader" => out.push(Kind::PartitionLeader),
             "kill-majority" => out.push(Kind::KillMajority),
             "kill-all" => out.push(Kind::KillAll),
+            "clock-drift" => out.push(Kind::ClockDrift),
             other => {
                 return Err(ScheduleError::Unknown {
                     name: other.to_string(),
@@ -98,15 +110,35 @@ pub enum Shape {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "action")]
 pub enum Action {
-    Partition { shape: Shape, seed: u64 },
+    Partition {
+        shape: Shape,
+        seed: u64,
+    },
     Heal,
-    Kill { victims: Victims },
+    Kill {
+        victims: Victims,
+    },
     Restart,
-    Pause { victims: Victims },
+    Pause {
+        victims: Victims,
+    },
     Resume,
-    ClockBump { node: usize, ms: i64 },
-    ClockStrobe { node: usize, ms: i64, flips: u32 },
+    ClockBump {
+        node: usize,
+        ms: i64,
+    },
+    ClockStrobe {
+        node: usize,
+        ms: i64,
+        flips: u32,
+    },
     ClockReset,
+    /// The current leader's clock runs at `permille`/1000 of real time.
+    ClockDrift {
+        permille: u32,
+    },
+    /// Every drifted clock runs at real time again.
+    ClockRateReset,
 }
 
 impl Action {
@@ -122,6 +154,8 @@ impl Action {
             Action::ClockBump { .. } => "clock-bump",
             Action::ClockStrobe { .. } => "clock-strobe",
             Action::ClockReset => "clock-reset",
+            Action::ClockDrift { .. } => "clock-drift",
+            Action::ClockRateReset => "clock-rate-reset",
         }
     }
 }
@@ -211,6 +245,12 @@ fn start(kind: Kind, rng: &mut ChaCha8Rng, n: usize) -> (Action, Action) {
             },
             Action::Resume,
         ),
+        Kind::ClockDrift => (
+            Action::ClockDrift {
+                permille: rng.gen_range(DRIFT_PERMILLE),
+            },
+            Action::ClockRateReset,
+        ),
         Kind::Clock => {
             let node = rng.gen_range(0..n);
             let ms = rng.gen_range(100..5000) * if rng.gen_bool(0.5) { 1 } else { -1 };
@@ -226,6 +266,13 @@ fn start(kind: Kind, rng: &mut ChaCha8Rng, n: usize) -> (Action, Action) {
 
 /// The whole schedule for a client phase of `limit`, one fault per `interval`
 /// (start at k·interval, undo one interval later). Empty when `kinds` is empty.
+///
+/// Clock drift is the exception: alone it harms nothing (a slow leader that
+/// still hears its followers is a fine leader), so when another fault fits
+/// after it, its undo waits until that fault's undo (same offset, just after
+/// it) and a partition lands while the leader is slowed. A drift that follows
+/// a drift extends the pending undo instead of adding one. Invariant: every
+/// fault started is undone within `limit`, and offsets never decrease.
 pub fn plan(seed: u64, kinds: &[Kind], nodes: usize, interval: Duration, limit: Duration) -> Vec<Step> {
     use rand::SeedableRng;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
@@ -234,15 +281,26 @@ pub fn plan(seed: u64, kinds: &[Kind], nodes: usize, interval: Duration, limit: 
         return out;
     }
     let iv = interval.as_millis() as u64;
+    let limit_ms = limit.as_millis() as u64;
     let mut t = iv;
-    while t + iv <= limit.as_millis() as u64 {
+    let mut drift_undo: Option<Action> = None;
+    while t + iv <= limit_ms {
         let kind = *kinds.choose(&mut rng).expect("non-empty");
         let (s, undo) = start(kind, &mut rng, nodes);
         out.push(Step { at_ms: t, action: s });
-        out.push(Step {
-            at_ms: t + iv,
-            action: undo,
-        });
+        let undo_at = t + iv;
+        if kind == Kind::ClockDrift && t + 3 * iv <= limit_ms {
+            // Another fault follows at t + 2·iv: the drift outlasts it.
+            drift_undo = Some(undo);
+        } else {
+            let pending = drift_undo.take().filter(|_| kind != Kind::ClockDrift);
+            for action in std::iter::once(undo).chain(pending) {
+                out.push(Step {
+                    at_ms: undo_at,
+                    action,
+                });
+            }
+        }
         t += 2 * iv;
     }
     out
@@ -313,5 +371,45 @@ mod tests {
                 assert!(v.windows(2).all(|w| w[0] < w[1]) && v[2] < 5, "{v:?}");
             }
         }
+    }
+
+    #[test]
+    fn clock_drift_outlasts_the_next_fault_and_is_always_undone() {
+        assert_eq!(parse_kinds("clock-drift").unwrap(), vec![Kind::ClockDrift]);
+        assert!(!parse_kinds("all").unwrap().contains(&Kind::ClockDrift));
+        let kinds = parse_kinds("clock-drift,partition-leader").unwrap();
+        let (iv, limit) = (Duration::from_millis(1500), Duration::from_secs(15));
+        let mut overlapped = 0;
+        for seed in 0..40 {
+            let steps = plan(seed, &kinds, 5, iv, limit);
+            assert!(steps.windows(2).all(|w| w[0].at_ms <= w[1].at_ms), "{steps:?}");
+            assert!(steps.iter().all(|s| s.at_ms <= 15_000));
+            // Replay the schedule: what is in place after each step.
+            let (mut drifted, mut cut) = (false, false);
+            for s in &steps {
+                match &s.action {
+                    Action::ClockDrift { permille } => {
+                        assert!(DRIFT_PERMILLE.contains(permille), "{permille}");
+                        drifted = true;
+                    }
+                    Action::ClockRateReset => {
+                        assert!(drifted && !cut, "seed {seed}: reset after the heal: {steps:?}");
+                        drifted = false;
+                    }
+                    Action::Partition { .. } => {
+                        overlapped += usize::from(drifted);
+                        cut = true;
+                    }
+                    Action::Heal => cut = false,
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert!(!drifted && !cut, "seed {seed}: left in place: {steps:?}");
+        }
+        assert!(overlapped > 10, "partitions under drift: {overlapped}");
+        // Alone, the drift is undone one interval later, like any fault.
+        let alone = plan(3, &[Kind::ClockDrift], 5, iv, Duration::from_secs(4));
+        assert_eq!(alone.len(), 2, "{alone:?}");
+        assert_eq!((alone[1].at_ms, alone[1].action.f()), (3000, "clock-rate-reset"));
     }
 }

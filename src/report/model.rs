@@ -45,7 +45,8 @@ pub struct OpColumns {
 /// are faults with no known end kind.
 #[derive(Debug, Serialize, Clone, PartialEq)]
 pub struct NemesisWindow {
-    /// Fault family: `partition`, `kill`, `pause`, `clock`, or the raw `f`.
+    /// Fault family: `partition`, `kill`, `pause`, `clock`, `drift` (clock
+    /// rate), or the raw `f`.
     pub kind: String,
     pub start: u64,
     pub end: u64,
@@ -245,6 +246,8 @@ fn family(f: &str) -> Option<(&'static str, bool)> {
         "restart" | "start" | "recover" => ("kill", false),
         "pause" | "suspend" => ("pause", true),
         "resume" | "unpause" => ("pause", false),
+        "clock-drift" => ("drift", true),
+        "clock-rate-reset" => ("drift", false),
         _ if f.starts_with("clock-reset") || f == "reset-clock" => ("clock", false),
         _ if f.starts_with("clock") || f == "bump" || f == "strobe" => ("clock", true),
         _ => return None,
@@ -453,6 +456,16 @@ mod tests {
             (w[2].kind.as_str(), w[2].start, w[2].end),
             ("weird", 70_000, 70_000)
         );
+        // Clock drift is its own family: a skew reset does not end it.
+        let h = hist(vec![
+            op(Info, n, "clock-drift", json!({"n1": 0.25}), 10),
+            op(Info, n, "clock-reset", json!([]), 20),
+            op(Info, n, "clock-rate-reset", json!(["n1"]), 30),
+        ]);
+        let w = nemesis_windows(&h, 100_000);
+        let drift: Vec<_> = w.iter().filter(|w| w.kind == "drift").collect();
+        assert_eq!(drift.len(), 1, "{w:?}");
+        assert_eq!((drift[0].start, drift[0].end), (10_000, 30_000));
     }
 
     #[test]

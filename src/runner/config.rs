@@ -38,7 +38,8 @@ pub struct TestConfig {
     /// Target ops/s over all clients; 0 = as fast as possible.
     pub rate: f64,
     pub workload: String,
-    /// Fault kinds (`partition`, `kill`, `pause`, `clock`).
+    /// Fault kinds (`partition`, `kill`, `pause`, `clock`, `clock-drift`, ...;
+    /// see [`crate::nemesis::schedule::KIND_NAMES`]).
     pub nemesis: Vec<String>,
     pub nemesis_interval_s: f64,
     pub seed: u64,

@@ -19,7 +19,7 @@ pub use config::{StoreModes, TestConfig};
 use crate::checker::{compose, registry, CheckOptions};
 use crate::history::{Op, OpType, Process};
 use crate::nemesis::net::{Layout, NetBackend, NetError};
-use crate::nemesis::{parse_kinds, plan, Nemesis};
+use crate::nemesis::{parse_kinds, plan, Kind, Nemesis};
 use crate::report::RunResults;
 use crate::target::{NodeCtx, Target, TargetError};
 use crate::workload;
@@ -172,6 +172,11 @@ pub fn run(
     validate(cfg)?;
     let mut wl = workload::build(&cfg.workload).map_err(|e| RunnerError::Config(e.to_string()))?;
     let kinds = parse_kinds(&cfg.nemesis.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
+    // A fault the target cannot inject fails the run before anything starts
+    // (a drift that silently never happened would make a valid verdict lie).
+    if kinds.contains(&Kind::ClockDrift) && !target.supports_clock_rate() {
+        return Err(TargetError::unsupported(target.name(), "clock rates (--nemesis clock-drift)").into());
+    }
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

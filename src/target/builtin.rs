@@ -167,6 +167,14 @@ impl Target for Builtin {
             .set_clock_offset(ms)
             .map_err(|e| TargetError::node(node, e.to_string()))
     }
+    fn set_clock_rate(&self, node: &str, rate: f64) -> Result<(), TargetError> {
+        self.admin(node, Duration::from_millis(500))?
+            .set_clock_rate(rate)
+            .map_err(|e| TargetError::node(node, e.to_string()))
+    }
+    fn supports_clock_rate(&self) -> bool {
+        true
+    }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         let mut best: Option<(u64, String)> = None;
         for id in self.nodes.keys() {

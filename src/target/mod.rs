@@ -7,7 +7,7 @@
 //! prefix, and hands the result to [`Target::setup`] as [`NodeCtx`]s.
 //!
 //! Threading invariant: methods that open sockets to nodes (`healthy`,
-//! `leader`, `set_clock_offset`, `client`) must be called on a thread that was
+//! `leader`, `set_clock_offset`, `set_clock_rate`, `client`) must be called on a thread that was
 //! placed with [`crate::nemesis::net::NetBackend::enter_client`], so no test
 //! traffic crosses the root network namespace.
 
@@ -136,6 +136,20 @@ pub trait Target: Send + Sync {
     /// Skews the node's notion of time by `offset_ms` (0 resets).
     fn set_clock_offset(&self, _node: &str, _offset_ms: i64) -> Result<(), TargetError> {
         Err(TargetError::unsupported(self.name(), "clock offsets"))
+    }
+
+    /// Makes the node's clock run at `rate` times real time from now on (1.0
+    /// undoes it): the time its leases and timeouts are measured in, not its
+    /// wall clock. Targets that support it also answer `true` from
+    /// [`Target::supports_clock_rate`].
+    fn set_clock_rate(&self, _node: &str, _rate: f64) -> Result<(), TargetError> {
+        Err(TargetError::unsupported(self.name(), "clock rates"))
+    }
+
+    /// Whether [`Target::set_clock_rate`] works, so a run that needs it
+    /// (`--nemesis clock-drift`) can fail before anything starts.
+    fn supports_clock_rate(&self) -> bool {
+        false
     }
 
     /// The node currently claiming leadership, asked from the nodes themselves

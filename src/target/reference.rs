@@ -119,6 +119,14 @@ impl Target for Reference {
             .map(|_| ())
             .ok_or_else(|| TargetError::UnknownNode(node.into()))
     }
+    /// Like clock offsets: the in-process nodes keep no time, so this only
+    /// checks the node exists (the nemesis's bookkeeping is what tests see).
+    fn set_clock_rate(&self, node: &str, _rate: f64) -> Result<(), TargetError> {
+        self.set_clock_offset(node, 0)
+    }
+    fn supports_clock_rate(&self) -> bool {
+        true
+    }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         let d = self.shared.data.lock().unwrap_or_else(|e| e.into_inner());
         Ok(d.nodes

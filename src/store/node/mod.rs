@@ -12,7 +12,10 @@
 //! only ever sees committed state; holding them behind the sync of newer,
 //! unrelated records only added a sync's latency to every write.
 
+mod clock;
 mod net;
+
+pub use clock::{monotonic_ns, Clock, RateClock};
 
 use crate::history::NodeEvent;
 use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
@@ -24,7 +27,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -60,40 +62,6 @@ pub enum NodeError {
     Log { path: PathBuf, source: std::io::Error },
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-}
-
-/// CLOCK_MONOTONIC in nanoseconds: the base of core time and of event times.
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// The node's wall clock: system time plus an offset the nemesis sets. Every
-/// wall-clock reading of the node goes through it (leases, last-write-wins).
-#[derive(Debug, Default)]
-pub struct Clock {
-    offset_ms: AtomicI64,
-}
-
-impl Clock {
-    pub fn offset_ms(&self) -> i64 {
-        self.offset_ms.load(Ordering::Relaxed)
-    }
-    pub fn set_offset_ms(&self, ms: i64) {
-        self.offset_ms.store(ms, Ordering::Relaxed)
-    }
-    /// Milliseconds since the Unix epoch as this node believes.
-    pub fn wall_ms(&self) -> i64 {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        now + self.offset_ms()
-    }
 }
 
 pub(crate) enum Ev {
@@ -208,7 +176,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
         rec.snapshot.as_ref().map_or(0, |s| s.index),
         rec.term,
     );
-    let mut core = Core::new(cfg.core.clone(), rec, monotonic_ns(), rng.gen_range(0..et));
+    let mut core = Core::new(cfg.core.clone(), rec, clock.core_ns(), rng.gen_range(0..et));
     log.line(&format!(
         "node {id} started: peer {} client {} admin {}; recovered term {} snapshot index {} and {} log entries",
         cfg.listen, cfg.client, cfg.admin, recovered.2, recovered.1, recovered.0
@@ -262,7 +230,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             // the first one syncing alone and the rest waiting behind its sync.
             tokio::task::yield_now().await;
         }
-        let now = monotonic_ns();
+        let now = clock.core_ns();
         let mut release: Vec<Action> = Vec::new();
         // Each input is stamped when it is taken off the queue, not when the
         // batch began: a lease read must be judged at a time after it arrived
@@ -272,14 +240,14 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             Ev::Client { op, reply } => {
                 next_req += 1;
                 waiting.insert(next_req, reply);
-                actions.extend(core.step(monotonic_ns(), Input::Client { req: next_req, op }));
+                actions.extend(core.step(clock.core_ns(), Input::Client { req: next_req, op }));
             }
-            Ev::Peer { from, msg } => actions.extend(core.step(monotonic_ns(), Input::Peer { from, msg })),
+            Ev::Peer { from, msg } => actions.extend(core.step(clock.core_ns(), Input::Peer { from, msg })),
             Ev::Admin { req, tx } => {
                 let resp = match req {
                     AdminRequest::Status => {
                         let s = core.status();
-                        let at = monotonic_ns();
+                        let at = clock.core_ns();
                         let lease_expires_in_ms = s.lease_until_ns.map(|u| (u as f64 - at as f64) / 1e6);
                         AdminResponse::Status(NodeStatus {
                             id: core.config().id.clone(),
@@ -290,6 +258,7 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                             applied_index: s.applied_index,
                             last_log_index: s.last_log_index,
                             clock_offset_ms: clock.offset_ms(),
+                            clock_rate: clock.rate(),
                             lease_expires_in_ms,
                         })
                     }
@@ -298,6 +267,15 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
                         log.line(&format!("clock offset set to {ms} ms"));
                         AdminResponse::Ok
                     }
+                    AdminRequest::SetClockRate { rate } => match clock.set_rate(rate) {
+                        Ok(()) => {
+                            log.line(&format!("clock rate set to {rate}"));
+                            AdminResponse::Ok
+                        }
+                        Err(bad) => AdminResponse::Error {
+                            reason: format!("clock rate must be finite and above 0 (got {bad})"),
+                        },
+                    },
                 };
                 let _ = tx.send(resp);
             }
