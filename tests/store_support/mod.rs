@@ -7,19 +7,17 @@ use faultline::store::{AdminClient, NodeStatus, StoreClient};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const T: Duration = Duration::from_millis(1000);
 
+/// A free port below the ephemeral range, so the suite's own client connections cannot take
+/// it before the node that was given it binds (a node started late, e.g. a joining one).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    faultline::util::ports::free_addr().unwrap().port()
 }
 
 pub fn addr(port: u16) -> SocketAddr {
@@ -95,7 +93,11 @@ impl Cluster {
         self.procs[i] = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while AdminClient::connect(addr(self.admin[i]), T).is_err() {
-            assert!(Instant::now() < deadline, "node {i} did not come up");
+            let exited = self.procs[i].as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() >= deadline {
+                let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+                panic!("node {i} did not come up ({exited:?}); its log:\n{log}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

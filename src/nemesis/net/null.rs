@@ -3,7 +3,7 @@
 
 use super::{Grudge, Layout, NetBackend, NetError, NodeNet};
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -12,14 +12,12 @@ pub struct NullNet {
     pub log: Mutex<Vec<Grudge>>,
 }
 
-/// Picks a free 127.0.0.1 port (bind to 0, read it, release it).
+/// Picks a free 127.0.0.1 port (see [`crate::util::ports`] for why not port 0).
 pub fn free_port() -> Result<SocketAddr, NetError> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|source| NetError::Io {
-            context: "allocating a 127.0.0.1 port".into(),
-            source,
-        })
+    crate::util::ports::free_addr().map_err(|source| NetError::Io {
+        context: "allocating a 127.0.0.1 port".into(),
+        source,
+    })
 }
 
 /// Direct 127.0.0.1 layout: every port fresh, peers dialled directly.

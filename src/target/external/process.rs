@@ -252,17 +252,10 @@ pub fn check_ports_free(ip: IpAddr, ports: &[u16], what: &str) -> Result<(), Ext
     Ok(())
 }
 
-/// `n` distinct ports the kernel says are free on 127.0.0.1 now (for tests and `port_base = 0`).
+/// `n` distinct ports free on 127.0.0.1 now (for tests and `port_base = 0`), drawn below the
+/// ephemeral range so outgoing connections cannot take them before the nodes bind.
 pub fn free_ports(n: usize) -> Result<Vec<u16>, ExternalError> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind(("127.0.0.1", 0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ExternalError::io("reserve free ports on 127.0.0.1", e))?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ExternalError::io("read reserved port", e))
+    crate::util::ports::free_ports(n).map_err(|e| ExternalError::io("reserve free ports on 127.0.0.1", e))
 }
 
 /// Why a health check is not satisfied yet, and whether waiting longer can help.

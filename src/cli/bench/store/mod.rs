@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::ValueEnum;
 use drivers::{histogram, Driver};
 use hdrhistogram::Histogram;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ fn nodes_cpu(nodes: &Nodes) -> Option<f64> {
 }
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+    Ok(crate::util::ports::free_addr()?)
 }
 
 fn value_name<T: ValueEnum>(v: T) -> String {
