@@ -4,6 +4,8 @@
 mod check;
 mod checkers;
 mod elle;
+mod etcd;
+mod measure;
 mod report;
 mod runner;
 mod store;
@@ -27,6 +29,8 @@ pub enum What {
     Elle(elle::Args),
     /// Built-in store throughput and latency.
     Store(store::Args),
+    /// The same write load against a real etcd cluster on this machine (for comparison).
+    Etcd(etcd::Args),
     /// Runner overhead: recorded vs unrecorded ops/s.
     Runner(runner::Args),
     /// Report page: size and headless-Chromium render time of a synthetic run.
@@ -39,6 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         What::Checkers(a) => checkers::run(a),
         What::Elle(a) => elle::run(a),
         What::Store(a) => store::run(a),
+        What::Etcd(a) => etcd::run(a),
         What::Runner(a) => runner::run(a),
         What::Report(a) => report::run(a),
     }

@@ -153,8 +153,8 @@ impl EtcdClient {
     }
 
     fn write(&self, op: &Op, key: &str, value: &Value, deadline: Instant) -> Result<Value, Outcome> {
-        let body = json!({"key": b64::encode(key.as_bytes()), "value": encode_value(value)});
-        self.call("/v3/kv/put", body, deadline).map_err(Self::classify)?;
+        self.call("/v3/kv/put", put_body(key, value), deadline)
+            .map_err(Self::classify)?;
         Ok(op.value.clone())
     }
 
@@ -283,6 +283,12 @@ impl Client for EtcdClient {
         };
         self.done(op, r)
     }
+}
+
+/// The body of a `/v3/kv/put` of `value` (stored as its JSON text) at `key`: the adapter's
+/// writes, and `faultline bench etcd`'s, so the bench measures the puts the tests make.
+pub fn put_body(key: &str, value: &Value) -> Value {
+    json!({"key": b64::encode(key.as_bytes()), "value": encode_value(value)})
 }
 
 /// The JSON text of a value, base64-encoded.

@@ -8,7 +8,7 @@ mod client;
 mod cluster;
 pub mod http;
 
-pub use client::{prefix_end, EtcdClient, EtcdClientConfig, EtcdWorkload};
+pub use client::{prefix_end, put_body, EtcdClient, EtcdClientConfig, EtcdWorkload};
 pub use cluster::{Etcd, EtcdCluster, EtcdNodeSpec};
 
 use crate::target::external::{ExternalError, NetError};

@@ -240,6 +240,10 @@ impl<Y: System> Cluster<Y> {
     pub fn resume(&self, node: &str) -> Result<(), ExternalError> {
         self.with(node, |p| p.resume())
     }
+    /// The OS process id of the node's main process, while it has one (for its CPU time).
+    pub fn pid(&self, node: &str) -> Option<u32> {
+        self.with(node, |p| p.pid()).ok().flatten()
+    }
     pub fn is_running(&self, node: &str) -> bool {
         self.with(node, |p| p.is_running()).unwrap_or(false)
     }

@@ -2,6 +2,7 @@
 //! by a thread each, or as tasks of one event loop with a connection each or
 //! multiplexed over fewer shared connections (as etcd's `benchmark --conns`).
 
+use super::super::measure::histogram;
 use crate::store::ops::{ClientOp, Outcome, Request, Response};
 use crate::store::StoreClient;
 use hdrhistogram::Histogram;
@@ -152,10 +153,6 @@ pub(super) struct Tally {
     pub(super) writes: Histogram<u64>,
     pub(super) reads: Histogram<u64>,
     pub(super) errors: u64,
-}
-
-pub(super) fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Ok(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?)
 }
 
 /// How the clients reach the leader.

@@ -5,12 +5,13 @@
 
 mod drivers;
 
+use super::measure::{cpu_line, cpu_per_op, histogram, line, total_cpu};
 use crate::store::admin::AdminClient;
 use crate::store::core::{Reads, Replication, Role};
 use crate::store::wal::FsyncPolicy;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
-use drivers::{histogram, Driver};
+use drivers::Driver;
 use hdrhistogram::Histogram;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -51,19 +52,6 @@ pub struct Args {
     pub conns: Option<usize>,
 }
 
-/// One line of the report: rate and latency quantiles of `h` over `secs`.
-fn line(what: &str, h: &Histogram<u64>, secs: u64) -> String {
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    format!(
-        "{what}/s {:.0}  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  max {:.2} ms",
-        h.len() as f64 / secs as f64,
-        ms(0.5),
-        ms(0.99),
-        ms(0.999),
-        h.max() as f64 / 1000.0
-    )
-}
-
 struct Nodes(Vec<Child>);
 
 impl Drop for Nodes {
@@ -75,22 +63,9 @@ impl Drop for Nodes {
     }
 }
 
-/// CPU time (user + system, all threads) a process has used so far, from
-/// `/proc/PID/stat`; `None` where that file is unreadable.
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    let rest = s.get(s.rfind(')')? + 2..)?;
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    // SAFETY: sysconf reads a constant of the running kernel.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| ticks / hz as f64)
-}
-
-/// Total CPU seconds of `nodes`, if every one is readable.
-fn nodes_cpu(nodes: &Nodes) -> Option<f64> {
-    nodes.0.iter().map(|c| cpu_secs(c.id())).sum()
+/// The node processes' ids, for their CPU time.
+fn pids(nodes: &Nodes) -> Vec<u32> {
+    nodes.0.iter().map(|c| c.id()).collect()
 }
 
 fn free_addr() -> anyhow::Result<SocketAddr> {
@@ -160,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let cpu_before = nodes_cpu(&nodes);
+    let cpu_before = total_cpu(&pids(&nodes));
     let until = Instant::now() + Duration::from_secs(a.secs);
     let target = client[leader];
     let driver = if a.thread_per_client {
@@ -171,7 +146,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         }
     };
     let tallies = driver.run(target, a.clients, a.seed, a.reads_ratio, until)?;
-    let cpu = nodes_cpu(&nodes).zip(cpu_before).map(|(b, a)| b - a);
+    let cpu_after = total_cpu(&pids(&nodes));
     let mut writes = histogram()?;
     let mut reads = histogram()?;
     let mut errors = 0;
@@ -199,14 +174,9 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         println!("{}", line("reads", &reads, a.secs));
     }
     let ops = writes.len() + reads.len();
-    // Node CPU per answered operation: steadier than the rate on a shared VM,
-    // whose disk latency drifts from minute to minute.
-    let cpu_us_per_op = cpu.filter(|_| ops > 0).map(|c| c * 1e6 / ops as f64);
-    if let (Some(c), Some(per)) = (cpu, cpu_us_per_op) {
-        println!(
-            "node cpu {c:.2} s ({:.0}% of one core), {per:.1} µs per operation",
-            c * 100.0 / a.secs as f64
-        );
+    let (cpu, cpu_us_per_op) = cpu_per_op(cpu_before, cpu_after, ops);
+    if let Some(l) = cpu_line(cpu, cpu_us_per_op, a.secs) {
+        println!("{l}");
     }
     println!(
         "{}",
