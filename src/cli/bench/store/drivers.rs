@@ -140,11 +140,7 @@ fn event_loop_clients(
                 })
             })
             .collect();
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await??);
-        }
-        Ok(out)
+        join_all(tasks).await
     })
 }
 
@@ -270,10 +266,15 @@ fn shared_conn_clients(
                 })
             })
             .collect();
-        let mut out = Vec::new();
-        for t in tasks {
-            out.push(t.await??);
-        }
-        Ok(out)
+        join_all(tasks).await
     })
+}
+
+/// Waits for every client task; the first error (or panic) wins.
+async fn join_all(tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Tally>>>) -> anyhow::Result<Vec<Tally>> {
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await??);
+    }
+    Ok(out)
 }
