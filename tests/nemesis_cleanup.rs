@@ -167,3 +167,76 @@ fn sigint_heals_checks_and_leaves_nothing() {
     }
     assert_eq!((parts, pauses), (0, 0), "{nem:?}");
 }
+
+/// The processes in network namespace `ns`.
+fn netns_pids(ns: &str) -> Vec<u32> {
+    let out = Command::new("ip").args(["netns", "pids", ns]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Gone, or a zombie nobody has reaped yet (it runs nothing).
+fn dead(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(true)
+}
+
+/// An external system's servers outlive a SIGKILLed harness; `faultline cleanup` stops them.
+/// Redis is the hard case: it rewrites its process title over its environment, marker
+/// included, so only the namespace it runs in still ties it to the run.
+#[test]
+fn cleanup_stops_the_servers_of_a_killed_redis_run() {
+    use faultline::target::external::check_binary;
+    if check_binary("redis-server", "").is_err() || check_binary("redis-sentinel", "").is_err() {
+        eprintln!("skipped: redis-server / redis-sentinel not installed");
+        return;
+    }
+    let store = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["test", "--target", "redis", "--workload", "set", "--net", "netns"])
+        .args(["--time-limit", "60", "--nemesis", "none", "--store-dir"])
+        .arg(store.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let servers = loop {
+        let servers: Vec<u32> = leftovers(pid)
+            .0
+            .iter()
+            .flat_map(|ns| netns_pids(ns))
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.starts_with("redis"))
+            })
+            .collect();
+        if servers.len() >= 6 {
+            break servers;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "3 servers and 3 sentinels never ran: {servers:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    child.kill().unwrap(); // SIGKILL: no teardown
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        servers.iter().all(|p| !dead(*p)),
+        "the servers outlive the harness"
+    );
+    let out = Command::new(bin()).arg("cleanup").output().unwrap();
+    assert_eq!(code(&out), 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !servers.iter().all(|p| dead(*p)) {
+        let left: Vec<_> = servers.iter().filter(|p| !dead(**p)).collect();
+        assert!(Instant::now() < deadline, "still running after cleanup: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(leftovers(pid).0, Vec::<String>::new(), "namespaces removed");
+}

@@ -78,6 +78,21 @@ pub fn namespaces() -> Vec<(String, u32)> {
         .collect()
 }
 
+/// The processes running in network namespace `ns` (`ip netns pids`).
+fn namespace_pids(ns: &str) -> Vec<u32> {
+    Command::new("ip")
+        .args(["netns", "pids", ns])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .filter(|p| *p != std::process::id())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Removes leftovers in `scope`: processes first, then namespaces.
 pub fn clean(scope: Scope) -> Removed {
     let mut r = Removed::default();
@@ -92,6 +107,16 @@ pub fn clean(scope: Scope) -> Removed {
     }
     for (ns, owner) in namespaces() {
         if wanted(owner, scope) {
+            // Whatever still runs inside (a node whose marker its program
+            // overwrote, as Redis does with its process title) goes first:
+            // deleting a namespace does not stop its processes.
+            for pid in namespace_pids(&ns) {
+                let p = Pid::from_raw(pid as i32);
+                let _ = kill(p, Signal::SIGCONT);
+                if kill(p, Signal::SIGKILL).is_ok() && !r.processes.contains(&pid) {
+                    r.processes.push(pid);
+                }
+            }
             let ok = Command::new("ip")
                 .args(["netns", "del", &ns])
                 .output()

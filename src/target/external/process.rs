@@ -94,6 +94,10 @@ impl NodeProcess {
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))
             .process_group(0);
+        // The run marker names this harness as the owner, so `faultline cleanup`
+        // finds the node if the harness dies without tearing it down.
+        let tag = crate::nemesis::net::names::RunTag::for_pid(std::process::id());
+        cmd.env(crate::nemesis::net::names::ENV_MARKER, tag.as_str());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
