@@ -67,13 +67,14 @@ impl Tally {
 }
 
 /// Blocking clients, one thread each.
-fn thread_clients(
-    target: SocketAddr,
-    n: usize,
-    seed: u64,
-    ratio: f64,
-    until: Instant,
-) -> anyhow::Result<Vec<Tally>> {
+fn thread_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
+    let Load {
+        target,
+        clients: n,
+        seed,
+        ratio,
+        until,
+    } = load;
     let workers: Vec<_> = (0..n)
         .map(|w| {
             std::thread::spawn(move || -> anyhow::Result<Tally> {
@@ -101,13 +102,14 @@ fn thread_clients(
 }
 
 /// The same clients as tasks on one current-thread runtime.
-fn event_loop_clients(
-    target: SocketAddr,
-    n: usize,
-    seed: u64,
-    ratio: f64,
-    until: Instant,
-) -> anyhow::Result<Vec<Tally>> {
+fn event_loop_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
+    let Load {
+        target,
+        clients: n,
+        seed,
+        ratio,
+        until,
+    } = load;
     use tokio::io::AsyncWriteExt;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -151,6 +153,17 @@ pub(super) struct Tally {
     pub(super) errors: u64,
 }
 
+/// What every driver runs: `clients` closed-loop clients against `target`
+/// until `until`, each drawing its ops from `seed` with `ratio` reads.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Load {
+    pub(super) target: SocketAddr,
+    pub(super) clients: usize,
+    pub(super) seed: u64,
+    pub(super) ratio: f64,
+    pub(super) until: Instant,
+}
+
 /// How the clients reach the leader.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Driver {
@@ -171,18 +184,11 @@ impl Driver {
     }
 
     /// Runs `n` clients against `target` until `until`; one tally per client.
-    pub(super) fn run(
-        self,
-        target: SocketAddr,
-        n: usize,
-        seed: u64,
-        ratio: f64,
-        until: Instant,
-    ) -> anyhow::Result<Vec<Tally>> {
+    pub(super) fn run(self, load: Load) -> anyhow::Result<Vec<Tally>> {
         match self {
-            Driver::Threads => thread_clients(target, n, seed, ratio, until),
-            Driver::EventLoop { conns } if conns >= n => event_loop_clients(target, n, seed, ratio, until),
-            Driver::EventLoop { conns } => shared_conn_clients(target, n, conns.max(1), seed, ratio, until),
+            Driver::Threads => thread_clients(load),
+            Driver::EventLoop { conns } if conns >= load.clients => event_loop_clients(load),
+            Driver::EventLoop { conns } => shared_conn_clients(load, conns.max(1)),
         }
     }
 }
@@ -194,14 +200,14 @@ type Pending =
 /// has one request outstanding; a connection's writer sends whatever requests
 /// are queued in one write, and its reader hands each answer to the client
 /// waiting for that id (the node answers pipelined requests, by id).
-fn shared_conn_clients(
-    target: SocketAddr,
-    n: usize,
-    conns: usize,
-    seed: u64,
-    ratio: f64,
-    until: Instant,
-) -> anyhow::Result<Vec<Tally>> {
+fn shared_conn_clients(load: Load, conns: usize) -> anyhow::Result<Vec<Tally>> {
+    let Load {
+        target,
+        clients: n,
+        seed,
+        ratio,
+        until,
+    } = load;
     use tokio::io::AsyncWriteExt;
     use tokio::sync::{mpsc, oneshot};
     let rt = tokio::runtime::Builder::new_current_thread()

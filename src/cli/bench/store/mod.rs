@@ -11,7 +11,7 @@ use crate::store::core::{Reads, Replication, Role};
 use crate::store::wal::FsyncPolicy;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
-use drivers::Driver;
+use drivers::{Driver, Load};
 use hdrhistogram::Histogram;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -145,7 +145,13 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             conns: a.conns.unwrap_or(a.clients),
         }
     };
-    let tallies = driver.run(target, a.clients, a.seed, a.reads_ratio, until)?;
+    let tallies = driver.run(Load {
+        target,
+        clients: a.clients,
+        seed: a.seed,
+        ratio: a.reads_ratio,
+        until,
+    })?;
     let cpu_after = total_cpu(&pids(&nodes));
     let mut writes = histogram()?;
     let mut reads = histogram()?;
