@@ -68,20 +68,13 @@ impl Tally {
 
 /// Blocking clients, one thread each.
 fn thread_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
-    let Load {
-        target,
-        clients: n,
-        seed,
-        ratio,
-        until,
-    } = load;
-    let workers: Vec<_> = (0..n)
+    let workers: Vec<_> = (0..load.clients)
         .map(|w| {
             std::thread::spawn(move || -> anyhow::Result<Tally> {
-                let mut gen = OpGen::new(seed, w, ratio);
+                let mut gen = OpGen::new(load.seed, w, load.ratio);
                 let mut tally = Tally::new()?;
-                let mut c = StoreClient::connect(target, Duration::from_secs(1))?;
-                while Instant::now() < until {
+                let mut c = StoreClient::connect(load.target, Duration::from_secs(1))?;
+                while Instant::now() < load.until {
                     let (read, op) = gen.next_op();
                     let start = Instant::now();
                     let r = c.request(&Request { id: 0, op }, Duration::from_secs(5));
@@ -103,30 +96,21 @@ fn thread_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
 
 /// The same clients as tasks on one current-thread runtime.
 fn event_loop_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
-    let Load {
-        target,
-        clients: n,
-        seed,
-        ratio,
-        until,
-    } = load;
     use tokio::io::AsyncWriteExt;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     rt.block_on(async move {
-        let tasks: Vec<_> = (0..n)
+        let tasks: Vec<_> = (0..load.clients)
             .map(|w| {
                 tokio::spawn(async move {
-                    let mut gen = OpGen::new(seed, w, ratio);
+                    let mut gen = OpGen::new(load.seed, w, load.ratio);
                     let mut tally = Tally::new()?;
-                    let s = tokio::net::TcpStream::connect(target).await?;
+                    let s = tokio::net::TcpStream::connect(load.target).await?;
                     s.set_nodelay(true)?;
                     let (rd, mut wr) = s.into_split();
                     // Buffered: a response's length and body in one read, not two.
                     let mut rd = tokio::io::BufReader::new(rd);
                     let mut buf = Vec::new();
-                    while Instant::now() < until {
+                    while Instant::now() < load.until {
                         let (read, op) = gen.next_op();
                         let start = Instant::now();
                         buf.clear();
@@ -201,23 +185,14 @@ type Pending =
 /// are queued in one write, and its reader hands each answer to the client
 /// waiting for that id (the node answers pipelined requests, by id).
 fn shared_conn_clients(load: Load, conns: usize) -> anyhow::Result<Vec<Tally>> {
-    let Load {
-        target,
-        clients: n,
-        seed,
-        ratio,
-        until,
-    } = load;
     use tokio::io::AsyncWriteExt;
     use tokio::sync::{mpsc, oneshot};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let mut links = Vec::new();
         for _ in 0..conns {
-            let s = tokio::net::TcpStream::connect(target).await?;
+            let s = tokio::net::TcpStream::connect(load.target).await?;
             s.set_nodelay(true)?;
             let (rd, mut wr) = s.into_split();
             let pending: Pending = Default::default();
@@ -249,13 +224,13 @@ fn shared_conn_clients(load: Load, conns: usize) -> anyhow::Result<Vec<Tally>> {
             });
             links.push(tx);
         }
-        let tasks: Vec<_> = (0..n)
+        let tasks: Vec<_> = (0..load.clients)
             .map(|w| {
                 let link = links[w % conns].clone();
                 tokio::task::spawn_local(async move {
-                    let mut gen = OpGen::new(seed, w, ratio);
+                    let mut gen = OpGen::new(load.seed, w, load.ratio);
                     let mut tally = Tally::new()?;
-                    while Instant::now() < until {
+                    while Instant::now() < load.until {
                         let (read, op) = gen.next_op();
                         // Unique across clients sharing a connection.
                         let id = (w as u64) << 40 | gen.i;
@@ -283,4 +258,9 @@ async fn join_all(tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Tally>>>) ->
         out.push(t.await??);
     }
     Ok(out)
+}
+
+/// The single-threaded runtime the event-loop drivers run their clients on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
