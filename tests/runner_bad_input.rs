@@ -31,32 +31,115 @@ fn bad_names_and_numbers_exit_3() {
         v.extend_from_slice(extra);
         v
     };
-    expect_3(&with(&["--workload", "nope"]), "unknown workload `nope`");
+    expect_3(&with(&["--workload", "nope"]), "--workload");
     expect_3(
         &with(&["--nemesis", "partition,meteor"]),
         "unknown nemesis `meteor`",
     );
-    expect_3(&with(&["--nodes", "0"]), "nodes must be at least 1");
-    expect_3(
-        &["--time-limit", "0", "--target", "reference"],
-        "time limit must be positive",
-    );
+    expect_3(&with(&["--nodes", "0"]), "--nodes");
+    expect_3(&["--time-limit", "0", "--target", "reference"], "--time-limit");
     expect_3(
         &["--time-limit", "1", "--target", "mysql"],
         "unknown target `mysql`",
     );
-    expect_3(
-        &with(&["--seed", "18446744073709551615"]),
-        "seed must be below 2^63",
-    );
+    expect_3(&with(&["--seed", "18446744073709551615"]), "below 2^63");
     expect_3(
         &["--time-limit", "1", "--target", "reference", "--net", "pigeon"],
-        "unknown net back end",
+        "--net",
     );
+    expect_3(&["--time-limit", "1", "--replication", "yolo"], "--replication");
+}
+
+/// Durations and counts no run could honour are refused up front, naming the flag,
+/// without a panic and with nothing started (issue 19: `--time-limit 1e20` used to panic
+/// with "cannot convert float seconds to Duration" after five nodes had started).
+#[test]
+fn huge_infinite_negative_and_out_of_range_numbers_are_refused_by_flag() {
+    for (flag, value) in [
+        ("--time-limit", "1e20"),
+        ("--time-limit", "inf"),
+        ("--time-limit", "1e300"),
+        ("--time-limit", "NaN"),
+        ("--nemesis-interval", "1e20"),
+        ("--recovery", "1e20"),
+        ("--recovery", "-1"),
+        ("--nodes", "-5"),
+        ("--concurrency", "-5"),
+        ("--nodes", "99999999999999999999999"),
+        ("--concurrency", "99999999999999999999999"),
+        ("--op-timeout-ms", "0"),
+        ("--op-timeout-ms", "-1"),
+        ("--test-count", "0"),
+        ("--rate", "-1"),
+    ] {
+        expect_3(&["--target", "reference", flag, value], flag);
+    }
+    // Names that would leave --store-dir, and a node binary that is not there.
+    expect_3(&["--target", "reference", "--name", "../../escape"], "--name");
+    expect_3(&["--target", "reference", "--name", "a/b"], "--name");
     expect_3(
-        &["--time-limit", "1", "--replication", "yolo"],
-        "--replication: unknown value",
+        &["--node-binary", "/nonexistent/fl", "--time-limit", "1"],
+        "/nonexistent/fl",
     );
+    // The same keys in a plan file name the file and the key.
+    let dir = tempfile::tempdir().unwrap();
+    for (text, needle) in [
+        ("time_limit = 1e20\n", "too long"),
+        ("nemesis_interval = inf\n", "nemesis_interval"),
+        ("recovery = 1e20\n", "recovery"),
+        ("name = \"../../escape\"\n", "name"),
+        ("op_timeout_ms = 0\n", "op_timeout_ms"),
+    ] {
+        let plan = dir.path().join("p.toml");
+        std::fs::write(&plan, text).unwrap();
+        expect_3(
+            &["--target", "reference", "--plan", plan.to_str().unwrap()],
+            needle,
+        );
+    }
+    // `faultline check` too.
+    let h = dir.path().join("h.jsonl");
+    std::fs::write(&h, "").unwrap();
+    for v in ["1e20", "inf", "-5"] {
+        let out = Command::new(bin())
+            .args(["check", "--time-limit", v])
+            .arg(&h)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 3, "check --time-limit {v}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--time-limit"), "{}", stderr(&out));
+    }
+}
+
+/// A flag given on the command line wins over the same key in a plan file.
+#[test]
+fn an_explicit_flag_wins_over_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.toml");
+    std::fs::write(&plan, "workload = \"set\"\ntime_limit = 60\nconcurrency = 3\n").unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let (out, run) = test_run(
+        store.path(),
+        &[
+            "--target",
+            "reference",
+            "--net",
+            "proxy",
+            "--nemesis",
+            "none",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--time-limit",
+            "1",
+            "--workload",
+            "counter",
+        ],
+    );
+    assert!([0, 2].contains(&code(&out)), "{}", stderr(&out));
+    let toml = std::fs::read_to_string(run.unwrap().join("test.toml")).unwrap();
+    assert!(toml.contains("workload = \"counter\""), "{toml}");
+    assert!(toml.contains("time_limit = 1.0"), "{toml}");
+    assert!(toml.contains("concurrency = 3"), "the plan's key stands: {toml}");
 }
 
 #[test]
@@ -85,7 +168,7 @@ fn a_node_binary_that_fails_to_start_exits_3_with_nothing_left() {
             "--node-binary",
             "/nonexistent/fl",
         ],
-        "cannot start",
+        "--node-binary",
     );
 }
 

@@ -150,3 +150,33 @@ fn a_plan_file_sets_workload_nemesis_and_checkers() {
     assert_eq!(ran, ["counter", "perf"]);
     assert!(history(&dir).iter().any(|o| o["f"] == "incr"));
 }
+
+/// A run stopped before it wrote results.json still gets a report: `faultline report`
+/// checks its history (with its test.toml's checkers) and renders, saying so.
+#[test]
+fn report_checks_and_renders_a_run_killed_before_its_results() {
+    let store = tempfile::tempdir().unwrap();
+    let mut args = QUICK.to_vec();
+    args.extend(["--workload", "set", "--seed", "3"]);
+    let (o, d) = test_run(store.path(), &args);
+    assert!([0, 2].contains(&code(&o)), "{}", stderr(&o));
+    let dir = d.unwrap();
+    std::fs::remove_file(dir.join("results.json")).unwrap();
+    std::fs::remove_file(dir.join("report.html")).unwrap();
+    let junit = store.path().join("junit.xml");
+    let out = std::process::Command::new(bin())
+        .arg("report")
+        .arg(&dir)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        page.contains("no results.json"),
+        "the page says how it was checked"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("set") && xml.contains("perf"), "{xml}");
+}

@@ -5,10 +5,12 @@
 //! bad input (file, flag, pairing), with a message naming file and line.
 
 use super::convert::import_options;
-use crate::checker::{compose, registry, Anomaly, CheckOptions, Composed, Validity};
+use crate::checker::registry::{build_all, CheckerId};
+use crate::checker::{compose, Anomaly, CheckOptions, Composed, Validity};
 use crate::history::import::{self, Format, Imported};
 use crate::history::{pair, History, OpType, PairingError};
 use crate::report::RunResults;
+use crate::util::Secs;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -35,8 +37,8 @@ pub struct Args {
     #[arg(long)]
     pub format: Option<Format>,
     /// Comma-separated checkers to run.
-    #[arg(long, default_value = "linearizable")]
-    pub checker: String,
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "linearizable")]
+    pub checker: Vec<CheckerId>,
     /// Print results.json to stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -44,12 +46,12 @@ pub struct Args {
     #[arg(long)]
     pub no_partition: bool,
     /// Wall-clock budget per checker, in seconds; past it a checker answers unknown.
-    #[arg(long, value_name = "SECS")]
-    pub time_limit: Option<f64>,
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = super::args::positive_secs)]
+    pub time_limit: Option<Secs>,
     /// Memory budget for checkers, in MiB (default for the linearizability search: half the
     /// memory available at start).
-    #[arg(long, value_name = "MB")]
-    pub memory_limit: Option<u64>,
+    #[arg(long, value_name = "MB", allow_negative_numbers = true, value_parser = super::args::count(usize::MAX))]
+    pub memory_limit: Option<usize>,
     /// Directory of node logs (`*.log`), ground truth for the split-brain checker.
     #[arg(long, value_name = "DIR")]
     pub node_logs: Option<PathBuf>,
@@ -80,7 +82,7 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
         }
     }
     let opts = check_options(&args)?;
-    let checkers = registry::build_list(&args.checker)?;
+    let checkers = build_all(&args.checker);
     if checkers.is_empty() {
         bail!("--checker: no checker named");
     }
@@ -139,16 +141,8 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
 }
 
 fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
-    let time_limit = match args.time_limit {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(s) => bail!("--time-limit {s}: expected a positive number of seconds"),
-    };
-    let memory_limit = match args.memory_limit {
-        None => None,
-        Some(0) => bail!("--memory-limit 0: expected a positive number of MiB"),
-        Some(mb) => Some(mb.saturating_mul(1 << 20)),
-    };
+    let time_limit = args.time_limit.map(Secs::duration);
+    let memory_limit = args.memory_limit.map(|mb| (mb as u64).saturating_mul(1 << 20));
     let node_logs = match &args.node_logs {
         None => Vec::new(),
         Some(dir) => node_log_files(dir)?,

@@ -1,6 +1,7 @@
 //! The command line (clap). `anyhow` lives here at the edge; library modules
 //! use their own `thiserror` enums. Every error path exits with code 3.
 
+mod args;
 mod bench;
 mod check;
 mod cleanup;
@@ -12,7 +13,7 @@ mod suite;
 mod test;
 
 use crate::exit;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,7 +50,10 @@ pub enum Command {
 
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -63,7 +67,10 @@ pub fn main() -> i32 {
     };
     init_tracing();
     let result = match cli.command {
-        Command::Test(a) => test::run(a),
+        Command::Test(a) => {
+            let m = matches.subcommand_matches("test").cloned().unwrap_or_default();
+            test::run(a, &m)
+        }
         Command::Check(a) => check::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Report(a) => report::run(a),

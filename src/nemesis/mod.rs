@@ -7,4 +7,4 @@ pub mod net;
 pub mod schedule;
 
 pub use exec::Nemesis;
-pub use schedule::{parse_kinds, plan, Action, Kind, Step};
+pub use schedule::{parse_kinds, plan, Action, Kind, Kinds, Step};

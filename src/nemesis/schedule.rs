@@ -76,7 +76,7 @@ pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
             other => {
                 return Err(ScheduleError::Unknown {
                     name: other.to_string(),
-                    known: format!("{}, all, none", KIND_NAMES.join(", ")),
+                    known: known_kinds(),
                 })
             }
         }
@@ -84,6 +84,90 @@ pub fn parse_kinds(s: &str) -> Result<Vec<Kind>, ScheduleError> {
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// A set of fault kinds as a test plan holds it: sorted, without duplicates,
+/// `all` already expanded (by [`parse_kinds`], the one place that knows what `all` means).
+/// Written to test.toml as a list; read from a comma-separated string (`--nemesis`, plan
+/// files) or a list whose items may themselves be `all` or `none`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Kinds(Vec<Kind>);
+
+impl Kinds {
+    /// What `--nemesis` means without the flag: `all`.
+    pub fn all() -> Kinds {
+        Kinds(parse_kinds("all").expect("`all` parses"))
+    }
+
+    pub fn none() -> Kinds {
+        Kinds(Vec::new())
+    }
+
+    pub fn new(mut kinds: Vec<Kind>) -> Kinds {
+        kinds.sort();
+        kinds.dedup();
+        Kinds(kinds)
+    }
+
+    pub fn as_slice(&self) -> &[Kind] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, k: Kind) -> bool {
+        self.0.contains(&k)
+    }
+
+    /// `partition+kill`, or `none`: how test names spell the set.
+    pub fn label(&self) -> String {
+        if self.0.is_empty() {
+            return "none".into();
+        }
+        self.0.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
+    }
+}
+
+impl std::str::FromStr for Kinds {
+    type Err = ScheduleError;
+    fn from_str(s: &str) -> Result<Kinds, ScheduleError> {
+        parse_kinds(s).map(Kinds)
+    }
+}
+
+impl<'de> Deserialize<'de> for Kinds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kinds, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let text = match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "expected a comma-separated string or a list of nemesis kinds ({})",
+                known_kinds()
+            ))
+        })? {
+            Raw::One(s) => s,
+            Raw::Many(v) => v.join(","),
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Kind {
+    /// The name `--nemesis` and plan files use.
+    pub fn name(self) -> &'static str {
+        KIND_NAMES[self as usize]
+    }
+}
+
+fn known_kinds() -> String {
+    format!("{}, all, none", KIND_NAMES.join(", "))
 }
 
 /// Which nodes a process fault hits.
@@ -309,6 +393,48 @@ pub fn plan(seed: u64, kinds: &[Kind], nodes: usize, interval: Duration, limit: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_read_strings_and_lists_expand_all_once_and_name_each_kind() {
+        for (i, name) in KIND_NAMES.iter().enumerate() {
+            let k = parse_kinds(name).unwrap();
+            assert_eq!(k.len(), 1);
+            assert_eq!(k[0].name(), *name, "KIND_NAMES[{i}] out of step with Kind");
+        }
+        #[derive(Deserialize)]
+        struct P {
+            nemesis: Kinds,
+        }
+        let s: P = toml::from_str("nemesis = \"kill,partition,kill\"").unwrap();
+        let l: P = toml::from_str("nemesis = [\"partition\", \"kill\"]").unwrap();
+        assert_eq!(s.nemesis, l.nemesis);
+        assert_eq!(s.nemesis.label(), "partition+kill");
+        let all: P = toml::from_str("nemesis = [\"all\"]").unwrap();
+        assert_eq!(all.nemesis, Kinds::all());
+        assert_eq!(
+            toml::from_str::<P>("nemesis = \"none\"").unwrap().nemesis.label(),
+            "none"
+        );
+        let e = toml::from_str::<P>("nemesis = \"partition,meteor\"")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("unknown nemesis `meteor`") && e.contains("line 1"),
+            "{e}"
+        );
+        assert!(toml::from_str::<P>("nemesis = 3").is_err());
+        // test.toml writes a list that reads back the same.
+        #[derive(Serialize)]
+        struct W {
+            nemesis: Kinds,
+        }
+        let text = toml::to_string(&W {
+            nemesis: Kinds::all(),
+        })
+        .unwrap();
+        assert_eq!(toml::from_str::<P>(&text).unwrap().nemesis, Kinds::all());
+    }
 
     #[test]
     fn parse_and_plan() {

@@ -412,5 +412,9 @@ mod tests {
         let t = serde_json::json!({"store": {"replication": "async", "reads": "follower"}, "nemesis": ["kill", "partition"]});
         assert_eq!(mode(&t).unwrap(), "replication=async reads=follower");
         assert_eq!(cfg(&t, &[&["nemesis"]]).unwrap(), "kill, partition");
+        // test.toml's own shape: the system and its modes in `[target]`.
+        let t = serde_json::json!({"target": {"name": "etcd", "nodes": 3, "replication": "quorum", "reads": "follower"}});
+        assert_eq!(cfg(&t, &[&["target"]]).unwrap(), "etcd");
+        assert_eq!(mode(&t).unwrap(), "reads=follower");
     }
 }

@@ -1,98 +1,234 @@
-//! The resolved configuration of one test: everything `test.toml` records so
-//! `faultline test --replay DIR` re-runs it.
+//! One test, resolved: every setting as a typed value, checked before anything starts.
+//!
+//! The same shape is three things: a plan file (`--plan`, any subset of the keys), the flags
+//! of `faultline test` (each a key), and `test.toml` in every run directory (all of them;
+//! `--replay DIR` reads it back). [`super::plan`] layers them; [`TestConfig::validate`]
+//! refuses what cannot run, naming the flag and the key.
+//!
+//! ```toml
+//! name = "builtin-register-partition+kill+pause+clock"
+//! seed = 42
+//! workload = "register"            # register, set, append, bank, counter, session
+//! checkers = ["linearizable"]      # optional: default is the workload's list
+//! nemesis = "partition,kill"       # or a list; `all`, `none`
+//! nemesis_interval = 3.0           # seconds
+//! concurrency = 10
+//! rate = 200.0                     # ops/s over all clients, 0 = unlimited
+//! time_limit = 30.0                # seconds of client activity
+//! op_timeout_ms = 1000
+//! recovery = 3.0                   # seconds between healing and final reads
+//! net = "auto"                     # netns, proxy, auto
+//! store_dir = "store"              # the runs folder
+//! [target]                         # the system under test (see `target::config`)
+//! name = "builtin"
+//! nodes = 5
+//! replication = "quorum"
+//! ```
 
+use crate::checker::registry::CheckerId;
+use crate::nemesis::net::NetKind;
+use crate::nemesis::Kinds;
+use crate::target::SystemConfig;
+use crate::util::{Invalid, Secs};
+use crate::workload::WorkloadKind;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Built-in store mode flags, passed through to `faultline node`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StoreModes {
-    pub replication: String,
-    pub reads: String,
-    pub fencing: bool,
-    pub fsync: String,
-    pub heartbeat_ms: u64,
-    pub election_timeout_ms: u64,
-}
-
-impl Default for StoreModes {
-    fn default() -> Self {
-        StoreModes {
-            replication: "quorum".into(),
-            reads: "linearizable".into(),
-            fencing: true,
-            fsync: "batch".into(),
-            heartbeat_ms: 50,
-            election_timeout_ms: 500,
-        }
-    }
-}
+/// The most concurrent clients a test may ask for (each is a thread).
+pub const MAX_CONCURRENCY: usize = 10_000;
+/// The longest test name (it becomes a directory name).
+pub const MAX_NAME: usize = 200;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TestConfig {
+    /// The test's name: `store/<name>/<run>/`. Empty until resolved (then
+    /// `<target>-<workload>-<nemesis>` unless given).
     pub name: String,
-    pub target: String,
-    pub nodes: usize,
+    /// Fixes ops, keys, values and the nemesis schedule. Below 2^63 (TOML integers are i64).
+    pub seed: u64,
+    pub workload: WorkloadKind,
+    /// Checkers to run; empty = the workload's own list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkers: Vec<CheckerId>,
+    pub nemesis: Kinds,
+    pub nemesis_interval: Secs,
     pub concurrency: usize,
-    pub time_limit_s: f64,
     /// Target ops/s over all clients; 0 = as fast as possible.
     pub rate: f64,
-    pub workload: String,
-    /// Fault kinds (`partition`, `kill`, `pause`, `clock`, `clock-drift`, ...;
-    /// see [`crate::nemesis::schedule::KIND_NAMES`]).
-    pub nemesis: Vec<String>,
-    pub nemesis_interval_s: f64,
-    pub seed: u64,
-    /// `netns`, `proxy` or `auto` as asked.
-    pub net: String,
-    pub store: StoreModes,
-    pub store_dir: PathBuf,
+    /// Seconds of client activity.
+    pub time_limit: Secs,
     pub op_timeout_ms: u64,
     /// Time given to the cluster after healing, before final reads.
-    pub recovery_s: f64,
-    /// Checkers to run; empty = the workload's list (`workload::CHECKERS`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checkers: Vec<String>,
-    /// Node binary (default: this executable).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_binary: Option<PathBuf>,
+    pub recovery: Secs,
+    pub net: NetKind,
+    /// The runs folder (`--store-dir`).
+    pub store_dir: PathBuf,
+    /// The system under test and its modes (`[target]`).
+    #[serde(rename = "target")]
+    pub system: SystemConfig,
 }
 
 impl Default for TestConfig {
     fn default() -> Self {
         TestConfig {
             name: String::new(),
-            target: "builtin".into(),
-            nodes: 5,
-            concurrency: 10,
-            time_limit_s: 30.0,
-            rate: 200.0,
-            workload: "register".into(),
-            nemesis: vec!["partition".into(), "kill".into(), "pause".into(), "clock".into()],
-            nemesis_interval_s: 3.0,
             seed: 0,
-            net: "auto".into(),
-            store: StoreModes::default(),
-            store_dir: PathBuf::from("store"),
-            op_timeout_ms: 1000,
-            recovery_s: 3.0,
+            workload: WorkloadKind::Register,
             checkers: Vec::new(),
-            node_binary: None,
+            nemesis: Kinds::all(),
+            nemesis_interval: Secs::new(3.0).expect("in range"),
+            concurrency: 10,
+            rate: 200.0,
+            time_limit: Secs::new(30.0).expect("in range"),
+            op_timeout_ms: 1000,
+            recovery: Secs::new(3.0).expect("in range"),
+            net: NetKind::Auto,
+            store_dir: PathBuf::from("store"),
+            system: SystemConfig::default(),
         }
     }
 }
 
+/// Why a test name cannot be a directory name under the runs folder, if it cannot.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.len() > MAX_NAME {
+        return Err(format!("is {} bytes long (at most {MAX_NAME})", name.len()));
+    }
+    if name.contains(['/', '\\', '\0']) || name.contains("..") || name.starts_with('.') {
+        return Err(format!(
+            "`{name}`: a test name becomes a directory under --store-dir; no path separators, no `..`, no leading `.`"
+        ));
+    }
+    if name == "latest" {
+        return Err("`latest` is the link to the newest run; pick another name".into());
+    }
+    Ok(())
+}
+
 impl TestConfig {
-    /// `<target>-<workload>-<nemesis>` unless a name was given.
-    pub fn resolved_name(&self) -> String {
-        if !self.name.is_empty() {
-            return self.name.clone();
-        }
-        let nem = if self.nemesis.is_empty() {
-            "none".to_string()
+    /// The checkers to run: the plan's list, else the workload's.
+    pub fn checker_ids(&self) -> Vec<CheckerId> {
+        if self.checkers.is_empty() {
+            self.workload.checkers().to_vec()
         } else {
-            self.nemesis.join("+")
+            self.checkers.clone()
+        }
+    }
+
+    /// `<target>-<workload>-<nemesis>`: the name a test gets unless it is given one.
+    /// `target` is the system's label (a definition file's `name`, not its path).
+    pub fn default_name(&self, target: &str) -> String {
+        format!("{target}-{}-{}", self.workload, self.nemesis.label())
+    }
+
+    /// Everything that can be refused before anything starts.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !self.name.is_empty() {
+            check_name(&self.name).map_err(|m| Invalid::new("--name", "name", m))?;
+        }
+        if self.seed > i64::MAX as u64 {
+            return Err(Invalid::new(
+                "--seed",
+                "seed",
+                format!("must be below 2^63 (got {})", self.seed),
+            ));
+        }
+        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
+            return Err(Invalid::new(
+                "--concurrency",
+                "concurrency",
+                format!(
+                    "must be between 1 and {MAX_CONCURRENCY} (got {})",
+                    self.concurrency
+                ),
+            ));
+        }
+        if self.time_limit.is_zero() {
+            return Err(Invalid::new(
+                "--time-limit",
+                "time_limit",
+                "must be positive (got 0)",
+            ));
+        }
+        if !self.rate.is_finite() || self.rate < 0.0 {
+            return Err(Invalid::new(
+                "--rate",
+                "rate",
+                format!("must be a number of ops/s >= 0 (got {})", self.rate),
+            ));
+        }
+        if !self.nemesis.is_empty() && self.nemesis_interval.is_zero() {
+            return Err(Invalid::new(
+                "--nemesis-interval",
+                "nemesis_interval",
+                "must be positive when there is a nemesis (got 0)",
+            ));
+        }
+        crate::util::secs::millis(self.op_timeout_ms, 1)
+            .map_err(|m| Invalid::new("--op-timeout-ms", "op_timeout_ms", m))?;
+        self.system.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip_through_test_toml() {
+        let c = TestConfig {
+            seed: 7,
+            name: "t".into(),
+            ..TestConfig::default()
         };
-        format!("{}-{}-{}", self.target, self.workload, nem)
+        c.validate().unwrap();
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert_eq!(toml::from_str::<TestConfig>(&text).unwrap(), c, "{text}");
+        assert!(
+            text.contains("[target]") && text.contains("nemesis = ["),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_that_would_escape_the_runs_folder_are_refused() {
+        for bad in ["../../escape", "a/b", "..", ".", ".hidden", "a\\b", "latest", ""] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        for ok in ["builtin-register-partition+kill", "my test", "a.b"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        let c = TestConfig {
+            name: "../x".into(),
+            ..TestConfig::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("--name"));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_flag_and_key() {
+        let bad = |f: &dyn Fn(&mut TestConfig), flag: &str| {
+            let mut c = TestConfig::default();
+            f(&mut c);
+            let e = c.validate().unwrap_err();
+            assert_eq!(e.flag.as_deref(), Some(flag), "{e}");
+        };
+        bad(&|c| c.concurrency = 0, "--concurrency");
+        bad(&|c| c.time_limit = Secs::ZERO, "--time-limit");
+        bad(&|c| c.nemesis_interval = Secs::ZERO, "--nemesis-interval");
+        bad(&|c| c.rate = f64::NAN, "--rate");
+        bad(&|c| c.op_timeout_ms = 0, "--op-timeout-ms");
+        bad(&|c| c.seed = u64::MAX, "--seed");
+        bad(&|c| c.system.nodes = 0, "--nodes");
+        let c = TestConfig {
+            nemesis: Kinds::none(),
+            nemesis_interval: Secs::ZERO,
+            ..TestConfig::default()
+        };
+        assert!(c.validate().is_ok(), "no nemesis, no interval needed");
     }
 }

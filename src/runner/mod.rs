@@ -14,16 +14,15 @@ pub mod progress;
 pub mod recorder;
 pub mod rundir;
 
-pub use config::{StoreModes, TestConfig};
+pub use config::TestConfig;
 
-use crate::checker::{compose, registry, CheckOptions};
-use crate::history::{Op, OpType, Process};
-use crate::nemesis::net::{Layout, NetBackend, NetError};
-use crate::nemesis::{parse_kinds, plan, Kind, Nemesis};
+use crate::checker::{compose, CheckOptions, Composed, Validity, Verdict};
+use crate::history::{History, Op, OpType, Process};
+use crate::nemesis::net::{self, Layout, NetBackend, NetError, RunTag};
+use crate::nemesis::{plan, Kind, Nemesis};
 use crate::report::RunResults;
 use crate::target::{NodeCtx, Target, TargetError};
-use crate::workload;
-use recorder::Recorder;
+use recorder::{monotonic_ns, Recorder};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -95,32 +94,18 @@ pub fn write_report_hook(dir: &std::path::Path, results: &RunResults) -> Result<
 
 /// Checks a config before anything is started.
 pub fn validate(cfg: &TestConfig) -> Result<(), RunnerError> {
-    let bad = |m: String| Err(RunnerError::Config(m));
-    if cfg.nodes == 0 {
-        return bad("nodes must be at least 1 (got 0)".into());
-    }
-    if cfg.concurrency == 0 {
-        return bad("concurrency must be at least 1 (got 0)".into());
-    }
-    if cfg.time_limit_s.is_nan() || cfg.time_limit_s <= 0.0 {
-        return bad(format!("time limit must be positive (got {})", cfg.time_limit_s));
-    }
-    if cfg.rate.is_nan() || cfg.rate < 0.0 {
-        return bad(format!("rate must be >= 0 (got {})", cfg.rate));
-    }
-    if !cfg.nemesis.is_empty() && (cfg.nemesis_interval_s.is_nan() || cfg.nemesis_interval_s <= 0.0) {
-        return bad(format!(
-            "nemesis interval must be positive (got {})",
-            cfg.nemesis_interval_s
-        ));
-    }
-    if cfg.seed > i64::MAX as u64 {
-        return bad(format!("seed must be below 2^63 (got {})", cfg.seed));
-    }
-    workload::build(&cfg.workload).map_err(|e| RunnerError::Config(e.to_string()))?;
-    parse_kinds(&cfg.nemesis.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
-    registry::build_list(&cfg.checkers.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
-    Ok(())
+    cfg.validate().map_err(|e| RunnerError::Config(e.to_string()))
+}
+
+/// Runs one resolved test: builds its system (one factory, beside the systems) and its
+/// network back end, then [`run`]s it.
+pub fn execute(cfg: &TestConfig) -> Result<RunOutcome, RunnerError> {
+    validate(cfg)?;
+    let tag = RunTag::current();
+    let origin = monotonic_ns();
+    let target = crate::target::build(&cfg.system, origin, tag.as_str())?;
+    let (net, note) = net::build(cfg.net, &tag)?;
+    run(cfg, target, net, &note, origin)
 }
 
 /// Owns the target and network; tears both down on drop (error, panic).
@@ -170,11 +155,10 @@ pub fn run(
     origin_ns: u64,
 ) -> Result<RunOutcome, RunnerError> {
     validate(cfg)?;
-    let mut wl = workload::build(&cfg.workload).map_err(|e| RunnerError::Config(e.to_string()))?;
-    let kinds = parse_kinds(&cfg.nemesis.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
+    let mut wl = cfg.workload.build();
     // A fault the target cannot inject fails the run before anything starts
     // (a drift that silently never happened would make a valid verdict lie).
-    if kinds.contains(&Kind::ClockDrift) && !target.supports_clock_rate() {
+    if cfg.nemesis.contains(Kind::ClockDrift) && !target.supports_clock_rate() {
         return Err(TargetError::unsupported(target.name(), "clock rates (--nemesis clock-drift)").into());
     }
     let started_at = std::time::SystemTime::now()
@@ -182,7 +166,7 @@ pub fn run(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let stale = cleanup::clean(cleanup::Scope::Stale);
-    let dir = rundir::create(&cfg.store_dir, &cfg.resolved_name())?;
+    let dir = rundir::create(&cfg.store_dir, &cfg.name)?;
     rundir::write_config(&dir, cfg)?;
     let prog = progress::Progress::new();
     prog.line(&format!("run directory {}", dir.display()));
@@ -192,7 +176,7 @@ pub fn run(
     }
 
     let mut cluster = Cluster { target, net };
-    let nodes = node_names(cfg.nodes);
+    let nodes = node_names(cfg.system.nodes);
     let plan_ports = cluster.target.ports();
     let nets = cluster.net.setup(&Layout {
         nodes: nodes.clone(),
@@ -232,12 +216,12 @@ pub fn run(
     // Client phase.
     let rec =
         Recorder::new(Some(&dir.join("history.jsonl")), origin_ns).map_err(io("creating history.jsonl"))?;
-    let limit = Duration::from_secs_f64(cfg.time_limit_s);
+    let limit = cfg.time_limit.duration();
     let steps = plan(
         cfg.seed,
-        &kinds,
+        cfg.nemesis.as_slice(),
         nodes.len(),
-        Duration::from_secs_f64(cfg.nemesis_interval_s),
+        cfg.nemesis_interval.duration(),
         limit,
     );
     let t0 = Instant::now();
@@ -283,7 +267,7 @@ pub fn run(
 
     // Recovery and final reads.
     if !interrupted {
-        std::thread::sleep(Duration::from_secs_f64(cfg.recovery_s.max(0.0)));
+        std::thread::sleep(cfg.recovery.duration());
         let finals = wl.final_ops();
         if !finals.is_empty() {
             let (target, net) = (&*cluster.target, &*cluster.net);
@@ -303,56 +287,96 @@ pub fn run(
     if let Some(e) = write_err {
         warnings.push(format!("history.jsonl write error: {e}"));
     }
-    let wanted: Vec<&str> = if cfg.checkers.is_empty() {
-        workload::checkers_for(&cfg.workload)
-    } else {
-        cfg.checkers.iter().map(String::as_str).collect()
-    };
-    let have: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|c| registry::NAMES.contains(c))
-        .collect();
-    let missing: Vec<&str> = wanted.iter().copied().filter(|c| !have.contains(c)).collect();
-    if !missing.is_empty() {
-        warnings.push(format!("checkers not in this build: {}", missing.join(", ")));
-    }
-    let checkers = registry::build_list(&have.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
-    let opts = CheckOptions {
-        time_limit: Some(Duration::from_secs(120)),
-        model: wl.model(),
-        node_logs: logs.iter().map(|(_, p)| p.clone()).collect(),
-        params: wl.params(),
-        ..CheckOptions::default()
-    };
-    let mut composed = compose(&checkers, &history, &opts);
-    if checkers.is_empty() {
-        composed.results.push(crate::checker::Verdict::unknown(
-            "runner",
-            format!("no checker for workload {} in this build", cfg.workload),
-        ));
-        composed.valid = crate::checker::Validity::Unknown;
-    }
-    let mut results = RunResults {
-        faultline_version: env!("CARGO_PKG_VERSION").to_string(),
-        name: cfg.resolved_name(),
-        valid: composed.valid,
-        results: composed.results,
-        test: serde_json::to_value(cfg).unwrap_or_default(),
-        seed: Some(cfg.seed),
-        ops: history.len(),
-        duration_ms,
-        started_at,
-        replay: Some(format!("faultline test --replay {}", dir.display())),
-        net: Some(net_note.split_whitespace().next().unwrap_or("").to_string()),
-        warnings,
-    };
+    let logs = logs.into_iter().map(|(_, p)| p).collect();
+    let composed = check(cfg, &*wl, &history, logs);
+    let mut results = results_of(cfg, composed, &history, &dir, warnings);
+    results.duration_ms = duration_ms;
+    results.started_at = started_at;
+    results.net = Some(net_note.split_whitespace().next().unwrap_or("").to_string());
     if let Err(e) = write_report_hook(&dir, &results) {
         results.warnings.push(format!("report: {e}"));
     }
     rundir::write_results(&dir, &results)?;
     rundir::link_latest(&cfg.store_dir, &dir);
     Ok(RunOutcome { dir, results })
+}
+
+/// results.json's content for a checked run (duration, start and network left for the
+/// caller, who knows them).
+fn results_of(
+    cfg: &TestConfig,
+    composed: Composed,
+    history: &History,
+    dir: &std::path::Path,
+    warnings: Vec<String>,
+) -> RunResults {
+    RunResults {
+        faultline_version: env!("CARGO_PKG_VERSION").to_string(),
+        name: cfg.name.clone(),
+        valid: composed.valid,
+        results: composed.results,
+        test: serde_json::to_value(cfg).unwrap_or_default(),
+        seed: Some(cfg.seed),
+        ops: history.len(),
+        duration_ms: 0.0,
+        started_at: 0,
+        replay: Some(format!("faultline test --replay {}", dir.display())),
+        net: None,
+        warnings,
+    }
+}
+
+/// Checks a run directory whose run never wrote results.json (the harness was killed):
+/// its test.toml says what to check, its history.jsonl and node logs are the evidence.
+/// Returns the history and the results, which say how they were obtained.
+pub fn recheck(dir: &std::path::Path) -> Result<(History, RunResults), RunnerError> {
+    let mut r = plan::Resolver::new();
+    r.replay(&rundir::test_toml(dir))
+        .map_err(|e| RunnerError::Config(e.to_string()))?;
+    let cfg = r.finish().map_err(|e| RunnerError::Config(e.to_string()))?;
+    let path = dir.join("history.jsonl");
+    let history = crate::history::jsonl::read_file(&path).map_err(|e| RunnerError::Config(e.to_string()))?;
+    let logs = rundir::node_logs(dir);
+    let wl = cfg.workload.build();
+    let composed = check(&cfg, &*wl, &history, logs);
+    let mut warnings = history.warnings.clone();
+    warnings.push(format!(
+        "{} has no results.json (the run was stopped before it finished): checked now from its history",
+        dir.display()
+    ));
+    let mut results = results_of(&cfg, composed, &history, dir, warnings);
+    results.duration_ms = history.ops.last().map_or(0.0, |o| o.time as f64 / 1e6);
+    Ok((history, results))
+}
+
+/// The check phase: the config's checkers (its own list, else its workload's) over
+/// `history`, with the workload's model and parameters and the nodes' logs.
+///
+/// A history in which no client operation succeeded is never `valid`: nothing was tested
+/// (every op timed out, or no node answered), so the verdict is `unknown`, saying so.
+pub fn check(
+    cfg: &TestConfig,
+    wl: &dyn crate::workload::Workload,
+    history: &History,
+    node_logs: Vec<PathBuf>,
+) -> Composed {
+    let checkers = crate::checker::registry::build_all(&cfg.checker_ids());
+    let opts = CheckOptions {
+        time_limit: Some(Duration::from_secs(120)),
+        model: wl.model(),
+        node_logs,
+        params: wl.params(),
+        ..CheckOptions::default()
+    };
+    let mut composed = compose(&checkers, history, &opts);
+    let succeeded = history.client_ops().any(|o| o.ty == OpType::Ok);
+    if !succeeded && composed.valid == Validity::Valid {
+        composed
+            .results
+            .push(Verdict::unknown("runner", "no client operation succeeded"));
+        composed.valid = Validity::Unknown;
+    }
+    composed
 }
 
 pub fn wait_healthy(
@@ -366,9 +390,7 @@ pub fn wait_healthy(
         let mut last = None;
         for n in nodes {
             if !target.is_running(n) {
-                return Err(RunnerError::Unhealthy(format!(
-                    "node {n} exited (see its log in nodes/{n}.log)"
-                )));
+                return Err(RunnerError::Unhealthy(exited(target, n)));
             }
             if let Err(e) = target.healthy(n, Duration::from_millis(500)) {
                 last = Some(e.to_string());
@@ -381,6 +403,29 @@ pub fn wait_healthy(
             Some(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     })?
+}
+
+/// Why a node that should be starting is gone: its log's last lines say (a missing
+/// library, a bad flag, a port in use), or that it wrote nothing at all.
+fn exited(target: &dyn Target, node: &str) -> String {
+    let log = target
+        .log_files()
+        .into_iter()
+        .find(|(id, _)| id == node)
+        .map(|(_, p)| p);
+    let tail = log
+        .as_deref()
+        .map(|p| crate::target::external::NodeProcess::tail_of(p, 8))
+        .unwrap_or_default();
+    let tail = tail.trim();
+    let shown = log
+        .as_deref()
+        .map_or("its log".into(), |p| p.display().to_string());
+    if tail.is_empty() || tail == "(no log)" {
+        format!("node {node} exited before it became healthy, writing nothing to {shown} (does its binary run here?)")
+    } else {
+        format!("node {node} exited before it became healthy; the end of {shown}:\n{tail}")
+    }
 }
 
 fn nemesis_loop(
@@ -426,5 +471,44 @@ fn nemesis_loop(
     }
     for (a, out) in nem.heal_all() {
         record(a.f(), serde_json::to_value(&a).unwrap_or_default(), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::WorkloadKind;
+    use serde_json::json;
+
+    fn history(outcome: OpType) -> History {
+        let mut ops = Vec::new();
+        for p in 0..3 {
+            ops.push(Op::new(OpType::Invoke, Process::Client(p), "add", json!(p)));
+            ops.push(Op::new(outcome, Process::Client(p), "add", json!(p)));
+        }
+        let mut h = History::new(ops);
+        h.reindex();
+        h
+    }
+
+    #[test]
+    fn a_run_in_which_no_client_operation_succeeded_is_not_valid() {
+        // `noop` says valid to anything: the runner's own rule is what answers unknown.
+        let cfg = TestConfig {
+            workload: WorkloadKind::Set,
+            checkers: vec![crate::checker::registry::CheckerId::Noop],
+            ..TestConfig::default()
+        };
+        let wl = cfg.workload.build();
+        for ty in [OpType::Fail, OpType::Info] {
+            let c = check(&cfg, &*wl, &history(ty), Vec::new());
+            assert_eq!(c.valid, Validity::Unknown, "{ty:?}");
+            assert!(c
+                .results
+                .iter()
+                .any(|v| v.summary.contains("no client operation succeeded")));
+        }
+        let empty = check(&cfg, &*wl, &History::default(), Vec::new());
+        assert_eq!(empty.valid, Validity::Unknown);
     }
 }

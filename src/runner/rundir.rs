@@ -22,14 +22,22 @@ pub fn create(store: &Path, name: &str) -> Result<PathBuf, RunnerError> {
 
 pub fn write_config(dir: &Path, cfg: &TestConfig) -> Result<(), RunnerError> {
     let text = toml::to_string_pretty(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
-    std::fs::write(dir.join("test.toml"), text).map_err(io("writing test.toml"))
+    std::fs::write(test_toml(dir), text).map_err(io("writing test.toml"))
 }
 
-/// Reads a recorded `test.toml` (for `--replay`).
-pub fn read_config(dir: &Path) -> Result<TestConfig, RunnerError> {
-    let p = dir.join("test.toml");
-    let text = std::fs::read_to_string(&p).map_err(io(format!("reading {}", p.display())))?;
-    toml::from_str(&text).map_err(|e| RunnerError::Config(format!("{}: {e}", p.display())))
+/// Where a run directory keeps its resolved config (read by `--replay`).
+pub fn test_toml(dir: &Path) -> PathBuf {
+    dir.join("test.toml")
+}
+
+/// The node logs under `dir/nodes/`, sorted.
+pub fn node_logs(dir: &Path) -> Vec<PathBuf> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir.join("nodes"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    logs.retain(|p| p.extension().is_some_and(|x| x == "log"));
+    logs.sort();
+    logs
 }
 
 pub fn write_results(dir: &Path, r: &RunResults) -> Result<(), RunnerError> {

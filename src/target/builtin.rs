@@ -8,24 +8,51 @@
 //! bank `read` is a txn of reads; `txn` passes through. `NotLeader` answers are
 //! followed once to the hinted leader.
 
+use super::config::value_name;
 use super::process::{Spec, Supervisor};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::{Client, Completion};
 use crate::history::Op;
-use crate::runner::StoreModes;
 use crate::store::admin::AdminClient;
 use crate::store::client::{ClientError, StoreClient};
-use crate::store::core::Role;
+use crate::store::core::{Reads, Replication, Role};
 use crate::store::ops::{ClientOp, Outcome, Request};
+use crate::store::wal::FsyncPolicy;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The built-in store's modes: what `faultline node` is started with. The safe defaults
+/// (quorum, linearizable reads, fencing, batched fsync) must pass every checker; each unsafe
+/// mode must be caught (README's table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuiltinModes {
+    pub replication: Replication,
+    pub reads: Reads,
+    pub fencing: bool,
+    pub fsync: FsyncPolicy,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: u64,
+}
+
+impl Default for BuiltinModes {
+    fn default() -> Self {
+        BuiltinModes {
+            replication: Replication::Quorum,
+            reads: Reads::Linearizable,
+            fencing: true,
+            fsync: FsyncPolicy::Batch,
+            heartbeat_ms: 50,
+            election_timeout_ms: 500,
+        }
+    }
+}
+
 pub struct Builtin {
     binary: PathBuf,
-    modes: StoreModes,
+    modes: BuiltinModes,
     time_origin_ns: u64,
     sup: Supervisor,
     nodes: BTreeMap<NodeId, NodeCtx>,
@@ -33,7 +60,7 @@ pub struct Builtin {
 
 impl Builtin {
     /// `binary` runs `faultline node ...` (normally this executable).
-    pub fn new(binary: PathBuf, modes: StoreModes, time_origin_ns: u64, tag: &str) -> Builtin {
+    pub fn new(binary: PathBuf, modes: BuiltinModes, time_origin_ns: u64, tag: &str) -> Builtin {
         Builtin {
             binary,
             modes,
@@ -85,11 +112,11 @@ impl Builtin {
                 "--log",
                 &n.log.display().to_string(),
                 "--replication",
-                &m.replication,
+                &value_name(&m.replication),
                 "--reads",
-                &m.reads,
+                &value_name(&m.reads),
                 "--fsync",
-                &m.fsync,
+                &value_name(&m.fsync),
                 "--heartbeat-ms",
                 &m.heartbeat_ms.to_string(),
                 "--election-timeout-ms",

@@ -13,12 +13,17 @@
 
 pub mod builtin;
 pub mod command;
+pub mod config;
 pub mod etcd;
 pub mod external;
+mod factory;
 pub mod process;
 pub mod redis;
 pub mod reference;
 
+pub use builtin::BuiltinModes;
+pub use config::{SystemConfig, SystemKind};
+pub use factory::build;
 pub use process::{ProcessError, Supervisor};
 
 use crate::client::Client;

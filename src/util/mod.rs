@@ -2,4 +2,9 @@
 //! network back ends), kept here so that lower layers never import from higher ones.
 
 pub mod hash;
+mod invalid;
 pub mod ports;
+pub mod secs;
+
+pub use invalid::Invalid;
+pub use secs::Secs;

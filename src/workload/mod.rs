@@ -9,9 +9,11 @@ pub mod collections;
 pub mod pace;
 pub mod register;
 
+use crate::checker::registry::CheckerId;
 use crate::history::Op;
 use crate::target::WorkloadInfo;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -21,20 +23,88 @@ pub enum WorkloadError {
     Unknown { name: String, known: String },
 }
 
-/// Workload → checkers, as data. The runner runs the ones this build has
-/// (`crate::checker::registry::NAMES`) and notes the others as missing.
-pub const CHECKERS: &[(&str, &[&str])] = &[
-    ("register", &["linearizable", "stale", "split_brain", "perf"]),
-    ("set", &["set", "perf"]),
-    ("append", &["elle", "perf"]),
-    ("bank", &["bank", "perf"]),
-    ("counter", &["counter", "perf"]),
-    ("session", &["session", "stale", "perf"]),
-];
+/// The workloads, as `--workload` and plan files name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    Register,
+    Set,
+    Append,
+    Bank,
+    Counter,
+    Session,
+}
+
+impl WorkloadKind {
+    pub const ALL: &'static [WorkloadKind] = &[
+        WorkloadKind::Register,
+        WorkloadKind::Set,
+        WorkloadKind::Append,
+        WorkloadKind::Bank,
+        WorkloadKind::Counter,
+        WorkloadKind::Session,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Register => "register",
+            WorkloadKind::Set => "set",
+            WorkloadKind::Append => "append",
+            WorkloadKind::Bank => "bank",
+            WorkloadKind::Counter => "counter",
+            WorkloadKind::Session => "session",
+        }
+    }
+
+    /// The checkers this workload's histories need (a plan's `checkers` replaces them).
+    pub fn checkers(self) -> &'static [CheckerId] {
+        use CheckerId::*;
+        match self {
+            WorkloadKind::Register => &[Linearizable, Stale, SplitBrain, Perf],
+            WorkloadKind::Set => &[Set, Perf],
+            WorkloadKind::Append => &[Elle, Perf],
+            WorkloadKind::Bank => &[Bank, Perf],
+            WorkloadKind::Counter => &[Counter, Perf],
+            WorkloadKind::Session => &[Session, Stale, Perf],
+        }
+    }
+
+    /// A fresh generator.
+    pub fn build(self) -> Box<dyn Workload> {
+        match self {
+            WorkloadKind::Register => Box::new(register::Register::new(false)),
+            WorkloadKind::Session => Box::new(register::Register::new(true)),
+            WorkloadKind::Set => Box::new(collections::Set::default()),
+            WorkloadKind::Counter => Box::new(collections::Counter),
+            WorkloadKind::Append => Box::new(append::Append::default()),
+            WorkloadKind::Bank => Box::new(bank::Bank::new(5, 100)),
+        }
+    }
+}
+
+impl std::fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for WorkloadKind {
+    type Err = WorkloadError;
+    fn from_str(s: &str) -> Result<WorkloadKind, WorkloadError> {
+        WorkloadKind::ALL
+            .iter()
+            .copied()
+            .find(|w| w.name() == s.trim())
+            .ok_or_else(|| WorkloadError::Unknown {
+                name: s.to_string(),
+                known: names().join(", "),
+            })
+    }
+}
 
 /// Every workload name.
 pub fn names() -> Vec<&'static str> {
-    CHECKERS.iter().map(|(n, _)| *n).collect()
+    WorkloadKind::ALL.iter().map(|w| w.name()).collect()
 }
 
 /// A seeded op generator.
@@ -62,43 +132,22 @@ pub trait Workload: Send {
     }
 }
 
-/// The checkers a workload wants, by name.
-pub fn checkers_for(name: &str) -> Vec<&'static str> {
-    CHECKERS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, c)| c.to_vec())
-        .unwrap_or_default()
-}
-
-/// Builds a workload by name.
-pub fn build(name: &str) -> Result<Box<dyn Workload>, WorkloadError> {
-    Ok(match name {
-        "register" => Box::new(register::Register::new(false)),
-        "session" => Box::new(register::Register::new(true)),
-        "set" => Box::new(collections::Set::default()),
-        "counter" => Box::new(collections::Counter),
-        "append" => Box::new(append::Append::default()),
-        "bank" => Box::new(bank::Bank::new(5, 100)),
-        _ => {
-            return Err(WorkloadError::Unknown {
-                name: name.to_string(),
-                known: names().join(", "),
-            })
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
 
+    fn w_name(kind: WorkloadKind) -> String {
+        kind.build().name().to_string()
+    }
+
     #[test]
     fn every_workload_builds_is_deterministic_and_has_checkers() {
-        for name in names() {
+        for &kind in WorkloadKind::ALL {
+            let name = kind.name();
+            assert_eq!(name.parse::<WorkloadKind>().unwrap(), kind);
             let ops = |seed| {
-                let mut w = build(name).unwrap();
+                let mut w = kind.build();
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 (0..200).map(|i| w.next_op(&mut rng, i % 4)).collect::<Vec<Op>>()
             };
@@ -107,8 +156,9 @@ mod tests {
                 assert!(ops(7) != ops(8), "{name}: the seed changes nothing");
             }
             assert!(ops(7).iter().all(|o| o.is_invoke()));
-            assert!(!checkers_for(name).is_empty());
+            assert!(!kind.checkers().is_empty());
+            assert_eq!(w_name(kind), name);
         }
-        assert!(build("nope").is_err());
+        assert!("nope".parse::<WorkloadKind>().is_err());
     }
 }

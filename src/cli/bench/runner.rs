@@ -9,10 +9,10 @@ use crate::nemesis::net::null::NullNet;
 use crate::nemesis::net::{Layout, NetBackend, RunTag};
 use crate::runner::clients::{complete, Gen};
 use crate::runner::recorder::{monotonic_ns, Recorder};
-use crate::runner::{wait_healthy, StoreModes};
+use crate::runner::wait_healthy;
 use crate::target::builtin::Builtin;
-use crate::target::{NodeCtx, Target};
-use crate::workload;
+use crate::target::{BuiltinModes, NodeCtx, Target};
+use crate::workload::WorkloadKind;
 use anyhow::Context;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -28,12 +28,12 @@ pub struct Args {
     /// Seconds per phase (four phases).
     #[arg(long, default_value_t = 5)]
     pub secs: u64,
-    #[arg(long, default_value = "register")]
-    pub workload: String,
+    #[arg(long, value_enum, default_value_t = WorkloadKind::Register)]
+    pub workload: WorkloadKind,
 }
 
 fn phase(target: &dyn Target, nodes: &[String], a: &Args, rec: Option<&Recorder>) -> anyhow::Result<f64> {
-    let mut wl = workload::build(&a.workload)?;
+    let mut wl = a.workload.build();
     let info = wl.info();
     let gen = Mutex::new(Gen::new(&mut *wl, 1));
     let count = AtomicU64::new(0);
@@ -85,7 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let origin = monotonic_ns();
     let tag = RunTag::current();
     let bin = std::env::current_exe().context("locating faultline")?;
-    let mut target = Builtin::new(bin, StoreModes::default(), origin, tag.as_str());
+    let mut target = Builtin::new(bin, BuiltinModes::default(), origin, tag.as_str());
     let mut net = NullNet::default();
     let nodes: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
     let p = target.ports();

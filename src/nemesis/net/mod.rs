@@ -94,10 +94,15 @@ pub trait NetBackend: Send + Sync {
 }
 
 /// `--net` choices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum NetKind {
     Netns,
     Proxy,
+    /// netns when it works here (root, `nft`), else proxy.
+    #[default]
     Auto,
 }
 

@@ -36,7 +36,8 @@ const NEVER_FLUSH_BYTES: usize = 1 << 20;
 pub const CHUNK: u64 = 2 << 20;
 const HEADER: usize = 8;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum FsyncPolicy {
     Always,
     Batch,
