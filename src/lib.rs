@@ -2,9 +2,11 @@
 //!
 //! Layout (one concept per module; see DESIGN.md): [`history`] is the contract
 //! between every part; [`model`] and [`checker`] judge histories; [`store`] is
-//! the built-in reference replicated store; [`target`], [`client`],
+//! the built-in reference replicated store; [`system`] (the systems under test),
+//! [`net`] (where nodes live and how partitions are enforced), [`client`],
 //! [`workload`], [`nemesis`] and [`runner`] run tests; [`report`] writes what
-//! people and CI read; [`cli`] is the command line.
+//! people and CI read; [`cli`] is the command line; [`util`] is shared by all.
+//! Modules only import from lower layers; `layering.rs` checks it.
 
 pub mod checker;
 pub mod cli;
@@ -12,12 +14,16 @@ pub mod client;
 pub mod history;
 pub mod model;
 pub mod nemesis;
+pub mod net;
 pub mod report;
 pub mod runner;
 pub mod store;
-pub mod target;
+pub mod system;
 pub mod util;
 pub mod workload;
+
+#[cfg(test)]
+mod layering;
 
 /// DESIGN.md's exit codes.
 pub mod exit {

@@ -4,7 +4,7 @@
 //! figures belong in the issue notes.
 
 use assert_cmd::cargo::cargo_bin;
-use faultline::target::external::check_binary;
+use faultline::system::external::check_binary;
 use serde_json::Value;
 use std::process::Command;
 

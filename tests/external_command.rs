@@ -4,10 +4,9 @@
 
 use faultline::client::Client;
 use faultline::history::{Op, OpType, Process};
-use faultline::target::command::CommandClient;
-use faultline::target::external::{
-    check_binary, free_ports, wait_until, NodeProcess, NodeVars, Retry, TargetDef,
-};
+use faultline::system::command::CommandClient;
+use faultline::system::external::{check_binary, free_ports, wait_until, NodeVars, Retry, TargetDef};
+use faultline::system::process::NodeProcess;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;

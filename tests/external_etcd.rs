@@ -4,8 +4,8 @@
 
 use faultline::client::Client;
 use faultline::history::{Op, OpType, Process};
-use faultline::target::etcd::{EtcdClientConfig, EtcdCluster, EtcdWorkload};
-use faultline::target::external::{check_binary, ExternalError, TargetDef};
+use faultline::system::etcd::{EtcdClientConfig, EtcdCluster, EtcdWorkload};
+use faultline::system::external::{check_binary, ExternalError, TargetDef};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -5,9 +5,9 @@
 
 use faultline::client::Client;
 use faultline::history::{Op, OpType, Process};
-use faultline::target::external::ExternalError;
-use faultline::target::external::{check_binary, wait_until, Retry, TargetDef};
-use faultline::target::redis::{RedisCluster, RedisWorkload};
+use faultline::system::external::ExternalError;
+use faultline::system::external::{check_binary, wait_until, Retry, TargetDef};
+use faultline::system::redis::{RedisCluster, RedisWorkload};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -122,7 +122,7 @@ fn sentinel_failover_loses_acknowledged_writes() {
 }
 
 fn faketime_present() -> bool {
-    let ok = Path::new(faultline::target::external::FAKETIME_LIB).is_file();
+    let ok = Path::new(faultline::system::faketime::FAKETIME_LIB).is_file();
     if !ok {
         let msg = "libfaketime is not installed: apt-get install faketime";
         assert!(std::env::var_os("CI").is_none(), "{msg}");
@@ -162,7 +162,7 @@ fn clock_faults_skew_the_server_clock() {
     let ours = faketime_pids_of(dir.path());
     assert!(!ours.is_empty(), "a node under libfaketime has its shm files");
     cluster.teardown();
-    let shm = faultline::target::external::faketime::SHM_DIR;
+    let shm = faultline::system::faketime::SHM_DIR;
     for pid in ours {
         for f in [format!("faketime_shm_{pid}"), format!("sem.faketime_sem_{pid}")] {
             assert!(
@@ -176,7 +176,7 @@ fn clock_faults_skew_the_server_clock() {
 /// Pids owning libfaketime shm files whose process has a file under `dir` open (its log:
 /// Redis rewrites its own environment and title, so neither identifies it).
 fn faketime_pids_of(dir: &Path) -> Vec<u32> {
-    let shm = faultline::target::external::faketime::SHM_DIR;
+    let shm = faultline::system::faketime::SHM_DIR;
     let needle = dir.display().to_string();
     std::fs::read_dir(shm)
         .map(|rd| {

@@ -9,7 +9,7 @@
 //! missing binary fails the test.
 
 use assert_cmd::Command;
-use faultline::target::external::check_binary;
+use faultline::system::external::check_binary;
 
 fn run(args: &[&str]) -> (i32, String) {
     run_for("10", args)

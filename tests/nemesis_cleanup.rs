@@ -189,7 +189,7 @@ fn dead(pid: u32) -> bool {
 /// included, so only the namespace it runs in still ties it to the run.
 #[test]
 fn cleanup_stops_the_servers_of_a_killed_redis_run() {
-    use faultline::target::external::check_binary;
+    use faultline::system::external::check_binary;
     if check_binary("redis-server", "").is_err() || check_binary("redis-sentinel", "").is_err() {
         eprintln!("skipped: redis-server / redis-sentinel not installed");
         return;

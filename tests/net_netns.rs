@@ -2,7 +2,7 @@
 //! the root namespace, a full run against the built-in store. Needs root and nft.
 
 mod runner_common;
-use faultline::nemesis::net::{netns::Netns, Grudge, Layout, NetBackend, RunTag};
+use faultline::net::{netns::Netns, Grudge, Layout, NetBackend, RunTag};
 use runner_common::*;
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! baselines) and one short real end-to-end suite through the binary.
 
 use faultline::checker::{Anomaly, Validity, Verdict};
-use faultline::report::baseline::Baseline;
+use faultline::report::suite::Baseline;
 use faultline::report::suite::{
     run_suite, write_outputs, Outcome, SuiteFile, SuiteReport, TestExecutor, TestSpec,
 };

@@ -2,7 +2,7 @@
 //!
 //! A window is one failover: from its `failover-start` event to the `failover-end` of the same
 //! epoch (`term`). Systems that log failovers (Redis Sentinel, see
-//! `crate::target::redis::events`) write these; the set checker uses them to say *when* the
+//! `crate::system::redis::events`) write these; the set checker uses them to say *when* the
 //! acknowledged writes it found lost were acknowledged, relative to the failover that lost them
 //! ([`attribute`]). Invariant: `start <= end`; one window
 //! per epoch (the earliest start of an epoch wins).

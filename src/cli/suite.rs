@@ -1,6 +1,6 @@
 //! `faultline suite`: run a TOML list of tests as a CI gate.
 
-use crate::report::baseline::Baseline;
+use crate::report::suite::Baseline;
 use crate::report::suite::{self, SubprocessExecutor, SuiteFile};
 use anyhow::Context;
 use std::io::Write;

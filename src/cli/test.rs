@@ -8,13 +8,13 @@
 use super::args;
 use crate::checker::registry::CheckerId;
 use crate::checker::Validity;
-use crate::nemesis::net::NetKind;
 use crate::nemesis::Kinds;
+use crate::net::NetKind;
 use crate::runner::{self, plan::Resolver, TestConfig};
 use crate::store::core::{Reads, Replication};
 use crate::store::wal::FsyncPolicy;
-use crate::target::config::{parse_reads, MAX_NODES};
-use crate::target::SystemKind;
+use crate::system::config::{parse_reads, MAX_NODES};
+use crate::system::SystemKind;
 use crate::util::Secs;
 use crate::workload::WorkloadKind;
 use anyhow::Context;

@@ -5,14 +5,14 @@
 //! importers translate Jepsen/Knossos EDN and Porcupine logs into it.
 
 pub mod import;
+mod in_memory;
 pub mod jsonl;
 pub mod node_event;
 mod op;
 pub mod pairing;
-mod store;
 
 pub use import::{read_path, read_str, Format, ImportError};
+pub use in_memory::History;
 pub use node_event::NodeEvent;
 pub use op::{Op, OpType, Process};
 pub use pairing::{pair, Pairing, PairingError};
-pub use store::History;

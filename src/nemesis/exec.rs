@@ -4,9 +4,9 @@
 //! paused, clock-skewed and clock-drifted nodes; a partition), so [`Nemesis::heal_all`] can
 //! undo all of them at the end of a run, on Ctrl-C, or after an error.
 
-use super::net::{Grudge, NetBackend};
 use super::schedule::{Action, Shape, Victims};
-use crate::target::Target;
+use crate::net::{Grudge, NetBackend};
+use crate::system::Target;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -185,10 +185,10 @@ impl<'a> Nemesis<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nemesis::net::null::NullNet;
-    use crate::nemesis::net::{Layout, NetBackend};
-    use crate::target::reference::Reference;
-    use crate::target::NodeCtx;
+    use crate::net::null::NullNet;
+    use crate::net::{Layout, NetBackend};
+    use crate::system::reference::Reference;
+    use crate::system::NodeCtx;
 
     #[test]
     fn faults_are_applied_and_all_healed() {

@@ -3,7 +3,6 @@
 //! partitions outside the system under test.
 
 pub mod exec;
-pub mod net;
 pub mod schedule;
 
 pub use exec::Nemesis;

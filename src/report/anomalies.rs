@@ -6,8 +6,8 @@
 //! N"), so a run with thousands of lost writes keeps a readable page that
 //! still works without scripts. Every value is escaped.
 
+use super::ctx::{op_link, Ctx};
 use super::escape::{html, truncate, value_text};
-use super::html::{op_link, Ctx};
 use super::witness::{self, LinWitness, Step};
 use crate::checker::{Anomaly, Validity, Verdict};
 use crate::report::RunResults;

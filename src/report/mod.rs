@@ -3,12 +3,12 @@
 //!
 //! Entry points: [`html::render`] (any history + results → page),
 //! [`write_run_report`] (a run directory → `report.html`), [`junit`],
-//! [`baseline`], [`suite`] (the CI gate behind `faultline suite`).
+//! [`suite`] (the CI gate behind `faultline suite`, with its baselines).
 
 mod anomalies;
 mod attribution;
-pub mod baseline;
 pub mod chromium;
+mod ctx;
 mod escape;
 pub mod example;
 pub mod failover;

@@ -4,8 +4,8 @@
 //! Proxies are threads of the harness and die with it. Also libfaketime's
 //! per-process shared-memory files, which a SIGKILLed process cannot remove.
 
-use crate::nemesis::net::names::{owner_dead, RunTag, ENV_MARKER};
-use crate::target::external::faketime;
+use crate::system::faketime;
+use crate::util::runtag::{owner_dead, RunTag, ENV_MARKER};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::process::Command;

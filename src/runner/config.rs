@@ -26,9 +26,9 @@
 //! ```
 
 use crate::checker::registry::CheckerId;
-use crate::nemesis::net::NetKind;
 use crate::nemesis::Kinds;
-use crate::target::SystemConfig;
+use crate::net::NetKind;
+use crate::system::SystemConfig;
 use crate::util::{Invalid, Secs};
 use crate::workload::WorkloadKind;
 use serde::{Deserialize, Serialize};

@@ -18,11 +18,12 @@ pub use config::TestConfig;
 
 use crate::checker::{compose, CheckOptions, Composed, Validity, Verdict};
 use crate::history::{History, Op, OpType, Process};
-use crate::nemesis::net::{self, Layout, NetBackend, NetError, RunTag};
 use crate::nemesis::{plan, Kind, Nemesis};
+use crate::net::{self, Layout, NetBackend, NetError, RunTag};
 use crate::report::RunResults;
-use crate::target::{NodeCtx, Target, TargetError};
-use recorder::{monotonic_ns, Recorder};
+use crate::system::{NodeCtx, Target, TargetError};
+use crate::util::clock::monotonic_ns;
+use recorder::Recorder;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -103,7 +104,7 @@ pub fn execute(cfg: &TestConfig) -> Result<RunOutcome, RunnerError> {
     validate(cfg)?;
     let tag = RunTag::current();
     let origin = monotonic_ns();
-    let target = crate::target::build(&cfg.system, origin, tag.as_str())?;
+    let target = crate::system::build(&cfg.system, origin, tag.as_str())?;
     let (net, note) = net::build(cfg.net, &tag)?;
     run(cfg, target, net, &note, origin)
 }
@@ -415,7 +416,7 @@ fn exited(target: &dyn Target, node: &str) -> String {
         .map(|(_, p)| p);
     let tail = log
         .as_deref()
-        .map(|p| crate::target::external::NodeProcess::tail_of(p, 8))
+        .map(|p| crate::system::process::log_tail(p, 8))
         .unwrap_or_default();
     let tail = tail.trim();
     let shown = log

@@ -303,7 +303,7 @@ mod tests {
         for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("targets")).unwrap() {
             let p = e.unwrap().path();
             if !plans.contains(&p) {
-                crate::target::external::TargetDef::load(&p).unwrap_or_else(|e| panic!("{e}"));
+                crate::system::external::TargetDef::load(&p).unwrap_or_else(|e| panic!("{e}"));
             }
         }
     }

@@ -3,19 +3,9 @@
 
 use crate::history::jsonl::Writer;
 use crate::history::{History, Op};
+use crate::util::clock::monotonic_ns;
 use std::path::Path;
 use std::sync::Mutex;
-
-/// CLOCK_MONOTONIC in nanoseconds (the history's and nodes' shared base).
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 struct Inner {
     writer: Option<Writer>,

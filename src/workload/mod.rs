@@ -11,7 +11,6 @@ pub mod register;
 
 use crate::checker::registry::CheckerId;
 use crate::history::Op;
-use crate::target::WorkloadInfo;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -105,6 +104,15 @@ impl std::str::FromStr for WorkloadKind {
 /// Every workload name.
 pub fn names() -> Vec<&'static str> {
     WorkloadKind::ALL.iter().map(|w| w.name()).collect()
+}
+
+/// What a client must speak: the workload's name and its parameters (e.g.
+/// bank's `{"total":..,"accounts":[..]}`), so keyless ops like set's final
+/// `read` map onto the right storage.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub params: serde_json::Value,
 }
 
 /// A seeded op generator.

@@ -12,8 +12,8 @@
 
 use super::measure::{cpu_line, cpu_per_op, histogram, line, total_cpu};
 use crate::runner::{install_ctrlc, STOP};
-use crate::target::etcd::{http, put_body, EtcdCluster};
-use crate::target::external::{check_binary, load_def};
+use crate::system::etcd::{http, put_body, EtcdCluster};
+use crate::system::external::check_binary;
 use anyhow::{anyhow, bail, Context};
 use hdrhistogram::Histogram;
 use std::net::SocketAddr;
@@ -130,7 +130,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.nodes == 0 || a.clients == 0 || a.secs == 0 {
         bail!("--nodes, --clients and --secs must be positive");
     }
-    let (mut def, def_path) = load_def("etcd.toml")?;
+    let (mut def, def_path) = crate::system::etcd::definition()?;
     // Before anything is started: a missing etcd is the clear "install it" error.
     let etcd = check_binary("etcd", &def.install)?;
     let version = version(&etcd)?;

@@ -5,13 +5,14 @@
 
 use crate::client::Client;
 use crate::history::OpType;
-use crate::nemesis::net::null::NullNet;
-use crate::nemesis::net::{Layout, NetBackend, RunTag};
+use crate::net::null::NullNet;
+use crate::net::{Layout, NetBackend, RunTag};
 use crate::runner::clients::{complete, Gen};
-use crate::runner::recorder::{monotonic_ns, Recorder};
+use crate::runner::recorder::Recorder;
 use crate::runner::wait_healthy;
-use crate::target::builtin::Builtin;
-use crate::target::{BuiltinModes, NodeCtx, Target};
+use crate::system::builtin::Builtin;
+use crate::system::{BuiltinModes, NodeCtx, Target};
+use crate::util::clock::monotonic_ns;
 use crate::workload::WorkloadKind;
 use anyhow::Context;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,15 +2,17 @@
 //! ([`config`]) is run case by case through a [`TestExecutor`] ([`run`]) and
 //! written as `suite.json`, `junit.xml` and `summary.md` ([`write_outputs`]).
 
+pub mod baseline;
 pub mod config;
+pub mod junit;
+pub mod results;
 pub mod run;
 pub mod summary;
 
+pub use baseline::Baseline;
 pub use config::{Expected, SuiteFile, TestSpec};
-pub use run::{
-    exit_code, judge, run_suite, CaseAnomaly, CaseResult, Outcome, SubprocessExecutor, SuiteReport,
-    TestExecutor,
-};
+pub use results::{exit_code, CaseAnomaly, CaseResult, Outcome, SuiteReport};
+pub use run::{judge, run_suite, SubprocessExecutor, TestExecutor};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -45,7 +47,7 @@ pub fn write_outputs(r: &SuiteReport, out_dir: &Path) -> Result<OutputPaths, Sui
     };
     let json = serde_json::to_string_pretty(r).unwrap_or_default();
     std::fs::write(&paths.suite_json, json).map_err(io(&paths.suite_json))?;
-    std::fs::write(&paths.junit, crate::report::junit::render(r)).map_err(io(&paths.junit))?;
+    std::fs::write(&paths.junit, junit::render(r)).map_err(io(&paths.junit))?;
     std::fs::write(&paths.summary, summary::markdown(r)).map_err(io(&paths.summary))?;
     Ok(paths)
 }

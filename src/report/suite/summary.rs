@@ -1,7 +1,7 @@
 //! The terminal table and the Markdown summary (for `$GITHUB_STEP_SUMMARY`).
 
-use super::run::{Outcome, SuiteReport};
-use crate::report::junit::verdict;
+use super::junit::verdict;
+use super::results::{Outcome, SuiteReport};
 use std::fmt::Write;
 
 fn counts(r: &SuiteReport) -> String {

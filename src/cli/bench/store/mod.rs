@@ -9,8 +9,8 @@ use super::measure::{cpu_line, cpu_per_op, histogram, line, total_cpu};
 use crate::store::admin::AdminClient;
 use crate::store::core::{Reads, Replication, Role};
 use crate::store::wal::FsyncPolicy;
+use crate::system::builtin::value_name;
 use anyhow::{bail, Context};
-use clap::ValueEnum;
 use drivers::{Driver, Load};
 use hdrhistogram::Histogram;
 use std::net::SocketAddr;
@@ -72,12 +72,6 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(crate::util::ports::free_addr()?)
 }
 
-fn value_name<T: ValueEnum>(v: T) -> String {
-    v.to_possible_value()
-        .map(|p| p.get_name().to_string())
-        .unwrap_or_default()
-}
-
 pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
         bail!("--nodes, --clients, --conns and --secs must be positive");
@@ -107,11 +101,11 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             .arg(dir.path().join(&ids[i]))
             .args([
                 "--fsync",
-                &value_name(a.fsync),
+                &value_name(&a.fsync),
                 "--replication",
-                &value_name(a.replication),
+                &value_name(&a.replication),
                 "--reads",
-                &value_name(a.read_mode),
+                &value_name(&a.read_mode),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -169,10 +163,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         a.clients,
         driver.describe(a.clients),
         a.secs,
-        value_name(a.replication),
-        value_name(a.fsync),
+        value_name(&a.replication),
+        value_name(&a.fsync),
         a.reads_ratio,
-        value_name(a.read_mode),
+        value_name(&a.read_mode),
         a.seed
     );
     println!("{}  errors {}", line("writes", &writes, a.secs), errors);
@@ -189,7 +183,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         serde_json::json!({"writes_per_sec": rate(&writes), "p50_ms": ms(&writes, 0.5),
             "p99_ms": ms(&writes, 0.99), "p999_ms": ms(&writes, 0.999), "ok": writes.len(),
             "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
-            "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(a.read_mode),
+            "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
             "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
             "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": cpu,
             "node_cpu_us_per_op": cpu_us_per_op})

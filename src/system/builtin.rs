@@ -1,0 +1,466 @@
+//! The built-in store as a target: `faultline node` processes placed by the
+//! network back end, spoken to with `store::client` and `store::admin`.
+//!
+//! Workload mapping: register/session ops map 1:1 (key as given); set `add`
+//! appends to key `set` and its `read` reads it; counter `incr` is a txn
+//! `incr` on key `counter`; bank accounts are keys `acct-<n>` (the first
+//! holds the whole total initially, set up by the first transfer's client),
+//! bank `read` is a txn of reads; `txn` passes through. `NotLeader` answers are
+//! followed once to the hinted leader.
+
+use super::process::{NodeProcess, Supervisor};
+use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
+use crate::client::{Client, Completion};
+use crate::history::Op;
+use crate::store::admin::AdminClient;
+use crate::store::client::{ClientError, StoreClient};
+use crate::store::core::{Reads, Replication, Role};
+use crate::store::ops::{ClientOp, Outcome, Request};
+use crate::store::wal::FsyncPolicy;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The built-in store's modes: what `faultline node` is started with. The safe defaults
+/// (quorum, linearizable reads, fencing, batched fsync) must pass every checker; each unsafe
+/// mode must be caught (README's table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuiltinModes {
+    pub replication: Replication,
+    pub reads: Reads,
+    pub fencing: bool,
+    pub fsync: FsyncPolicy,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: u64,
+}
+
+impl Default for BuiltinModes {
+    fn default() -> Self {
+        BuiltinModes {
+            replication: Replication::Quorum,
+            reads: Reads::Linearizable,
+            fencing: true,
+            fsync: FsyncPolicy::Batch,
+            heartbeat_ms: 50,
+            election_timeout_ms: 500,
+        }
+    }
+}
+
+/// The name a clap value enum is written with (`semi-sync`), for argv and messages.
+pub fn value_name<T: clap::ValueEnum>(v: &T) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+pub struct Builtin {
+    binary: PathBuf,
+    modes: BuiltinModes,
+    time_origin_ns: u64,
+    /// The run tag its node processes carry (`faultline cleanup` finds them by it).
+    tag: String,
+    sup: Supervisor,
+    nodes: BTreeMap<NodeId, NodeCtx>,
+}
+
+impl Builtin {
+    /// `binary` runs `faultline node ...` (normally this executable).
+    pub fn new(binary: PathBuf, modes: BuiltinModes, time_origin_ns: u64, tag: &str) -> Builtin {
+        Builtin {
+            binary,
+            modes,
+            time_origin_ns,
+            tag: tag.to_string(),
+            sup: Supervisor::new(),
+            nodes: BTreeMap::new(),
+        }
+    }
+
+    fn ctx(&self, node: &str) -> Result<&NodeCtx, TargetError> {
+        self.nodes
+            .get(node)
+            .ok_or_else(|| TargetError::UnknownNode(node.into()))
+    }
+
+    fn dial(&self, node: &str, port: &str) -> Result<SocketAddr, TargetError> {
+        self.ctx(node)?
+            .net
+            .dial
+            .get(port)
+            .copied()
+            .ok_or_else(|| TargetError::node(node, format!("no {port} port")))
+    }
+
+    fn admin(&self, node: &str, t: Duration) -> Result<AdminClient, TargetError> {
+        AdminClient::connect(self.dial(node, "admin")?, t).map_err(|e| TargetError::node(node, e.to_string()))
+    }
+
+    fn argv(&self, n: &NodeCtx) -> Vec<String> {
+        let m = &self.modes;
+        let cluster: Vec<String> = n.net.peers.iter().map(|(id, a)| format!("{id}={a}")).collect();
+        let mut v = n.net.exec_prefix.clone();
+        v.push(self.binary.display().to_string());
+        v.extend(
+            [
+                "node",
+                "--id",
+                &n.id,
+                "--listen",
+                &n.net.listen["peer"].to_string(),
+                "--client",
+                &n.net.listen["client"].to_string(),
+                "--admin",
+                &n.net.listen["admin"].to_string(),
+                "--cluster",
+                &cluster.join(","),
+                "--data-dir",
+                &n.data_dir.display().to_string(),
+                "--log",
+                &n.log.display().to_string(),
+                "--replication",
+                &value_name(&m.replication),
+                "--reads",
+                &value_name(&m.reads),
+                "--fsync",
+                &value_name(&m.fsync),
+                "--heartbeat-ms",
+                &m.heartbeat_ms.to_string(),
+                "--election-timeout-ms",
+                &m.election_timeout_ms.to_string(),
+                "--time-origin-ns",
+                &self.time_origin_ns.to_string(),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        if !m.fencing {
+            v.push("--no-fencing".into());
+        }
+        v
+    }
+}
+
+impl Target for Builtin {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+    fn ports(&self) -> PortPlan {
+        PortPlan {
+            names: vec!["peer".into(), "client".into(), "admin".into()],
+            peer: "peer".into(),
+            client: "client".into(),
+        }
+    }
+    fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
+        for n in nodes {
+            self.nodes.insert(n.id.clone(), n);
+        }
+        Ok(())
+    }
+    fn start(&self, node: &str) -> Result<(), TargetError> {
+        let n = self.ctx(node)?;
+        self.sup.start(node, || -> Result<_, TargetError> {
+            let mut p = NodeProcess::new(node, vec![], self.argv(n), vec![], n.log.clone()).marked(&self.tag);
+            p.start()?;
+            Ok(vec![p])
+        })
+    }
+    fn healthy(&self, node: &str, t: Duration) -> Result<(), TargetError> {
+        let s = self
+            .admin(node, t)?
+            .status()
+            .map_err(|e| TargetError::node(node, e.to_string()))?;
+        if s.leader.is_some() {
+            Ok(())
+        } else {
+            Err(TargetError::node(node, "no leader known yet"))
+        }
+    }
+    fn stop(&self, node: &str) -> Result<(), TargetError> {
+        Ok(self.sup.stop(node, Duration::from_secs(2))?)
+    }
+    fn kill(&self, node: &str) -> Result<(), TargetError> {
+        Ok(self.sup.kill(node)?)
+    }
+    fn pause(&self, node: &str) -> Result<(), TargetError> {
+        Ok(self.sup.pause(node)?)
+    }
+    fn resume(&self, node: &str) -> Result<(), TargetError> {
+        Ok(self.sup.resume(node)?)
+    }
+    fn is_running(&self, node: &str) -> bool {
+        self.sup.is_running(node)
+    }
+    fn set_clock_offset(&self, node: &str, ms: i64) -> Result<(), TargetError> {
+        self.admin(node, Duration::from_millis(500))?
+            .set_clock_offset(ms)
+            .map_err(|e| TargetError::node(node, e.to_string()))
+    }
+    fn set_clock_rate(&self, node: &str, rate: f64) -> Result<(), TargetError> {
+        self.admin(node, Duration::from_millis(500))?
+            .set_clock_rate(rate)
+            .map_err(|e| TargetError::node(node, e.to_string()))
+    }
+    fn supports_clock_rate(&self) -> bool {
+        true
+    }
+    fn leader(&self) -> Result<Option<NodeId>, TargetError> {
+        let mut best: Option<(u64, String)> = None;
+        for id in self.nodes.keys() {
+            if let Ok(mut a) = self.admin(id, Duration::from_millis(300)) {
+                if let Ok(s) = a.status() {
+                    if s.role == Role::Leader && best.as_ref().is_none_or(|(t, _)| s.term > *t) {
+                        best = Some((s.term, id.clone()));
+                    }
+                }
+            }
+        }
+        Ok(best.map(|(_, n)| n))
+    }
+    fn prepare(&self, w: &WorkloadInfo) -> Result<(), TargetError> {
+        if w.name != "bank" {
+            return Ok(());
+        }
+        let first = w.params["accounts"][0].clone();
+        let total = w.params["total"].clone();
+        let op = Op::new(
+            crate::history::OpType::Invoke,
+            crate::history::Process::Client(0),
+            "write",
+            total,
+        )
+        .with_key(acct(&first));
+        let mut last = String::new();
+        for attempt in 0..50 {
+            let node = self
+                .nodes
+                .keys()
+                .nth(attempt % self.nodes.len().max(1))
+                .cloned()
+                .unwrap_or_default();
+            let mut c = self.client(
+                &node,
+                &WorkloadInfo {
+                    name: "register".into(),
+                    params: Value::Null,
+                },
+            )?;
+            let r = c.invoke(&op, Duration::from_secs(2));
+            if r.ty == crate::history::OpType::Ok {
+                return Ok(());
+            }
+            last = r.error.unwrap_or_default();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(TargetError::node(
+            "cluster",
+            format!("cannot write bank balances: {last}"),
+        ))
+    }
+    fn client(&self, node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
+        let addrs: BTreeMap<String, SocketAddr> = self
+            .nodes
+            .keys()
+            .map(|id| Ok((id.clone(), self.dial(id, "client")?)))
+            .collect::<Result<_, TargetError>>()?;
+        self.ctx(node)?;
+        Ok(Box::new(BuiltinClient {
+            addrs,
+            node: node.to_string(),
+            conn: None,
+            workload: w.clone(),
+            next_id: 0,
+        }))
+    }
+    fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
+        self.nodes
+            .values()
+            .map(|n| (n.id.clone(), n.log.clone()))
+            .collect()
+    }
+    fn teardown(&mut self) -> Result<(), TargetError> {
+        self.sup.kill_all();
+        Ok(())
+    }
+}
+
+struct BuiltinClient {
+    addrs: BTreeMap<String, SocketAddr>,
+    node: String,
+    conn: Option<StoreClient>,
+    workload: WorkloadInfo,
+    next_id: u64,
+}
+
+fn acct(v: &Value) -> Value {
+    json!(format!(
+        "acct-{}",
+        v.as_str().map(String::from).unwrap_or_else(|| v.to_string())
+    ))
+}
+
+fn mop(v: &Value) -> (String, Value, Value) {
+    (
+        v[0].as_str().unwrap_or("").to_string(),
+        v[1].clone(),
+        v[2].clone(),
+    )
+}
+
+impl BuiltinClient {
+    /// The store op for a history op, or why it cannot be expressed.
+    fn translate(&self, op: &Op) -> Result<ClientOp, String> {
+        let key = op.key.clone().unwrap_or(Value::Null);
+        let v = &op.value;
+        Ok(match (self.workload.name.as_str(), op.f.as_str()) {
+            ("set", "add") => ClientOp::Append {
+                key: json!("set"),
+                value: v.clone(),
+            },
+            ("set", "read") => ClientOp::Read { key: json!("set") },
+            ("counter", "incr") => ClientOp::Txn {
+                ops: vec![("incr".into(), json!("counter"), v.clone())],
+            },
+            ("counter", "read") => ClientOp::Read {
+                key: json!("counter"),
+            },
+            ("bank", "transfer") => ClientOp::Transfer {
+                from: acct(&v["from"]),
+                to: acct(&v["to"]),
+                amount: v["amount"].as_i64().unwrap_or(0),
+            },
+            ("bank", "read") => ClientOp::Txn {
+                ops: self
+                    .accounts()
+                    .iter()
+                    .map(|a| ("r".into(), acct(a), Value::Null))
+                    .collect(),
+            },
+            (_, "txn") => ClientOp::Txn {
+                ops: v
+                    .as_array()
+                    .map(|a| a.iter().map(mop).collect())
+                    .unwrap_or_default(),
+            },
+            (_, "read") => ClientOp::Read { key },
+            (_, "write") => ClientOp::Write {
+                key,
+                value: v.clone(),
+            },
+            (_, "cas") => ClientOp::Cas {
+                key,
+                old: v[0].clone(),
+                new: v[1].clone(),
+            },
+            (w, f) => return Err(format!("builtin target: workload {w} has no op {f}")),
+        })
+    }
+
+    fn accounts(&self) -> Vec<Value> {
+        self.workload.params["accounts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The completion value for an ok answer.
+    fn ok_value(&self, op: &Op, value: Value) -> Value {
+        match (self.workload.name.as_str(), op.f.as_str()) {
+            ("set", "read") => {
+                if value.is_null() {
+                    json!([])
+                } else {
+                    value
+                }
+            }
+            ("counter", "read") => json!(value.as_i64().unwrap_or(0)),
+            ("bank", "read") => {
+                let mut m = Map::new();
+                let reads = value.as_array().cloned().unwrap_or_default();
+                for (a, r) in self.accounts().iter().zip(reads) {
+                    let k = a.as_str().map(String::from).unwrap_or_else(|| a.to_string());
+                    m.insert(k, json!(r[2].as_i64().unwrap_or(0)));
+                }
+                Value::Object(m)
+            }
+            (_, "txn") => {
+                // Reads of never-written keys are empty lists.
+                let a = value.as_array().cloned().unwrap_or_default();
+                Value::Array(
+                    a.into_iter()
+                        .map(|m| {
+                            if m[0] == "r" && m[2].is_null() {
+                                json!(["r", m[1], []])
+                            } else {
+                                m
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            (_, "read") => value,
+            _ => op.value.clone(),
+        }
+    }
+
+    fn send(
+        &mut self,
+        node: &str,
+        req: &Request,
+        t: Duration,
+    ) -> Result<crate::store::ops::Response, ClientError> {
+        if self
+            .conn
+            .as_ref()
+            .map(|c| Some(c.addr()) != self.addrs.get(node).copied())
+            .unwrap_or(true)
+        {
+            self.conn = None;
+            let addr = self.addrs[node];
+            self.conn = Some(StoreClient::connect(addr, t)?);
+        }
+        let r = self.conn.as_mut().expect("connected").request(req, t);
+        if r.is_err() {
+            self.conn = None;
+        }
+        r
+    }
+}
+
+impl Client for BuiltinClient {
+    fn invoke(&mut self, op: &Op, timeout: Duration) -> Completion {
+        let cop = match self.translate(op) {
+            Ok(c) => c,
+            Err(e) => return Completion::fail(op.value.clone(), e),
+        };
+        self.next_id += 1;
+        let req = Request {
+            id: self.next_id,
+            op: cop,
+        };
+        let mut node = self.node.clone();
+        for _hop in 0..2 {
+            match self.send(&node, &req, timeout) {
+                Ok(resp) => match resp.outcome {
+                    Outcome::Ok { value } => return Completion::ok(self.ok_value(op, value)).on(resp.node),
+                    Outcome::Fail { reason } | Outcome::Error { reason } => {
+                        return Completion::fail(op.value.clone(), reason).on(resp.node)
+                    }
+                    Outcome::Unknown { reason } => {
+                        return Completion::info(op.value.clone(), reason).on(resp.node)
+                    }
+                    Outcome::NotLeader { leader } => match leader {
+                        Some(l) if self.addrs.contains_key(&l) && l != node => node = l,
+                        _ => return Completion::fail(op.value.clone(), "not leader").on(resp.node),
+                    },
+                },
+                Err(e) if e.is_definite() => return Completion::fail(op.value.clone(), e.to_string()),
+                Err(e) => return Completion::info(op.value.clone(), e.to_string()),
+            }
+        }
+        Completion::fail(op.value.clone(), "not leader after redirect")
+    }
+}

@@ -1,0 +1,378 @@
+//! The system under test as a test plan names it: the `[target]` table of a plan file and of
+//! test.toml, and the `--target`/`--nodes`/`--node-binary` flags with the built-in store's
+//! modes (`--replication`, `--reads`, `--fsync`, `--no-fencing`).
+//!
+//! The TOML table is flat (`[target] name = "builtin"`, `replication = "async"`, ...); in
+//! Rust the store's modes are their own [`BuiltinModes`], which the built-in system takes
+//! whole. New store settings (topologies, `n/w/r`, conflict resolution, data centres, shards)
+//! go into [`BuiltinModes`] and its table; new systems into [`SystemKind`] and
+//! [`super::factory`].
+
+use super::builtin::{value_name, BuiltinModes};
+use super::external::TargetDef;
+use crate::store::core::{Reads, Replication};
+use crate::store::wal::FsyncPolicy;
+use crate::util::Invalid;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Which system `--target` names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SystemKind {
+    /// The built-in replicated store (`faultline node` processes).
+    #[default]
+    Builtin,
+    /// An in-process linearizable register, for plumbing tests.
+    Reference,
+    /// etcd from `targets/etcd.toml` (or the built-in copy).
+    Etcd,
+    /// Redis with Sentinel from `targets/redis-sentinel.toml` (or the built-in copy).
+    Redis,
+    /// Any system from a definition file (`targets/command-example.toml`).
+    Definition(PathBuf),
+}
+
+impl SystemKind {
+    pub const NAMES: &'static str = "builtin, reference, etcd, redis, or a definition file PATH.toml";
+
+    /// The name runs are labelled with (a definition file's path as given).
+    pub fn label(&self) -> String {
+        match self {
+            SystemKind::Builtin => "builtin".into(),
+            SystemKind::Reference => "reference".into(),
+            SystemKind::Etcd => "etcd".into(),
+            SystemKind::Redis => "redis".into(),
+            SystemKind::Definition(p) => p.display().to_string(),
+        }
+    }
+
+    /// Whether the built-in store's modes mean anything for this system.
+    pub fn has_store_modes(&self) -> bool {
+        matches!(self, SystemKind::Builtin)
+    }
+}
+
+impl std::fmt::Display for SystemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl std::str::FromStr for SystemKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SystemKind, String> {
+        Ok(match s.trim() {
+            "builtin" => SystemKind::Builtin,
+            "reference" => SystemKind::Reference,
+            "etcd" => SystemKind::Etcd,
+            "redis" | "redis-sentinel" => SystemKind::Redis,
+            p if p.ends_with(".toml") => SystemKind::Definition(PathBuf::from(p)),
+            other => return Err(format!("unknown target `{other}` (known: {})", SystemKind::NAMES)),
+        })
+    }
+}
+
+impl Serialize for SystemKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for SystemKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SystemKind, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The system under test, its size and its modes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "TargetTable", into = "TargetTable")]
+pub struct SystemConfig {
+    pub kind: SystemKind,
+    pub nodes: usize,
+    /// The executable run as `faultline node` (default: this one).
+    pub node_binary: Option<PathBuf>,
+    pub builtin: BuiltinModes,
+}
+
+/// Nodes when neither a plan, a flag nor a definition file says.
+pub const DEFAULT_NODES: usize = 5;
+/// The most nodes a test may ask for (each is a process, a namespace, ports).
+pub const MAX_NODES: usize = 100;
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        SystemConfig {
+            kind: SystemKind::Builtin,
+            nodes: DEFAULT_NODES,
+            node_binary: None,
+            builtin: BuiltinModes::default(),
+        }
+    }
+}
+
+/// The `[target]` table as written: flat, every key optional (missing keys take defaults).
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TargetTable {
+    name: SystemKind,
+    nodes: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_binary: Option<PathBuf>,
+    replication: Replication,
+    #[serde(deserialize_with = "reads_or_serializable")]
+    reads: Reads,
+    fencing: bool,
+    fsync: FsyncPolicy,
+    heartbeat_ms: u64,
+    election_timeout_ms: u64,
+}
+
+impl Default for TargetTable {
+    fn default() -> Self {
+        SystemConfig::default().into()
+    }
+}
+
+impl From<SystemConfig> for TargetTable {
+    fn from(c: SystemConfig) -> TargetTable {
+        let m = c.builtin;
+        TargetTable {
+            name: c.kind,
+            nodes: c.nodes,
+            node_binary: c.node_binary,
+            replication: m.replication,
+            reads: m.reads,
+            fencing: m.fencing,
+            fsync: m.fsync,
+            heartbeat_ms: m.heartbeat_ms,
+            election_timeout_ms: m.election_timeout_ms,
+        }
+    }
+}
+
+impl From<TargetTable> for SystemConfig {
+    fn from(t: TargetTable) -> SystemConfig {
+        SystemConfig {
+            kind: t.name,
+            nodes: t.nodes,
+            node_binary: t.node_binary,
+            builtin: BuiltinModes {
+                replication: t.replication,
+                reads: t.reads,
+                fencing: t.fencing,
+                fsync: t.fsync,
+                heartbeat_ms: t.heartbeat_ms,
+                election_timeout_ms: t.election_timeout_ms,
+            },
+        }
+    }
+}
+
+/// `--reads` and `reads = ...`: the store's read modes, plus `serializable`, etcd's name for
+/// what the store calls `follower` (any member answers from its local state).
+pub fn parse_reads(s: &str) -> Result<Reads, String> {
+    use clap::ValueEnum;
+    match s.trim() {
+        "serializable" => Ok(Reads::Follower),
+        other => Reads::from_str(other, false).map_err(|_| {
+            format!(
+                "unknown read mode `{other}` (known: linearizable, lease, leader, follower, serializable)"
+            )
+        }),
+    }
+}
+
+fn reads_or_serializable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Reads, D::Error> {
+    parse_reads(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+impl SystemConfig {
+    /// The definition file a `--target FILE.toml` names, loaded (and checked).
+    pub fn definition(&self) -> Result<Option<(TargetDef, PathBuf)>, Invalid> {
+        let SystemKind::Definition(path) = &self.kind else {
+            return Ok(None);
+        };
+        let bad = |m: String| Invalid::new("--target", "target.name", m);
+        if !path.is_file() {
+            return Err(bad(format!(
+                "{}: no such file (give a target definition like targets/command-example.toml, or one of: {})",
+                path.display(),
+                SystemKind::NAMES
+            )));
+        }
+        let def = TargetDef::load(path).map_err(|e| bad(e.to_string()))?;
+        Ok(Some((def, path.clone())))
+    }
+
+    /// Checks what can be checked before anything starts: sizes, that the store's modes are
+    /// consistent and only given to a system they mean something to, and the node binary.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.nodes == 0 || self.nodes > MAX_NODES {
+            return Err(Invalid::new(
+                "--nodes",
+                "target.nodes",
+                format!("must be between 1 and {MAX_NODES} (got {})", self.nodes),
+            ));
+        }
+        self.definition()?;
+        let m = &self.builtin;
+        if m.heartbeat_ms == 0 || m.election_timeout_ms <= m.heartbeat_ms {
+            return Err(Invalid::key(
+                "target.election_timeout_ms",
+                format!(
+                    "the election timeout ({} ms) must exceed the heartbeat ({} ms), which must be positive",
+                    m.election_timeout_ms, m.heartbeat_ms
+                ),
+            ));
+        }
+        crate::util::secs::millis(m.election_timeout_ms, 1)
+            .map_err(|e| Invalid::key("target.election_timeout_ms", e))?;
+        self.validate_modes_apply()?;
+        if let Some(bin) = &self.node_binary {
+            check_executable(bin).map_err(|m| Invalid::new("--node-binary", "target.node_binary", m))?;
+        }
+        Ok(())
+    }
+
+    /// The store's modes are refused for systems they would silently not apply to; etcd
+    /// takes `reads` (linearizable or serializable) and nothing else.
+    fn validate_modes_apply(&self) -> Result<(), Invalid> {
+        if self.kind.has_store_modes() {
+            return Ok(());
+        }
+        let (m, d) = (&self.builtin, BuiltinModes::default());
+        let target = self.kind.label();
+        let only_builtin = |flag: Option<&str>, key: &str, v: String| {
+            let m = format!("`{v}` is a mode of the built-in store; target {target} does not have it");
+            Err(match flag {
+                Some(f) => Invalid::new(f, key, m),
+                None => Invalid::key(key, m),
+            })
+        };
+        if m.replication != d.replication {
+            return only_builtin(
+                Some("--replication"),
+                "target.replication",
+                value_name(&m.replication),
+            );
+        }
+        if m.fsync != d.fsync {
+            return only_builtin(Some("--fsync"), "target.fsync", value_name(&m.fsync));
+        }
+        if m.fencing != d.fencing {
+            return only_builtin(Some("--no-fencing"), "target.fencing", "fencing = false".into());
+        }
+        if (m.heartbeat_ms, m.election_timeout_ms) != (d.heartbeat_ms, d.election_timeout_ms) {
+            return only_builtin(
+                None,
+                "target.heartbeat_ms",
+                "heartbeat and election timeouts".into(),
+            );
+        }
+        let etcd_like = matches!(self.kind, SystemKind::Etcd | SystemKind::Definition(_));
+        match m.reads {
+            Reads::Linearizable => Ok(()),
+            Reads::Follower if etcd_like => Ok(()),
+            other => Err(Invalid::new(
+                "--reads",
+                "target.reads",
+                format!(
+                    "target {target} has no `{}` reads (etcd: linearizable or serializable; redis: linearizable)",
+                    value_name(&other)
+                ),
+            )),
+        }
+    }
+}
+
+/// `path` is an existing regular file someone may execute.
+pub fn check_executable(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a file", path.display()));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(format!("{}: not executable", path.display()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Plan {
+        #[serde(default)]
+        target: SystemConfig,
+    }
+
+    #[test]
+    fn the_target_table_is_flat_partial_and_refuses_typos() {
+        let p: Plan =
+            toml::from_str("[target]\nfsync = \"never\"\nnodes = 3\nreads = \"serializable\"\n").unwrap();
+        assert_eq!(p.target.builtin.fsync, FsyncPolicy::Never);
+        assert_eq!(p.target.builtin.reads, Reads::Follower);
+        assert_eq!(p.target.nodes, 3);
+        assert_eq!(p.target.builtin.replication, Replication::Quorum);
+        assert_eq!(p.target.kind, SystemKind::Builtin);
+        let e = toml::from_str::<Plan>("[target]\nfencng = false\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("fencng"), "{e}");
+        let e = toml::from_str::<Plan>("[target]\nreplication = \"yolo\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("yolo") && e.contains("line 2"), "{e}");
+        let e = toml::from_str::<Plan>("[target]\nname = \"mysql\"\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("unknown target `mysql`"), "{e}");
+        // Written and read back unchanged.
+        let text = toml::to_string(&p).unwrap();
+        assert_eq!(toml::from_str::<Plan>(&text).unwrap(), p);
+        assert!(
+            text.contains("replication = \"quorum\"") && text.contains("name = \"builtin\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn modes_a_system_does_not_have_and_bad_sizes_are_refused_by_name() {
+        let mut c = SystemConfig::default();
+        assert!(c.validate().is_ok());
+        c.nodes = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("--nodes"));
+        c.nodes = 3;
+        c.kind = SystemKind::Etcd;
+        c.builtin.reads = Reads::Follower;
+        assert!(c.validate().is_ok(), "etcd serializable reads");
+        c.builtin.reads = Reads::Lease;
+        assert!(c.validate().unwrap_err().to_string().contains("--reads"));
+        c.builtin.reads = Reads::Linearizable;
+        c.builtin.replication = Replication::Async;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("--replication") && e.contains("async"), "{e}");
+        let mut c = SystemConfig {
+            node_binary: Some(PathBuf::from("/no/such/faultline")),
+            ..SystemConfig::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("--node-binary") && e.contains("/no/such/faultline"),
+            "{e}"
+        );
+        let plain = tempfile::NamedTempFile::new().unwrap();
+        c.node_binary = Some(plain.path().to_path_buf());
+        assert!(c.validate().unwrap_err().to_string().contains("not executable"));
+        c.node_binary = Some(PathBuf::from("/bin/sh"));
+        assert!(c.validate().is_ok());
+        c.kind = "nowhere/x.toml".parse().unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("no such file"));
+    }
+}

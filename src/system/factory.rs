@@ -1,0 +1,56 @@
+//! The one place a [`SystemConfig`] becomes a running-ready [`Target`]. Nothing is started
+//! here; what can be refused before anything starts (a missing definition file or node
+//! binary, a definition whose client is unknown) is refused here or in
+//! [`SystemConfig::validate`].
+
+use super::builtin::Builtin;
+use super::config::{SystemConfig, SystemKind};
+use super::etcd::EtcdTarget;
+use super::redis::RedisTarget;
+use super::reference::Reference;
+use super::{Target, TargetError};
+use crate::store::core::Reads;
+
+/// Builds the system `cfg` names. `origin_ns` (CLOCK_MONOTONIC) is the history's time 0,
+/// handed to systems whose nodes log events in that base; `tag` marks their processes.
+pub fn build(cfg: &SystemConfig, origin_ns: u64, tag: &str) -> Result<Box<dyn Target>, TargetError> {
+    cfg.validate().map_err(|e| TargetError::Config(e.to_string()))?;
+    // etcd calls what the store calls follower reads serializable.
+    let serializable = cfg.builtin.reads == Reads::Follower;
+    Ok(match &cfg.kind {
+        SystemKind::Builtin => {
+            let bin = match &cfg.node_binary {
+                Some(b) => b.clone(),
+                None => std::env::current_exe().map_err(|source| TargetError::Io {
+                    context: "locating the faultline binary".into(),
+                    source,
+                })?,
+            };
+            Box::new(Builtin::new(bin, cfg.builtin.clone(), origin_ns, tag))
+        }
+        SystemKind::Reference => Box::new(Reference::new()),
+        SystemKind::Etcd => Box::new(EtcdTarget::new(serializable).map_err(config)?),
+        SystemKind::Redis => Box::new(RedisTarget::with_time_origin(origin_ns).map_err(config)?),
+        SystemKind::Definition(_) => {
+            let (def, path) = cfg
+                .definition()
+                .map_err(|e| TargetError::Config(e.to_string()))?
+                .expect("a definition kind has a definition");
+            match def.client.as_str() {
+                "command" => Box::new(super::command::CommandTarget::new(def, &path).map_err(config)?),
+                "etcd" => Box::new(EtcdTarget::from_def(def, &path, serializable)),
+                "redis" => Box::new(RedisTarget::from_def(def, &path, origin_ns)),
+                other => {
+                    return Err(TargetError::Config(format!(
+                        "--target {}: client `{other}` is not one a definition file can use (known: command, etcd, redis)",
+                        path.display()
+                    )))
+                }
+            }
+        }
+    })
+}
+
+fn config(e: impl std::fmt::Display) -> TargetError {
+    TargetError::Config(e.to_string())
+}
