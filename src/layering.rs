@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// lines; modules on one line must not import each other. Keep in step with ARCHITECTURE.md.
 const LAYERS: &[&[&str]] = &[
     &["util"],
-    &["history", "net"],
+    &["history", "net", "rundir"],
     &["model", "store", "client"],
     &["checker"],
     &["workload"],

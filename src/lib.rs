@@ -16,6 +16,7 @@ pub mod model;
 pub mod nemesis;
 pub mod net;
 pub mod report;
+pub mod rundir;
 pub mod runner;
 pub mod store;
 pub mod system;

@@ -30,9 +30,33 @@ fn every_workload_records_a_complete_history_and_run_dir() {
         let (out, dir) = test_run(store.path(), &args);
         assert!([0, 2].contains(&code(&out)), "{wl}: {}", stderr(&out));
         let dir = dir.expect("latest link");
-        for f in ["history.jsonl", "results.json", "test.toml", "nodes/n1.log"] {
+        for f in [
+            "history.jsonl",
+            "results.json",
+            "test.toml",
+            "report.html",
+            "junit.xml",
+            "nodes/n1.log",
+        ] {
             assert!(dir.join(f).exists(), "{wl}: {f} missing");
         }
+        // store/<test>/<UTC start, e.g. 20261201T204512.819Z>, with the test's own latest link.
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        let b = name.as_bytes();
+        assert!(
+            name.len() >= 20
+                && b[8] == b'T'
+                && b[15] == b'.'
+                && b[19] == b'Z'
+                && name[..8]
+                    .bytes()
+                    .chain(name[9..15].bytes())
+                    .chain(name[16..19].bytes())
+                    .all(|c| c.is_ascii_digit()),
+            "{wl}: run directory {name} is not a UTC timestamp"
+        );
+        let test_latest = std::fs::canonicalize(dir.parent().unwrap().join("latest")).unwrap();
+        assert_eq!(test_latest, dir, "{wl}: store/<test>/latest");
         let h = history(&dir);
         let clients = h.iter().filter(|o| o["process"] != "nemesis").count();
         assert!(clients > 50, "{wl}: only {clients} client ops");

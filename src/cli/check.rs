@@ -69,16 +69,16 @@ pub struct Args {
 pub fn run(mut args: Args) -> anyhow::Result<i32> {
     // A run directory: its history, and its node logs unless told otherwise.
     if args.file.is_dir() {
-        let dir = args.file.clone();
-        args.file = dir.join("history.jsonl");
+        let run = crate::rundir::RunDir::at(&args.file);
+        args.file = run.history();
         if !args.file.is_file() {
             bail!(
                 "{}: a directory without history.jsonl (not a run directory)",
-                dir.display()
+                run.path().display()
             );
         }
-        if args.node_logs.is_none() && dir.join("nodes").is_dir() {
-            args.node_logs = Some(dir.join("nodes"));
+        if args.node_logs.is_none() && run.nodes_dir().is_dir() {
+            args.node_logs = Some(run.nodes_dir());
         }
     }
     let opts = check_options(&args)?;

@@ -4,6 +4,7 @@
 //! A run stopped before it wrote results.json (the harness was killed) still has its
 //! test.toml and history: its history is checked now, and the page and JUnit say so.
 
+use crate::rundir::RunDir;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -25,24 +26,21 @@ pub struct Args {
 /// results) is an error, which the CLI maps to exit code 3.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = || format!("faultline report {}", args.dir.display());
-    let out = args.out.clone().unwrap_or_else(|| args.dir.join("report.html"));
-    let unfinished = args.dir.is_dir()
-        && !args.dir.join("results.json").exists()
-        && args.dir.join("history.jsonl").is_file()
-        && crate::runner::rundir::test_toml(&args.dir).is_file();
-    let results = if unfinished {
+    let run = RunDir::at(&args.dir);
+    let out = args.out.clone().unwrap_or_else(|| run.report());
+    let results = if run.unfinished() {
         eprintln!(
             "note: {} has no results.json (the run was stopped early); checking its history now",
             args.dir.display()
         );
-        let (history, results) = crate::runner::recheck(&args.dir).with_context(ctx)?;
-        let extras = crate::report::load_extras(&args.dir);
+        let (history, results) = crate::runner::recheck(&run).with_context(ctx)?;
+        let extras = crate::report::load_extras(&run);
         let page = crate::report::html::render_with(&history, &results, &extras);
         crate::report::write_html(&out, &page).with_context(ctx)?;
         results
     } else {
-        crate::report::write_run_report_to(&args.dir, &out).with_context(ctx)?;
-        crate::report::read_results(&args.dir.join("results.json")).with_context(ctx)?
+        crate::report::write_run_report_to(&run, &out).with_context(ctx)?;
+        crate::report::read_results(&run.results()).with_context(ctx)?
     };
     println!("{}", out.display());
     if let Some(junit) = &args.junit {

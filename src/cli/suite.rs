@@ -27,10 +27,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let file = SuiteFile::read(&a.file)?;
     let baseline = a.baseline.as_deref().map(Baseline::read).transpose()?;
     let out = a.out.clone().unwrap_or_else(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        PathBuf::from("store/suite").join(format!("{}.{:03}", now.as_secs(), now.subsec_millis()))
+        PathBuf::from("store/suite").join(crate::rundir::utc_stamp(std::time::SystemTime::now()))
     });
     std::fs::create_dir_all(&out).with_context(|| format!("--out {}", out.display()))?;
     let mut exec = SubprocessExecutor::current_exe().context("locating the faultline executable")?;

@@ -207,7 +207,7 @@ fn flags_layer(a: &Args, m: &ArgMatches) -> anyhow::Result<Table> {
 pub fn config(a: &Args, m: &ArgMatches) -> anyhow::Result<TestConfig> {
     let mut r = Resolver::new();
     if let Some(dir) = &a.replay {
-        r.replay(&crate::runner::rundir::test_toml(dir))?;
+        r.replay(&crate::rundir::RunDir::at(dir).test_toml())?;
     }
     for p in &a.plan {
         r.plan(p)?;
@@ -232,7 +232,7 @@ pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
         r.valid,
         r.ops,
         cfg.seed,
-        out.dir.display()
+        out.dir.path().display()
     );
     Ok(r.valid)
 }

@@ -24,6 +24,7 @@ pub use escape::{html as escape_html, json_for_script};
 pub use results::RunResults;
 
 use crate::history::{jsonl, History};
+use crate::rundir::RunDir;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -57,15 +58,15 @@ pub fn read_results(path: &Path) -> Result<RunResults, ReportError> {
     })
 }
 
-/// Loads what a run directory holds: history, results (with `test.toml`
-/// filled in when results lack the config) and node logs.
-pub fn load_run(run_dir: &Path) -> Result<(History, RunResults, html::Extras), ReportError> {
-    if !run_dir.is_dir() {
-        return Err(ReportError::NotRunDir(run_dir.display().to_string()));
+/// Loads what a run directory holds: history, results (with `test.toml` filled in when
+/// results lack the config) and node logs.
+pub fn load_run(run: &RunDir) -> Result<(History, RunResults, html::Extras), ReportError> {
+    if !run.path().is_dir() {
+        return Err(ReportError::NotRunDir(run.path().display().to_string()));
     }
-    let history = jsonl::read_file(&run_dir.join("history.jsonl"))?;
-    let mut results = read_results(&run_dir.join("results.json"))?;
-    let toml_path = run_dir.join("test.toml");
+    let history = jsonl::read_file(&run.history())?;
+    let mut results = read_results(&run.results())?;
+    let toml_path = run.test_toml();
     if results.test.is_null() && toml_path.exists() {
         let text = std::fs::read_to_string(&toml_path).map_err(io_err(&toml_path))?;
         let t: toml::Value = toml::from_str(&text).map_err(|e| ReportError::TestConfig {
@@ -74,50 +75,43 @@ pub fn load_run(run_dir: &Path) -> Result<(History, RunResults, html::Extras), R
         })?;
         results.test = serde_json::to_value(t).unwrap_or_default();
     }
-    let extras = load_extras(run_dir);
+    let extras = load_extras(run);
     Ok((history, results, extras))
 }
 
-/// What the page shows besides history and results: the source directory and
-/// node logs under `run_dir/nodes/*.log`. Unreadable logs are shown empty
-/// rather than failing the report (they are supporting evidence only).
-pub fn load_extras(run_dir: &Path) -> html::Extras {
+/// What the page shows besides history and results: the source directory and the run's
+/// node logs. Unreadable logs are shown empty rather than failing the report (they are
+/// supporting evidence only).
+pub fn load_extras(run: &RunDir) -> html::Extras {
     let mut extras = html::Extras {
-        source: Some(run_dir.display().to_string()),
+        source: Some(run.path().display().to_string()),
         ..Default::default()
     };
-    if let Ok(rd) = std::fs::read_dir(run_dir.join("nodes")) {
-        let mut logs: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        logs.sort();
-        for p in logs
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        {
-            let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-            // An unreadable log is shown with zero events rather than failing the report.
-            let events = crate::history::node_event::read_events(&p).unwrap_or_default();
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            extras.node_logs.push((name, size, events.len()));
-            extras.node_events.extend(events);
-        }
-        extras.node_events.sort_by_key(|e| e.time);
+    for p in run.node_logs() {
+        let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        // An unreadable log is shown with zero events rather than failing the report.
+        let events = crate::history::node_event::read_events(&p).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        extras.node_logs.push((name, size, events.len()));
+        extras.node_events.extend(events);
     }
+    extras.node_events.sort_by_key(|e| e.time);
     extras
 }
 
-/// Reads a run directory and writes `report.html` into it; returns its path.
-pub fn write_run_report(run_dir: &Path) -> Result<PathBuf, ReportError> {
-    let out = run_dir.join("report.html");
-    write_run_report_to(run_dir, &out)?;
+/// Reads a run directory and writes its `report.html`; returns its path.
+pub fn write_run_report(run: &RunDir) -> Result<PathBuf, ReportError> {
+    let out = run.report();
+    write_run_report_to(run, &out)?;
     Ok(out)
 }
 
 /// Reads a run directory and writes its report to `out`.
-pub fn write_run_report_to(run_dir: &Path, out: &Path) -> Result<(), ReportError> {
-    let (h, r, x) = load_run(run_dir)?;
+pub fn write_run_report_to(run: &RunDir, out: &Path) -> Result<(), ReportError> {
+    let (h, r, x) = load_run(run)?;
     write_html(out, &html::render_with(&h, &r, &x))
 }
 

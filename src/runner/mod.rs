@@ -12,7 +12,6 @@ pub mod config;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
-pub mod rundir;
 
 pub use config::TestConfig;
 
@@ -21,6 +20,7 @@ use crate::history::{History, Op, OpType, Process};
 use crate::nemesis::{plan, Kind, Nemesis};
 use crate::net::{self, Layout, NetBackend, NetError, RunTag};
 use crate::report::RunResults;
+use crate::rundir::RunDir;
 use crate::system::{NodeCtx, Target, TargetError};
 use crate::util::clock::monotonic_ns;
 use recorder::Recorder;
@@ -80,15 +80,15 @@ pub fn install_ctrlc() {
     }
 }
 
-/// The report hook: writes `report.html` into `dir` from its history and
-/// these results (node logs under `dir/nodes` are shown too). Errors become
-/// warnings in results.json: a report that fails to render never fails a run.
-pub fn write_report_hook(dir: &std::path::Path, results: &RunResults) -> Result<(), String> {
+/// The report hook: writes the run's `report.html` from its history and these results
+/// (its node logs are shown too). Errors become warnings in results.json: a report that
+/// fails to render never fails a run.
+pub fn write_report_hook(run: &RunDir, results: &RunResults) -> Result<(), String> {
     let render = || -> Result<(), crate::report::ReportError> {
-        let history = crate::history::jsonl::read_file(&dir.join("history.jsonl"))?;
-        let extras = crate::report::load_extras(dir);
+        let history = crate::history::jsonl::read_file(&run.history())?;
+        let extras = crate::report::load_extras(run);
         let page = crate::report::html::render_with(&history, results, &extras);
-        crate::report::write_html(&dir.join("report.html"), &page)
+        crate::report::write_html(&run.report(), &page)
     };
     render().map_err(|e| e.to_string())
 }
@@ -125,7 +125,7 @@ impl Drop for Cluster {
 
 /// What a finished run produced.
 pub struct RunOutcome {
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub results: RunResults,
 }
 
@@ -167,10 +167,13 @@ pub fn run(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let stale = cleanup::clean(cleanup::Scope::Stale);
-    let dir = rundir::create(&cfg.store_dir, &cfg.name)?;
-    rundir::write_config(&dir, cfg)?;
+    let dir = RunDir::create(&cfg.store_dir, &cfg.name).map_err(|e| RunnerError::Io {
+        context: "creating the run directory".into(),
+        source: std::io::Error::new(e.source.kind(), e.to_string()),
+    })?;
+    write_config(&dir, cfg)?;
     let prog = progress::Progress::new();
-    prog.line(&format!("run directory {}", dir.display()));
+    prog.line(&format!("run directory {}", dir.path().display()));
     prog.line(&format!("seed {}  net {}", cfg.seed, net_note));
     if !stale.processes.is_empty() || !stale.namespaces.is_empty() {
         prog.line(&format!("removed leftovers of earlier runs: {stale:?}"));
@@ -184,14 +187,13 @@ pub fn run(
         ports: plan_ports.names.clone(),
         peer: plan_ports.peer.clone(),
     })?;
-    let nodes_dir = dir.join("nodes");
     let mut ctxs = Vec::new();
     for n in nets {
-        let data_dir = dir.join("data").join(&n.id);
+        let data_dir = dir.data_dir(&n.id);
         std::fs::create_dir_all(&data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
         ctxs.push(NodeCtx {
             id: n.id.clone(),
-            log: nodes_dir.join(format!("{}.log", n.id)),
+            log: dir.node_log(&n.id),
             data_dir,
             net: n,
         });
@@ -215,8 +217,7 @@ pub fn run(
     }
 
     // Client phase.
-    let rec =
-        Recorder::new(Some(&dir.join("history.jsonl")), origin_ns).map_err(io("creating history.jsonl"))?;
+    let rec = Recorder::new(Some(&dir.history()), origin_ns).map_err(io("creating history.jsonl"))?;
     let limit = cfg.time_limit.duration();
     let steps = plan(
         cfg.seed,
@@ -297,9 +298,23 @@ pub fn run(
     if let Err(e) = write_report_hook(&dir, &results) {
         results.warnings.push(format!("report: {e}"));
     }
-    rundir::write_results(&dir, &results)?;
-    rundir::link_latest(&cfg.store_dir, &dir);
+    // One JUnit test case per checker, for CI that collects `store/**/junit.xml`.
+    if let Err(e) = std::fs::write(dir.junit(), crate::report::junit::for_run(&results)) {
+        results.warnings.push(format!("junit.xml: {e}"));
+    }
+    write_results(&dir, &results)?;
     Ok(RunOutcome { dir, results })
+}
+
+/// Writes the resolved config as the run's `test.toml` (what `--replay` reads).
+fn write_config(dir: &RunDir, cfg: &TestConfig) -> Result<(), RunnerError> {
+    let text = toml::to_string_pretty(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
+    std::fs::write(dir.test_toml(), text).map_err(io("writing test.toml"))
+}
+
+fn write_results(dir: &RunDir, r: &RunResults) -> Result<(), RunnerError> {
+    let text = serde_json::to_string_pretty(r).map_err(|e| RunnerError::Config(e.to_string()))?;
+    std::fs::write(dir.results(), text).map_err(io("writing results.json"))
 }
 
 /// results.json's content for a checked run (duration, start and network left for the
@@ -308,7 +323,7 @@ fn results_of(
     cfg: &TestConfig,
     composed: Composed,
     history: &History,
-    dir: &std::path::Path,
+    dir: &RunDir,
     warnings: Vec<String>,
 ) -> RunResults {
     RunResults {
@@ -321,7 +336,7 @@ fn results_of(
         ops: history.len(),
         duration_ms: 0.0,
         started_at: 0,
-        replay: Some(format!("faultline test --replay {}", dir.display())),
+        replay: Some(format!("faultline test --replay {}", dir.path().display())),
         net: None,
         warnings,
     }
@@ -330,20 +345,20 @@ fn results_of(
 /// Checks a run directory whose run never wrote results.json (the harness was killed):
 /// its test.toml says what to check, its history.jsonl and node logs are the evidence.
 /// Returns the history and the results, which say how they were obtained.
-pub fn recheck(dir: &std::path::Path) -> Result<(History, RunResults), RunnerError> {
+pub fn recheck(dir: &RunDir) -> Result<(History, RunResults), RunnerError> {
     let mut r = plan::Resolver::new();
-    r.replay(&rundir::test_toml(dir))
+    r.replay(&dir.test_toml())
         .map_err(|e| RunnerError::Config(e.to_string()))?;
     let cfg = r.finish().map_err(|e| RunnerError::Config(e.to_string()))?;
-    let path = dir.join("history.jsonl");
-    let history = crate::history::jsonl::read_file(&path).map_err(|e| RunnerError::Config(e.to_string()))?;
-    let logs = rundir::node_logs(dir);
+    let history =
+        crate::history::jsonl::read_file(&dir.history()).map_err(|e| RunnerError::Config(e.to_string()))?;
+    let logs = dir.node_logs();
     let wl = cfg.workload.build();
     let composed = check(&cfg, &*wl, &history, logs);
     let mut warnings = history.warnings.clone();
     warnings.push(format!(
         "{} has no results.json (the run was stopped before it finished): checked now from its history",
-        dir.display()
+        dir.path().display()
     ));
     let mut results = results_of(&cfg, composed, &history, dir, warnings);
     results.duration_ms = history.ops.last().map_or(0.0, |o| o.time as f64 / 1e6);

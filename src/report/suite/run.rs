@@ -74,7 +74,7 @@ impl TestExecutor for SubprocessExecutor {
         if !(0..crate::exit::HARNESS).contains(&code) {
             return Err(format!("`faultline test` exited {code}:\n{}", tail()));
         }
-        let results = store_dir.join("latest").join("results.json");
+        let results = crate::rundir::latest(store_dir).results();
         crate::report::read_results(&results).map_err(|e| format!("{e}\n{}", tail()))
     }
 }
