@@ -1,6 +1,6 @@
 //! faultline: a Jepsen-style consistency verification harness.
 //!
-//! Layout (one concept per module; see DESIGN.md): [`history`] is the contract
+//! Layout (one concept per module; see ARCHITECTURE.md): [`history`] is the contract
 //! between every part; [`model`] and [`checker`] judge histories; [`store`] is
 //! the built-in reference replicated store; [`system`] (the systems under test),
 //! [`net`] (where nodes live and how partitions are enforced), [`client`],
@@ -26,7 +26,7 @@ pub mod workload;
 #[cfg(test)]
 mod layering;
 
-/// DESIGN.md's exit codes.
+/// The exit codes of ARCHITECTURE.md.
 pub mod exit {
     /// Every checker said valid.
     pub const VALID: i32 = 0;

@@ -25,7 +25,7 @@ impl Validity {
         }
     }
 
-    /// DESIGN.md's exit codes: 0 valid, 1 anomalies found, 2 unknown.
+    /// The exit codes of ARCHITECTURE.md: 0 valid, 1 anomalies found, 2 unknown.
     pub fn exit_code(self) -> i32 {
         match self {
             Validity::Valid => 0,

@@ -1,7 +1,7 @@
 //! Histories: the contract between every part of faultline.
 //!
 //! A history is a sequence of [`Op`]s in the order they happened (by `time`,
-//! then by index). Readers and writers speak DESIGN.md's JSON Lines format;
+//! then by index). Readers and writers speak the JSON Lines format of ARCHITECTURE.md;
 //! importers translate Jepsen/Knossos EDN and Porcupine logs into it.
 
 pub mod import;

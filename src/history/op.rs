@@ -1,4 +1,4 @@
-//! One recorded operation, exactly as DESIGN.md's history format describes it.
+//! One recorded operation, exactly as the history format of ARCHITECTURE.md describes it.
 //!
 //! Invariant: an `Op` is a plain value; nothing here validates pairing (see
 //! [`crate::history::pairing`]). Unknown JSON fields are kept in `extra` so a

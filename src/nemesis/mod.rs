@@ -1,6 +1,6 @@
-//! Faults: the schedule (what to do when, from the seed), how each step is
-//! applied to a target and network, and the network back ends that enforce
-//! partitions outside the system under test.
+//! Faults: the schedule (what to do when, from the seed) and how each step is
+//! applied to a system and its network. The network back ends that enforce
+//! partitions outside the system under test are [`crate::net`].
 
 pub mod exec;
 pub mod schedule;

@@ -43,7 +43,7 @@ pub struct RunResults {
 }
 
 impl RunResults {
-    /// The process exit code DESIGN.md assigns to this verdict.
+    /// The process exit code ARCHITECTURE.md assigns to this verdict.
     pub fn exit_code(&self) -> i32 {
         self.valid.exit_code()
     }

@@ -1,4 +1,4 @@
-//! The built-in reference replicated store (see DESIGN.md, issue 3).
+//! The built-in reference replicated store (see ARCHITECTURE.md).
 //!
 //! Parts: [`ops`] (client protocol and state machine), [`core`] (the pure
 //! replication protocol), [`wal`] (durable log), [`frame`] (length-delimited
