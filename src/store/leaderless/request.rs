@@ -14,7 +14,7 @@
 //!   do not have (Riak and Cassandra's plain writes have no CAS either).
 
 use super::types::{Config, RequestOpts};
-use crate::store::conflict::{CausalContext, Update};
+use crate::store::conflict::Update;
 use crate::store::ops::{key_str, ClientOp, Outcome};
 
 /// A client op, understood.
@@ -64,7 +64,7 @@ pub fn plan(cfg: &Config, op: &ClientOp, opts: &RequestOpts) -> Result<Plan, Out
             key: key_str(key),
             update: Update::Put {
                 value: value.clone(),
-                context: opts.context.clone().unwrap_or_else(CausalContext::new),
+                context: opts.context.clone().unwrap_or_default(),
             },
             w: w()?,
         }),

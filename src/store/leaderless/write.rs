@@ -261,12 +261,16 @@ impl Core {
             return;
         };
         wr.recruited = true;
-        let silent: Vec<(NodeId, Option<NodeId>, bool)> = wr
+        let mut silent: Vec<(NodeId, Option<NodeId>, bool)> = wr
             .slots
             .iter()
             .filter(|(n, s)| !s.acked && **n != me)
             .map(|(n, s)| (n.clone(), s.hint.clone(), s.counts))
             .collect();
+        // Homes in ring order take fallbacks in ring order, as `targets` does.
+        let ring = self.store.ring();
+        let walk: Vec<&NodeId> = ring.walk(ring.arc_of(&wr.key)).collect();
+        silent.sort_by_key(|(n, hint, _)| walk.iter().position(|x| *x == hint.as_ref().unwrap_or(n)));
         for (node, _, _) in &silent {
             self.mark_down(node);
         }
