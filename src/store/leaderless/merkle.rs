@@ -5,23 +5,43 @@
 //! to the leaves, and finally the keys of differing leaves: the bytes
 //! exchanged grow with the number of differences, not with the data.
 //!
+//! A leaf keeps the XOR of its pairs' hashes, so a write updates it in O(1);
+//! inner nodes above changed leaves are recomputed when next read.
 //! Invariants: an empty subtree hashes to 0 and a non-empty one never does;
 //! equal `(key, digest)` sets give equal trees on every node.
 
 use crate::util::hash::{hash_of, FxHasher};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hasher;
 
 pub const FANOUT: u32 = 16;
 
+#[derive(Clone, Debug, Default)]
+struct Leaf {
+    keys: BTreeMap<String, u64>,
+    /// XOR of `pair_hash` over `keys`.
+    acc: u64,
+}
+
+impl Leaf {
+    fn hash(&self) -> u64 {
+        if self.keys.is_empty() {
+            0
+        } else {
+            nonzero(hash_of(&(self.acc, self.keys.len())))
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MerkleTree {
     depth: u32,
-    /// Leaf index -> key -> state digest (only non-empty leaves).
-    leaves: BTreeMap<u32, BTreeMap<String, u64>>,
-    /// `levels[l]`: the non-zero hashes at level `l` (0 = root); rebuilt when dirty.
+    /// Only non-empty leaves.
+    leaves: BTreeMap<u32, Leaf>,
+    /// `levels[l]`: the non-zero hashes at level `l` (0 = root), current
+    /// except above the `dirty` leaves.
     levels: Vec<BTreeMap<u32, u64>>,
-    dirty: bool,
+    dirty: BTreeSet<u32>,
 }
 
 fn nonzero(h: u64) -> u64 {
@@ -32,13 +52,17 @@ fn nonzero(h: u64) -> u64 {
     }
 }
 
+fn pair_hash(key: &str, digest: u64) -> u64 {
+    hash_of(&(key.as_bytes(), digest))
+}
+
 impl MerkleTree {
     pub fn new(depth: u32) -> MerkleTree {
         MerkleTree {
             depth,
             leaves: BTreeMap::new(),
-            levels: Vec::new(),
-            dirty: true,
+            levels: vec![BTreeMap::new(); depth as usize + 1],
+            dirty: BTreeSet::new(),
         }
     }
 
@@ -58,16 +82,24 @@ impl MerkleTree {
 
     /// Records `key`'s current digest.
     pub fn set(&mut self, key: &str, digest: u64) {
-        let leaf = self.leaf_of(key);
-        let slot = self.leaves.entry(leaf).or_default();
-        if slot.get(key) != Some(&digest) {
-            slot.insert(key.to_string(), digest);
-            self.dirty = true;
+        let idx = self.leaf_of(key);
+        let leaf = self.leaves.entry(idx).or_default();
+        match leaf.keys.get_mut(key) {
+            Some(d) if *d == digest => return,
+            Some(d) => {
+                leaf.acc ^= pair_hash(key, *d) ^ pair_hash(key, digest);
+                *d = digest;
+            }
+            None => {
+                leaf.acc ^= pair_hash(key, digest);
+                leaf.keys.insert(key.to_string(), digest);
+            }
         }
+        self.dirty.insert(idx);
     }
 
     pub fn len(&self) -> usize {
-        self.leaves.values().map(BTreeMap::len).sum()
+        self.leaves.values().map(|l| l.keys.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,36 +110,41 @@ impl MerkleTree {
     pub fn leaf_keys(&self, leaf: u32) -> Vec<(String, u64)> {
         self.leaves
             .get(&leaf)
-            .map(|m| m.iter().map(|(k, d)| (k.clone(), *d)).collect())
+            .map(|l| l.keys.iter().map(|(k, d)| (k.clone(), *d)).collect())
             .unwrap_or_default()
     }
 
+    /// Recomputes the nodes above the leaves changed since the last read.
     fn rebuild(&mut self) {
-        if !self.dirty {
+        if self.dirty.is_empty() {
             return;
         }
         let d = self.depth as usize;
-        let mut levels = vec![BTreeMap::new(); d + 1];
-        for (&leaf, keys) in &self.leaves {
-            let mut h = FxHasher::default();
-            for (k, dig) in keys {
-                h.write(k.as_bytes());
-                h.write_u64(*dig);
-            }
-            levels[d].insert(leaf, nonzero(h.finish()));
+        let mut changed = std::mem::take(&mut self.dirty);
+        for &i in &changed {
+            match self.leaves.get(&i).map(Leaf::hash).unwrap_or(0) {
+                0 => self.levels[d].remove(&i),
+                h => self.levels[d].insert(i, h),
+            };
         }
         for l in (0..d).rev() {
-            let (upper, lower) = levels.split_at_mut(l + 1);
-            let mut acc: BTreeMap<u32, FxHasher> = BTreeMap::new();
-            for (&idx, &h) in &lower[0] {
-                let p = acc.entry(idx / FANOUT).or_default();
-                p.write_u32(idx % FANOUT);
-                p.write_u64(h);
+            let parents: BTreeSet<u32> = changed.iter().map(|i| i / FANOUT).collect();
+            for &p in &parents {
+                let mut h = FxHasher::default();
+                let mut any = false;
+                for (&i, &c) in self.levels[l + 1].range(p * FANOUT..(p + 1) * FANOUT) {
+                    h.write_u32(i % FANOUT);
+                    h.write_u64(c);
+                    any = true;
+                }
+                if any {
+                    self.levels[l].insert(p, nonzero(h.finish()));
+                } else {
+                    self.levels[l].remove(&p);
+                }
             }
-            upper[l] = acc.into_iter().map(|(i, h)| (i, nonzero(h.finish()))).collect();
+            changed = parents;
         }
-        self.levels = levels;
-        self.dirty = false;
     }
 
     /// The hash of node `idx` at `level` (0 if empty or out of range).
@@ -218,6 +255,37 @@ mod tests {
             assert_eq!(diff(&mut a, &mut b), expect, "depth {depth}");
             assert_eq!(diff(&mut b, &mut a), expect);
         }
+    }
+
+    #[test]
+    fn incremental_updates_equal_a_tree_built_from_scratch() {
+        let mut inc = MerkleTree::new(2);
+        for i in 0..500u64 {
+            inc.set(&format!("k{i}"), i);
+        }
+        inc.root();
+        for i in (0..500u64).step_by(7) {
+            inc.set(&format!("k{i}"), i * 3);
+        }
+        let mut fresh = MerkleTree::new(2);
+        for i in 0..500u64 {
+            let d = if i % 7 == 0 { i * 3 } else { i };
+            fresh.set(&format!("k{i}"), d);
+        }
+        assert_eq!(inc.root(), fresh.root());
+        for idx in 0..16 {
+            assert_eq!(inc.children(1, idx), fresh.children(1, idx));
+        }
+        // Back to the old digests: back to the old root.
+        let mut back = MerkleTree::new(2);
+        for i in 0..500u64 {
+            back.set(&format!("k{i}"), i);
+        }
+        let old_root = back.root();
+        for i in (0..500u64).step_by(7) {
+            inc.set(&format!("k{i}"), i);
+        }
+        assert_eq!(inc.root(), old_root);
     }
 
     #[test]

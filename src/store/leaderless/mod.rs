@@ -20,6 +20,11 @@
 //! Writes under `siblings`/`crdt` are coordinated by a node that holds the
 //! key (it mints the update's dot from its own copy): a node outside the
 //! key's replicas forwards such a write to the first reachable one.
+//!
+//! Event kinds (node log lines): `quorum-ack` (a write reached W; `f`, key,
+//! value), `hint-stored` / `hint-delivered` (key; `home`, `bytes`),
+//! `read-repair` (key; `node` repaired, `bytes`), `ae-repair` (key changed by
+//! anti-entropy; `from`, `bytes`), `peer-down` / `peer-up` (`peer`).
 
 pub mod bench;
 mod entropy;

@@ -219,7 +219,16 @@ impl Core {
             wr.replied = true;
             let (origin, key, f, value) = (wr.origin.clone(), wr.key.clone(), wr.f, wr.value.clone());
             self.respond(origin, Outcome::Ok { value: Value::Null });
-            self.event("ack", Some(&key), json!({"f": f, "value": value}));
+            // Not `ack`: that kind is a single leader's (the split-brain
+            // checker reads it as leadership evidence).
+            self.out.push(super::Action::Event(super::Event {
+                kind: "quorum-ack",
+                term: 0,
+                index: None,
+                f: Some(f.to_string()),
+                key: Some(json!(key)),
+                value,
+            }));
         }
         if let Some(wr) = self.writes.get(&id) {
             if wr.replied && wr.slots.values().all(|s| s.acked) {

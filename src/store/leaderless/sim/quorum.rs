@@ -100,7 +100,7 @@ fn a_write_is_acknowledged_after_exactly_w_acks() {
     )));
     assert!(acts
         .iter()
-        .any(|a| matches!(a, Action::Event(e) if e.kind == "ack")));
+        .any(|a| matches!(a, Action::Event(e) if e.kind == "quorum-ack" && e.f.as_deref() == Some("write"))));
     // An ack to a request id of a previous incarnation matches nothing.
     let mut fresh = Core::new(Config::new("n1", &["n1", "n2", "n3"]), vec![], Now::default(), 99);
     fresh.step(Now::default(), client_write());
