@@ -7,6 +7,7 @@
 //! Invariant (kept by [`CausalContext::compact`]): no cloud dot is covered by
 //! the vector or directly follows it, so equal dot sets compare equal.
 
+use super::lattice::Lattice;
 use super::vv::{Causality, Dot, NodeId, VersionVector};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -32,13 +33,6 @@ impl CausalContext {
             self.cloud.insert(dot);
             self.compact();
         }
-    }
-
-    /// The union of both dot sets.
-    pub fn join(&mut self, other: &CausalContext) {
-        self.vv.join(&other.vv);
-        self.cloud.extend(other.cloud.iter().cloned());
-        self.compact();
     }
 
     /// Moves cloud dots that extend the vector into it and drops covered ones.
@@ -96,6 +90,15 @@ impl CausalContext {
             .map(|(n, _)| n.clone())
             .chain(self.cloud.iter().map(|d| d.node.clone()))
             .collect()
+    }
+}
+
+impl Lattice for CausalContext {
+    /// The union of both dot sets.
+    fn join(&mut self, other: &CausalContext) {
+        self.vv.join(&other.vv);
+        self.cloud.extend(other.cloud.iter().cloned());
+        self.compact();
     }
 }
 

@@ -15,6 +15,7 @@
 
 mod context;
 mod kernel;
+mod lattice;
 mod lww;
 mod orset;
 mod pncounter;
@@ -25,6 +26,7 @@ mod vv;
 
 pub use context::CausalContext;
 pub use kernel::DotKernel;
+pub use lattice::Lattice;
 pub use lww::{LwwRegister, Stamp};
 pub use orset::{value_order, OrSet};
 pub use pncounter::PnCounter;

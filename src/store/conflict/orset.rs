@@ -5,6 +5,7 @@
 
 use super::context::CausalContext;
 use super::kernel::DotKernel;
+use super::lattice::Lattice;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -41,16 +42,18 @@ impl OrSet {
         })
     }
 
-    pub fn join(&mut self, other: &OrSet) {
-        self.0.join(&other.0);
-    }
-
     /// The members, sorted, each once.
     pub fn elements(&self) -> Vec<Value> {
         let mut v: Vec<Value> = self.0.values().cloned().collect();
         v.sort_by(value_order);
         v.dedup();
         v
+    }
+}
+
+impl Lattice for OrSet {
+    fn join(&mut self, other: &OrSet) {
+        self.0.join(&other.0);
     }
 }
 

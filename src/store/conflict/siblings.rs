@@ -8,6 +8,7 @@
 
 use super::context::CausalContext;
 use super::kernel::DotKernel;
+use super::lattice::Lattice;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,10 +26,6 @@ impl Siblings {
         Siblings(DotKernel::single(dot, value, seen))
     }
 
-    pub fn join(&mut self, other: &Siblings) {
-        self.0.join(&other.0);
-    }
-
     /// Every concurrent value, in dot order.
     pub fn values(&self) -> Vec<Value> {
         self.0.values().cloned().collect()
@@ -37,6 +34,12 @@ impl Siblings {
     /// What a client must send back with its next write to supersede these.
     pub fn context(&self) -> &CausalContext {
         &self.0.ctx
+    }
+}
+
+impl Lattice for Siblings {
+    fn join(&mut self, other: &Siblings) {
+        self.0.join(&other.0);
     }
 }
 

@@ -71,6 +71,30 @@ enum Origin {
     },
 }
 
+/// A coordinated request's two deadlines, measured on core time.
+#[derive(Clone, Copy, Debug)]
+struct Timer {
+    started: u64,
+    recruited: bool,
+}
+
+impl Timer {
+    fn new(now: u64) -> Timer {
+        Timer {
+            started: now,
+            recruited: false,
+        }
+    }
+
+    /// (the replica deadline just passed: mark silent targets down and
+    /// recruit fallbacks, once; the request deadline has passed).
+    fn due(&mut self, now: u64, cfg: &Config) -> (bool, bool) {
+        let recruit = !self.recruited && now >= self.started + cfg.replica_timeout_ns;
+        self.recruited |= recruit;
+        (recruit, now >= self.started + cfg.request_timeout_ns)
+    }
+}
+
 /// A write this node handed to a replica that can coordinate it.
 #[derive(Clone, Debug)]
 struct ForwardReq {

@@ -3,9 +3,9 @@
 //! were missing some of it: before answering (`sync`, and the stale ones
 //! among the first R must confirm), or after (`async`, late replies too).
 
-use super::targets::{recruit, targets};
+use super::targets::recruit;
 use super::types::{Msg, NodeId, ReadRepair};
-use super::{Core, Origin};
+use super::{Core, Origin, Timer};
 use crate::store::conflict::{read_value, KeyState};
 use crate::store::ops::Outcome;
 use serde_json::json;
@@ -26,32 +26,16 @@ pub(super) struct ReadReq {
     answer_with: Option<KeyState>,
     awaiting: BTreeSet<NodeId>,
     answered: bool,
-    recruited: bool,
-    started: u64,
+    timer: Timer,
 }
 
 impl Core {
     pub(super) fn start_read(&mut self, origin: Origin, key: String, r: usize) {
         let me = self.cfg.id.clone();
-        let ts = targets(
-            self.store.ring(),
-            &self.health,
-            &me,
-            &key,
-            self.cfg.n,
-            self.cfg.sloppy_quorum,
-        );
-        let reachable = ts
-            .iter()
-            .filter(|t| t.node == me || self.health.is_up(&t.node))
-            .count();
-        if reachable < r {
-            let reason = format!(
-                "unavailable: {reachable} of the {} replicas of {key} are reachable, R={r}",
-                self.cfg.n
-            );
-            return self.respond(origin, Outcome::Fail { reason });
-        }
+        let ts = match self.targets_for(&key, r, "R") {
+            Ok(ts) => ts,
+            Err(refusal) => return self.respond(origin, refusal),
+        };
         let id = self.fresh_id();
         let mut rd = ReadReq {
             origin,
@@ -64,8 +48,7 @@ impl Core {
             answer_with: None,
             awaiting: BTreeSet::new(),
             answered: false,
-            recruited: false,
-            started: self.now.mono_ns,
+            timer: Timer::new(self.now.mono_ns),
         };
         for t in &ts {
             if t.node == me {
@@ -175,17 +158,14 @@ impl Core {
     pub(super) fn tick_reads(&mut self, now: u64) {
         let ids: Vec<u64> = self.reads.keys().copied().collect();
         for id in ids {
-            let Some(rd) = self.reads.get(&id) else {
+            let cfg = &self.cfg;
+            let Some((recruit, expired)) = self.reads.get_mut(&id).map(|r| r.timer.due(now, cfg)) else {
                 continue;
             };
-            if !rd.recruited && now >= rd.started + self.cfg.replica_timeout_ns {
+            if recruit {
                 self.recruit_for_read(id);
             }
-            let Some(rd) = self.reads.get(&id) else {
-                continue;
-            };
-            if now >= rd.started + self.cfg.request_timeout_ns {
-                let rd = self.reads.remove(&id).expect("present");
+            if let Some(rd) = expired.then(|| self.reads.remove(&id)).flatten() {
                 if !rd.answered {
                     let reason = if rd.awaiting.is_empty() {
                         format!(
@@ -208,7 +188,6 @@ impl Core {
         let Some(rd) = self.reads.get_mut(&id) else {
             return;
         };
-        rd.recruited = true;
         let silent: Vec<NodeId> = rd
             .asked
             .iter()

@@ -10,7 +10,7 @@
 use super::merkle::MerkleTree;
 use super::ring::Ring;
 use super::types::NodeId;
-use crate::store::conflict::KeyState;
+use crate::store::conflict::{KeyState, Lattice};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]

@@ -5,6 +5,8 @@
 use super::health::Health;
 use super::ring::Ring;
 use super::types::NodeId;
+use super::Core;
+use crate::store::ops::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -45,6 +47,35 @@ pub fn recruit(ring: &Ring, health: &Health, key: &str, n: usize, taken: &[&Node
         .skip(n)
         .find(|x| health.is_up(x) && !taken.contains(x))
         .cloned()
+}
+
+impl Core {
+    /// The targets of a request on `key` needing `need` answers (`q` is "W"
+    /// or "R"), or the `fail` that refuses it before anything is sent: fewer
+    /// than `need` targets are believed reachable.
+    pub(super) fn targets_for(&self, key: &str, need: usize, q: &str) -> Result<Vec<Target>, Outcome> {
+        let me = &self.cfg.id;
+        let ts = targets(
+            self.store.ring(),
+            &self.health,
+            me,
+            key,
+            self.cfg.n,
+            self.cfg.sloppy_quorum,
+        );
+        let reachable = ts
+            .iter()
+            .filter(|t| t.node == *me || self.health.is_up(&t.node))
+            .count();
+        if reachable < need {
+            let reason = format!(
+                "unavailable: {reachable} of the {} replicas of {key} are reachable, {q}={need}",
+                self.cfg.n
+            );
+            return Err(Outcome::Fail { reason });
+        }
+        Ok(ts)
+    }
 }
 
 #[cfg(test)]

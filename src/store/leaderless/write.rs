@@ -3,9 +3,9 @@
 //! replica deadline mark silent targets down (and, with a sloppy quorum,
 //! recruit fallbacks for them); past the request deadline answer `Unknown`.
 
-use super::targets::{recruit, targets};
+use super::targets::recruit;
 use super::types::{Msg, NodeId, RequestOpts};
-use super::{Core, ForwardReq, Origin};
+use super::{Core, ForwardReq, Origin, Timer};
 use crate::store::conflict::{originate, ConflictMode, KeyState, Update};
 use crate::store::ops::{ClientOp, Outcome};
 use serde_json::{json, Value};
@@ -28,8 +28,7 @@ pub(super) struct WriteReq {
     slots: BTreeMap<NodeId, Slot>,
     /// Our own copy counts once this many records are durable.
     own_seq: Option<u64>,
-    started: u64,
-    recruited: bool,
+    timer: Timer,
     replied: bool,
     /// The op's `f` and value, for the `ack` event.
     f: &'static str,
@@ -39,12 +38,6 @@ pub(super) struct WriteReq {
 impl WriteReq {
     fn acks(&self) -> usize {
         self.slots.values().filter(|s| s.acked && s.counts).count()
-    }
-}
-
-fn unavailable(key: &str, up: usize, n: usize, q: &str, need: usize) -> Outcome {
-    Outcome::Fail {
-        reason: format!("unavailable: {up} of the {n} replicas of {key} are reachable, {q}={need}"),
     }
 }
 
@@ -60,21 +53,10 @@ impl Core {
         w: usize,
     ) {
         let me = self.cfg.id.clone();
-        let ts = targets(
-            self.store.ring(),
-            &self.health,
-            &me,
-            &key,
-            self.cfg.n,
-            self.cfg.sloppy_quorum,
-        );
-        let reachable = ts
-            .iter()
-            .filter(|t| t.node == me || self.health.is_up(&t.node))
-            .count();
-        if reachable < w {
-            return self.respond(origin, unavailable(&key, reachable, self.cfg.n, "W", w));
-        }
+        let ts = match self.targets_for(&key, w, "W") {
+            Ok(ts) => ts,
+            Err(refusal) => return self.respond(origin, refusal),
+        };
         // Minting modes need a coordinator that holds the key.
         let holder_needed = self.cfg.conflict != ConflictMode::Lww;
         let me_target = ts.iter().any(|t| t.node == me);
@@ -158,8 +140,7 @@ impl Core {
             w,
             slots,
             own_seq,
-            started: self.now.mono_ns,
-            recruited: false,
+            timer: Timer::new(self.now.mono_ns),
             replied: false,
             f,
             value,
@@ -240,17 +221,14 @@ impl Core {
     pub(super) fn tick_writes(&mut self, now: u64) {
         let ids: Vec<u64> = self.writes.keys().copied().collect();
         for id in ids {
-            let Some(wr) = self.writes.get(&id) else {
+            let cfg = &self.cfg;
+            let Some((recruit, expired)) = self.writes.get_mut(&id).map(|w| w.timer.due(now, cfg)) else {
                 continue;
             };
-            if !wr.recruited && now >= wr.started + self.cfg.replica_timeout_ns {
+            if recruit {
                 self.recruit_for_write(id);
             }
-            let Some(wr) = self.writes.get(&id) else {
-                continue;
-            };
-            if now >= wr.started + self.cfg.request_timeout_ns {
-                let wr = self.writes.remove(&id).expect("present");
+            if let Some(wr) = expired.then(|| self.writes.remove(&id)).flatten() {
                 if !wr.replied {
                     let reason = format!(
                         "{} of W={} acknowledgements within the deadline; the write may be stored on some replicas",
@@ -269,7 +247,6 @@ impl Core {
         let Some(wr) = self.writes.get_mut(&id) else {
             return;
         };
-        wr.recruited = true;
         let mut silent: Vec<(NodeId, Option<NodeId>, bool)> = wr
             .slots
             .iter()
