@@ -160,4 +160,27 @@ mod tests {
         assert_eq!(o, RequestOpts::default());
         assert_eq!(serde_json::to_string(&o).unwrap(), "{}");
     }
+
+    /// The shape proposed for the client protocol: the options flattened
+    /// into the request frame beside the op, so old frames stay valid.
+    #[test]
+    fn options_flatten_beside_the_op_in_a_request_frame() {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Frame {
+            id: u64,
+            #[serde(flatten)]
+            op: ClientOp,
+            #[serde(flatten)]
+            opts: RequestOpts,
+        }
+        let text = r#"{"id":3,"f":"write","key":"s","value":[1,2],"w":1,"context":{"vv":{"n1":2},"cloud":[["n2",4]]}}"#;
+        let f: Frame = serde_json::from_str(text).unwrap();
+        assert_eq!(f.opts.w, Some(1));
+        assert_eq!(f.opts.context.as_ref().unwrap().max_counter("n2"), 4);
+        assert!(matches!(f.op, ClientOp::Write { .. }));
+        let back: Frame = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
+        let plain: Frame = serde_json::from_str(r#"{"id":4,"f":"read","key":"s"}"#).unwrap();
+        assert_eq!(plain.opts, RequestOpts::default());
+    }
 }
