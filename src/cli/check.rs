@@ -5,9 +5,9 @@
 //! bad input (file, flag, pairing), with a message naming file and line.
 
 use super::convert::import_options;
-use crate::checker::{compose, registry, Anomaly, CheckOptions, Composed, Validity};
+use crate::checker::{compose, registry, Anomaly, CheckOptions, Composed};
 use crate::history::import::{self, Format, Imported};
-use crate::history::{pair, History, OpType, PairingError};
+use crate::history::{pair, History, OpType};
 use crate::report::RunResults;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
@@ -88,18 +88,24 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
     let imported = import::import_path(&args.file, &import_options(args.format, args.independent))?;
     let pending = validate_pairing(&imported, &name)?;
     let h = &imported.history;
-    let mut notes = Vec::new();
+    if h.client_ops().next().is_none() {
+        bail!(
+            "{name}: no client operations in {name} (only {} nemesis ops): nothing to check",
+            h.len()
+        );
+    }
+    for c in &checkers {
+        if let Err(e) = c.validate(h, &opts) {
+            match e.index.and_then(|i| imported.lines.get(i as usize)) {
+                Some(line) => bail!("{name}:{line}: {}: {e}", c.name()),
+                None => bail!("{name}: {}: {e}", c.name()),
+            }
+        }
+    }
+    let notes: Vec<String> = Vec::new();
 
     let start = Instant::now();
-    let composed = if h.is_empty() {
-        notes.push("empty history: nothing to check, valid".to_string());
-        Composed {
-            valid: Validity::Valid,
-            results: Vec::new(),
-        }
-    } else {
-        compose(&checkers, h, &opts)
-    };
+    let composed = compose(&checkers, h, &opts);
     let elapsed = start.elapsed();
 
     let mut warnings = h.warnings.clone();
@@ -197,12 +203,7 @@ fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
     match pair(&imp.history) {
         Ok(p) => Ok(p.pending(&imp.history).count()),
         Err(e) => {
-            let index = match &e {
-                PairingError::CompletionWithoutInvoke { index, .. }
-                | PairingError::DoubleInvoke { index, .. }
-                | PairingError::MismatchedF { index, .. } => *index as usize,
-            };
-            let line = imp.lines.get(index).copied().unwrap_or(0);
+            let line = imp.lines.get(e.index() as usize).copied().unwrap_or(0);
             bail!("{name}:{line}: {e}");
         }
     }

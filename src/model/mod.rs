@@ -29,6 +29,7 @@ pub use set::Set;
 pub use strings::Strings;
 pub use value::Interner;
 
+use crate::util::text::{clip, preview, QUOTE_CHARS};
 use serde_json::Value;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -54,6 +55,16 @@ pub enum ModelError {
     UnknownModel(String),
     #[error("cannot infer a model from the f names {0:?}; pass --model")]
     CannotInfer(Vec<String>),
+}
+
+impl ModelError {
+    /// The history index of the op to blame, when one is.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            ModelError::UnknownF { index, .. } | ModelError::BadValue { index, .. } => Some(*index),
+            ModelError::UnknownModel(_) | ModelError::CannotInfer(_) => None,
+        }
+    }
 }
 
 /// How an operation ended, as far as the model cares. `fail` ops never reach a
@@ -100,9 +111,9 @@ impl OpView<'_> {
     pub(crate) fn bad(&self, expected: &'static str, got: &Value) -> ModelError {
         ModelError::BadValue {
             index: self.index,
-            f: self.f.to_string(),
+            f: clip(self.f, QUOTE_CHARS),
             expected,
-            got: got.to_string(),
+            got: preview(got, QUOTE_CHARS),
         }
     }
 
@@ -110,7 +121,7 @@ impl OpView<'_> {
         ModelError::UnknownF {
             index: self.index,
             model,
-            f: self.f.to_string(),
+            f: clip(self.f, QUOTE_CHARS),
         }
     }
 }

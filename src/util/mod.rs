@@ -3,3 +3,4 @@
 
 pub mod hash;
 pub mod ports;
+pub mod text;

@@ -18,7 +18,7 @@ mod witness;
 pub use partition::{partitions, Item, Partition};
 pub use search::{search, Budget, Entry, Outcome, Search, Stats, Stuck};
 
-use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
+use super::{Anomaly, CheckOptions, Checker, InputError, Validity, Verdict};
 use crate::history::{History, PairingError};
 use crate::model::{
     infer, CasRegister, FifoQueue, Keyed, Kv, Model, ModelError, ModelKind, Mutex, OpView,
@@ -54,6 +54,54 @@ impl Checker for Linearizable {
     fn check(&self, h: &History, opts: &CheckOptions) -> Verdict {
         check(h, opts).unwrap_or_else(|e| Verdict::unknown(NAME, format!("cannot check: {e}")))
     }
+    fn validate(&self, h: &History, opts: &CheckOptions) -> Result<(), InputError> {
+        validate(h, opts).map(|_| ()).map_err(|e| InputError {
+            index: e.index(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl LinError {
+    /// The history index of the op to blame, when one is.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            LinError::Model(e) => e.index(),
+            LinError::Pairing(e) => Some(e.index()),
+            LinError::Pool(_) => None,
+        }
+    }
+}
+
+/// The model `opts` names, or the one inferred from the f names (and whether it was inferred).
+fn model_kind(h: &History, opts: &CheckOptions) -> Result<(ModelKind, bool), ModelError> {
+    match &opts.model {
+        Some(m) => Ok((ModelKind::parse(m)?, false)),
+        None => Ok((infer(h)?, true)),
+    }
+}
+
+/// Checks, without searching, that the model exists and every op compiles
+/// for it: what [`check`] would otherwise only report as `unknown`.
+pub fn validate(h: &History, opts: &CheckOptions) -> Result<ModelKind, LinError> {
+    let (kind, _) = model_kind(h, opts)?;
+    let parts = partitions(h, true)?;
+    macro_rules! each {
+        ($m:ty) => {
+            for p in &parts {
+                prepare(&mut <$m>::default(), h, &p.items)?;
+            }
+        };
+    }
+    match kind {
+        ModelKind::Register => each!(Register),
+        ModelKind::CasRegister => each!(CasRegister),
+        ModelKind::Kv => each!(Kv),
+        ModelKind::Set => each!(Set),
+        ModelKind::FifoQueue => each!(FifoQueue),
+        ModelKind::Mutex => each!(Mutex),
+    }
+    Ok(kind)
 }
 
 /// The result of one partition.
@@ -74,10 +122,7 @@ struct PartReport {
 /// Checks `h`; `Err` only for bad input (unknown model, malformed op, bad pairing).
 pub fn check(h: &History, opts: &CheckOptions) -> Result<Verdict, LinError> {
     let start = Instant::now();
-    let (kind, inferred) = match &opts.model {
-        Some(m) => (ModelKind::parse(m)?, false),
-        None => (infer(h)?, true),
-    };
+    let (kind, inferred) = model_kind(h, opts)?;
     let keyed = h.client_ops().any(|o| o.key.is_some());
     let parts = partitions(h, opts.partition)?;
     let keyed_state = keyed && !opts.partition;

@@ -10,6 +10,7 @@
 use super::edn::{parse_one, EdnErrorKind};
 use super::{ImportError, Parsed};
 use crate::history::{Op, OpType, Process};
+use crate::util::text::{clip, QUOTE_CHARS};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -42,8 +43,9 @@ fn field(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], &s[end..]))
 }
 
-/// Reads an etcd log. A bad last line with no trailing newline is a truncated
-/// write and becomes a warning.
+/// Reads an etcd log. A last line with no trailing newline that ends before
+/// its fields or its value are complete is a truncated write and becomes a
+/// warning; any other bad line is an error.
 pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     let mut out = Parsed::default();
     let mut invoked: HashMap<Process, Value> = HashMap::new();
@@ -68,11 +70,11 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
                 }
                 out.push(op, None, line_no);
             }
-            Err(_) if line_no == n_lines && !complete => {
+            Err((_, _, true)) if line_no == n_lines && !complete => {
                 out.warnings
                     .push(format!("{name}:{line_no}: truncated last line ignored"));
             }
-            Err((field, message)) => {
+            Err((field, message, _)) => {
                 return Err(match field {
                     Some(field) => ImportError::Field {
                         file: name.to_string(),
@@ -92,18 +94,23 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     Ok(out)
 }
 
-type LineErr = (Option<&'static str>, String);
+/// (field to blame, message, whether the line just ends too early).
+type LineErr = (Option<&'static str>, String, bool);
 
 fn parse_line(raw: &str) -> Result<Op, LineErr> {
     let rest = strip_prefix(raw);
-    let missing = |f: &'static str| (Some(f), "missing".to_string());
+    let missing = |f: &'static str| (Some(f), "missing".to_string(), true);
     let (p, rest) = field(rest).ok_or_else(|| missing("process"))?;
     let process = match p {
         ":nemesis" => Process::Nemesis,
         _ => Process::Client(p.parse::<u64>().map_err(|_| {
             (
                 Some("process"),
-                format!("expected a non-negative integer or :nemesis, got `{p}`"),
+                format!(
+                    "expected a non-negative integer or :nemesis, got `{}`",
+                    clip(p, QUOTE_CHARS)
+                ),
+                false,
             )
         })?),
     };
@@ -111,7 +118,11 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
     let ty = OpType::parse(t).ok_or_else(|| {
         (
             Some("type"),
-            format!("unknown op type `{t}` (expected :invoke, :ok, :fail or :info)"),
+            format!(
+                "unknown op type `{}` (expected :invoke, :ok, :fail or :info)",
+                clip(t, QUOTE_CHARS)
+            ),
+            false,
         )
     })?;
     let (f, rest) = field(rest).ok_or_else(|| missing("f"))?;
@@ -119,11 +130,12 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
         "" => Value::Null,
         v => parse_one(v)
             .map_err(|e| {
+                let cut = e.kind == EdnErrorKind::Eof;
                 let what = match e.kind {
                     EdnErrorKind::Eof => "not a complete EDN value".to_string(),
                     EdnErrorKind::Syntax(m) => m,
                 };
-                (Some("value"), format!("`{v}`: {what}"))
+                (Some("value"), format!("`{}`: {what}", clip(v, QUOTE_CHARS)), cut)
             })?
             .to_json(),
     };
