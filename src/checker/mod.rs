@@ -2,6 +2,7 @@
 //! bad input (a panic is caught by [`compose`] and reported as `unknown`).
 
 pub mod bank;
+mod budget;
 pub mod compose;
 pub mod counter;
 pub mod elle;
@@ -19,6 +20,7 @@ pub mod stale;
 pub mod synth;
 mod verdict;
 
+pub use budget::{available_memory, memory_ran_out, time_ran_out, Budget};
 pub use compose::{compose, run_one, Composed};
 pub use options::CheckOptions;
 pub use verdict::{Anomaly, Validity, Verdict};

@@ -5,7 +5,7 @@
 //! bad input (file, flag, pairing), with a message naming file and line.
 
 use super::convert::import_options;
-use crate::checker::{compose, registry, Anomaly, CheckOptions, Composed};
+use crate::checker::{compose, registry, Anomaly, Budget, CheckOptions, Composed};
 use crate::history::import::{self, Format, Imported};
 use crate::history::{pair, History, OpType};
 use crate::report::RunResults;
@@ -43,11 +43,12 @@ pub struct Args {
     /// Check a keyed history as one whole (no per-key partitioning).
     #[arg(long)]
     pub no_partition: bool,
-    /// Wall-clock budget per checker, in seconds; past it a checker answers unknown.
+    /// Wall-clock budget of the whole check, in seconds; past it a checker answers unknown
+    /// (default 120).
     #[arg(long, value_name = "SECS")]
     pub time_limit: Option<f64>,
-    /// Memory budget for checkers, in MiB (default for the linearizability search: half the
-    /// memory available at start).
+    /// Memory budget for checkers, in MiB; past it a checker answers unknown (default: a
+    /// quarter of the memory available at start, at most 2048).
     #[arg(long, value_name = "MB")]
     pub memory_limit: Option<u64>,
     /// Directory of node logs (`*.log`), ground truth for the split-brain checker.
@@ -145,15 +146,18 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
 }
 
 fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
+    let budget = Budget::default();
     let time_limit = match args.time_limit {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(s) => bail!("--time-limit {s}: expected a positive number of seconds"),
+        None => budget.time,
+        Some(s) => match Duration::try_from_secs_f64(s) {
+            Ok(d) if s > 0.0 => d,
+            _ => bail!("--time-limit {s}: expected a positive number of seconds"),
+        },
     };
     let memory_limit = match args.memory_limit {
-        None => None,
+        None => budget.memory,
         Some(0) => bail!("--memory-limit 0: expected a positive number of MiB"),
-        Some(mb) => Some(mb.saturating_mul(1 << 20)),
+        Some(mb) => mb.saturating_mul(1 << 20),
     };
     let node_logs = match &args.node_logs {
         None => Vec::new(),
@@ -168,8 +172,8 @@ fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
         params.insert(k.trim().to_string(), v);
     }
     Ok(CheckOptions {
-        time_limit,
-        memory_limit,
+        time_limit: Some(time_limit),
+        memory_limit: Some(memory_limit),
         model: args.model.clone(),
         partition: !args.no_partition,
         node_logs,

@@ -13,6 +13,7 @@ mod keyed;
 mod kv;
 mod mutex;
 mod queue;
+mod reduce;
 mod register;
 mod set;
 mod strings;
@@ -24,6 +25,7 @@ pub use keyed::Keyed;
 pub use kv::Kv;
 pub use mutex::Mutex;
 pub use queue::FifoQueue;
+pub use reduce::{drop_unobserved, Timed};
 pub use register::{CasRegister, Register};
 pub use set::Set;
 pub use strings::Strings;
@@ -172,6 +174,18 @@ pub trait Model: Default + Send {
     /// before, succeeds. True is always safe.
     fn revives(&self, _reset: &Self::Op, _op: &Self::Op) -> bool {
         true
+    }
+    /// Ops to compile after every other op of the partition (a set's reads,
+    /// so they can be resolved against every added element). Default: none.
+    fn prepare_late(&self, _op: &OpView<'_>) -> bool {
+        false
+    }
+    /// Which of a partition's compiled ops the search may leave out without
+    /// changing the verdict: indeterminate ops whose effect no other op can
+    /// see (see [`reduce`]'s proof). Only indeterminate ops (`ret == None`)
+    /// may be marked. The default keeps everything, which is always sound.
+    fn droppable(&self, ops: &[Timed<'_, Self::Op>]) -> Vec<bool> {
+        vec![false; ops.len()]
     }
     /// Heap bytes a state holds beyond `size_of::<State>()` (memory budget).
     fn state_heap_bytes(&self, _s: &Self::State) -> usize {

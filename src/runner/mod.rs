@@ -319,7 +319,6 @@ pub fn run(
     }
     let checkers = registry::build_list(&have.join(",")).map_err(|e| RunnerError::Config(e.to_string()))?;
     let opts = CheckOptions {
-        time_limit: Some(Duration::from_secs(120)),
         model: wl.model(),
         node_logs: logs.iter().map(|(_, p)| p.clone()).collect(),
         params: wl.params(),

@@ -52,6 +52,51 @@ pub fn preview(v: &Value, max: usize) -> String {
     s
 }
 
+/// `v` itself when its JSON fits in `max` bytes, else its [`preview`] as a
+/// string: what checker evidence (anomaly data) holds of a value, so a
+/// million-element read is not copied into every anomaly that names it.
+pub fn bounded(v: &Value, max: usize) -> Value {
+    if is_longer(v, max) {
+        Value::String(preview(v, max))
+    } else {
+        v.clone()
+    }
+}
+
+/// True when [`preview_text`] would shorten `v` to `max`.
+pub fn is_longer(v: &Value, max: usize) -> bool {
+    match v {
+        Value::String(s) => s.chars().nth(max).is_some(),
+        other => {
+            let mut w = Bounded {
+                buf: Vec::new(),
+                max,
+                cut: false,
+            };
+            let _ = serde_json::to_writer(&mut w, other);
+            w.cut
+        }
+    }
+}
+
+/// Pretty-printed JSON of `v`, cut at `max` bytes with a note saying so.
+pub fn preview_pretty(v: &Value, max: usize) -> String {
+    let mut w = Bounded {
+        buf: Vec::with_capacity(max.min(1 << 16) + 8),
+        max,
+        cut: false,
+    };
+    let _ = serde_json::to_writer_pretty(&mut w, v);
+    let mut s = String::from_utf8_lossy(&w.buf).into_owned();
+    if w.cut {
+        while s.ends_with('\u{fffd}') {
+            s.pop();
+        }
+        s.push_str("\n… (cut here)");
+    }
+    s
+}
+
 /// [`preview`] with strings unquoted (for people, not for parsers).
 pub fn preview_text(v: &Value, max: usize) -> String {
     match v {

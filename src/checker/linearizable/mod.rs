@@ -10,19 +10,20 @@
 //! others.
 
 mod cache;
+mod compile;
 pub mod generate;
 mod partition;
 mod search;
 mod witness;
 
+pub use compile::{prepare, reduce, Prepared};
 pub use partition::{partitions, Item, Partition};
-pub use search::{search, Budget, Entry, Outcome, Search, Stats, Stuck};
+pub use search::{search, Entry, Limits, Outcome, Search, Stats, Stuck};
 
 use super::{Anomaly, CheckOptions, Checker, InputError, Validity, Verdict};
 use crate::history::{History, PairingError};
 use crate::model::{
-    infer, CasRegister, FifoQueue, Keyed, Kv, Model, ModelError, ModelKind, Mutex, OpView,
-    Outcome as ModelOutcome, Register, Set,
+    infer, CasRegister, FifoQueue, Keyed, Kv, Model, ModelError, ModelKind, Mutex, Register, Set,
 };
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -116,6 +117,8 @@ struct PartReport {
     key: Option<String>,
     verdict: PartVerdict,
     ops: usize,
+    /// Indeterminate ops left out before the search ([`reduce`]).
+    dropped: usize,
     stats: Stats,
 }
 
@@ -168,25 +171,9 @@ struct Task<M: Model> {
     search: Option<Search<M>>,
     /// The only partition of the check.
     alone: bool,
+    dropped: usize,
     stats: Stats,
     done: Option<PartVerdict>,
-}
-
-/// The memory budget when none is given: half of the memory available at the
-/// start (`MemAvailable` in /proc/meminfo), so an unbounded search answers
-/// `unknown` instead of being killed by the OOM killer. `None` where it cannot
-/// be read (then only the time limit bounds the search).
-fn default_memory_limit() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024 / 2)
 }
 
 /// First quantum of steps per partition; it grows 4x per round.
@@ -203,9 +190,9 @@ fn run_all<M: Model>(
 ) -> Result<Vec<PartReport>, LinError> {
     let stop = AtomicBool::new(false);
     let used = AtomicU64::new(0);
-    let budget = Budget {
+    let budget = Limits {
         deadline: opts.time_limit.map(|t| start + t),
-        memory_limit: opts.memory_limit.or_else(default_memory_limit),
+        memory_limit: opts.memory_limit,
         memory_used: &used,
         stop: &stop,
     };
@@ -213,7 +200,8 @@ fn run_all<M: Model>(
         .into_par_iter()
         .map(|p| {
             let mut model = M::default();
-            let (entries, items) = prepare(&mut model, h, &p.items)?;
+            let prepared = prepare(&mut model, h, &p.items)?;
+            let ((entries, items), dropped) = reduce(&model, prepared);
             Ok(Task {
                 key: p.key,
                 model,
@@ -221,6 +209,7 @@ fn run_all<M: Model>(
                 items,
                 search: None,
                 alone: false,
+                dropped,
                 stats: Stats::default(),
                 done: None,
             })
@@ -244,13 +233,14 @@ fn run_all<M: Model>(
         .map(|t| PartReport {
             key: t.key,
             ops: t.entries.len(),
+            dropped: t.dropped,
             stats: t.stats,
             verdict: t.done.unwrap_or(PartVerdict::Cancelled),
         })
         .collect())
 }
 
-fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantum: u64) {
+fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Limits<'_>, quantum: u64) {
     if budget.stop.load(Ordering::Relaxed) {
         t.search = None;
         t.done = Some(PartVerdict::Cancelled);
@@ -287,7 +277,7 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
             // Search again, recording the furthest point reached; its own stop
             // flag, so the early stop of others does not cut it short.
             let own_stop = AtomicBool::new(false);
-            let again = Budget {
+            let again = Limits {
                 stop: &own_stop,
                 ..*budget
             };
@@ -307,39 +297,6 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
     });
 }
 
-/// A partition's compiled ops, and the items they came from (same order).
-pub type Prepared<O> = (Vec<Entry<O>>, Vec<Item>);
-
-/// Compiles a partition's ops for the model `m`; ops that constrain nothing
-/// (an `info` read) are left out.
-pub fn prepare<M: Model>(m: &mut M, h: &History, items: &[Item]) -> Result<Prepared<M::Op>, ModelError> {
-    let mut entries = Vec::with_capacity(items.len());
-    let mut kept = Vec::with_capacity(items.len());
-    for it in items {
-        let inv = &h.ops[it.inv];
-        let key = inv.key_string();
-        let view = OpView {
-            index: inv.index,
-            key: key.as_deref(),
-            f: &inv.f,
-            input: &inv.value,
-            outcome: match it.ok {
-                Some(c) => ModelOutcome::Ok(&h.ops[c].value),
-                None => ModelOutcome::Info,
-            },
-        };
-        if let Some(op) = m.prepare(&view)? {
-            entries.push(Entry {
-                op,
-                call: it.inv,
-                ret: it.ok,
-            });
-            kept.push(*it);
-        }
-    }
-    Ok((entries, kept))
-}
-
 fn key_name(k: &Option<String>) -> Value {
     match k {
         Some(k) => Value::String(k.clone()),
@@ -355,6 +312,7 @@ fn summarise(
     reports: Vec<PartReport>,
 ) -> Verdict {
     let ops: usize = reports.iter().map(|r| r.ops).sum();
+    let dropped: usize = reports.iter().map(|r| r.dropped).sum();
     let steps: u64 = reports.iter().map(|r| r.stats.steps).sum();
     let cached: usize = reports.iter().map(|r| r.stats.cache_entries).sum();
     let mut invalid_keys = Vec::new();
@@ -378,7 +336,7 @@ fn summarise(
             PartVerdict::Cancelled => unchecked.push(key_name(&r.key)),
         }
     }
-    let model = format!(
+    let mut model = format!(
         "model {}{}",
         kind.name(),
         if inferred {
@@ -387,6 +345,11 @@ fn summarise(
             ""
         }
     );
+    if dropped > 0 {
+        model.push_str(&format!(
+            "; {dropped} indeterminate op(s) no other op could observe left out"
+        ));
+    }
     let (valid, summary) = if !anomalies.is_empty() {
         (
             Validity::Invalid,
@@ -419,6 +382,7 @@ fn summarise(
         "partitioned": partitioned,
         "history_ops": h.len(),
         "ops_checked": ops,
+        "unobserved_info_ops_left_out": dropped,
         "steps": steps,
         "cached_states": cached,
         "invalid_keys": invalid_keys,
