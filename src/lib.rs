@@ -4,11 +4,13 @@
 //! between every part; [`model`] and [`checker`] judge histories; [`store`] is
 //! the built-in reference replicated store; [`target`], [`client`],
 //! [`workload`], [`nemesis`] and [`runner`] run tests; [`report`] writes what
-//! people and CI read; [`cli`] is the command line.
+//! people and CI read; [`cli`] is the command line; [`fuzz`] feeds hostile
+//! files to the real binary.
 
 pub mod checker;
 pub mod cli;
 pub mod client;
+pub mod fuzz;
 pub mod history;
 pub mod model;
 pub mod nemesis;

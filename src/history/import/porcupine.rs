@@ -43,9 +43,9 @@ fn field(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], &s[end..]))
 }
 
-/// Reads an etcd log. A last line with no trailing newline that ends before
-/// its fields or its value are complete is a truncated write and becomes a
-/// warning; any other bad line is an error.
+/// Reads an etcd log. A bad last line with no trailing newline is a
+/// truncated write (one line is one op, so at most one op is lost) and
+/// becomes a warning; a bad line anywhere else is an error.
 pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     let mut out = Parsed::default();
     let mut invoked: HashMap<Process, Value> = HashMap::new();
@@ -70,11 +70,11 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
                 }
                 out.push(op, None, line_no);
             }
-            Err((_, _, true)) if line_no == n_lines && !complete => {
+            Err(_) if line_no == n_lines && !complete => {
                 out.warnings
                     .push(format!("{name}:{line_no}: truncated last line ignored"));
             }
-            Err((field, message, _)) => {
+            Err((field, message)) => {
                 return Err(match field {
                     Some(field) => ImportError::Field {
                         file: name.to_string(),
@@ -94,12 +94,12 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     Ok(out)
 }
 
-/// (field to blame, message, whether the line just ends too early).
-type LineErr = (Option<&'static str>, String, bool);
+/// (field to blame, message).
+type LineErr = (Option<&'static str>, String);
 
 fn parse_line(raw: &str) -> Result<Op, LineErr> {
     let rest = strip_prefix(raw);
-    let missing = |f: &'static str| (Some(f), "missing".to_string(), true);
+    let missing = |f: &'static str| (Some(f), "missing".to_string());
     let (p, rest) = field(rest).ok_or_else(|| missing("process"))?;
     let process = match p {
         ":nemesis" => Process::Nemesis,
@@ -110,7 +110,6 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
                     "expected a non-negative integer or :nemesis, got `{}`",
                     clip(p, QUOTE_CHARS)
                 ),
-                false,
             )
         })?),
     };
@@ -122,7 +121,6 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
                 "unknown op type `{}` (expected :invoke, :ok, :fail or :info)",
                 clip(t, QUOTE_CHARS)
             ),
-            false,
         )
     })?;
     let (f, rest) = field(rest).ok_or_else(|| missing("f"))?;
@@ -130,12 +128,11 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
         "" => Value::Null,
         v => parse_one(v)
             .map_err(|e| {
-                let cut = e.kind == EdnErrorKind::Eof;
                 let what = match e.kind {
                     EdnErrorKind::Eof => "not a complete EDN value".to_string(),
                     EdnErrorKind::Syntax(m) => m,
                 };
-                (Some("value"), format!("`{}`: {what}", clip(v, QUOTE_CHARS)), cut)
+                (Some("value"), format!("`{}`: {what}", clip(v, QUOTE_CHARS)))
             })?
             .to_json(),
     };
