@@ -25,8 +25,18 @@ fn fuzz(args: &[&str]) {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for line in ["aborts (signals):            0", "panics:                      0", "damaged histories valid:     0", "violations:                  0"] {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "aborts (signals):            0",
+        "panics:                      0",
+        "damaged histories valid:     0",
+        "violations:                  0",
+    ] {
         assert!(stdout.contains(line), "{stdout}");
     }
 }

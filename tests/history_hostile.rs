@@ -13,7 +13,9 @@ use faultline::history::History;
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 fn text(rel: &str) -> String {
@@ -152,7 +154,10 @@ fn no_operations_is_an_error_not_a_verdict() {
         assert!(e.contains("no operations"), "{input:?}: {e}");
         let (code, out, err) = run_on(input.as_bytes(), "empty.edn", &["check"]);
         assert_eq!(code, 3, "{input:?}: {out}");
-        assert!(err.contains("no operations in") && err.contains("empty.edn"), "{err}");
+        assert!(
+            err.contains("no operations in") && err.contains("empty.edn"),
+            "{err}"
+        );
     }
     // Only nemesis ops: nothing a checker can judge.
     let nemesis = "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"start\"}\n";
@@ -170,17 +175,29 @@ fn deep_nesting_is_an_error_with_file_and_line_not_a_crash() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("x:1:"), "{err}");
     // JSONL that starts with `[[[` is taken for EDN: the same bounded error.
-    let (code, _, err) = run_on(format!("{}1\n", "[".repeat(50_000)).as_bytes(), "j.jsonl", &["check"]);
+    let (code, _, err) = run_on(
+        format!("{}1\n", "[".repeat(50_000)).as_bytes(),
+        "j.jsonl",
+        &["check"],
+    );
     assert_eq!(code, 3, "{err}");
     // Deep values inside an op, in every format.
-    let edn = format!("{{:type :invoke :process 0 :f :write :value {}}}\n", "[".repeat(20_000));
+    let edn = format!(
+        "{{:type :invoke :process 0 :f :write :value {}}}\n",
+        "[".repeat(20_000)
+    );
     assert!(read(&edn).unwrap_err().contains("nest"));
     let log = format!("INFO  jepsen.util - 0\t:invoke\t:write\t{}\n", "[".repeat(20_000));
-    let e = read_str(&log, "h", Some(Format::PorcupineEtcd)).unwrap_err().to_string();
+    let e = read_str(&log, "h", Some(Format::PorcupineEtcd))
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("h:1:"), "{e}");
     let discard = format!("{}{{:type :invoke :process 0 :f :read}}\n", "#_".repeat(50_000));
     assert!(read(&discard).is_err());
-    let jl = format!("{{\"type\":\"invoke\",\"process\":0,\"f\":\"w\",\"value\":{}}}\n", "[".repeat(20_000));
+    let jl = format!(
+        "{{\"type\":\"invoke\",\"process\":0,\"f\":\"w\",\"value\":{}}}\n",
+        "[".repeat(20_000)
+    );
     assert!(read(&jl).unwrap_err().starts_with("h:1:"));
 }
 
@@ -220,7 +237,11 @@ fn errors_quote_at_most_a_few_hundred_characters_of_a_value() {
     );
     let (code, _, err) = run_on(cas.as_bytes(), "cas.jsonl", &["check", "--model", "cas-register"]);
     assert_eq!(code, 3, "{}", &err[..err.len().min(300)]);
-    assert!(err.contains("cas.jsonl:3:") && err.len() < 800, "{}", &err[..err.len().min(800)]);
+    assert!(
+        err.contains("cas.jsonl:3:") && err.len() < 800,
+        "{}",
+        &err[..err.len().min(800)]
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! of its ops (with a warning when the cut falls inside an op); input with
 //! no op at all is an error.
 
-use faultline::history::import::{edn, import_str, read_str, Format, ImportError, ImportOptions, Independent};
+use faultline::history::import::{
+    edn, import_str, read_str, Format, ImportError, ImportOptions, Independent,
+};
 use faultline::history::{jsonl, History, Op, OpType, Process};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -65,7 +65,8 @@ pub fn available_memory() -> Option<u64> {
 
 /// Why a checker stopped on time, with what to raise.
 pub fn time_ran_out() -> String {
-    "the time budget ran out (re-check with a larger one: faultline check --time-limit SECS, default 120)".into()
+    "the time budget ran out (re-check with a larger one: faultline check --time-limit SECS, default 120)"
+        .into()
 }
 
 /// Why a checker stopped on memory, with what to raise.
@@ -90,6 +91,9 @@ mod tests {
         assert_eq!(d.time, Budget::TIME);
         assert!(d.memory <= Budget::MEMORY_CAP);
         assert!(time_ran_out().contains("--time-limit"));
-        assert!(memory_ran_out(1 << 30, "x").contains("1024 MiB") && memory_ran_out(1, "x").contains("--memory-limit"));
+        assert!(
+            memory_ran_out(1 << 30, "x").contains("1024 MiB")
+                && memory_ran_out(1, "x").contains("--memory-limit")
+        );
     }
 }

@@ -9,6 +9,7 @@ use crate::checker::{compose, registry, Anomaly, Budget, CheckOptions, Composed}
 use crate::history::import::{self, Format, Imported};
 use crate::history::{pair, History, OpType};
 use crate::report::RunResults;
+use crate::util::text::clip;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -213,14 +214,6 @@ fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
     }
 }
 
-/// `s` cut to at most `max` characters, marking the cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}... [cut, see --json]", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
 /// Nanoseconds between the first and last op.
 fn span_ns(h: &History) -> u64 {
     match (h.ops.first(), h.ops.last()) {
@@ -307,15 +300,4 @@ pub fn summary(
         let _ = writeln!(s, "warning: {w}");
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clip;
-
-    #[test]
-    fn clip_cuts_long_explanations_on_char_boundaries() {
-        assert_eq!(clip("héllo", 5), "héllo");
-        assert_eq!(clip("héllo", 2), "hé... [cut, see --json]");
-    }
 }

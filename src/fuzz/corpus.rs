@@ -177,7 +177,19 @@ fn mutate(rng: &mut ChaCha8Rng, bases: &[Base], b: usize, i: usize) -> Option<Ca
         }
         45..=52 => (Mutation::DeleteLine(line), Expect::Ops(n - k)),
         53..=58 => (Mutation::DuplicateLine(line), Expect::Ops(n + k)),
-        59..=64 if line + 1 < nl => (Mutation::SwapLines(line), Expect::Ops(n)),
+        59..=61 if line + 1 < nl => (Mutation::SwapLines(line), Expect::Ops(n)),
+        62..=64 if line + 1 < nl => {
+            let (a, b) = (&base.lines.lines[line].0, &base.lines.lines[line + 1].0);
+            let joined = [a.as_slice(), b.as_slice()].concat();
+            let two = k + base.per_line[line + 1];
+            let after: usize = base.per_line[line + 2..].iter().sum();
+            let expect = match ops_in(&joined, base.format) {
+                Some(j) => Expect::Ops(n - two + j),
+                None if after > 0 => Expect::Error,
+                None => Expect::Tail(n - two),
+            };
+            (Mutation::JoinLines(line), expect)
+        }
         65..=84 => {
             let bytes = base.lines.bytes();
             let cut = rng.gen_range(0..bytes.len());
@@ -251,7 +263,10 @@ fn junk(rng: &mut ChaCha8Rng, i: usize) -> Case {
             b.extend_from_slice(b"{:type :invoke :process 0 :f :read}\n");
             b
         }),
-        ("unterminated EDN maps", deep("{:type :invoke :process 0 :f :read\n", 10_000)),
+        (
+            "unterminated EDN maps",
+            deep("{:type :invoke :process 0 :f :read\n", 10_000),
+        ),
         ("a 5 MB line", vec![b'x'; 5 << 20]),
         ("random bytes", (0..4096).map(|_| rng.gen::<u8>()).collect()),
         ("JSONL value nested 200 deep", {
@@ -279,7 +294,8 @@ pub fn big_cases(start: usize) -> Vec<Case> {
     let mut line = |ty: &str, p: u64, f: &str, v: &str| {
         t += 1000;
         set.extend_from_slice(
-            format!("{{\"time\":{t},\"type\":\"{ty}\",\"process\":{p},\"f\":\"{f}\",\"value\":{v}}}\n").as_bytes(),
+            format!("{{\"time\":{t},\"type\":\"{ty}\",\"process\":{p},\"f\":\"{f}\",\"value\":{v}}}\n")
+                .as_bytes(),
         );
     };
     for i in 0..10_000u64 {
@@ -291,15 +307,24 @@ pub fn big_cases(start: usize) -> Vec<Case> {
     line("ok", 99, "read", &format!("[{}]", all.join(",")));
     let mut repro = String::new();
     for p in 0..40 {
-        repro.push_str(&format!("{{\"type\":\"invoke\",\"process\":{p},\"f\":\"write\",\"value\":{p}}}\n"));
+        repro.push_str(&format!(
+            "{{\"type\":\"invoke\",\"process\":{p},\"f\":\"write\",\"value\":{p}}}\n"
+        ));
     }
     for p in 0..40 {
-        repro.push_str(&format!("{{\"type\":\"info\",\"process\":{p},\"f\":\"write\",\"value\":{p}}}\n"));
+        repro.push_str(&format!(
+            "{{\"type\":\"info\",\"process\":{p},\"f\":\"write\",\"value\":{p}}}\n"
+        ));
     }
     for i in 0..40 {
         let p = 100 + i;
-        repro.push_str(&format!("{{\"type\":\"invoke\",\"process\":{p},\"f\":\"read\",\"value\":null}}\n"));
-        repro.push_str(&format!("{{\"type\":\"ok\",\"process\":{p},\"f\":\"read\",\"value\":{}}}\n", [1, 2, 1][i % 3]));
+        repro.push_str(&format!(
+            "{{\"type\":\"invoke\",\"process\":{p},\"f\":\"read\",\"value\":null}}\n"
+        ));
+        repro.push_str(&format!(
+            "{{\"type\":\"ok\",\"process\":{p},\"f\":\"read\",\"value\":{}}}\n",
+            [1, 2, 1][i % 3]
+        ));
     }
     let case = |i: usize, name: &str, what: &str, bytes: Vec<u8>| Case {
         name: format!("{i:04}-{name}"),
@@ -311,8 +336,18 @@ pub fn big_cases(start: usize) -> Vec<Case> {
         reference: None,
     };
     vec![
-        case(start, "big-set.jsonl", "8 MB set history: 10,000 adds, one read of 1,000,000", set),
-        case(start + 1, "info-writes.jsonl", "40 concurrent info writes, then 40 reads", repro.into_bytes()),
+        case(
+            start,
+            "big-set.jsonl",
+            "8 MB set history: 10,000 adds, one read of 1,000,000",
+            set,
+        ),
+        case(
+            start + 1,
+            "info-writes.jsonl",
+            "40 concurrent info writes, then 40 reads",
+            repro.into_bytes(),
+        ),
     ]
 }
 
@@ -333,7 +368,10 @@ mod tests {
         let a = generate(&b, 60, 7);
         let c = generate(&b, 60, 7);
         assert_eq!(a.len(), 60);
-        assert!(a.iter().zip(&c).all(|(x, y)| x.bytes == y.bytes && x.expect == y.expect));
+        assert!(a
+            .iter()
+            .zip(&c)
+            .all(|(x, y)| x.bytes == y.bytes && x.expect == y.expect));
         for e in [Expect::Error, Expect::Same] {
             assert!(a.iter().any(|x| x.expect == e), "{e:?}");
         }

@@ -94,14 +94,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let sh = Path::new("/bin/sh");
-        let r = run(sh, &[OsStr::new("-c"), OsStr::new("echo hi; exit 3")], &out, Duration::from_secs(10)).unwrap();
+        let r = run(
+            sh,
+            &[OsStr::new("-c"), OsStr::new("echo hi; exit 3")],
+            &out,
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert_eq!((r.code, r.signal, r.timed_out), (Some(3), None, false));
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "hi\n");
         assert!(r.max_rss_kib > 0);
-        let r = run(sh, &[OsStr::new("-c"), OsStr::new("kill -ABRT $$")], &out, Duration::from_secs(10)).unwrap();
+        let r = run(
+            sh,
+            &[OsStr::new("-c"), OsStr::new("kill -ABRT $$")],
+            &out,
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert_eq!(r.signal, Some(libc::SIGABRT));
         assert!(r.crashed());
-        let r = run(sh, &[OsStr::new("-c"), OsStr::new("sleep 5")], &out, Duration::from_millis(100)).unwrap();
+        let r = run(
+            sh,
+            &[OsStr::new("-c"), OsStr::new("sleep 5")],
+            &out,
+            Duration::from_millis(100),
+        )
+        .unwrap();
         assert!(r.timed_out && r.signal == Some(libc::SIGKILL));
     }
 }

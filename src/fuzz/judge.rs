@@ -46,6 +46,8 @@ impl Outcome {
 #[derive(Debug, Default)]
 pub struct Tally {
     pub files: usize,
+    /// Cases per expectation (`Error`, `Ops`, ...).
+    pub classes: std::collections::BTreeMap<String, usize>,
     pub runs: usize,
     /// Per command: how many runs exited 0, 1, 2, 3 (anything else is a crash).
     pub exits: [[usize; 4]; 4],
@@ -64,7 +66,8 @@ pub struct Tally {
 
 impl Tally {
     pub fn clean(&self) -> bool {
-        self.aborts + self.panics + self.timeouts + self.over_budget + self.over_memory + self.damaged_valid == 0
+        self.aborts + self.panics + self.timeouts + self.over_budget + self.over_memory + self.damaged_valid
+            == 0
             && self.violations.is_empty()
     }
 }
@@ -108,21 +111,26 @@ pub fn outcome(bin: &Path, file: &Path, dir: &Path, timeout: Duration) -> std::i
 pub fn judge(t: &mut Tally, case: &Case, o: &Outcome, base: Option<&Outcome>, reference: Option<&Run>) {
     let budget = Budget::TIME + TIME_SLACK;
     t.files += 1;
+    let class = format!("{:?}", case.expect);
+    let class = class.split('(').next().unwrap_or_default().to_string();
+    *t.classes.entry(class).or_default() += 1;
     let bad = |t: &mut Tally, why: String| t.violations.push(format!("{} ({}): {why}", case.name, case.what));
     for (i, r) in o.runs.iter().enumerate() {
         t.runs += 1;
         t.max_rss_kib = t.max_rss_kib.max(r.max_rss_kib);
         t.max_wall = t.max_wall.max(r.wall);
-        match r.code {
-            Some(c @ 0..=3) => t.exits[i][c as usize] += 1,
-            _ => {}
+        if let Some(c @ 0..=3) = r.code {
+            t.exits[i][c as usize] += 1;
         }
         if r.timed_out {
             t.timeouts += 1;
             bad(t, format!("`{}` killed after {:.0?}", COMMANDS[i], r.wall));
         } else if r.signal.is_some() {
             t.aborts += 1;
-            bad(t, format!("`{}` died of signal {:?}: {}", COMMANDS[i], r.signal, r.stderr));
+            bad(
+                t,
+                format!("`{}` died of signal {:?}: {}", COMMANDS[i], r.signal, r.stderr),
+            );
         } else if r.crashed() {
             t.panics += 1;
             bad(t, format!("`{}` panicked: {}", COMMANDS[i], r.stderr));
@@ -131,11 +139,17 @@ pub fn judge(t: &mut Tally, case: &Case, o: &Outcome, base: Option<&Outcome>, re
         }
         if r.wall > budget && !r.timed_out {
             t.over_budget += 1;
-            bad(t, format!("`{}` took {:.1?}, past the budget", COMMANDS[i], r.wall));
+            bad(
+                t,
+                format!("`{}` took {:.1?}, past the budget", COMMANDS[i], r.wall),
+            );
         }
         if r.max_rss_kib > MEMORY_BOUND_KIB {
             t.over_memory += 1;
-            bad(t, format!("`{}` peaked at {} MiB", COMMANDS[i], r.max_rss_kib >> 10));
+            bad(
+                t,
+                format!("`{}` peaked at {} MiB", COMMANDS[i], r.max_rss_kib >> 10),
+            );
         }
     }
     let codes = o.codes();
@@ -153,7 +167,10 @@ pub fn judge(t: &mut Tally, case: &Case, o: &Outcome, base: Option<&Outcome>, re
         Expect::Same => {
             if let Some(b) = base {
                 if codes != b.codes() || o.converted != b.converted {
-                    bad(t, format!("must read like its base: {codes:?} vs {:?}", b.codes()));
+                    bad(
+                        t,
+                        format!("must read like its base: {codes:?} vs {:?}", b.codes()),
+                    );
                 }
             }
         }
@@ -164,11 +181,20 @@ pub fn judge(t: &mut Tally, case: &Case, o: &Outcome, base: Option<&Outcome>, re
                 None => *n == 0 && codes[2] == Some(3),
             };
             if !ok {
-                bad(t, format!("convert must read {n} ops, read {got:?} (exits {codes:?})"));
+                bad(
+                    t,
+                    format!("convert must read {n} ops, read {got:?} (exits {codes:?})"),
+                );
             }
             if let (Expect::Prefix(_), Some(r)) = (&case.expect, reference) {
                 if r.code != codes[0] {
-                    bad(t, format!("a cut file must check like its whole lines: {:?} vs {:?}", codes[0], r.code));
+                    bad(
+                        t,
+                        format!(
+                            "a cut file must check like its whole lines: {:?} vs {:?}",
+                            codes[0], r.code
+                        ),
+                    );
                 }
             }
         }

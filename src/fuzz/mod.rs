@@ -62,10 +62,10 @@ pub fn run(o: &Options, mut progress: impl FnMut(usize, &Case)) -> std::io::Resu
         let got = outcome(&o.bin, &file, &o.dir, o.timeout)?;
         let base = match (case.expect == Expect::Same, case.base) {
             (true, Some(b)) => {
-                if !base_runs.contains_key(&b) {
+                if let std::collections::hash_map::Entry::Vacant(e) = base_runs.entry(b) {
                     let copy = o.dir.join(format!("base-{b}.{}", ext(&bases[b].path)));
                     std::fs::copy(&bases[b].path, &copy)?;
-                    base_runs.insert(b, outcome(&o.bin, &copy, &o.dir, o.timeout)?);
+                    e.insert(outcome(&o.bin, &copy, &o.dir, o.timeout)?);
                 }
                 base_runs.get(&b)
             }
@@ -76,7 +76,12 @@ pub fn run(o: &Options, mut progress: impl FnMut(usize, &Case)) -> std::io::Resu
                 let r = o.dir.join(format!("{}.ref", case.name));
                 std::fs::write(&r, bytes)?;
                 let out = o.dir.join(format!("{}.ref.out", case.name));
-                Some(exec::run(&o.bin, &["check".as_ref(), r.as_os_str()], &out, o.timeout)?)
+                Some(exec::run(
+                    &o.bin,
+                    &["check".as_ref(), r.as_os_str()],
+                    &out,
+                    o.timeout,
+                )?)
             }
             None => None,
         };
@@ -87,7 +92,10 @@ pub fn run(o: &Options, mut progress: impl FnMut(usize, &Case)) -> std::io::Resu
 }
 
 fn ext(p: &Path) -> String {
-    p.extension().and_then(|e| e.to_str()).unwrap_or("txt").to_string()
+    p.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("txt")
+        .to_string()
 }
 
 /// The summary a person reads (and the issue note quotes).
@@ -99,6 +107,8 @@ pub fn summary(o: &Options, t: &Tally, p: &PlanTally) -> String {
         "fuzz: {} hostile files (seed {}), {} runs of faultline; {} mutated plans",
         t.files, o.seed, t.runs, p.files
     );
+    let classes: Vec<String> = t.classes.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let _ = writeln!(s, "  expectations: {}", classes.join(", "));
     for (i, cmd) in judge::COMMANDS.iter().enumerate() {
         let e = t.exits[i];
         let _ = writeln!(
@@ -127,12 +137,12 @@ pub fn summary(o: &Options, t: &Tally, p: &PlanTally) -> String {
         t.max_rss_kib >> 10
     );
     let _ = writeln!(s, "  damaged histories valid:     {}", t.damaged_valid);
+    let _ = writeln!(s, "  plans: {} accepted, {} refused", p.accepted, p.rejected);
     let _ = writeln!(
         s,
-        "  plans: {} accepted, {} refused",
-        p.accepted, p.rejected
+        "  violations:                  {}",
+        t.violations.len() + p.violations.len()
     );
-    let _ = writeln!(s, "  violations:                  {}", t.violations.len() + p.violations.len());
     for v in t.violations.iter().chain(&p.violations).take(50) {
         let _ = writeln!(s, "    {}", crate::util::text::clip(v, 400));
     }

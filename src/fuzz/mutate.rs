@@ -47,11 +47,17 @@ impl Lines {
 pub enum Mutation {
     /// The content of line `line` replaced (its line end kept): a bit flip, a
     /// deleted or inserted byte, a new value.
-    Content { line: usize, what: String, new: Vec<u8> },
+    Content {
+        line: usize,
+        what: String,
+        new: Vec<u8>,
+    },
     DeleteLine(usize),
     DuplicateLine(usize),
     /// Lines `n` and `n + 1` swapped.
     SwapLines(usize),
+    /// The line end of line `n` deleted: it and the next are one line.
+    JoinLines(usize),
     /// The file cut after `n` bytes.
     Truncate(usize),
     /// Every `\n` replaced by this line end.
@@ -67,6 +73,7 @@ impl Mutation {
             Mutation::DeleteLine(l) => format!("line {} deleted", l + 1),
             Mutation::DuplicateLine(l) => format!("line {} duplicated", l + 1),
             Mutation::SwapLines(l) => format!("lines {} and {} swapped", l + 1, l + 2),
+            Mutation::JoinLines(l) => format!("lines {} and {} joined", l + 1, l + 2),
             Mutation::Truncate(n) => format!("cut after {n} bytes"),
             Mutation::LineEnds(e) => format!("line ends {e:?}"),
             Mutation::Bom => "UTF-8 BOM prepended".into(),
@@ -86,6 +93,11 @@ impl Mutation {
                 l.lines.insert(*n, x);
             }
             Mutation::SwapLines(n) => l.lines.swap(*n, *n + 1),
+            Mutation::JoinLines(n) => {
+                let (next, end) = l.lines.remove(*n + 1);
+                l.lines[*n].0.extend(next);
+                l.lines[*n].1 = end;
+            }
             Mutation::Truncate(n) => {
                 let mut b = l.bytes();
                 b.truncate(*n);
@@ -116,13 +128,24 @@ pub fn hostile_value(rng: &mut ChaCha8Rng, kind: Kind) -> (String, String) {
     let sep = if edn { " " } else { "," };
     match rng.gen_range(0..9) {
         0 => {
-            let n = ["1e400", "-1e400", "123456789012345678901234567890", "18446744073709551616", "-9223372036854775809", "1e-400", "-0"];
+            let n = [
+                "1e400",
+                "-1e400",
+                "123456789012345678901234567890",
+                "18446744073709551616",
+                "-9223372036854775809",
+                "1e-400",
+                "-0",
+            ];
             let x = n[rng.gen_range(0..n.len())];
             (format!("number {x}"), x.to_string())
         }
         1 => {
             let len = [1_000, 100_000, 2_000_000][rng.gen_range(0..3)];
-            (format!("string of {len} chars"), format!("\"{}\"", "x".repeat(len)))
+            (
+                format!("string of {len} chars"),
+                format!("\"{}\"", "x".repeat(len)),
+            )
         }
         2 | 3 => {
             let d = [10, 90, 120, 130, 1_000, 100_000][rng.gen_range(0..6)];
@@ -136,7 +159,10 @@ pub fn hostile_value(rng: &mut ChaCha8Rng, kind: Kind) -> (String, String) {
             let items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
             (format!("array of {n}"), format!("[{}]", items.join(sep)))
         }
-        5 => ("a map".into(), if edn { "{:a 1}".into() } else { "{\"a\":1}".into() }),
+        5 => (
+            "a map".into(),
+            if edn { "{:a 1}".into() } else { "{\"a\":1}".into() },
+        ),
         6 => ("a string".into(), "\"s\"".into()),
         7 => ("a pair".into(), format!("[1{sep}2]")),
         _ => ("null".into(), if edn { "nil".into() } else { "null".into() }),
@@ -202,7 +228,16 @@ pub fn damage(rng: &mut ChaCha8Rng, line: &[u8], kind: Kind) -> Option<(String, 
             format!("byte {at} deleted")
         }
         3 => {
-            let ins: &[&[u8]] = &[b"\xff", b"\xc3", b"\r", b"\"", b"[[[", b"}", b"\x00", b"\xe2\x80\xa8"];
+            let ins: &[&[u8]] = &[
+                b"\xff",
+                b"\xc3",
+                b"\r",
+                b"\"",
+                b"[[[",
+                b"}",
+                b"\x00",
+                b"\xe2\x80\xa8",
+            ];
             let b = ins[rng.gen_range(0..ins.len())];
             new.splice(at..at, b.iter().copied());
             format!("{:?} inserted at byte {at}", String::from_utf8_lossy(b))
@@ -229,6 +264,7 @@ mod tests {
         assert_eq!(l.bytes(), text);
         assert_eq!(Mutation::DeleteLine(1).apply(&l), b"a\ncc");
         assert_eq!(Mutation::SwapLines(0).apply(&l), b"bb\na\ncc");
+        assert_eq!(Mutation::JoinLines(1).apply(&l), b"a\nbbcc");
         assert_eq!(Mutation::LineEnds("\r").apply(&l), b"a\rbb\rcc");
         assert_eq!(Mutation::Truncate(3).apply(&l), b"a\nb");
     }

@@ -43,11 +43,29 @@ mod tests {
         assert_eq!(ops_in(j, Format::Jsonl), Some(1));
         assert_eq!(ops_in(b"  ", Format::Jsonl), Some(0));
         assert_eq!(ops_in(&j[..j.len() - 1], Format::Jsonl), None);
-        assert_eq!(ops_in(b"{:type :invoke :process 0 :f :read}", Format::Edn), Some(1));
-        assert_eq!(ops_in(b"; {:type :invoke :process 0 :f :read}", Format::Edn), Some(0));
+        assert_eq!(
+            ops_in(b"{:type :invoke :process 0 :f :read}", Format::Edn),
+            Some(1)
+        );
+        assert_eq!(
+            ops_in(b"; {:type :invoke :process 0 :f :read}", Format::Edn),
+            Some(0)
+        );
         assert_eq!(ops_in(b"{:type :invoke :process 0 :f :read", Format::Edn), None);
-        assert_eq!(ops_in(b"INFO  jepsen.util - 2\t:invoke\t:cas\t[3 0]", Format::PorcupineEtcd), Some(1));
-        assert_eq!(ops_in(b"INFO  jepsen.util - 2\t:invoke\t:cas\t[3 0", Format::PorcupineEtcd), None);
+        assert_eq!(
+            ops_in(
+                b"INFO  jepsen.util - 2\t:invoke\t:cas\t[3 0]",
+                Format::PorcupineEtcd
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            ops_in(
+                b"INFO  jepsen.util - 2\t:invoke\t:cas\t[3 0",
+                Format::PorcupineEtcd
+            ),
+            None
+        );
         assert_eq!(ops_in(b"\xff", Format::Jsonl), None);
     }
 }

@@ -52,12 +52,25 @@ fn mutate(rng: &mut ChaCha8Rng, text: &str) -> (String, Vec<u8>) {
         2 => {
             // A top-level key: replace its line, or set it before any table.
             let keys = ["time_limit", "nemesis_interval", "rate", "concurrency"];
-            let vals = ["1e20", "inf", "nan", "-5", "1e400", "18446744073709551616", "0", "1e-300", "\"x\""];
+            let vals = [
+                "1e20",
+                "inf",
+                "nan",
+                "-5",
+                "1e400",
+                "18446744073709551616",
+                "0",
+                "1e-300",
+                "\"x\"",
+            ];
             let (k, v) = (keys.choose(rng).unwrap(), vals.choose(rng).unwrap());
             let set = format!("{k} = {v}");
             let mut lines: Vec<String> = text
                 .lines()
-                .filter(|l| !l.trim_start().starts_with(&format!("{k} ")) && !l.trim_start().starts_with(&format!("{k}=")))
+                .filter(|l| {
+                    !l.trim_start().starts_with(&format!("{k} "))
+                        && !l.trim_start().starts_with(&format!("{k}="))
+                })
                 .map(str::to_string)
                 .collect();
             lines.insert(0, set.clone());
@@ -88,14 +101,20 @@ fn try_plan(path: &Path) -> Result<bool, String> {
     if validate(&cfg).is_err() {
         return Ok(false);
     }
-    let pace = if cfg.rate > 0.0 { cfg.concurrency as f64 / cfg.rate } else { 0.0 };
+    let pace = if cfg.rate > 0.0 {
+        cfg.concurrency as f64 / cfg.rate
+    } else {
+        0.0
+    };
     for (key, secs) in [
         ("time_limit", cfg.time_limit_s),
         ("nemesis_interval", cfg.nemesis_interval_s),
         ("rate (the pause between one client's ops)", pace),
     ] {
         if Duration::try_from_secs_f64(secs).is_err() {
-            return Err(format!("validation accepted {key} = {secs} s, which a run cannot wait"));
+            return Err(format!(
+                "validation accepted {key} = {secs} s, which a run cannot wait"
+            ));
         }
     }
     Ok(true)
@@ -111,24 +130,31 @@ pub fn fuzz(root: &Path, dir: &Path, n: usize, seed: u64) -> PlanTally {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x706c_616e);
     for i in 0..n {
         let src = &files[i % files.len()];
-        let Ok(text) = std::fs::read_to_string(src) else { continue };
+        let Ok(text) = std::fs::read_to_string(src) else {
+            continue;
+        };
         let (what, bytes) = mutate(&mut rng, &text);
         let path = dir.join(format!("plan-{i:04}.toml"));
         if std::fs::write(&path, &bytes).is_err() {
             continue;
         }
         t.files += 1;
-        let name = src.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = src
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match catch_unwind(AssertUnwindSafe(|| try_plan(&path))) {
             Ok(Ok(true)) => t.accepted += 1,
             Ok(Ok(false)) => t.rejected += 1,
             Ok(Err(why)) => {
                 t.accepted += 1;
-                t.violations.push(format!("{} ({name}, {what}): {why}", path.display()));
+                t.violations
+                    .push(format!("{} ({name}, {what}): {why}", path.display()));
             }
             Err(_) => {
                 t.panics += 1;
-                t.violations.push(format!("{} ({name}, {what}): panicked", path.display()));
+                t.violations
+                    .push(format!("{} ({name}, {what}): panicked", path.display()));
             }
         }
     }

@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 #[derive(Debug)]
 pub struct Keyed<M: Model> {
+    /// Answers per-op questions that need no key's state ([`Model::prepare_late`]).
+    proto: M,
     models: Vec<M>,
     names: Vec<String>,
     ids: FxHashMap<String, u32>,
@@ -17,6 +19,7 @@ pub struct Keyed<M: Model> {
 impl<M: Model> Default for Keyed<M> {
     fn default() -> Self {
         Keyed {
+            proto: M::default(),
             models: Vec::new(),
             names: Vec::new(),
             ids: FxHashMap::default(),
@@ -95,7 +98,7 @@ impl<M: Model> Model for Keyed<M> {
     }
 
     fn prepare_late(&self, op: &OpView<'_>) -> bool {
-        M::default().prepare_late(op)
+        self.proto.prepare_late(op)
     }
 
     /// Each key's own reduction: keys never see each other's effects.

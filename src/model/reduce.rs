@@ -89,10 +89,26 @@ mod tests {
         // 0: info write 1; 1: info write 2; 2: ok read 2 (ret 5); 3: info write 3 after the read returned.
         let ops = [(Some(1), None), (Some(2), None), (None, Some(2)), (Some(2), None)];
         let t = [
-            Timed { op: &ops[0], call: 0, ret: None },
-            Timed { op: &ops[1], call: 1, ret: None },
-            Timed { op: &ops[2], call: 2, ret: Some(5) },
-            Timed { op: &ops[3], call: 6, ret: None },
+            Timed {
+                op: &ops[0],
+                call: 0,
+                ret: None,
+            },
+            Timed {
+                op: &ops[1],
+                call: 1,
+                ret: None,
+            },
+            Timed {
+                op: &ops[2],
+                call: 2,
+                ret: Some(5),
+            },
+            Timed {
+                op: &ops[3],
+                call: 6,
+                ret: None,
+            },
         ];
         let d = drop_unobserved(&t, |o| o.0, |o, see| o.1.into_iter().for_each(see));
         assert_eq!(d, vec![true, false, false, true]);

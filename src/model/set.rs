@@ -44,9 +44,7 @@ pub struct Set {
 
 impl Set {
     fn slot_of(&self, v: &Value) -> Option<u32> {
-        self.values
-            .get(v)
-            .filter(|&id| id != 0 || self.null_added)
+        self.values.get(v).filter(|&id| id != 0 || self.null_added)
     }
 
     fn read(&self, items: &[Value]) -> ReadSet {
@@ -142,7 +140,9 @@ impl Model for Set {
         let extra = r.elems.difference(s).count();
         if extra > 0 {
             let some = self.some(r.elems.difference(s));
-            parts.push(format!("it holds {extra} added element(s) not yet in the set ({some})"));
+            parts.push(format!(
+                "it holds {extra} added element(s) not yet in the set ({some})"
+            ));
         }
         if let Some(x) = &r.example {
             parts.push(format!(
@@ -179,7 +179,7 @@ impl Model for Set {
     }
 
     fn state_heap_bytes(&self, s: &FixedBitSet) -> usize {
-        s.as_slice().len() * std::mem::size_of::<usize>()
+        std::mem::size_of_val(s.as_slice())
     }
 }
 
@@ -223,12 +223,18 @@ mod tests {
         let big = json!((0..1000).collect::<Vec<_>>());
         let a1 = m.prepare(&mk("add", &one, Outcome::Ok(&one))).unwrap().unwrap();
         let rd = m.prepare(&mk("read", &null, Outcome::Ok(&big))).unwrap().unwrap();
-        let nul = m.prepare(&mk("read", &null, Outcome::Ok(&json!([null])))).unwrap().unwrap();
+        let nul = m
+            .prepare(&mk("read", &null, Outcome::Ok(&json!([null]))))
+            .unwrap()
+            .unwrap();
         let s = m.init();
         let s = m.step(&s, &a1).unwrap();
         assert_eq!(m.step(&s, &rd), None);
         let why = m.explain(&s, &rd);
-        assert!(why.contains("999 element(s) no add ever wrote (such as 0)"), "{why}");
+        assert!(
+            why.contains("999 element(s) no add ever wrote (such as 0)"),
+            "{why}"
+        );
         // null was never added: a read of [null] cannot succeed either.
         let s0 = m.init();
         assert_eq!(m.step(&s0, &nul), None);

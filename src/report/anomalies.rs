@@ -12,12 +12,12 @@
 
 use super::escape::{html, pretty_bounded, short, truncate, value_text};
 use super::html::{op_link, Ctx, SHOWN_CHARS};
-use crate::history::Op;
-use std::collections::HashSet;
 use super::witness::{self, LinWitness, Step};
 use crate::checker::{Anomaly, Validity, Verdict};
+use crate::history::Op;
 use crate::report::RunResults;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::fmt::Write;
 
 /// Witness ops listed per anomaly (all are highlighted on the timeline).
@@ -51,7 +51,10 @@ fn full_values(b: &mut String, ctx: &Ctx, i: u64, done: &mut Expanded) {
         return;
     };
     if !done.insert(first) {
-        let _ = write!(b, r#"<p class="full-ref">(whole value shown above, op {first})</p>"#);
+        let _ = write!(
+            b,
+            r#"<p class="full-ref">(whole value shown above, op {first})</p>"#
+        );
         return;
     }
     for (label, o) in parts {

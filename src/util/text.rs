@@ -22,19 +22,8 @@ pub fn clip(s: &str, max: usize) -> String {
 /// serialising more than that: `[1,2,3,…] (1000000 elements)` for a long
 /// array, `"abc…" (10000000 chars)` for a long string.
 pub fn preview(v: &Value, max: usize) -> String {
-    let mut w = Bounded {
-        buf: Vec::with_capacity(max.min(4096) + 8),
-        max,
-        cut: false,
-    };
-    // The writer refuses bytes past `max`; that error only means "cut".
-    let _ = serde_json::to_writer(&mut w, v);
-    let mut s = String::from_utf8_lossy(&w.buf).into_owned();
-    if w.cut {
-        // Drop a partial UTF-8 sequence's replacement char at the cut.
-        while s.ends_with('\u{fffd}') {
-            s.pop();
-        }
+    let (mut s, cut) = json_cut(v, max, false);
+    if cut {
         s.push('…');
         match v {
             Value::Array(a) => {
@@ -52,6 +41,30 @@ pub fn preview(v: &Value, max: usize) -> String {
     s
 }
 
+/// The first `max` bytes of `v`'s JSON (pretty or compact), never
+/// serialising more, and whether that cut it.
+fn json_cut(v: &Value, max: usize, pretty: bool) -> (String, bool) {
+    let mut w = Bounded {
+        buf: Vec::with_capacity(max.min(1 << 16) + 8),
+        max,
+        cut: false,
+    };
+    // The writer refuses bytes past `max`; that error only means "cut".
+    let _ = if pretty {
+        serde_json::to_writer_pretty(&mut w, v)
+    } else {
+        serde_json::to_writer(&mut w, v)
+    };
+    let mut s = String::from_utf8_lossy(&w.buf).into_owned();
+    if w.cut {
+        // Drop a partial UTF-8 sequence's replacement char at the cut.
+        while s.ends_with('\u{fffd}') {
+            s.pop();
+        }
+    }
+    (s, w.cut)
+}
+
 /// `v` itself when its JSON fits in `max` bytes, else its [`preview`] as a
 /// string: what checker evidence (anomaly data) holds of a value, so a
 /// million-element read is not copied into every anomaly that names it.
@@ -67,31 +80,14 @@ pub fn bounded(v: &Value, max: usize) -> Value {
 pub fn is_longer(v: &Value, max: usize) -> bool {
     match v {
         Value::String(s) => s.chars().nth(max).is_some(),
-        other => {
-            let mut w = Bounded {
-                buf: Vec::new(),
-                max,
-                cut: false,
-            };
-            let _ = serde_json::to_writer(&mut w, other);
-            w.cut
-        }
+        other => json_cut(other, max, false).1,
     }
 }
 
 /// Pretty-printed JSON of `v`, cut at `max` bytes with a note saying so.
 pub fn preview_pretty(v: &Value, max: usize) -> String {
-    let mut w = Bounded {
-        buf: Vec::with_capacity(max.min(1 << 16) + 8),
-        max,
-        cut: false,
-    };
-    let _ = serde_json::to_writer_pretty(&mut w, v);
-    let mut s = String::from_utf8_lossy(&w.buf).into_owned();
-    if w.cut {
-        while s.ends_with('\u{fffd}') {
-            s.pop();
-        }
+    let (mut s, cut) = json_cut(v, max, true);
+    if cut {
         s.push_str("\n… (cut here)");
     }
     s
@@ -144,7 +140,10 @@ mod tests {
         assert_eq!(preview(&json!([1, 2]), 100), "[1,2]");
         let big: Vec<u32> = (0..1_000_000).collect();
         let p = preview(&json!(big), 20);
-        assert!(p.starts_with("[0,1,2,3,4,5,6,7,8,9") && p.ends_with("… (1000000 elements)"), "{p}");
+        assert!(
+            p.starts_with("[0,1,2,3,4,5,6,7,8,9") && p.ends_with("… (1000000 elements)"),
+            "{p}"
+        );
         let s = "é".repeat(1000);
         let p = preview(&json!(s), 11);
         assert!(p.starts_with("\"éééé") && p.ends_with("… (1000 chars)"), "{p}");

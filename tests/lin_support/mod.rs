@@ -60,7 +60,9 @@ pub fn apply(model: &str, s: &Value, o: &O) -> Option<Value> {
             let a = s.as_array().cloned().unwrap_or_default();
             match &o.result {
                 // Indeterminate: removes the head, if any.
-                None => Some(Value::Array(a.get(1..).map(<[Value]>::to_vec).unwrap_or_default())),
+                None => Some(Value::Array(
+                    a.get(1..).map(<[Value]>::to_vec).unwrap_or_default(),
+                )),
                 Some(Value::Null) => a.is_empty().then(|| json!([])),
                 Some(r) => (a.first() == Some(r)).then(|| Value::Array(a[1..].to_vec())),
             }
@@ -244,7 +246,11 @@ pub fn gen_history(model: &'static str, mix: Mix) -> impl Strategy<Value = Histo
                                 }
                                 _ => obj.clone(),
                             };
-                            let r = if noise % 3 == 1 { wrong(model, v, mix) } else { truth };
+                            let r = if noise % 3 == 1 {
+                                wrong(model, v, mix)
+                            } else {
+                                truth
+                            };
                             (OpType::Ok, r)
                         } else {
                             match apply(model, &obj, &o) {

@@ -82,26 +82,48 @@ fn model_kind(h: &History, opts: &CheckOptions) -> Result<(ModelKind, bool), Mod
     }
 }
 
+/// Evaluates `$body` with the type `$m` standing for the model of `$kind`.
+macro_rules! with_model {
+    ($kind:expr, $m:ident => $body:expr) => {
+        match $kind {
+            ModelKind::Register => {
+                type $m = Register;
+                $body
+            }
+            ModelKind::CasRegister => {
+                type $m = CasRegister;
+                $body
+            }
+            ModelKind::Kv => {
+                type $m = Kv;
+                $body
+            }
+            ModelKind::Set => {
+                type $m = Set;
+                $body
+            }
+            ModelKind::FifoQueue => {
+                type $m = FifoQueue;
+                $body
+            }
+            ModelKind::Mutex => {
+                type $m = Mutex;
+                $body
+            }
+        }
+    };
+}
+
 /// Checks, without searching, that the model exists and every op compiles
 /// for it: what [`check`] would otherwise only report as `unknown`.
 pub fn validate(h: &History, opts: &CheckOptions) -> Result<ModelKind, LinError> {
     let (kind, _) = model_kind(h, opts)?;
     let parts = partitions(h, true)?;
-    macro_rules! each {
-        ($m:ty) => {
-            for p in &parts {
-                prepare(&mut <$m>::default(), h, &p.items)?;
-            }
-        };
-    }
-    match kind {
-        ModelKind::Register => each!(Register),
-        ModelKind::CasRegister => each!(CasRegister),
-        ModelKind::Kv => each!(Kv),
-        ModelKind::Set => each!(Set),
-        ModelKind::FifoQueue => each!(FifoQueue),
-        ModelKind::Mutex => each!(Mutex),
-    }
+    with_model!(kind, M => {
+        for p in &parts {
+            prepare(&mut M::default(), h, &p.items)?;
+        }
+    });
     Ok(kind)
 }
 
@@ -130,23 +152,11 @@ pub fn check(h: &History, opts: &CheckOptions) -> Result<Verdict, LinError> {
     let parts = partitions(h, opts.partition)?;
     let keyed_state = keyed && !opts.partition;
     let run = || -> Result<Vec<PartReport>, LinError> {
-        macro_rules! go {
-            ($m:ty) => {
-                if keyed_state {
-                    run_all::<Keyed<$m>>(h, parts, opts, start)
-                } else {
-                    run_all::<$m>(h, parts, opts, start)
-                }
-            };
-        }
-        match kind {
-            ModelKind::Register => go!(Register),
-            ModelKind::CasRegister => go!(CasRegister),
-            ModelKind::Kv => go!(Kv),
-            ModelKind::Set => go!(Set),
-            ModelKind::FifoQueue => go!(FifoQueue),
-            ModelKind::Mutex => go!(Mutex),
-        }
+        with_model!(kind, M => if keyed_state {
+            run_all::<Keyed<M>>(h, parts, opts, start)
+        } else {
+            run_all::<M>(h, parts, opts, start)
+        })
     };
     let reports = if opts.threads > 0 {
         rayon::ThreadPoolBuilder::new()

@@ -81,7 +81,13 @@ mod tests {
     #[test]
     fn counts_distinct_and_lists_first_seen() {
         let mut s = Strays::default();
-        for (v, r, p) in [(json!(9), 0, 3), (json!("x"), 0, 1), (json!(9), 1, 0), (json!(4), 2, 0), (json!("x"), 2, 1)] {
+        for (v, r, p) in [
+            (json!(9), 0, 3),
+            (json!("x"), 0, 1),
+            (json!(9), 1, 0),
+            (json!(4), 2, 0),
+            (json!("x"), 2, 1),
+        ] {
             s.push(&v, r, p);
         }
         let (n, first) = s.first_seen(2);

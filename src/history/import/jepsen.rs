@@ -115,7 +115,8 @@ fn last_op_cut(text: &str, start: usize, line: usize, name: &str) -> Result<(), 
     if type_keys(rest) < 2 {
         return Ok(());
     }
-    let later = op_on_a_later_line(rest).map_or_else(String::new, |l| format!(" (line {} holds one)", line + l));
+    let later =
+        op_on_a_later_line(rest).map_or_else(String::new, |l| format!(" (line {} holds one)", line + l));
     Err(ImportError::Syntax {
         file: name.to_string(),
         line,
@@ -195,10 +196,7 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
             None => {
                 return field_err(
                     "type",
-                    format!(
-                        "unknown op type {} (expected invoke, ok, fail or info)",
-                        quote(t)
-                    ),
+                    format!("unknown op type {} (expected invoke, ok, fail or info)", quote(t)),
                 )
             }
         },
@@ -227,10 +225,7 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
                 other => {
                     return field_err(
                         "time",
-                        format!(
-                            "expected non-negative integer nanoseconds, got {}",
-                            quote(other)
-                        ),
+                        format!("expected non-negative integer nanoseconds, got {}", quote(other)),
                     )
                 }
             },

@@ -74,7 +74,12 @@ fn forced_format_wins_and_errors_name_the_file() {
 
 #[test]
 fn input_without_ops_is_an_error() {
-    for (text, format) in [("", None), ("  \n", Some(Format::Edn)), ("[]", None), ("\r\r", None)] {
+    for (text, format) in [
+        ("", None),
+        ("  \n", Some(Format::Edn)),
+        ("[]", None),
+        ("\r\r", None),
+    ] {
         let e = read_str(text, "t", format).unwrap_err();
         assert!(matches!(e, ImportError::NoOps { .. }), "{text:?}: {e}");
     }
