@@ -119,4 +119,50 @@ mod tests {
         assert_eq!(c.results[1].valid, Validity::Valid);
         assert_eq!(c.valid, Validity::Unknown);
     }
+
+    /// Records the order checkers ran in, and the time each was given; sleeps `nap`.
+    struct Spy {
+        name: &'static str,
+        nap: std::time::Duration,
+        log: std::sync::Arc<std::sync::Mutex<Vec<(&'static str, Option<Duration>)>>>,
+    }
+    impl Checker for Spy {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn check(&self, _: &History, o: &CheckOptions) -> Verdict {
+            self.log.lock().unwrap().push((self.name, o.time_limit));
+            std::thread::sleep(self.nap);
+            Verdict::valid(self.name, "")
+        }
+    }
+
+    #[test]
+    fn searches_run_last_and_share_one_time_budget() {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let spy = |name, ms| -> Box<dyn Checker> {
+            Box::new(Spy {
+                name,
+                nap: Duration::from_millis(ms),
+                log: log.clone(),
+            })
+        };
+        let opts = CheckOptions {
+            time_limit: Some(Duration::from_millis(40)),
+            ..CheckOptions::default()
+        };
+        let cs = vec![spy("linearizable", 0), spy("set", 60), spy("stale", 0)];
+        let c = compose(&cs, &History::default(), &opts);
+        // Results in the given order; the search ran after the cheap ones.
+        let names: Vec<&str> = c.results.iter().map(|v| v.checker.as_str()).collect();
+        assert_eq!(names, ["linearizable", "set", "stale"]);
+        let ran: Vec<&str> = log.lock().unwrap().iter().map(|x| x.0).collect();
+        assert_eq!(ran, ["set"]);
+        // `set` spent the whole budget: the others are unknown, naming the flag.
+        assert_eq!(c.results[1].valid, Validity::Valid);
+        for i in [0, 2] {
+            assert_eq!(c.results[i].valid, Validity::Unknown);
+            assert!(c.results[i].summary.contains("--time-limit"));
+        }
+    }
 }

@@ -202,6 +202,15 @@ fn mutate(rng: &mut ChaCha8Rng, bases: &[Base], b: usize, i: usize) -> Option<Ca
         95..=99 => (Mutation::Bom, Expect::Same),
         _ => return None,
     };
+    let bytes = m.apply(&base.lines);
+    // The format is told by the first meaningful line: a file whose damage
+    // hides it can only be an error (a different but well-formed history in
+    // another format would be a reading to guess at).
+    let detected = crate::history::import::detect(&String::from_utf8_lossy(&bytes), "case").ok();
+    let expect = match expect {
+        Expect::Ops(_) | Expect::Tail(_) if detected != Some(base.format) => Expect::Error,
+        e => e,
+    };
     let stem = base.path.file_stem().and_then(|s| s.to_str()).unwrap_or("base");
     let ext = base.path.extension().and_then(|s| s.to_str()).unwrap_or("txt");
     Some(Case {
@@ -210,7 +219,7 @@ fn mutate(rng: &mut ChaCha8Rng, bases: &[Base], b: usize, i: usize) -> Option<Ca
         format: Some(base.format),
         what: m.describe(),
         expect,
-        bytes: m.apply(&base.lines),
+        bytes,
         reference,
     })
 }
