@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["report", "system"],
     &["nemesis"],
     &["runner"],
+    &["fuzz"],
     &["cli"],
 ];
 

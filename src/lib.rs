@@ -5,12 +5,14 @@
 //! the built-in reference replicated store; [`system`] (the systems under test),
 //! [`net`] (where nodes live and how partitions are enforced), [`client`],
 //! [`workload`], [`nemesis`] and [`runner`] run tests; [`report`] writes what
-//! people and CI read; [`cli`] is the command line; [`util`] is shared by all.
+//! people and CI read; [`cli`] is the command line; [`fuzz`] feeds hostile
+//! files to the real binary; [`util`] is shared by all.
 //! Modules only import from lower layers; `layering.rs` checks it.
 
 pub mod checker;
 pub mod cli;
 pub mod client;
+pub mod fuzz;
 pub mod history;
 pub mod model;
 pub mod nemesis;

@@ -26,17 +26,15 @@ fn check_noop(name: &str) -> assert_cmd::assert::Assert {
 }
 
 #[test]
-fn empty_file_is_valid_with_a_note() {
-    check_noop("empty-ok.jsonl")
-        .code(0)
-        .stdout(predicate::str::contains("verdict:   valid"))
-        .stdout(predicate::str::contains("note: empty history"));
-    // Even with the default checker: nothing to check is valid.
+fn empty_file_is_bad_input_not_a_verdict() {
+    check_noop("empty-bad.jsonl")
+        .code(3)
+        .stderr(predicate::str::contains("no operations in"));
     faultline()
         .arg("check")
-        .arg(fixture("empty-ok.jsonl"))
+        .arg(fixture("empty-bad.jsonl"))
         .assert()
-        .code(0);
+        .code(3);
 }
 
 /// Each bad fixture exits 3 with `file:line` and the reason; its ok twin exits 0.

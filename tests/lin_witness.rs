@@ -94,7 +94,11 @@ fn tiny_time_limit_gives_unknown_naming_keys() {
     };
     let v = check(&c50(true), &o).unwrap();
     assert_eq!(v.valid, Validity::Unknown, "{}", v.summary);
-    assert!(v.summary.contains("time limit"), "{}", v.summary);
+    assert!(
+        v.summary.contains("time budget") && v.summary.contains("--time-limit"),
+        "{}",
+        v.summary
+    );
     assert_eq!(v.details["undecided_keys"].as_array().unwrap().len(), 1);
 }
 
@@ -107,7 +111,11 @@ fn tiny_memory_limit_gives_unknown_never_wrong() {
     };
     let v = check(&c50(true), &o).unwrap();
     assert_eq!(v.valid, Validity::Unknown, "{}", v.summary);
-    assert!(v.summary.contains("memory limit"), "{}", v.summary);
+    assert!(
+        v.summary.contains("memory budget") && v.summary.contains("--memory-limit"),
+        "{}",
+        v.summary
+    );
     assert!(!v.details["undecided_keys"].as_array().unwrap().is_empty());
 }
 

@@ -2,6 +2,7 @@
 //! bad input (a panic is caught by [`compose`] and reported as `unknown`).
 
 pub mod bank;
+mod budget;
 pub mod compose;
 pub mod counter;
 pub mod elle;
@@ -19,11 +20,24 @@ pub mod stale;
 pub mod synth;
 mod verdict;
 
+pub use budget::{available_memory, memory_ran_out, time_ran_out, Budget};
 pub use compose::{compose, run_one, Composed};
 pub use options::CheckOptions;
 pub use verdict::{Anomaly, Validity, Verdict};
 
 use crate::history::History;
+use thiserror::Error;
+
+/// Input a checker cannot judge at all (an unknown model, a `cas` whose
+/// value is not a pair): the history or the options are wrong, not the
+/// system. `index` is the history index of the op to blame, when one is, so
+/// the command line can name its file line; it exits 3 on these.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{message}")]
+pub struct InputError {
+    pub index: Option<u64>,
+    pub message: String,
+}
 
 /// A history checker. Implementations are cheap to construct; all state lives
 /// inside `check`.
@@ -32,6 +46,12 @@ pub trait Checker: Send + Sync {
     fn name(&self) -> &str;
     /// Judges `history`. Must respect `opts` budgets by answering `unknown`.
     fn check(&self, history: &History, opts: &CheckOptions) -> Verdict;
+    /// Refuses input `check` could only answer `unknown` on for the wrong
+    /// reason (bad input, not a budget). Cheap: no search. The default
+    /// accepts everything.
+    fn validate(&self, _history: &History, _opts: &CheckOptions) -> Result<(), InputError> {
+        Ok(())
+    }
 }
 
 /// The no-op checker: always valid. Useful in tests and as a placeholder in compositions.

@@ -1,13 +1,16 @@
 //! Options every checker may read: budgets and where extra evidence lives.
 
+use super::Budget;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Shared by all checkers. Budgets make a checker answer `unknown` instead of
-/// hanging or exhausting memory.
+/// hanging or exhausting memory; the default options carry the default
+/// [`Budget`] (`None` means unbounded, for benchmarks that want it).
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Wall-clock budget per checker.
+    /// Wall-clock budget of the whole check ([`super::compose`] hands each
+    /// checker what is left of it).
     pub time_limit: Option<Duration>,
     /// Approximate memory budget in bytes (e.g. the linearizability cache).
     pub memory_limit: Option<u64>,
@@ -26,9 +29,10 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
+        let budget = Budget::default();
         CheckOptions {
-            time_limit: None,
-            memory_limit: None,
+            time_limit: Some(budget.time),
+            memory_limit: Some(budget.memory),
             model: None,
             partition: true,
             node_logs: Vec::new(),

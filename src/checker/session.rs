@@ -87,7 +87,7 @@ impl Checker for Session {
         let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
         for (process, ops) in &sessions {
             if over_budget(opts, started) {
-                return Verdict::unknown("session", "time budget ran out");
+                return Verdict::unknown("session", super::time_ran_out());
             }
             let mut floors: HashMap<u32, Vec<Floor>> = HashMap::new();
             // Consistent prefix: the latest start of a write this session has read, and that read.

@@ -14,6 +14,7 @@ use super::register::{index_writes, value_key, Source};
 use super::span::{ms, over_budget, quantiles_ms, spans, Outcome};
 use super::{Anomaly, CheckOptions, Checker, Verdict};
 use crate::history::History;
+use crate::util::text::{bounded, preview};
 use serde_json::json;
 use std::time::Instant;
 
@@ -41,7 +42,7 @@ impl Checker for Stale {
         let mut behind_versions = Vec::new();
         for (n, r) in all.iter().enumerate() {
             if n % 65_536 == 0 && over_budget(opts, started) {
-                return Verdict::unknown("stale", format!("time budget ran out after {reads} reads"));
+                return Verdict::unknown("stale", format!("after {reads} reads, {}", super::time_ran_out()));
             }
             if r.f != "read" || r.outcome != Outcome::Ok {
                 continue;
@@ -103,13 +104,13 @@ impl Checker for Stale {
                 explanation: format!(
                     "Read {} of key {key} returned {}, but write {} of {} was acknowledged {lag:.3} ms before the read began, and was invoked after {} was written: the read is at least {versions} version(s) behind.",
                     r.inv,
-                    r.value,
+                    preview(r.value, 120),
                     newer.inv,
-                    super::register::written_value(newer).cloned().unwrap_or_default(),
-                    if src == Source::Initial { "the initial value".to_string() } else { format!("{}", r.value) },
+                    preview(super::register::written_value(newer).unwrap_or(&serde_json::Value::Null), 120),
+                    if src == Source::Initial { "the initial value".to_string() } else { preview(r.value, 120) },
                 ),
                 ops,
-                data: json!({"key": key, "value": r.value, "versions_behind": versions, "ms_behind": lag,
+                data: json!({"key": key, "value": bounded(r.value, 2048), "versions_behind": versions, "ms_behind": lag,
                              "newer_value": value_key(super::register::written_value(newer).unwrap_or(&serde_json::Value::Null))}),
             });
         }
@@ -126,10 +127,11 @@ fn unwritten_anomaly(key: &str, value: &serde_json::Value, ops: Vec<u64>) -> Ano
     Anomaly {
         kind: "unwritten-value".into(),
         explanation: format!(
-            "A read of key {key} returned {value}, a value no write (ok, info or pending) ever wrote."
+            "A read of key {key} returned {}, a value no write (ok, info or pending) ever wrote.",
+            preview(value, 120)
         ),
         ops,
-        data: json!({"key": key, "value": value}),
+        data: json!({"key": key, "value": bounded(value, 2048)}),
     }
 }
 

@@ -6,10 +6,11 @@
 
 use super::convert::import_options;
 use crate::checker::registry::{build_all, CheckerId};
-use crate::checker::{compose, Anomaly, CheckOptions, Composed, Validity};
+use crate::checker::{compose, Anomaly, Budget, CheckOptions, Composed};
 use crate::history::import::{self, Format, Imported};
-use crate::history::{pair, History, OpType, PairingError};
+use crate::history::{pair, History, OpType};
 use crate::report::RunResults;
+use crate::util::text::clip;
 use crate::util::Secs;
 use anyhow::{bail, Context};
 use serde_json::{Map, Value};
@@ -45,11 +46,12 @@ pub struct Args {
     /// Check a keyed history as one whole (no per-key partitioning).
     #[arg(long)]
     pub no_partition: bool,
-    /// Wall-clock budget per checker, in seconds; past it a checker answers unknown.
+    /// Wall-clock budget of the whole check, in seconds; past it a checker answers unknown
+    /// (default 120).
     #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = super::args::positive_secs)]
     pub time_limit: Option<Secs>,
-    /// Memory budget for checkers, in MiB (default for the linearizability search: half the
-    /// memory available at start).
+    /// Memory budget for checkers, in MiB; past it a checker answers unknown (default: a
+    /// quarter of the memory available at start, at most 2048).
     #[arg(long, value_name = "MB", allow_negative_numbers = true, value_parser = super::args::count(usize::MAX))]
     pub memory_limit: Option<usize>,
     /// Directory of node logs (`*.log`), ground truth for the split-brain checker.
@@ -90,18 +92,24 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
     let imported = import::import_path(&args.file, &import_options(args.format, args.independent))?;
     let pending = validate_pairing(&imported, &name)?;
     let h = &imported.history;
-    let mut notes = Vec::new();
+    if h.client_ops().next().is_none() {
+        bail!(
+            "{name}: no client operations in {name} (only {} nemesis ops): nothing to check",
+            h.len()
+        );
+    }
+    for c in &checkers {
+        if let Err(e) = c.validate(h, &opts) {
+            match e.index.and_then(|i| imported.lines.get(i as usize)) {
+                Some(line) => bail!("{name}:{line}: {}: {e}", c.name()),
+                None => bail!("{name}: {}: {e}", c.name()),
+            }
+        }
+    }
+    let notes: Vec<String> = Vec::new();
 
     let start = Instant::now();
-    let composed = if h.is_empty() {
-        notes.push("empty history: nothing to check, valid".to_string());
-        Composed {
-            valid: Validity::Valid,
-            results: Vec::new(),
-        }
-    } else {
-        compose(&checkers, h, &opts)
-    };
+    let composed = compose(&checkers, h, &opts);
     let elapsed = start.elapsed();
 
     let mut warnings = h.warnings.clone();
@@ -141,8 +149,11 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
 }
 
 fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
-    let time_limit = args.time_limit.map(Secs::duration);
-    let memory_limit = args.memory_limit.map(|mb| (mb as u64).saturating_mul(1 << 20));
+    let budget = Budget::default();
+    let time_limit = args.time_limit.map_or(budget.time, Secs::duration);
+    let memory_limit = args
+        .memory_limit
+        .map_or(budget.memory, |mb| (mb as u64).saturating_mul(1 << 20));
     let node_logs = match &args.node_logs {
         None => Vec::new(),
         Some(dir) => node_log_files(dir)?,
@@ -156,8 +167,8 @@ fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
         params.insert(k.trim().to_string(), v);
     }
     Ok(CheckOptions {
-        time_limit,
-        memory_limit,
+        time_limit: Some(time_limit),
+        memory_limit: Some(memory_limit),
         model: args.model.clone(),
         partition: !args.no_partition,
         node_logs,
@@ -191,22 +202,9 @@ fn validate_pairing(imp: &Imported, name: &str) -> anyhow::Result<usize> {
     match pair(&imp.history) {
         Ok(p) => Ok(p.pending(&imp.history).count()),
         Err(e) => {
-            let index = match &e {
-                PairingError::CompletionWithoutInvoke { index, .. }
-                | PairingError::DoubleInvoke { index, .. }
-                | PairingError::MismatchedF { index, .. } => *index as usize,
-            };
-            let line = imp.lines.get(index).copied().unwrap_or(0);
+            let line = imp.lines.get(e.index() as usize).copied().unwrap_or(0);
             bail!("{name}:{line}: {e}");
         }
-    }
-}
-
-/// `s` cut to at most `max` characters, marking the cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}... [cut, see --json]", &s[..i]),
-        None => s.to_string(),
     }
 }
 
@@ -296,15 +294,4 @@ pub fn summary(
         let _ = writeln!(s, "warning: {w}");
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clip;
-
-    #[test]
-    fn clip_cuts_long_explanations_on_char_boundaries() {
-        assert_eq!(clip("héllo", 5), "héllo");
-        assert_eq!(clip("héllo", 2), "hé... [cut, see --json]");
-    }
 }

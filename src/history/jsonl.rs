@@ -1,11 +1,14 @@
 //! Streaming JSON Lines reader and writer for histories.
 //!
 //! The writer flushes after every op, so a run that dies leaves a checkable
-//! file. The reader names file, line and field in every error; a malformed
-//! *last* line without a trailing newline is a truncated write and becomes a
-//! warning rather than an error.
+//! file. The reader names file, line and field in every error; a *last*
+//! line without a trailing newline that is the beginning of an op cut short
+//! (the JSON ends early) is a truncated write and becomes a warning rather
+//! than an error. Any other bad line, last or not, is an error: damage is
+//! never read as truncation.
 
 use super::{History, Op};
+use crate::util::text::{clip, QUOTE_CHARS};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -66,7 +69,7 @@ pub fn read_with_lines<R: Read>(r: R, name: &str) -> Result<(History, Vec<usize>
                 h.ops.push(op);
                 lines.push(line_no);
             }
-            Err(e) if !complete => {
+            Err(e) if !complete && e.classify() == serde_json::error::Category::Eof => {
                 h.warnings
                     .push(format!("{name}:{line_no}: truncated last line ignored ({e})"));
             }
@@ -82,8 +85,13 @@ pub fn read_with_lines<R: Read>(r: R, name: &str) -> Result<(History, Vec<usize>
     Ok((h, lines))
 }
 
-/// Turns a serde error into a message naming the field when it can.
+/// Turns a serde error into a message naming the field when it can, quoting
+/// at most a couple of hundred characters of the line's values.
 fn describe(text: &str, e: &serde_json::Error) -> String {
+    clip(&describe_whole(text, e), QUOTE_CHARS + 100)
+}
+
+fn describe_whole(text: &str, e: &serde_json::Error) -> String {
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
         for field in ["type", "process", "f"] {
             if !map.contains_key(field) {
@@ -92,6 +100,7 @@ fn describe(text: &str, e: &serde_json::Error) -> String {
         }
         if let Some(t) = map.get("type") {
             if t.as_str().and_then(super::OpType::parse).is_none() {
+                let t = crate::util::text::preview(t, QUOTE_CHARS);
                 return format!("field `type`: unknown op type {t} (expected invoke, ok, fail or info)");
             }
         }

@@ -8,6 +8,7 @@
 //! but a lone nemesis `info` is allowed (faults are often logged as one line).
 
 use super::{History, OpType, Process};
+use crate::util::text::{clip, QUOTE_CHARS};
 use std::collections::HashMap;
 use thiserror::Error;
 
@@ -33,6 +34,17 @@ pub enum PairingError {
         expected: String,
         got: String,
     },
+}
+
+impl PairingError {
+    /// The history index of the op to blame.
+    pub fn index(&self) -> u64 {
+        match self {
+            PairingError::CompletionWithoutInvoke { index, .. }
+            | PairingError::DoubleInvoke { index, .. }
+            | PairingError::MismatchedF { index, .. } => *index,
+        }
+    }
 }
 
 /// For each op position, the position of its partner (`None` for a pending
@@ -81,8 +93,8 @@ pub fn pair(h: &History) -> Result<Pairing, PairingError> {
                             index: op.index,
                             process: op.process,
                             invoke: h.ops[inv].index,
-                            expected: h.ops[inv].f.clone(),
-                            got: op.f.clone(),
+                            expected: clip(&h.ops[inv].f, QUOTE_CHARS),
+                            got: clip(&op.f, QUOTE_CHARS),
                         });
                     }
                     partner[inv] = Some(i);

@@ -46,7 +46,7 @@ impl ModelKind {
         ModelKind::ALL
             .into_iter()
             .find(|k| k.name() == s)
-            .ok_or_else(|| ModelError::UnknownModel(s.to_string()))
+            .ok_or_else(|| ModelError::UnknownModel(crate::util::text::clip(s, 100)))
     }
 }
 
@@ -70,8 +70,12 @@ pub fn infer(h: &History) -> Result<ModelKind, ModelError> {
     } else if any(&["read", "write", "cas"]) {
         ModelKind::CasRegister
     } else {
+        // Quote a few names, briefly: f is free text in a hostile file.
         return Err(ModelError::CannotInfer(
-            fs.into_iter().map(str::to_string).collect(),
+            fs.into_iter()
+                .take(8)
+                .map(|f| crate::util::text::clip(f, 40))
+                .collect(),
         ));
     };
     Ok(kind)

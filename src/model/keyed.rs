@@ -3,12 +3,14 @@
 //! prepared; the state is a boxed slice of per-key states, so a step clones a
 //! few words per key and the hash stays cheap.
 
-use super::{Model, ModelError, OpView};
+use super::{Model, ModelError, OpView, Timed};
 use crate::util::hash::FxHashMap;
 use serde_json::{Map, Value};
 
 #[derive(Debug)]
 pub struct Keyed<M: Model> {
+    /// Answers per-op questions that need no key's state ([`Model::prepare_late`]).
+    proto: M,
     models: Vec<M>,
     names: Vec<String>,
     ids: FxHashMap<String, u32>,
@@ -17,6 +19,7 @@ pub struct Keyed<M: Model> {
 impl<M: Model> Default for Keyed<M> {
     fn default() -> Self {
         Keyed {
+            proto: M::default(),
             models: Vec::new(),
             names: Vec::new(),
             ids: FxHashMap::default(),
@@ -92,6 +95,33 @@ impl<M: Model> Model for Keyed<M> {
     /// A reset on another key leaves this key's state alone.
     fn revives(&self, (kr, reset): &Self::Op, (k, op): &Self::Op) -> bool {
         kr == k && self.models[*k as usize].revives(reset, op)
+    }
+
+    fn prepare_late(&self, op: &OpView<'_>) -> bool {
+        self.proto.prepare_late(op)
+    }
+
+    /// Each key's own reduction: keys never see each other's effects.
+    fn droppable(&self, ops: &[Timed<'_, Self::Op>]) -> Vec<bool> {
+        let mut by_key: Vec<Vec<usize>> = vec![Vec::new(); self.models.len()];
+        for (i, t) in ops.iter().enumerate() {
+            by_key[t.op.0 as usize].push(i);
+        }
+        let mut drop = vec![false; ops.len()];
+        for (k, idx) in by_key.iter().enumerate() {
+            let inner: Vec<Timed<'_, M::Op>> = idx
+                .iter()
+                .map(|&i| Timed {
+                    op: &ops[i].op.1,
+                    call: ops[i].call,
+                    ret: ops[i].ret,
+                })
+                .collect();
+            for (j, d) in self.models[k].droppable(&inner).into_iter().enumerate() {
+                drop[idx[j]] = d;
+            }
+        }
+        drop
     }
 
     fn state_heap_bytes(&self, s: &Self::State) -> usize {

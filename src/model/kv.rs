@@ -9,7 +9,8 @@
 //! a `put` holds the node of its value, computed once at prepare time.
 
 use super::concat::Concats;
-use super::{Model, ModelError, OpView};
+use super::{Model, ModelError, OpView, Timed};
+use crate::util::text::clip;
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,8 +90,8 @@ impl Model for Kv {
         match *op {
             KvOp::Get(v) => format!(
                 "the value is {:?}, but the get returned {:?}",
-                self.values.text(*s),
-                self.values.piece_text(v)
+                clip(&self.values.text(*s), 200),
+                clip(self.values.piece_text(v), 200)
             ),
             _ => "a put or append is always possible".into(),
         }
@@ -122,6 +123,49 @@ impl Model for Kv {
 
     fn heap_bytes(&self) -> usize {
         self.values.heap_bytes()
+    }
+
+    /// An indeterminate put of S is seen only by a get that starts with S
+    /// (appends after it only extend S, until the next put); an
+    /// indeterminate append of p only by a get that contains p. One that no
+    /// get returning after its invocation could show is left out (see
+    /// [`super::reduce`]). The string comparisons are capped; past the cap
+    /// ops are kept, which is always sound.
+    fn droppable(&self, ops: &[Timed<'_, KvOp>]) -> Vec<bool> {
+        const MAX_WORK: usize = 50_000_000;
+        let gets: Vec<(&str, usize)> = ops
+            .iter()
+            .filter_map(|t| match *t.op {
+                KvOp::Get(v) => Some((self.values.piece_text(v), t.latest())),
+                _ => None,
+            })
+            .collect();
+        let mut work = 0usize;
+        ops.iter()
+            .map(|t| {
+                if t.ret.is_some() || work > MAX_WORK {
+                    return false;
+                }
+                let later = gets.iter().filter(|g| g.1 >= t.call).map(|g| g.0);
+                match *t.op {
+                    KvOp::Put(n) => {
+                        let s = self.values.text(n);
+                        !later.into_iter().any(|g| {
+                            work += s.len().min(g.len()) + 1;
+                            g.starts_with(s.as_str())
+                        })
+                    }
+                    KvOp::Append(p) => {
+                        let p = self.values.piece_text(p);
+                        !later.into_iter().any(|g| {
+                            work += g.len() + 1;
+                            g.contains(p)
+                        })
+                    }
+                    KvOp::Get(_) => false,
+                }
+            })
+            .collect()
     }
 }
 

@@ -13,6 +13,7 @@ mod keyed;
 mod kv;
 mod mutex;
 mod queue;
+mod reduce;
 mod register;
 mod set;
 mod strings;
@@ -24,11 +25,13 @@ pub use keyed::Keyed;
 pub use kv::Kv;
 pub use mutex::Mutex;
 pub use queue::FifoQueue;
+pub use reduce::{drop_unobserved, Timed};
 pub use register::{CasRegister, Register};
 pub use set::Set;
 pub use strings::Strings;
 pub use value::Interner;
 
+use crate::util::text::{clip, preview, QUOTE_CHARS};
 use serde_json::Value;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -54,6 +57,16 @@ pub enum ModelError {
     UnknownModel(String),
     #[error("cannot infer a model from the f names {0:?}; pass --model")]
     CannotInfer(Vec<String>),
+}
+
+impl ModelError {
+    /// The history index of the op to blame, when one is.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            ModelError::UnknownF { index, .. } | ModelError::BadValue { index, .. } => Some(*index),
+            ModelError::UnknownModel(_) | ModelError::CannotInfer(_) => None,
+        }
+    }
 }
 
 /// How an operation ended, as far as the model cares. `fail` ops never reach a
@@ -100,9 +113,9 @@ impl OpView<'_> {
     pub(crate) fn bad(&self, expected: &'static str, got: &Value) -> ModelError {
         ModelError::BadValue {
             index: self.index,
-            f: self.f.to_string(),
+            f: clip(self.f, QUOTE_CHARS),
             expected,
-            got: got.to_string(),
+            got: preview(got, QUOTE_CHARS),
         }
     }
 
@@ -110,7 +123,7 @@ impl OpView<'_> {
         ModelError::UnknownF {
             index: self.index,
             model,
-            f: self.f.to_string(),
+            f: clip(self.f, QUOTE_CHARS),
         }
     }
 }
@@ -161,6 +174,18 @@ pub trait Model: Default + Send {
     /// before, succeeds. True is always safe.
     fn revives(&self, _reset: &Self::Op, _op: &Self::Op) -> bool {
         true
+    }
+    /// Ops to compile after every other op of the partition (a set's reads,
+    /// so they can be resolved against every added element). Default: none.
+    fn prepare_late(&self, _op: &OpView<'_>) -> bool {
+        false
+    }
+    /// Which of a partition's compiled ops the search may leave out without
+    /// changing the verdict: indeterminate ops whose effect no other op can
+    /// see (see [`reduce`]'s proof). Only indeterminate ops (`ret == None`)
+    /// may be marked. The default keeps everything, which is always sound.
+    fn droppable(&self, ops: &[Timed<'_, Self::Op>]) -> Vec<bool> {
+        vec![false; ops.len()]
     }
     /// Heap bytes a state holds beyond `size_of::<State>()` (memory budget).
     fn state_heap_bytes(&self, _s: &Self::State) -> usize {

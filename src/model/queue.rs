@@ -2,7 +2,8 @@
 //! queue is empty. An `info` dequeue removes the head if there is one (its
 //! result is unknown). State: interned ids, head first.
 
-use super::{Interner, Model, ModelError, OpView};
+use super::{drop_unobserved, Interner, Model, ModelError, OpView, Timed};
+use crate::util::text::preview;
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,11 +68,32 @@ impl Model for FifoQueue {
         match *op {
             QueueOp::Dequeue(v) => format!(
                 "the queue is {}, but the dequeue returned {}",
-                self.state_json(s),
-                self.values.value(v)
+                preview(&self.state_json(s), 200),
+                preview(self.values.value(v), 200)
             ),
             _ => "an enqueue is always possible".into(),
         }
+    }
+
+    /// An indeterminate enqueue of `v` is seen only by a dequeue that
+    /// returned `v`: until then `v` waits behind what was enqueued before
+    /// it, and an indeterminate dequeue that took it may be left out with
+    /// it. One no such dequeue returning after its invocation could show is
+    /// left out (see [`super::reduce`]). Null (id 0) is kept: a dequeue of
+    /// null reads as "the queue was empty".
+    fn droppable(&self, ops: &[Timed<'_, QueueOp>]) -> Vec<bool> {
+        drop_unobserved(
+            ops,
+            |op| match *op {
+                QueueOp::Enqueue(v) if v != 0 => Some(v),
+                _ => None,
+            },
+            |op, see| {
+                if let QueueOp::Dequeue(v) = *op {
+                    see(v)
+                }
+            },
+        )
     }
 
     fn state_heap_bytes(&self, s: &Vec<u32>) -> usize {

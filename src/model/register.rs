@@ -3,8 +3,12 @@
 //! an `info` read observed nothing and is dropped. A `cas` that reached the
 //! model succeeded (a failed compare is a `fail` op, which constrains nothing).
 
-use super::{Interner, Model, ModelError, OpView};
+use super::{drop_unobserved, Interner, Model, ModelError, OpView, Timed};
+use crate::util::text::preview;
 use serde_json::Value;
+
+/// Characters of a value an explanation quotes.
+const SHOWN: usize = 200;
 
 /// A compiled register op over interned values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,16 +53,36 @@ impl Core {
         }
     }
 
+    /// An indeterminate write or cas whose new value no read returned and
+    /// no cas expected after the op's invocation can be left out: the op
+    /// after it in any linearization would have to be a blind write (see
+    /// [`super::reduce`]). Equal values share their observers, so a write
+    /// of a value some read returned stays whichever write that read saw;
+    /// null (the initial value) is a value like any other.
+    fn droppable(ops: &[Timed<'_, RegOp>]) -> Vec<bool> {
+        drop_unobserved(
+            ops,
+            |op| match *op {
+                RegOp::Write(v) | RegOp::Cas(_, v) => Some(v),
+                RegOp::Read(_) => None,
+            },
+            |op, see| match *op {
+                RegOp::Read(v) | RegOp::Cas(v, _) => see(v),
+                RegOp::Write(_) => {}
+            },
+        )
+    }
+
     fn explain(&self, s: u32, op: &RegOp) -> String {
-        let held = self.values.value(s);
+        let held = preview(self.values.value(s), SHOWN);
         match *op {
             RegOp::Read(v) => format!(
                 "the register holds {held}, but the read returned {}",
-                self.values.value(v)
+                preview(self.values.value(v), SHOWN)
             ),
             RegOp::Cas(old, _) => format!(
                 "the register holds {held}, but the cas succeeded comparing against {}",
-                self.values.value(old)
+                preview(self.values.value(old), SHOWN)
             ),
             RegOp::Write(_) => "a write is always possible".into(),
         }
@@ -94,6 +118,9 @@ macro_rules! register_model {
             }
             fn explain(&self, s: &u32, op: &RegOp) -> String {
                 self.0.explain(*s, op)
+            }
+            fn droppable(&self, ops: &[Timed<'_, RegOp>]) -> Vec<bool> {
+                Core::droppable(ops)
             }
         }
     };

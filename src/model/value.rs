@@ -51,6 +51,25 @@ impl Interner {
         }
     }
 
+    /// The id of `v` if it was interned (null always is: id 0).
+    pub fn get(&self, v: &Value) -> Option<u32> {
+        match v {
+            Value::Null => Some(0),
+            Value::Number(n) if n.is_i64() => self.ints.get(&n.as_i64().unwrap_or_default()).copied(),
+            other => self.others.get(&other.to_string()).copied(),
+        }
+    }
+
+    /// Ids handed out so far (null included).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Never: null is always there.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
     /// The value of an id (null for unknown ids).
     pub fn value(&self, id: u32) -> &Value {
         self.values.get(id as usize).unwrap_or(&Value::Null)

@@ -5,13 +5,19 @@
 //! [`FOLD_ANOMALIES`] of one kind the rest fold under a `<details>` ("show all
 //! N"), so a run with thousands of lost writes keeps a readable page that
 //! still works without scripts. Every value is escaped.
+//!
+//! Long values are shown shortened with their size; the whole value of an
+//! op named by an anomaly is one click away (a `<details>` under its row,
+//! once per page, cut at [`FULL_VALUE_BYTES`]; the history file has it all).
 
-use super::ctx::{op_link, Ctx};
-use super::escape::{html, truncate, value_text};
+use super::ctx::{op_link, Ctx, SHOWN_CHARS};
+use super::escape::{html, pretty_bounded, short, truncate, value_text};
 use super::witness::{self, LinWitness, Step};
 use crate::checker::{Anomaly, Validity, Verdict};
+use crate::history::Op;
 use crate::report::RunResults;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::fmt::Write;
 
 /// Witness ops listed per anomaly (all are highlighted on the timeline).
@@ -22,6 +28,44 @@ const MAX_PREFIX_ROWS: usize = 30;
 pub const FOLD_ANOMALIES: usize = 5;
 /// The anomaly kind whose data ties lost writes to failover windows.
 pub const LOST_ATTRIBUTION: &str = "lost-attribution";
+/// Most bytes of one whole value the page holds.
+pub const FULL_VALUE_BYTES: usize = 1 << 20;
+/// Most bytes of an anomaly's raw data shown.
+const RAW_DATA_BYTES: usize = 20_000;
+
+/// Ops whose whole values the page already holds (history indices).
+type Expanded = HashSet<u64>;
+
+/// A `<details>` with the whole value of op `i`'s invocation and completion
+/// when its one-line description had to shorten them; once per op per page.
+fn full_values(b: &mut String, ctx: &Ctx, i: u64, done: &mut Expanded) {
+    let (inv, cmp) = ctx.pair(i);
+    fn long(o: Option<&Op>) -> Option<&Op> {
+        o.filter(|o| crate::util::text::is_longer(&o.value, SHOWN_CHARS))
+    }
+    let parts: Vec<(&str, &Op)> = [("invoked with", long(inv)), ("completed with", long(cmp))]
+        .into_iter()
+        .filter_map(|(label, o)| o.map(|o| (label, o)))
+        .collect();
+    let Some(first) = parts.first().map(|p| p.1.index) else {
+        return;
+    };
+    if !done.insert(first) {
+        let _ = write!(
+            b,
+            r#"<p class="full-ref">(whole value shown above, op {first})</p>"#
+        );
+        return;
+    }
+    for (label, o) in parts {
+        let _ = write!(
+            b,
+            r#"<details class="full-value"><summary>whole value {label}: {}</summary><pre>{}</pre></details>"#,
+            html(&short(&o.value, 40)),
+            html(&pretty_bounded(&o.value, FULL_VALUE_BYTES))
+        );
+    }
+}
 
 /// Anomalies grouped by kind (in order of first appearance); past
 /// [`FOLD_ANOMALIES`] of one kind the rest fold under "show all N".
@@ -49,6 +93,7 @@ pub(super) fn anomalies(b: &mut String, ctx: &Ctx, r: &RunResults) {
         }
     }
     let mut n = 0;
+    let mut done = Expanded::new();
     for (kind, list) in &kinds {
         for (k, (v, a)) in list.iter().enumerate() {
             if k == FOLD_ANOMALIES {
@@ -62,7 +107,7 @@ pub(super) fn anomalies(b: &mut String, ctx: &Ctx, r: &RunResults) {
                 );
             }
             n += 1;
-            anomaly(b, ctx, v, a, n);
+            anomaly(b, ctx, v, a, n, &mut done);
         }
         if list.len() > FOLD_ANOMALIES {
             b.push_str("</details>");
@@ -74,7 +119,7 @@ pub(super) fn anomalies(b: &mut String, ctx: &Ctx, r: &RunResults) {
     b.push_str("</section>\n");
 }
 
-fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
+fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize, done: &mut Expanded) {
     let _ = write!(
         b,
         r#"<article class="anomaly" id="anomaly-{n}"><h3><span class="kind">{}</span> <span class="by">found by {}</span></h3><p class="explain">{}</p>"#,
@@ -98,11 +143,13 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
                 .unwrap_or_default();
             let _ = write!(
                 b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}",
                 op_link(i),
                 t,
                 html(&ctx.describe(i))
             );
+            full_values(b, ctx, i, done);
+            b.push_str("</td></tr>");
         }
         if a.ops.len() > MAX_WITNESS_ROWS {
             let _ = write!(
@@ -118,7 +165,7 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
         .then(|| witness::linearizable(&a.data, &v.details))
         .flatten()
     {
-        lin_witness(b, ctx, &w);
+        lin_witness(b, ctx, &w, done);
     }
     if let Some(c) = witness::cycle(&a.data) {
         b.push_str(r#"<div class="cycle-box"><h4>Dependency cycle</h4>"#);
@@ -130,11 +177,10 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
         b.push_str("</ul></div>");
     }
     if !a.data.is_null() {
-        let pretty = serde_json::to_string_pretty(&a.data).unwrap_or_default();
         let _ = write!(
             b,
             "<details><summary>Raw data</summary><pre>{}</pre></details>",
-            html(&truncate(&pretty, 20_000))
+            html(&pretty_bounded(&a.data, RAW_DATA_BYTES))
         );
     }
     b.push_str("</article>\n");
@@ -142,11 +188,11 @@ fn anomaly(b: &mut String, ctx: &Ctx, v: &Verdict, a: &Anomaly, n: usize) {
 
 fn state_text(s: &Option<Value>) -> String {
     s.as_ref()
-        .map(|v| truncate(&v.to_string(), 120))
+        .map(|v| short(v, 120))
         .unwrap_or_else(|| "—".to_string())
 }
 
-fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
+fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness, done: &mut Expanded) {
     let key = w
         .key
         .as_ref()
@@ -156,12 +202,14 @@ fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
         b,
         r#"<div class="lin"><h4>Longest linearizable prefix{}: {} ops</h4><table class="grid prefix"><tr><th>step</th><th>op</th><th>what happened</th><th>model state after</th></tr>"#,
         html(&key),
-        w.prefix.len()
+        w.total
     );
     let skip = w.prefix.len().saturating_sub(MAX_PREFIX_ROWS);
-    if skip > 0 {
-        let _ = write!(b, r#"<tr><td colspan="4">… {skip} earlier steps</td></tr>"#);
+    let earlier = w.total - w.prefix.len() + skip;
+    if earlier > 0 {
+        let _ = write!(b, r#"<tr><td colspan="4">… {earlier} earlier steps</td></tr>"#);
     }
+    let first_step = w.total - w.prefix.len();
     let row = |b: &mut String, label: String, s: &Step, class: &str| {
         let (link, what) = match s.op {
             Some(i) => (op_link(i), ctx.describe(i)),
@@ -175,7 +223,7 @@ fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
         );
     };
     for (k, s) in w.prefix.iter().enumerate().skip(skip) {
-        row(b, (k + 1).to_string(), s, "");
+        row(b, (first_step + k + 1).to_string(), s, "");
     }
     b.push_str("</table>");
     let before = w.prefix.last().and_then(|s| s.state.clone());
@@ -187,6 +235,11 @@ fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
             html(&f.op.map(|i| ctx.describe(i)).unwrap_or_default()),
             html(&state_text(&before.clone().or(f.state.clone())))
         );
+        if let Some(i) = f.op {
+            b.push_str("<tr><td colspan=\"2\">");
+            full_values(b, ctx, i, done);
+            b.push_str("</td></tr>");
+        }
         if let Value::Object(m) = &f.raw {
             for (k, v) in m
                 .iter()
@@ -196,7 +249,7 @@ fn lin_witness(b: &mut String, ctx: &Ctx, w: &LinWitness) {
                     b,
                     "<tr><th>{}</th><td>{}</td></tr>",
                     html(k),
-                    html(&truncate(&value_text(v), 300))
+                    html(&short(v, 300))
                 );
             }
         }

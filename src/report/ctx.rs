@@ -1,7 +1,7 @@
 //! What the page's text parts share: lookups into the history by op index (with each op's
 //! invocation/completion partner) and links to an op on the timeline.
 
-use super::escape::{truncate, value_text};
+use super::escape::{short, truncate};
 use crate::history::{History, Op, OpType};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -33,31 +33,37 @@ impl<'a> Ctx<'a> {
         self.pos.get(&index).map(|&p| &self.h.ops[p])
     }
 
-    /// `p3 write k1 5 → ok 5`, from the invocation and completion of the op at `index`.
-    pub(super) fn describe(&self, index: u64) -> String {
+    /// The invocation and completion of the op at `index` (either may be missing).
+    pub(super) fn pair(&self, index: u64) -> (Option<&'a Op>, Option<&'a Op>) {
         let Some(&p) = self.pos.get(&index) else {
-            return format!("op {index} (not in the history)");
+            return (None, None);
         };
         let (inv, cmp) = match self.h.ops[p].ty {
             OpType::Invoke => (Some(p), self.partner[p]),
             _ => (self.partner[p], Some(p)),
         };
-        let o = &self.h.ops[inv.or(cmp).unwrap_or(p)];
-        let mut s = format!("p{} {}", o.process, o.f);
+        (inv.map(|i| &self.h.ops[i]), cmp.map(|c| &self.h.ops[c]))
+    }
+
+    /// `p3 write k1 5 → ok 5`, from the invocation and completion of the op
+    /// at `index`; values past [`SHOWN_CHARS`] are shortened with their size.
+    pub(super) fn describe(&self, index: u64) -> String {
+        let (inv, cmp) = self.pair(index);
+        let Some(o) = inv.or(cmp) else {
+            return format!("op {index} (not in the history)");
+        };
+        let mut s = format!("p{} {}", o.process, truncate(&o.f, 40));
         if let Some(k) = o.key_string() {
             let _ = write!(s, " {}", truncate(&k, 40));
         }
-        if let Some(i) = inv {
-            if !self.h.ops[i].value.is_null() {
-                let _ = write!(s, " {}", truncate(&value_text(&self.h.ops[i].value), 80));
-            }
+        if let Some(i) = inv.filter(|i| !i.value.is_null()) {
+            let _ = write!(s, " {}", short(&i.value, SHOWN_CHARS));
         }
         match cmp {
-            Some(c) => {
-                let co = &self.h.ops[c];
+            Some(co) => {
                 let _ = write!(s, " → {}", co.ty);
                 if !co.value.is_null() {
-                    let _ = write!(s, " {}", truncate(&value_text(&co.value), 80));
+                    let _ = write!(s, " {}", short(&co.value, SHOWN_CHARS));
                 }
                 if let Some(e) = &co.error {
                     let _ = write!(s, " ({})", truncate(e, 60));
@@ -68,6 +74,9 @@ impl<'a> Ctx<'a> {
         s
     }
 }
+
+/// Characters of a value an op's one-line description shows.
+pub(super) const SHOWN_CHARS: usize = 80;
 
 pub(super) fn op_link(i: u64) -> String {
     format!(r##"<a class="op-link" href="#timeline" data-op="{i}">#{i}</a>"##)

@@ -46,6 +46,17 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A value shortened to about `max` characters, saying how big it was
+/// (`[1,2,3,…] (1000000 elements)`); never renders more than that.
+pub fn short(v: &serde_json::Value, max: usize) -> String {
+    crate::util::text::preview_text(v, max)
+}
+
+/// Pretty JSON cut at `max` bytes (a note says so), never rendering more.
+pub fn pretty_bounded(v: &serde_json::Value, max: usize) -> String {
+    crate::util::text::preview_pretty(v, max)
+}
+
 /// A compact one-line rendering of a JSON value (strings without quotes).
 pub fn value_text(v: &serde_json::Value) -> String {
     match v {

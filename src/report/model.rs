@@ -6,7 +6,7 @@
 //! microseconds since the test started. Invariant: column vectors of
 //! [`OpColumns`] all have the same length, one entry per client invocation.
 
-use super::escape::{truncate, value_text};
+use super::escape::{short, truncate, value_text};
 use super::failover::{Lost, Window, PHASES};
 use crate::history::{History, NodeEvent, OpType, Process};
 use serde::Serialize;
@@ -160,7 +160,7 @@ pub fn build(h: &History, witness: Vec<u64>, events: &[NodeEvent]) -> Timeline {
             c.val.push(if op.value.is_null() {
                 String::new()
             } else {
-                truncate(&value_text(&op.value), VALUE_CHARS)
+                short(&op.value, VALUE_CHARS)
             });
             c.inv.push(op.index);
             c.cmp.push(-1);
@@ -174,7 +174,7 @@ pub fn build(h: &History, witness: Vec<u64>, events: &[NodeEvent]) -> Timeline {
             };
             c.cmp[i] = op.index as i64;
             if !op.value.is_null() {
-                c.val[i] = truncate(&value_text(&op.value), VALUE_CHARS);
+                c.val[i] = short(&op.value, VALUE_CHARS);
             }
         } else {
             t.orphans += 1;
@@ -284,7 +284,7 @@ pub fn nemesis_windows(h: &History, end: u64) -> Vec<NemesisWindow> {
         let text = if v.is_null() {
             op.f.clone()
         } else {
-            format!("{} {}", op.f, truncate(&value_text(&v), 100))
+            format!("{} {}", op.f, short(&v, 100))
         };
         match family(&op.f) {
             Some((fam, true)) => match open.get(fam) {

@@ -33,7 +33,10 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinWitness {
     pub key: Option<Value>,
+    /// The last steps of the prefix (a long one is listed only at its end).
     pub prefix: Vec<Step>,
+    /// Steps in the whole prefix (`prefix_length`, else the steps listed).
+    pub total: usize,
     /// Each op that cannot be placed, with its fields (reason, states, result).
     pub failing: Vec<Step>,
 }
@@ -115,9 +118,14 @@ pub fn linearizable(data: &Value, details: &Value) -> Option<LinWitness> {
             Some(v) => vec![step(v)],
             None => vec![],
         };
+        let prefix: Vec<Step> = prefix.map(|a| a.iter().map(step).collect()).unwrap_or_default();
+        let total = first(src, &["prefix_length"])
+            .and_then(Value::as_u64)
+            .map_or(prefix.len(), |n| (n as usize).max(prefix.len()));
         Some(LinWitness {
             key: first(src, &["key"]).cloned(),
-            prefix: prefix.map(|a| a.iter().map(step).collect()).unwrap_or_default(),
+            prefix,
+            total,
             failing,
         })
     })

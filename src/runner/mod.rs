@@ -378,7 +378,6 @@ pub fn check(
 ) -> Composed {
     let checkers = crate::checker::registry::build_all(&cfg.checker_ids());
     let opts = CheckOptions {
-        time_limit: Some(Duration::from_secs(120)),
         model: wl.model(),
         node_logs,
         params: wl.params(),

@@ -7,6 +7,7 @@ mod invalid;
 pub mod ports;
 pub mod runtag;
 pub mod secs;
+pub mod text;
 
 pub use invalid::Invalid;
 pub use secs::Secs;

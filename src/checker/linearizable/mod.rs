@@ -10,19 +10,20 @@
 //! others.
 
 mod cache;
+mod compile;
 pub mod generate;
 mod partition;
 mod search;
 mod witness;
 
+pub use compile::{prepare, reduce, Prepared};
 pub use partition::{partitions, Item, Partition};
-pub use search::{search, Budget, Entry, Outcome, Search, Stats, Stuck};
+pub use search::{search, Entry, Limits, Outcome, Search, Stats, Stuck};
 
-use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
+use super::{Anomaly, CheckOptions, Checker, InputError, Validity, Verdict};
 use crate::history::{History, PairingError};
 use crate::model::{
-    infer, CasRegister, FifoQueue, Keyed, Kv, Model, ModelError, ModelKind, Mutex, OpView,
-    Outcome as ModelOutcome, Register, Set,
+    infer, CasRegister, FifoQueue, Keyed, Kv, Model, ModelError, ModelKind, Mutex, Register, Set,
 };
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -54,6 +55,76 @@ impl Checker for Linearizable {
     fn check(&self, h: &History, opts: &CheckOptions) -> Verdict {
         check(h, opts).unwrap_or_else(|e| Verdict::unknown(NAME, format!("cannot check: {e}")))
     }
+    fn validate(&self, h: &History, opts: &CheckOptions) -> Result<(), InputError> {
+        validate(h, opts).map(|_| ()).map_err(|e| InputError {
+            index: e.index(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl LinError {
+    /// The history index of the op to blame, when one is.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            LinError::Model(e) => e.index(),
+            LinError::Pairing(e) => Some(e.index()),
+            LinError::Pool(_) => None,
+        }
+    }
+}
+
+/// The model `opts` names, or the one inferred from the f names (and whether it was inferred).
+fn model_kind(h: &History, opts: &CheckOptions) -> Result<(ModelKind, bool), ModelError> {
+    match &opts.model {
+        Some(m) => Ok((ModelKind::parse(m)?, false)),
+        None => Ok((infer(h)?, true)),
+    }
+}
+
+/// Evaluates `$body` with the type `$m` standing for the model of `$kind`.
+macro_rules! with_model {
+    ($kind:expr, $m:ident => $body:expr) => {
+        match $kind {
+            ModelKind::Register => {
+                type $m = Register;
+                $body
+            }
+            ModelKind::CasRegister => {
+                type $m = CasRegister;
+                $body
+            }
+            ModelKind::Kv => {
+                type $m = Kv;
+                $body
+            }
+            ModelKind::Set => {
+                type $m = Set;
+                $body
+            }
+            ModelKind::FifoQueue => {
+                type $m = FifoQueue;
+                $body
+            }
+            ModelKind::Mutex => {
+                type $m = Mutex;
+                $body
+            }
+        }
+    };
+}
+
+/// Checks, without searching, that the model exists and every op compiles
+/// for it: what [`check`] would otherwise only report as `unknown`.
+pub fn validate(h: &History, opts: &CheckOptions) -> Result<ModelKind, LinError> {
+    let (kind, _) = model_kind(h, opts)?;
+    let parts = partitions(h, true)?;
+    with_model!(kind, M => {
+        for p in &parts {
+            prepare(&mut M::default(), h, &p.items)?;
+        }
+    });
+    Ok(kind)
 }
 
 /// The result of one partition.
@@ -68,37 +139,24 @@ struct PartReport {
     key: Option<String>,
     verdict: PartVerdict,
     ops: usize,
+    /// Indeterminate ops left out before the search ([`reduce`]).
+    dropped: usize,
     stats: Stats,
 }
 
 /// Checks `h`; `Err` only for bad input (unknown model, malformed op, bad pairing).
 pub fn check(h: &History, opts: &CheckOptions) -> Result<Verdict, LinError> {
     let start = Instant::now();
-    let (kind, inferred) = match &opts.model {
-        Some(m) => (ModelKind::parse(m)?, false),
-        None => (infer(h)?, true),
-    };
+    let (kind, inferred) = model_kind(h, opts)?;
     let keyed = h.client_ops().any(|o| o.key.is_some());
     let parts = partitions(h, opts.partition)?;
     let keyed_state = keyed && !opts.partition;
     let run = || -> Result<Vec<PartReport>, LinError> {
-        macro_rules! go {
-            ($m:ty) => {
-                if keyed_state {
-                    run_all::<Keyed<$m>>(h, parts, opts, start)
-                } else {
-                    run_all::<$m>(h, parts, opts, start)
-                }
-            };
-        }
-        match kind {
-            ModelKind::Register => go!(Register),
-            ModelKind::CasRegister => go!(CasRegister),
-            ModelKind::Kv => go!(Kv),
-            ModelKind::Set => go!(Set),
-            ModelKind::FifoQueue => go!(FifoQueue),
-            ModelKind::Mutex => go!(Mutex),
-        }
+        with_model!(kind, M => if keyed_state {
+            run_all::<Keyed<M>>(h, parts, opts, start)
+        } else {
+            run_all::<M>(h, parts, opts, start)
+        })
     };
     let reports = if opts.threads > 0 {
         rayon::ThreadPoolBuilder::new()
@@ -123,25 +181,9 @@ struct Task<M: Model> {
     search: Option<Search<M>>,
     /// The only partition of the check.
     alone: bool,
+    dropped: usize,
     stats: Stats,
     done: Option<PartVerdict>,
-}
-
-/// The memory budget when none is given: half of the memory available at the
-/// start (`MemAvailable` in /proc/meminfo), so an unbounded search answers
-/// `unknown` instead of being killed by the OOM killer. `None` where it cannot
-/// be read (then only the time limit bounds the search).
-fn default_memory_limit() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024 / 2)
 }
 
 /// First quantum of steps per partition; it grows 4x per round.
@@ -158,9 +200,9 @@ fn run_all<M: Model>(
 ) -> Result<Vec<PartReport>, LinError> {
     let stop = AtomicBool::new(false);
     let used = AtomicU64::new(0);
-    let budget = Budget {
+    let budget = Limits {
         deadline: opts.time_limit.map(|t| start + t),
-        memory_limit: opts.memory_limit.or_else(default_memory_limit),
+        memory_limit: opts.memory_limit,
         memory_used: &used,
         stop: &stop,
     };
@@ -168,7 +210,8 @@ fn run_all<M: Model>(
         .into_par_iter()
         .map(|p| {
             let mut model = M::default();
-            let (entries, items) = prepare(&mut model, h, &p.items)?;
+            let prepared = prepare(&mut model, h, &p.items)?;
+            let ((entries, items), dropped) = reduce(&model, prepared);
             Ok(Task {
                 key: p.key,
                 model,
@@ -176,6 +219,7 @@ fn run_all<M: Model>(
                 items,
                 search: None,
                 alone: false,
+                dropped,
                 stats: Stats::default(),
                 done: None,
             })
@@ -199,13 +243,14 @@ fn run_all<M: Model>(
         .map(|t| PartReport {
             key: t.key,
             ops: t.entries.len(),
+            dropped: t.dropped,
             stats: t.stats,
             verdict: t.done.unwrap_or(PartVerdict::Cancelled),
         })
         .collect())
 }
 
-fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantum: u64) {
+fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Limits<'_>, quantum: u64) {
     if budget.stop.load(Ordering::Relaxed) {
         t.search = None;
         t.done = Some(PartVerdict::Cancelled);
@@ -242,7 +287,7 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
             // Search again, recording the furthest point reached; its own stop
             // flag, so the early stop of others does not cut it short.
             let own_stop = AtomicBool::new(false);
-            let again = Budget {
+            let again = Limits {
                 stop: &own_stop,
                 ..*budget
             };
@@ -262,39 +307,6 @@ fn step_task<M: Model>(h: &History, t: &mut Task<M>, budget: &Budget<'_>, quantu
     });
 }
 
-/// A partition's compiled ops, and the items they came from (same order).
-pub type Prepared<O> = (Vec<Entry<O>>, Vec<Item>);
-
-/// Compiles a partition's ops for the model `m`; ops that constrain nothing
-/// (an `info` read) are left out.
-pub fn prepare<M: Model>(m: &mut M, h: &History, items: &[Item]) -> Result<Prepared<M::Op>, ModelError> {
-    let mut entries = Vec::with_capacity(items.len());
-    let mut kept = Vec::with_capacity(items.len());
-    for it in items {
-        let inv = &h.ops[it.inv];
-        let key = inv.key_string();
-        let view = OpView {
-            index: inv.index,
-            key: key.as_deref(),
-            f: &inv.f,
-            input: &inv.value,
-            outcome: match it.ok {
-                Some(c) => ModelOutcome::Ok(&h.ops[c].value),
-                None => ModelOutcome::Info,
-            },
-        };
-        if let Some(op) = m.prepare(&view)? {
-            entries.push(Entry {
-                op,
-                call: it.inv,
-                ret: it.ok,
-            });
-            kept.push(*it);
-        }
-    }
-    Ok((entries, kept))
-}
-
 fn key_name(k: &Option<String>) -> Value {
     match k {
         Some(k) => Value::String(k.clone()),
@@ -310,6 +322,7 @@ fn summarise(
     reports: Vec<PartReport>,
 ) -> Verdict {
     let ops: usize = reports.iter().map(|r| r.ops).sum();
+    let dropped: usize = reports.iter().map(|r| r.dropped).sum();
     let steps: u64 = reports.iter().map(|r| r.stats.steps).sum();
     let cached: usize = reports.iter().map(|r| r.stats.cache_entries).sum();
     let mut invalid_keys = Vec::new();
@@ -333,7 +346,7 @@ fn summarise(
             PartVerdict::Cancelled => unchecked.push(key_name(&r.key)),
         }
     }
-    let model = format!(
+    let mut model = format!(
         "model {}{}",
         kind.name(),
         if inferred {
@@ -342,6 +355,11 @@ fn summarise(
             ""
         }
     );
+    if dropped > 0 {
+        model.push_str(&format!(
+            "; {dropped} indeterminate op(s) no other op could observe left out"
+        ));
+    }
     let (valid, summary) = if !anomalies.is_empty() {
         (
             Validity::Invalid,
@@ -374,6 +392,7 @@ fn summarise(
         "partitioned": partitioned,
         "history_ops": h.len(),
         "ops_checked": ops,
+        "unobserved_info_ops_left_out": dropped,
         "steps": steps,
         "cached_states": cached,
         "invalid_keys": invalid_keys,

@@ -21,6 +21,7 @@
 //! complete.
 
 use super::cache::{zobrist, Cache};
+use crate::checker::{memory_ran_out, time_ran_out};
 use crate::model::Model;
 use crate::util::hash::hash_of;
 use fixedbitset::FixedBitSet;
@@ -42,7 +43,7 @@ pub struct Entry<O> {
 }
 
 /// Shared limits of one check.
-pub struct Budget<'a> {
+pub struct Limits<'a> {
     pub deadline: Option<Instant>,
     pub memory_limit: Option<u64>,
     /// Estimated cache bytes over all partitions.
@@ -51,11 +52,16 @@ pub struct Budget<'a> {
     pub stop: &'a AtomicBool,
 }
 
+/// States a [`Stuck`] keeps, at the end of its prefix.
+pub const STUCK_STATES: usize = 32;
+
 /// Where the search got stuck furthest (for the witness).
 #[derive(Clone, Debug)]
 pub struct Stuck<S> {
-    /// Ops linearized, in order, each with the state after it.
-    pub prefix: Vec<(usize, S)>,
+    /// Ops linearized, in order, each with the state after it (only the
+    /// last [`STUCK_STATES`] keep theirs: a long prefix of big states would
+    /// cost its length times their size).
+    pub prefix: Vec<(usize, Option<S>)>,
     /// The op whose return came before it could be placed (None: none blocks).
     pub blocking: Option<usize>,
     /// Ops invoked but not linearized at that point, before `blocking` returned.
@@ -224,7 +230,7 @@ impl<M: Model> Search<M> {
 
     /// Adds this search's new bytes (cache entries, model tables) to the
     /// shared count; the total after it.
-    fn flush(&mut self, model: &M, budget: &Budget<'_>) -> u64 {
+    fn flush(&mut self, model: &M, budget: &Limits<'_>) -> u64 {
         let now = model.heap_bytes() as u64;
         let grown = now.saturating_sub(self.model_bytes);
         self.model_bytes = self.model_bytes.max(now);
@@ -239,7 +245,7 @@ impl<M: Model> Search<M> {
         &mut self,
         model: &mut M,
         entries: &[Entry<M::Op>],
-        budget: &Budget<'_>,
+        budget: &Limits<'_>,
         quantum: u64,
     ) -> Option<Outcome<M::State>> {
         let mut tick = 0u32;
@@ -259,15 +265,15 @@ impl<M: Model> Search<M> {
                 }
                 if let Some(limit) = budget.memory_limit {
                     if total > limit {
-                        return Some(Outcome::OutOfBudget(format!(
-                            "memory limit of {limit} bytes reached ({} cached states)",
-                            self.cache.len()
+                        return Some(Outcome::OutOfBudget(memory_ran_out(
+                            limit,
+                            &format!("{} cached states", self.cache.len()),
                         )));
                     }
                 }
                 if let Some(d) = budget.deadline {
                     if Instant::now() >= d {
-                        return Some(Outcome::OutOfBudget("time limit reached".into()));
+                        return Some(Outcome::OutOfBudget(time_ran_out()));
                     }
                 }
                 if left <= CHECK_EVERY as u64 {
@@ -389,7 +395,7 @@ impl<M: Model> Search<M> {
 pub fn search<M: Model>(
     model: &mut M,
     entries: &[Entry<M::Op>],
-    budget: &Budget<'_>,
+    budget: &Limits<'_>,
     witness: bool,
 ) -> (Outcome<M::State>, Stats) {
     let mut s = Search::new(model, entries, witness);
@@ -409,7 +415,8 @@ fn snapshot<S: Clone + Eq>(
     let mut prefix = Vec::with_capacity(stack.len());
     for (i, (call, _, _)) in stack.iter().enumerate() {
         let after = stack.get(i + 1).map_or(state, |&(_, s, _)| s);
-        prefix.push((op_of(*call), cache.state(after).clone()));
+        let keep = i + STUCK_STATES >= stack.len();
+        prefix.push((op_of(*call), keep.then(|| cache.state(after).clone())));
     }
     let mut candidates = Vec::new();
     let mut n = list.next[HEAD as usize];

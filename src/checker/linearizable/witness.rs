@@ -1,13 +1,37 @@
 //! Turning where the search got stuck into an anomaly a person can follow:
 //! the key, the longest linearizable prefix (ops in order with the state
 //! after each), the op that could not be placed after it, and why.
+//!
+//! Size is bounded whatever the history holds: `prefix` lists the last
+//! [`PREFIX_STEPS`] steps (`prefix_length` counts them all) and only the
+//! last [`STATE_STEPS`] carry `state_after`; an op's value or result, or a
+//! step's state, whose JSON exceeds [`VALUE_BYTES`] appears as a preview
+//! string (`[1,2,3,…] (1000000 elements)`), the whole being in the history
+//! at the op's index. Only `state`, the state where the search got stuck, is
+//! always whole. Explanations quote values briefly.
 
 use super::partition::Item;
 use super::search::{Entry, Stuck};
 use crate::checker::Anomaly;
 use crate::history::History;
 use crate::model::Model;
+use crate::util::text::preview;
 use serde_json::{json, Value};
+
+/// Steps of the longest prefix listed (the last ones, before the failure).
+pub const PREFIX_STEPS: usize = 100;
+/// Steps of the listed prefix that carry the state after them (at most
+/// what the search keeps, [`super::search::STUCK_STATES`]).
+pub const STATE_STEPS: usize = 30;
+/// Largest value (JSON bytes) copied into the witness whole.
+pub const VALUE_BYTES: usize = 2048;
+/// Characters of a value quoted in the explanation.
+const QUOTED: usize = 120;
+
+/// `v` whole when small, else its preview string.
+fn bounded(v: &Value) -> Value {
+    crate::util::text::bounded(v, VALUE_BYTES)
+}
 
 /// "op 12 (process 3: cas [1,4] -> ok)".
 fn describe(h: &History, it: &Item) -> String {
@@ -18,7 +42,7 @@ fn describe(h: &History, it: &Item) -> String {
             if v == &inv.value {
                 "ok".to_string()
             } else {
-                format!("ok {v}")
+                format!("ok {}", preview(v, QUOTED))
             }
         }
         (None, Some(_)) => "info (indeterminate)".into(),
@@ -26,7 +50,10 @@ fn describe(h: &History, it: &Item) -> String {
     };
     format!(
         "op {} (process {}: {} {} -> {result})",
-        inv.index, inv.process, inv.f, inv.value
+        inv.index,
+        inv.process,
+        crate::util::text::clip(&inv.f, 40),
+        preview(&inv.value, QUOTED)
     )
 }
 
@@ -37,8 +64,8 @@ fn op_json(h: &History, it: &Item) -> Value {
         "complete": it.ok.or(it.info).map(|c| h.ops[c].index),
         "process": inv.process,
         "f": inv.f,
-        "value": inv.value,
-        "result": it.ok.map(|c| h.ops[c].value.clone()),
+        "value": bounded(&inv.value),
+        "result": it.ok.map(|c| bounded(&h.ops[c].value)),
         "indeterminate": it.ok.is_none(),
     })
 }
@@ -69,12 +96,17 @@ pub fn anomaly<M: Model>(
         };
     };
     let state_now = model.state_json(&stuck.state);
+    let n = stuck.prefix.len();
     let prefix: Vec<Value> = stuck
         .prefix
         .iter()
-        .map(|(k, s)| {
+        .enumerate()
+        .skip(n.saturating_sub(PREFIX_STEPS))
+        .map(|(i, (k, s))| {
             let mut o = op_json(h, &items[*k]);
-            o["state_after"] = model.state_json(s);
+            if let Some(s) = s.as_ref().filter(|_| i + STATE_STEPS >= n) {
+                o["state_after"] = bounded(&model.state_json(s));
+            }
             o
         })
         .collect();
@@ -92,7 +124,7 @@ pub fn anomaly<M: Model>(
             "The longest linearizable prefix has {} op(s), ending with {}, leaving the state {}",
             stuck.prefix.len(),
             describe(h, &items[stuck.prefix[stuck.prefix.len() - 1].0]),
-            state_now
+            preview(&state_now, QUOTED)
         )
     };
     let mut ops = Vec::new();
@@ -151,6 +183,7 @@ pub fn anomaly<M: Model>(
             "key": key,
             "model": model.name(),
             "prefix": prefix,
+            "prefix_length": n,
             "state": state_now,
             "blocking": blocking_json,
             "concurrent": candidates,

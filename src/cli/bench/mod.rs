@@ -5,6 +5,7 @@ mod check;
 mod checkers;
 mod elle;
 mod etcd;
+mod fuzz;
 mod measure;
 mod report;
 mod runner;
@@ -35,6 +36,9 @@ pub enum What {
     Runner(runner::Args),
     /// Report page: size and headless-Chromium render time of a synthetic run.
     Report(report::Args),
+    /// Hostile files of every format (and plans) through check, convert and --html: aborts,
+    /// panics, budget, memory and damaged histories called valid (all must be zero).
+    Fuzz(fuzz::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -46,5 +50,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         What::Etcd(a) => etcd::run(a),
         What::Runner(a) => runner::run(a),
         What::Report(a) => report::run(a),
+        What::Fuzz(a) => fuzz::run(a),
     }
 }

@@ -5,11 +5,21 @@
 //! `true`/`false`, `;` comments, commas as whitespace, `#_` discards and
 //! tagged literals (`#inst "..."`, `#jepsen.history.Op{...}`), which keep
 //! their tag and inner value. Every error carries the 1-based line it was
-//! found on; running out of input inside a form is a distinct error kind so
-//! callers can treat a truncated last op as a warning.
+//! found on (`\n`, `\r\n` and a lone `\r` each end a line); running out of
+//! input inside a form is a distinct error kind so callers can treat a
+//! truncated last op as a warning.
+//!
+//! Nesting (collections, tags, `#_` discards) is bounded by [`MAX_DEPTH`], so
+//! hostile input gets an error, never a stack overflow; the bound is below
+//! serde_json's recursion limit, so whatever this reader accepts converts to
+//! JSONL that reads back.
 
+use crate::util::text::{clip, QUOTE_CHARS};
 use serde_json::{Map, Number, Value};
 use std::fmt;
+
+/// Deepest nesting of forms read (an op map is level 1).
+pub const MAX_DEPTH: usize = 100;
 
 /// One EDN value. Maps keep their entries in source order.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,6 +144,8 @@ pub struct Reader<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    /// Forms being read right now (for [`MAX_DEPTH`]).
+    depth: usize,
 }
 
 fn is_delim(b: u8) -> bool {
@@ -147,12 +159,33 @@ impl<'a> Reader<'a> {
             text,
             pos: 0,
             line: 1,
+            depth: 0,
         }
     }
 
     /// The current 1-based line.
     pub fn line(&self) -> usize {
         self.line
+    }
+
+    /// The current byte offset.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Counts one more level of nesting; an error past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), EdnError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err(format!("forms nested deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    /// True when `b`, just consumed at `pos - 1`, ends a line: `\n`, or a `\r`
+    /// not followed by `\n`.
+    fn ends_line(&self, b: u8) -> bool {
+        b == b'\n' || (b == b'\r' && self.src.get(self.pos) != Some(&b'\n'))
     }
 
     fn err<T>(&self, msg: impl Into<String>) -> Result<T, EdnError> {
@@ -172,7 +205,7 @@ impl<'a> Reader<'a> {
     fn bump(&mut self) -> Option<u8> {
         let b = *self.src.get(self.pos)?;
         self.pos += 1;
-        if b == b'\n' {
+        if self.ends_line(b) {
             self.line += 1;
         }
         Some(b)
@@ -188,14 +221,16 @@ impl<'a> Reader<'a> {
                 }
                 Some(b';') => {
                     while let Some(b) = self.bump() {
-                        if b == b'\n' {
+                        if b == b'\n' || b == b'\r' {
                             break;
                         }
                     }
                 }
                 Some(b'#') if self.src.get(self.pos + 1) == Some(&b'_') => {
                     self.pos += 2;
+                    self.enter()?;
                     self.read()?;
+                    self.depth -= 1;
                 }
                 Some(b) => return Ok(Some(*b)),
             }
@@ -277,12 +312,14 @@ impl<'a> Reader<'a> {
 
     fn seq(&mut self, close: u8) -> Result<Vec<Edn>, EdnError> {
         self.bump();
+        self.enter()?;
         let mut out = Vec::new();
         loop {
             match self.peek()? {
                 None => return self.eof(),
                 Some(b) if b == close => {
                     self.bump();
+                    self.depth -= 1;
                     return Ok(out);
                 }
                 Some(_) => out.push(self.read()?),
@@ -318,7 +355,7 @@ impl<'a> Reader<'a> {
                     "Inf" => Ok(Edn::Float(f64::INFINITY)),
                     "-Inf" => Ok(Edn::Float(f64::NEG_INFINITY)),
                     "NaN" => Ok(Edn::Float(f64::NAN)),
-                    t => self.err(format!("unknown symbolic value `##{t}`")),
+                    t => self.err(format!("unknown symbolic value `##{}`", clip(t, QUOTE_CHARS))),
                 };
                 self.cut_or(v)
             }
@@ -329,7 +366,9 @@ impl<'a> Reader<'a> {
             }
             Some(b) if b.is_ascii_alphabetic() => {
                 let tag = self.token().to_string();
+                self.enter()?;
                 let inner = self.read()?;
+                self.depth -= 1;
                 Ok(Edn::Tagged(tag, Box::new(inner)))
             }
             Some(&b) => self.err(format!("unknown dispatch `#{}`", b as char)),
@@ -344,10 +383,10 @@ impl<'a> Reader<'a> {
                 if b == b'"' || b == b'\\' {
                     break;
                 }
-                if b == b'\n' {
+                self.pos += 1;
+                if self.ends_line(b) {
                     self.line += 1;
                 }
-                self.pos += 1;
             }
             out.push_str(&self.text[start..self.pos]);
             match self.bump() {
@@ -413,10 +452,10 @@ impl<'a> Reader<'a> {
             _ if t.starts_with('u') && t.len() == 5 => {
                 match u32::from_str_radix(&t[1..], 16).ok().and_then(char::from_u32) {
                     Some(c) => c,
-                    None => return self.err(format!("bad character `\\{t}`")),
+                    None => return self.err(format!("bad character `\\{}`", clip(t, QUOTE_CHARS))),
                 }
             }
-            _ => return self.err(format!("bad character `\\{t}`")),
+            _ => return self.err(format!("bad character `\\{}`", clip(t, QUOTE_CHARS))),
         };
         Ok(Edn::Char(c))
     }
@@ -444,14 +483,14 @@ impl<'a> Reader<'a> {
             if let (Ok(p), Ok(q)) = (p.parse::<f64>(), q.parse::<f64>()) {
                 return Ok(Edn::Float(p / q));
             }
-            return self.err(format!("bad ratio `{t}`"));
+            return self.err(format!("bad ratio `{}`", clip(t, QUOTE_CHARS)));
         }
         let f = t.strip_suffix('M').unwrap_or(t);
         if f.contains(['.', 'e', 'E']) || f.len() != t.len() {
             return f
                 .parse::<f64>()
                 .map(Edn::Float)
-                .or_else(|_| self.err(format!("bad number `{t}`")));
+                .or_else(|_| self.err(format!("bad number `{}`", clip(t, QUOTE_CHARS))));
         }
         if t.bytes().skip(1).all(|c| c.is_ascii_digit()) {
             return Ok(t
@@ -459,7 +498,7 @@ impl<'a> Reader<'a> {
                 .map(Edn::Int)
                 .unwrap_or_else(|_| Edn::BigInt(t.trim_start_matches('+').to_string())));
         }
-        self.err(format!("bad number `{t}`"))
+        self.err(format!("bad number `{}`", clip(t, QUOTE_CHARS)))
     }
 }
 

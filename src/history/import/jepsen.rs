@@ -10,9 +10,17 @@
 use super::edn::{key_string, Edn, EdnErrorKind, Reader};
 use super::{ImportError, Parsed};
 use crate::history::{Op, OpType, Process};
+use crate::util::text::{preview, QUOTE_CHARS};
 use serde_json::{Map, Value};
 
 /// Reads every op of an EDN history.
+///
+/// Damage policy: an op form the input ends inside is forgiven (a warning,
+/// that op dropped) only when it is the last op of the file, that is when the
+/// unread rest holds no second `:type` key; anything else is an error naming
+/// the line where the broken op starts. A form that spans several lines while
+/// a later one of them holds a complete op on its own is damage too (a lost
+/// `}` or `"` that made one op swallow the next).
 pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     let mut r = Reader::new(text);
     let mut out = Parsed::default();
@@ -32,10 +40,12 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
         r.skip_byte();
     }
     loop {
+        let (line, start) = (r.line(), r.pos());
         let next = match r.peek() {
             Ok(n) => n,
             Err(e) if e.kind == EdnErrorKind::Eof => {
-                out.warnings.push(truncated(name, e.line));
+                last_op_cut(text, start, line, name)?;
+                out.warnings.push(truncated(name, line));
                 break;
             }
             Err(e) => return Err(syntax(e.line, e.to_string())),
@@ -59,15 +69,21 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
             }
             _ => {}
         }
-        let line = r.line();
+        let (line, start) = (r.line(), r.pos());
         let form = match r.read() {
             Ok(f) => f,
             Err(e) if e.kind == EdnErrorKind::Eof => {
+                last_op_cut(text, start, line, name)?;
                 out.warnings.push(truncated(name, line));
                 break;
             }
             Err(e) => return Err(syntax(e.line, e.to_string())),
         };
+        if r.line() > line {
+            if let Some(later) = op_on_a_later_line(&text[start..r.pos()]) {
+                return Err(syntax(line, swallowed(line + later)));
+            }
+        }
         let (op, time) = op_from_edn(&form).map_err(|(field, message)| ImportError::Field {
             file: name.to_string(),
             line,
@@ -81,6 +97,72 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
 
 fn truncated(name: &str, line: usize) -> String {
     format!("{name}:{line}: truncated last op ignored (input ends inside it)")
+}
+
+fn swallowed(later: usize) -> String {
+    format!(
+        "this op is not closed before line {later}, which holds a complete op \
+         (a lost `}}` or `\"`?); the file is damaged"
+    )
+}
+
+/// The input ended inside the form that starts at byte `start` (line
+/// `line`). That is a truncated last op only if the rest of the file holds
+/// at most one op: a second `:type` key means a lost `}` or `"` made this op
+/// swallow later ones, which must not be dropped silently.
+fn last_op_cut(text: &str, start: usize, line: usize, name: &str) -> Result<(), ImportError> {
+    let rest = &text[start..];
+    if type_keys(rest) < 2 {
+        return Ok(());
+    }
+    let later =
+        op_on_a_later_line(rest).map_or_else(String::new, |l| format!(" (line {} holds one)", line + l));
+    Err(ImportError::Syntax {
+        file: name.to_string(),
+        line,
+        message: format!(
+            "the input ends inside the op that starts here, but more ops follow it{later}: \
+             a lost `}}` or `\"` in this op, not a truncated last op"
+        ),
+    })
+}
+
+/// Occurrences of the keyword `:type` followed by a delimiter.
+fn type_keys(s: &str) -> usize {
+    s.match_indices(":type")
+        .filter(|(i, _)| {
+            s.as_bytes()
+                .get(i + 5)
+                .is_none_or(|b| b.is_ascii_whitespace() || *b == b',')
+        })
+        .count()
+}
+
+/// The first line of `s` after its first (0-based offset from the first
+/// line) that, read on its own, begins with a complete op map.
+fn op_on_a_later_line(s: &str) -> Option<usize> {
+    let mut line = 0;
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        if c == b'\r' && b.get(i) == Some(&b'\n') {
+            i += 1;
+        } else if c != b'\n' && c != b'\r' {
+            continue;
+        }
+        line += 1;
+        let end = s[i..].find(['\n', '\r']).map_or(s.len(), |e| i + e);
+        let l = s[i..end].trim_start_matches([' ', '\t', ',', '[', '(']);
+        if l.starts_with(['{', '#']) && type_keys(l) == 1 {
+            let mut r = Reader::new(l);
+            if r.read().is_ok_and(|f| op_from_edn(&f).is_ok()) {
+                return Some(line);
+            }
+        }
+    }
+    None
 }
 
 type FieldErr = (String, String);
@@ -101,11 +183,12 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
                 "op",
                 format!(
                     "expected an op map like {{:type :invoke ...}}, got {}",
-                    other.to_json()
+                    quote(other)
                 ),
             )
         }
     };
+    check_keys(kvs)?;
     let ty = match form.get("type") {
         None => return field_err("type", "missing"),
         Some(t) => match t.as_name().and_then(OpType::parse) {
@@ -113,10 +196,7 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
             None => {
                 return field_err(
                     "type",
-                    format!(
-                        "unknown op type {} (expected invoke, ok, fail or info)",
-                        t.to_json()
-                    ),
+                    format!("unknown op type {} (expected invoke, ok, fail or info)", quote(t)),
                 )
             }
         },
@@ -129,7 +209,7 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
         None => return field_err("f", "missing"),
         Some(f) => match f.as_name() {
             Some(s) => s.to_string(),
-            None => return field_err("f", format!("expected a keyword or string, got {}", f.to_json())),
+            None => return field_err("f", format!("expected a keyword or string, got {}", quote(f))),
         },
     };
     let value = form.get("value").map_or(Value::Null, Edn::to_json);
@@ -145,10 +225,7 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
                 other => {
                     return field_err(
                         "time",
-                        format!(
-                            "expected non-negative integer nanoseconds, got {}",
-                            other.to_json()
-                        ),
+                        format!("expected non-negative integer nanoseconds, got {}", quote(other)),
                     )
                 }
             },
@@ -172,10 +249,32 @@ fn process_from(p: &Edn) -> Result<Process, FieldErr> {
             "process",
             format!(
                 "expected a non-negative integer or :nemesis, got {}",
-                other.to_json()
+                quote(other)
             ),
         ),
     }
+}
+
+/// A form as (at most a couple of hundred characters of) JSON, for messages.
+fn quote(v: &Edn) -> String {
+    preview(&v.to_json(), QUOTE_CHARS)
+}
+
+/// Op map keys are keywords (or strings), each once: anything else is a
+/// damaged file (a lost `"` turns values into symbol keys, a lost `}` makes
+/// the next op a key) rather than an op to guess at.
+fn check_keys(kvs: &[(Edn, Edn)]) -> Result<(), FieldErr> {
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in kvs {
+        let name = match k {
+            Edn::Keyword(s) | Edn::Str(s) => s.as_str(),
+            other => return field_err("op", format!("a map key that is not a keyword: {}", quote(other))),
+        };
+        if !seen.insert(name) {
+            return field_err(name, "appears twice in the op map");
+        }
+    }
+    Ok(())
 }
 
 /// Names, keywords and strings as their text; anything else as its JSON.

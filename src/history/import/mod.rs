@@ -4,8 +4,15 @@
 //! Invariants of every imported [`History`]: `ops[i].index == i` (reindexed in
 //! file order); `time` is the file's when present, else synthesised from order
 //! (1 ms per op, so timelines stay readable); a truncated last op is a warning
-//! in `History::warnings`, never an error; every error names file, line and,
-//! when one is to blame, the field.
+//! in `History::warnings`; every error names file, line and, when one is to
+//! blame, the field, and quotes at most a couple of hundred characters of it.
+//!
+//! Hostile input: a history is damaged, not truncated, unless the damage is
+//! the end of the file and costs at most one op (each format's reader
+//! enforces that; damage elsewhere is an error, never a silently shorter
+//! history). Lines may end in `\n`, `\r\n` or `\r`; a UTF-8 byte-order mark
+//! is skipped; a UTF-8 character cut by the end of the file is a truncated
+//! last op. Input with no ops at all is an error ([`ImportError::NoOps`]).
 //!
 //! Jepsen's `independent` histories carry `[key value]` tuples as values.
 //! [`Independent::Split`] always splits them into `key` + `value`;
@@ -19,7 +26,9 @@ pub mod jepsen;
 pub mod porcupine;
 
 use super::{jsonl, History, Op, OpType, Process};
+use crate::util::text::{clip, preview, QUOTE_CHARS};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -94,20 +103,26 @@ pub enum ImportError {
     Io { file: String, source: std::io::Error },
     #[error("{file}: cannot tell the history format ({reason}); pass --format jsonl|edn|porcupine-etcd|porcupine-kv")]
     Undetected { file: String, reason: String },
-    #[error("{file}:{line}: {message}")]
+    #[error("{file}:{line}: {}", clip(.message, MESSAGE_CHARS))]
     Syntax {
         file: String,
         line: usize,
         message: String,
     },
-    #[error("{file}:{line}: field `{field}`: {message}")]
+    #[error("{file}:{line}: field `{}`: {}", clip(.field, QUOTE_CHARS), clip(.message, MESSAGE_CHARS))]
     Field {
         file: String,
         line: usize,
         field: String,
         message: String,
     },
+    #[error("{file}: no operations in {file} (an empty history cannot be checked)")]
+    NoOps { file: String },
 }
+
+/// Longest message an import error shows (the quoted values inside are
+/// clipped shorter; this bounds whatever else a parser put in).
+const MESSAGE_CHARS: usize = 2 * QUOTE_CHARS + 100;
 
 /// An imported history with where each op came from.
 #[derive(Clone, Debug)]
@@ -175,28 +190,70 @@ pub fn import_path(path: &Path, opts: &ImportOptions) -> Result<Imported, Import
     } else {
         std::fs::read(path).map_err(io)?
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        ImportError::Syntax {
-            file: name.clone(),
-            line: good.iter().filter(|&&b| b == b'\n').count() + 1,
-            message: "not UTF-8 text (is this a history file?)".into(),
-        }
-    })?;
+    let text = utf8(bytes, &name)?;
     import_str(&text, &name, opts)
+}
+
+/// The file as text. A character cut short by the end of the file is the
+/// truncated tail of the last op (its reader then warns); invalid UTF-8
+/// anywhere else is an error naming the line.
+fn utf8(mut bytes: Vec<u8>, name: &str) -> Result<String, ImportError> {
+    match std::str::from_utf8(&bytes) {
+        Ok(_) => {}
+        Err(e) if e.error_len().is_none() => bytes.truncate(e.valid_up_to()),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            return Err(ImportError::Syntax {
+                file: name.to_string(),
+                line: line_of(good),
+                message: "not UTF-8 text (is this a history file?)".into(),
+            });
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| ImportError::Syntax {
+        file: name.to_string(),
+        line: 1,
+        message: e.to_string(),
+    })
+}
+
+/// The 1-based line at the end of `b`, counting `\n`, `\r\n` and lone `\r`.
+fn line_of(b: &[u8]) -> usize {
+    1 + b
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+/// Text with every line ending made `\n` (only when there is a `\r`).
+fn unix_lines(text: &str) -> Cow<'_, str> {
+    if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// [`read_str`] with every option and the source lines.
 pub fn import_str(text: &str, name: &str, opts: &ImportOptions) -> Result<Imported, ImportError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let format = match opts.format {
         Some(f) => f,
         None => detect(text, name)?,
     };
+    // The line formats split on `\n`; the EDN reader counts every line end itself
+    // (and a raw `\r` inside an EDN string must stay one).
     let mut parsed = match format {
-        Format::Jsonl => parse_jsonl(text, name)?,
+        Format::Jsonl => parse_jsonl(&unix_lines(text), name)?,
         Format::Edn => jepsen::parse(text, name)?,
-        Format::PorcupineEtcd => porcupine::parse(text, name)?,
+        Format::PorcupineEtcd => porcupine::parse(&unix_lines(text), name)?,
     };
+    if parsed.ops.is_empty() {
+        return Err(ImportError::NoOps {
+            file: name.to_string(),
+        });
+    }
     // faultline's own JSONL carries keys natively: only guess for EDN.
     let independent = match (opts.independent, format) {
         (Independent::Auto, Format::Jsonl | Format::PorcupineEtcd) => Independent::Keep,
@@ -209,11 +266,12 @@ pub fn import_str(text: &str, name: &str, opts: &ImportOptions) -> Result<Import
 /// Guesses the format from the first meaningful line.
 pub fn detect(text: &str, name: &str) -> Result<Format, ImportError> {
     let first = text
-        .lines()
+        .split(['\n', '\r'])
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with(';'));
     let Some(first) = first else {
-        return Ok(Format::Jsonl); // empty: any reader yields the empty history
+        // Blank or comments only: the EDN reader skips both (and finds no ops).
+        return Ok(Format::Edn);
     };
     if let Some(rest) = first.strip_prefix('{') {
         if rest.trim_start().starts_with('"') || rest.trim_start().starts_with('}') {
@@ -227,7 +285,7 @@ pub fn detect(text: &str, name: &str) -> Result<Format, ImportError> {
     if porcupine::looks_like(first) {
         return Ok(Format::PorcupineEtcd);
     }
-    let shown: String = first.chars().take(40).collect();
+    let shown = clip(first, 40);
     Err(ImportError::Undetected {
         file: name.to_string(),
         reason: format!("first line starts `{shown}`"),
@@ -300,7 +358,7 @@ fn split_independent(p: &mut Parsed, name: &str, mode: Independent) -> Result<()
                     field: "value".into(),
                     message: format!(
                         "--independent: expected a [key value] tuple, got {}",
-                        p.ops[i].value
+                        preview(&p.ops[i].value, QUOTE_CHARS)
                     ),
                 });
             }

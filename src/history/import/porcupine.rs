@@ -10,6 +10,7 @@
 use super::edn::{parse_one, EdnErrorKind};
 use super::{ImportError, Parsed};
 use crate::history::{Op, OpType, Process};
+use crate::util::text::{clip, QUOTE_CHARS};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -42,8 +43,9 @@ fn field(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], &s[end..]))
 }
 
-/// Reads an etcd log. A bad last line with no trailing newline is a truncated
-/// write and becomes a warning.
+/// Reads an etcd log. A bad last line with no trailing newline is a
+/// truncated write (one line is one op, so at most one op is lost) and
+/// becomes a warning; a bad line anywhere else is an error.
 pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     let mut out = Parsed::default();
     let mut invoked: HashMap<Process, Value> = HashMap::new();
@@ -92,6 +94,7 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
     Ok(out)
 }
 
+/// (field to blame, message).
 type LineErr = (Option<&'static str>, String);
 
 fn parse_line(raw: &str) -> Result<Op, LineErr> {
@@ -103,7 +106,10 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
         _ => Process::Client(p.parse::<u64>().map_err(|_| {
             (
                 Some("process"),
-                format!("expected a non-negative integer or :nemesis, got `{p}`"),
+                format!(
+                    "expected a non-negative integer or :nemesis, got `{}`",
+                    clip(p, QUOTE_CHARS)
+                ),
             )
         })?),
     };
@@ -111,7 +117,10 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
     let ty = OpType::parse(t).ok_or_else(|| {
         (
             Some("type"),
-            format!("unknown op type `{t}` (expected :invoke, :ok, :fail or :info)"),
+            format!(
+                "unknown op type `{}` (expected :invoke, :ok, :fail or :info)",
+                clip(t, QUOTE_CHARS)
+            ),
         )
     })?;
     let (f, rest) = field(rest).ok_or_else(|| missing("f"))?;
@@ -123,7 +132,7 @@ fn parse_line(raw: &str) -> Result<Op, LineErr> {
                     EdnErrorKind::Eof => "not a complete EDN value".to_string(),
                     EdnErrorKind::Syntax(m) => m,
                 };
-                (Some("value"), format!("`{v}`: {what}"))
+                (Some("value"), format!("`{}`: {what}", clip(v, QUOTE_CHARS)))
             })?
             .to_json(),
     };

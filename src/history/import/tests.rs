@@ -21,7 +21,7 @@ fn detects_each_format() {
     assert_eq!(detect(JSONL, "t").unwrap(), Format::Jsonl);
     assert_eq!(detect(ETCD, "t").unwrap(), Format::PorcupineEtcd);
     assert_eq!(detect("; comment\n[{:type :ok}]", "t").unwrap(), Format::Edn);
-    assert_eq!(detect("\n\n", "t").unwrap(), Format::Jsonl);
+    assert_eq!(detect("\n\n", "t").unwrap(), Format::Edn);
     let e = detect("hello world\n", "x.txt").unwrap_err().to_string();
     assert!(e.starts_with("x.txt:") && e.contains("--format"), "{e}");
 }
@@ -73,9 +73,16 @@ fn forced_format_wins_and_errors_name_the_file() {
 }
 
 #[test]
-fn empty_input_is_an_empty_history() {
-    assert!(read_str("", "t", None).unwrap().is_empty());
-    assert!(read_str("  \n", "t", Some(Format::Edn)).unwrap().is_empty());
+fn input_without_ops_is_an_error() {
+    for (text, format) in [
+        ("", None),
+        ("  \n", Some(Format::Edn)),
+        ("[]", None),
+        ("\r\r", None),
+    ] {
+        let e = read_str(text, "t", format).unwrap_err();
+        assert!(matches!(e, ImportError::NoOps { .. }), "{text:?}: {e}");
+    }
 }
 
 fn with(text: &str, independent: Independent) -> Result<History, ImportError> {

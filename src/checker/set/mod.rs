@@ -30,6 +30,11 @@ use std::time::Instant;
 /// At most this many anomalies of one kind are listed one by one; counts are always exact.
 const MAX_LISTED: usize = 50;
 
+mod strays;
+
+use crate::util::text::preview;
+use strays::Strays;
+
 pub struct SetChecker;
 
 /// An element, hashed cheaply when it is an integer.
@@ -180,7 +185,7 @@ impl Checker for SetChecker {
         let mut malformed = 0usize;
         for (key, (adds, reads)) in &keys {
             if over_budget(opts, started) {
-                return Verdict::unknown("set", "time budget ran out");
+                return Verdict::unknown("set", super::time_ran_out());
             }
             malformed += check_key(key, adds, reads, &mut t, &mut listed);
         }
@@ -271,21 +276,22 @@ fn check_key<'h>(
         .sum();
     let mut occ: Vec<u32> = Vec::with_capacity(total);
     let mut bounds: Vec<usize> = vec![0];
-    for r in &reads {
+    let mut strays = Strays::default();
+    for (rank, r) in reads.iter().enumerate() {
         match r.span.value.as_array() {
             Some(items) => {
-                for x in items {
-                    let id = match ids.get(x) {
-                        Some(id) => id,
-                        None => ids.insert(x, &mut elems),
-                    };
-                    occ.push(id);
+                for (pos, x) in items.iter().enumerate() {
+                    match ids.get(x) {
+                        Some(id) => occ.push(id),
+                        None => strays.push(x, rank, pos),
+                    }
                 }
             }
             None => malformed += 1,
         }
         bounds.push(occ.len());
     }
+    unexpected(key, &reads, strays, t, listed);
     let mut offsets = vec![0usize; elems.len() + 1];
     let mut last_rank = vec![u32::MAX; elems.len()];
     for rank in 0..reads.len() {
@@ -317,21 +323,8 @@ fn check_key<'h>(
     for (id, (e, info)) in elems.iter().enumerate() {
         let present = &flat[offsets[id]..offsets[id + 1]];
         let first_seen = present.first().map(|&r| reads[r as usize].span);
-        let Some(add) = info.add else {
-            let r = first_seen.expect("an element without an add was read");
-            t.unexpected += 1;
-            list(listed, "unexpected", || Anomaly {
-                kind: "unexpected".into(),
-                explanation: format!(
-                    "Element {}{} was read, but no add of it was ever invoked.",
-                    e.to_json(),
-                    key_label(key)
-                ),
-                ops: r.ops(),
-                data: json!({"element": e.to_json(), "key": key}),
-            });
-            continue;
-        };
+        // Every interned element came from an add (strays are counted apart).
+        let Some(add) = info.add else { continue };
         let acked = add.outcome == Outcome::Ok;
         if !acked && first_seen.is_some() {
             t.recovered += 1;
@@ -443,6 +436,31 @@ fn check_key<'h>(
         }
     }
     malformed
+}
+
+/// Counts the elements reads held that no add wrote, and lists the first ones.
+fn unexpected(
+    key: &str,
+    reads: &[Read],
+    strays: Strays,
+    t: &mut Tally,
+    listed: &mut HashMap<&'static str, Vec<Anomaly>>,
+) {
+    let (count, first) = strays.first_seen(MAX_LISTED);
+    t.unexpected += count;
+    for s in first {
+        let r = reads[s.rank].span;
+        list(listed, "unexpected", || Anomaly {
+            kind: "unexpected".into(),
+            explanation: format!(
+                "Element {}{} was read, but no add of it was ever invoked.",
+                preview(&s.element, 120),
+                key_label(key)
+            ),
+            ops: r.ops(),
+            data: json!({"element": s.element, "key": key}),
+        });
+    }
 }
 
 /// `12,345`.
