@@ -17,6 +17,7 @@
 //! translated here so the lattice stays Elle's.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::OnceLock;
 
 /// (friendly, canonical) names; the first friendly name of a canonical one is
 /// the name shown.
@@ -356,18 +357,22 @@ fn into_of(table: &'static [(&'static str, &'static [&'static str])], x: &str) -
         .collect()
 }
 
+/// Every name the tables know, for turning borrowed names into `'static` ones.
+fn names() -> &'static HashSet<&'static str> {
+    static NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut s: HashSet<&'static str> = known_models().into_iter().collect();
+        for (a, bs) in IMPLIED.iter().chain(PROHIBITS) {
+            s.insert(a);
+            s.extend(bs.iter().copied());
+        }
+        s
+    })
+}
+
+/// The `'static` copy of a known name; unknown names become "" (no relations).
 fn intern(s: &str) -> &'static str {
-    // Every name the tables know is 'static already; unknown ones are dropped.
-    known_models()
-        .into_iter()
-        .chain(
-            IMPLIED
-                .iter()
-                .flat_map(|(a, bs)| std::iter::once(*a).chain(bs.iter().copied())),
-        )
-        .chain(PROHIBITS.iter().flat_map(|(_, bs)| bs.iter().copied()))
-        .find(|k| *k == s)
-        .unwrap_or("")
+    names().get(s).copied().unwrap_or("")
 }
 
 /// Anomalies (Elle's names) that must be absent for all of `models` to hold.
@@ -421,8 +426,14 @@ fn strength(m: &str) -> usize {
 
 /// Friendly names of `models`, weakest first.
 pub fn sorted_friendly(models: &HashSet<&'static str>) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = models.iter().copied().filter(|m| !m.is_empty()).collect();
-    v.sort_by_key(|m| (strength(m), friendly(m)));
+    let mut v: Vec<(usize, &'static str)> = models
+        .iter()
+        .copied()
+        .filter(|m| !m.is_empty())
+        .map(|m| (strength(m), m))
+        .collect();
+    v.sort_by_key(|&(s, m)| (s, friendly(m)));
+    let v: Vec<&'static str> = v.into_iter().map(|(_, m)| m).collect();
     v.into_iter().map(friendly).collect()
 }
 

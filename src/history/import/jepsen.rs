@@ -1,8 +1,9 @@
 //! Jepsen/Knossos EDN histories: op maps one per line, or one vector/list of
 //! op maps for the whole file. Porcupine's kv logs are the same format.
 //!
-//! Field mapping: `:type` (required) → `type`; `:process` (required, an
-//! integer or `:nemesis`); `:f` (required, keyword or string); `:value`
+//! Field mapping: `:type` (required) → `type`; `:process` (an integer or
+//! `:nemesis`; when missing, see [`super::implicit`]); `:f` (keyword or
+//! string; required unless the value is a list of txn micro-ops, then `txn`); `:value`
 //! (JSON form of the EDN value); `:time` (non-negative integer nanoseconds);
 //! `:key`, `:node`, `:error` when present; Jepsen's `:index` is dropped (the
 //! history is reindexed); every other field is kept in `extra`.
@@ -76,6 +77,7 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
         })?;
         out.push(op, time, line);
     }
+    super::implicit::assign(&mut out, name)?;
     Ok(out)
 }
 
@@ -121,11 +123,14 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
             }
         },
     };
+    // A missing process is marked here and assigned (or refused) once the
+    // whole file is read: see `implicit`.
     let process = match form.get("process") {
-        None => return field_err("process", "missing"),
+        None => Process::Client(super::implicit::NO_PROCESS),
         Some(p) => process_from(p)?,
     };
     let f = match form.get("f") {
+        None if looks_like_txn(form.get("value")) => "txn".to_string(),
         None => return field_err("f", "missing"),
         Some(f) => match f.as_name() {
             Some(s) => s.to_string(),
@@ -162,6 +167,21 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
     }
     op.extra = extra;
     Ok((op, time))
+}
+
+/// A list of `[f k v]` micro-ops (Elle's histories often leave out `:f :txn`).
+fn looks_like_txn(v: Option<&Edn>) -> bool {
+    match v.map(Edn::to_json) {
+        Some(Value::Array(mops)) => mops.iter().all(|m| {
+            m.as_array().is_some_and(|p| {
+                p.len() == 3
+                    && p[0]
+                        .as_str()
+                        .is_some_and(|f| matches!(f.trim_start_matches(':'), "append" | "r" | "w"))
+            })
+        }),
+        _ => false,
+    }
 }
 
 fn process_from(p: &Edn) -> Result<Process, FieldErr> {

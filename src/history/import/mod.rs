@@ -15,6 +15,7 @@
 //! value whose first element is an integer or a string.
 
 pub mod edn;
+pub mod implicit;
 pub mod jepsen;
 pub mod porcupine;
 
