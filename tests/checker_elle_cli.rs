@@ -1,6 +1,7 @@
 //! `faultline check --checker elle` end to end: exit codes and JSON results.
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn fixture(name: &str) -> String {
@@ -61,4 +62,62 @@ fn a_bad_model_param_is_unknown() {
         .assert()
         .code(2)
         .stdout(contains("elle_model"));
+}
+
+#[test]
+fn consistency_models_flag_chooses_what_counts() {
+    // A stale read that only real-time order forbids: fine for serializable.
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args([
+            "check",
+            "--checker",
+            "elle",
+            "--consistency-models",
+            "serializable",
+            &fixture("G-single-realtime-bad.jsonl"),
+        ])
+        .assert()
+        .code(0)
+        .stdout(contains("G-single-realtime"));
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args([
+            "check",
+            "--checker",
+            "elle",
+            "--consistency-models",
+            "serializable,strict-serializable",
+            &fixture("G-single-realtime-bad.jsonl"),
+        ])
+        .assert()
+        .code(1);
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args([
+            "check",
+            "--checker",
+            "elle",
+            "--consistency-models",
+            "serialisable",
+            &fixture("G1c-ok.jsonl"),
+        ])
+        .assert()
+        .code(3)
+        .stderr(contains("--consistency-models").and(contains("unknown consistency model `serialisable`")));
+}
+
+#[test]
+fn elles_paper_example_without_processes_is_checked() {
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle", &fixture("elle-paper-bad.edn")])
+        .assert()
+        .code(1)
+        .stdout(contains("G-single"));
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle", &fixture("elle-paper-ok.edn")])
+        .assert()
+        .code(0);
 }
