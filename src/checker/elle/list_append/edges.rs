@@ -32,7 +32,8 @@ pub struct Built {
     pub complete: bool,
 }
 
-/// Builds every data edge; pushes G1a and G1b anomalies into `s.found`.
+/// Builds every data edge and marks observed elements; pushes G1a and G1b
+/// anomalies into `s.found`.
 pub fn build(s: &mut Scan, txns: &[Txn]) -> Built {
     let mut edges: Vec<Edge> = Vec::with_capacity(s.reads.len() * 2 + s.writers.len());
     let mut first_failed: FxMap<u32, usize> = FxMap::default();
@@ -40,8 +41,9 @@ pub fn build(s: &mut Scan, txns: &[Txn]) -> Built {
     for (&key, (l, _)) in &s.longest {
         let mut prev: Option<(u32, u32)> = None;
         for (i, &v) in l.iter().enumerate() {
-            match s.writers.get(&pack(key, v)) {
+            match s.writers.get_mut(&pack(key, v)) {
                 Some(w) => {
+                    w.observed = true;
                     if let Some((pt, pv)) = prev {
                         if pt != w.txn {
                             edges.push(Edge::data(pt, w.txn, WW, key, pv, v));
@@ -123,13 +125,9 @@ pub fn build(s: &mut Scan, txns: &[Txn]) -> Built {
 /// Adds the edges of appends no read observed (see the module docs).
 fn place_unobserved(s: &Scan, b: &mut Built) {
     // Key → (value, txn) of each unobserved append, one per (key, txn).
-    let mut observed: FxMap<u64, ()> = FxMap::default();
-    for (&key, (l, _)) in &s.longest {
-        observed.extend(l.iter().map(|&v| (pack(key, v), ())));
-    }
     let mut unobserved: FxMap<u32, Vec<(u32, u32)>> = FxMap::default();
     for (&kv, w) in &s.writers {
-        if !observed.contains_key(&kv) {
+        if !w.observed {
             b.unobserved_appends += 1;
             let (key, v) = ((kv >> 32) as u32, kv as u32);
             let list = unobserved.entry(key).or_default();

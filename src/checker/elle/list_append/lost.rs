@@ -13,35 +13,34 @@
 //! version of a key and both appended to it; serially the second must have
 //! seen the first's append.
 
-use super::super::atom::{pack, FxMap};
+use super::super::atom::FxMap;
 use super::super::txn::{Status, Txn};
 use super::scan::{list_json, show_list, Scan};
 use serde_json::json;
 
 /// Reports lost appends (needs real-time order: call only when it is assumed).
 pub fn lost_appends(s: &mut Scan, txns: &[Txn]) {
-    let mut observed: FxMap<u64, ()> = FxMap::default();
-    for (&key, (l, _)) in &s.longest {
-        observed.extend(l.iter().map(|&v| (pack(key, v), ())));
+    let mut lost: Vec<(u64, u32)> = s
+        .writers
+        .iter()
+        .filter(|(_, w)| !w.observed && txns[w.txn as usize].status == Status::Ok)
+        .map(|(&kv, w)| (kv, w.txn))
+        .collect();
+    if lost.is_empty() {
+        return;
     }
-    // Key → (invocation position, txn, index into s.reads) of every ok read, by invocation.
-    let mut by_key: FxMap<u32, Vec<(usize, u32, usize)>> = FxMap::default();
+    lost.sort_unstable();
+    // Key → (invocation position, txn, index into s.reads) of its ok reads, by invocation.
+    let mut by_key: FxMap<u32, Vec<(usize, u32, usize)>> =
+        lost.iter().map(|&(kv, _)| ((kv >> 32) as u32, Vec::new())).collect();
     for (i, r) in s.reads.iter().enumerate() {
-        by_key
-            .entry(r.key)
-            .or_default()
-            .push((txns[r.txn as usize].invoke_pos, r.txn, i));
+        if let Some(v) = by_key.get_mut(&r.key) {
+            v.push((txns[r.txn as usize].invoke_pos, r.txn, i));
+        }
     }
     for v in by_key.values_mut() {
         v.sort_unstable();
     }
-    let mut lost: Vec<(u64, u32)> = s
-        .writers
-        .iter()
-        .filter(|(kv, w)| !observed.contains_key(kv) && txns[w.txn as usize].status == Status::Ok)
-        .map(|(&kv, w)| (kv, w.txn))
-        .collect();
-    lost.sort_unstable();
     for (kv, t) in lost {
         let (key, v) = ((kv >> 32) as u32, kv as u32);
         let Some(done) = txns[t as usize].ok_pos else {

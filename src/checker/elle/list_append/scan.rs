@@ -20,6 +20,8 @@ pub struct Writer {
     pub txn: u32,
     /// The same txn appended to this key again afterwards.
     pub intermediate: bool,
+    /// Some read holds the element (set by [`super::edges::build`]).
+    pub observed: bool,
 }
 
 /// One read of an `ok` txn.
@@ -203,6 +205,7 @@ impl Scan {
                 e.insert(Writer {
                     txn: t,
                     intermediate: false,
+                    observed: false,
                 });
             }
         }
