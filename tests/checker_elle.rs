@@ -3,17 +3,13 @@
 
 use faultline::checker::elle::{check, Elle, ElleOptions};
 use faultline::checker::{registry, CheckOptions, Checker, Validity, Verdict};
-use faultline::history::{jsonl, History, Op, OpType, Process};
-use serde_json::{json, Value};
+mod elle_support;
+
+use elle_support::{fixture, seq};
+use faultline::history::{History, Op, OpType, Process};
+use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
-
-fn fixture(name: &str) -> History {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/elle")
-        .join(name);
-    jsonl::read_file(&p).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn run(h: &History) -> Verdict {
     Elle.check(h, &CheckOptions::default())
@@ -69,35 +65,6 @@ fn fixture_pairs_ok_is_valid_bad_is_named() {
         assert!(!not.is_empty(), "{stem}: no model ruled out");
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
-
-/// A sequential history: each txn invoked and completed before the next, on its own process.
-fn seq(txns: &[(u64, OpType, Value)]) -> History {
-    let mut ops = Vec::new();
-    for (p, ty, v) in txns {
-        let inv: Vec<Value> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                if m[0] == "r" {
-                    json!(["r", m[1], null])
-                } else {
-                    m.clone()
-                }
-            })
-            .collect();
-        ops.push(Op::new(
-            OpType::Invoke,
-            Process::Client(*p),
-            "txn",
-            Value::Array(inv),
-        ));
-        ops.push(Op::new(*ty, Process::Client(*p), "txn", v.clone()));
-    }
-    let mut h = History::new(ops);
-    h.reindex();
-    h
 }
 
 #[test]

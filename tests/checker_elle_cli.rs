@@ -64,60 +64,39 @@ fn a_bad_model_param_is_unknown() {
         .stdout(contains("elle_model"));
 }
 
+/// `faultline check --checker elle ARGS... FIXTURE`.
+fn check_elle(args: &[&str], file: &str) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle"])
+        .args(args)
+        .arg(fixture(file))
+        .assert()
+}
+
 #[test]
 fn consistency_models_flag_chooses_what_counts() {
     // A stale read that only real-time order forbids: fine for serializable.
-    Command::cargo_bin("faultline")
-        .unwrap()
-        .args([
-            "check",
-            "--checker",
-            "elle",
-            "--consistency-models",
-            "serializable",
-            &fixture("G-single-realtime-bad.jsonl"),
-        ])
-        .assert()
-        .code(0)
-        .stdout(contains("G-single-realtime"));
-    Command::cargo_bin("faultline")
-        .unwrap()
-        .args([
-            "check",
-            "--checker",
-            "elle",
-            "--consistency-models",
-            "serializable,strict-serializable",
-            &fixture("G-single-realtime-bad.jsonl"),
-        ])
-        .assert()
-        .code(1);
-    Command::cargo_bin("faultline")
-        .unwrap()
-        .args([
-            "check",
-            "--checker",
-            "elle",
-            "--consistency-models",
-            "serialisable",
-            &fixture("G1c-ok.jsonl"),
-        ])
-        .assert()
+    check_elle(
+        &["--consistency-models", "serializable"],
+        "G-single-realtime-bad.jsonl",
+    )
+    .code(0)
+    .stdout(contains("G-single-realtime"));
+    check_elle(
+        &["--consistency-models", "serializable,strict-serializable"],
+        "G-single-realtime-bad.jsonl",
+    )
+    .code(1);
+    check_elle(&["--consistency-models", "serialisable"], "G1c-ok.jsonl")
         .code(3)
         .stderr(contains("--consistency-models").and(contains("unknown consistency model `serialisable`")));
 }
 
 #[test]
 fn elles_paper_example_without_processes_is_checked() {
-    Command::cargo_bin("faultline")
-        .unwrap()
-        .args(["check", "--checker", "elle", &fixture("elle-paper-bad.edn")])
-        .assert()
+    check_elle(&[], "elle-paper-bad.edn")
         .code(1)
         .stdout(contains("G-single"));
-    Command::cargo_bin("faultline")
-        .unwrap()
-        .args(["check", "--checker", "elle", &fixture("elle-paper-ok.edn")])
-        .assert()
-        .code(0);
+    check_elle(&[], "elle-paper-ok.edn").code(0);
 }

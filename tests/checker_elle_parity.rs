@@ -4,36 +4,14 @@
 
 use faultline::checker::elle::{check, Elle, ElleOptions};
 use faultline::checker::{CheckOptions, Checker, Validity, Verdict};
-use faultline::history::{import, jsonl, History, Op, OpType, Process};
+mod elle_support;
+
+use elle_support::{fixture, kinds, path, run_with};
+use faultline::history::{import, History, OpType};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-
-fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/elle")
-        .join(name)
-}
-
-fn fixture(name: &str) -> History {
-    jsonl::read_file(&path(name)).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn run(h: &History) -> Verdict {
     Elle.check(h, &CheckOptions::default())
-}
-
-fn run_with(h: &History, params: Value) -> Verdict {
-    Elle.check(
-        h,
-        &CheckOptions {
-            params,
-            ..CheckOptions::default()
-        },
-    )
-}
-
-fn kinds(v: &Verdict) -> Vec<&str> {
-    v.anomalies.iter().map(|a| a.kind.as_str()).collect()
 }
 
 fn strs(v: &Value) -> Vec<&str> {
@@ -46,31 +24,12 @@ fn strs(v: &Value) -> Vec<&str> {
 
 /// Each txn invoked and completed before the next, each on its own process.
 fn seq(txns: &[(OpType, Value)]) -> History {
-    let mut ops = Vec::new();
-    for (p, (ty, v)) in txns.iter().enumerate() {
-        let inv: Vec<Value> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                if m[0] == "r" {
-                    json!(["r", m[1], null])
-                } else {
-                    m.clone()
-                }
-            })
-            .collect();
-        ops.push(Op::new(
-            OpType::Invoke,
-            Process::Client(p as u64),
-            "txn",
-            Value::Array(inv),
-        ));
-        ops.push(Op::new(*ty, Process::Client(p as u64), "txn", v.clone()));
-    }
-    let mut h = History::new(ops);
-    h.reindex();
-    h
+    let t: Vec<(u64, OpType, Value)> = txns
+        .iter()
+        .enumerate()
+        .map(|(p, (ty, v))| (p as u64, *ty, v.clone()))
+        .collect();
+    elle_support::seq(&t)
 }
 
 #[test]

@@ -2,52 +2,18 @@
 //! follow reads within a txn (default), and the per-key sequential and
 //! linearizable assumptions (opt-in), with cyclic version orders reported.
 
-use faultline::checker::elle::Elle;
-use faultline::checker::{CheckOptions, Checker, Validity, Verdict};
+mod elle_support;
+
+use elle_support::{kinds, run_with as run};
+
+use faultline::checker::Validity;
 use faultline::history::{History, Op, OpType, Process};
 use serde_json::{json, Value};
 
-/// (process, micro-ops with read results); each txn completes before the next begins.
+/// (process, micro-ops with read results), all ok; each txn completes before the next begins.
 fn seq(txns: &[(u64, Value)]) -> History {
-    let mut ops = Vec::new();
-    for (p, v) in txns {
-        let inv: Vec<Value> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                if m[0] == "r" {
-                    json!(["r", m[1], null])
-                } else {
-                    m.clone()
-                }
-            })
-            .collect();
-        ops.push(Op::new(
-            OpType::Invoke,
-            Process::Client(*p),
-            "txn",
-            Value::Array(inv),
-        ));
-        ops.push(Op::new(OpType::Ok, Process::Client(*p), "txn", v.clone()));
-    }
-    let mut h = History::new(ops);
-    h.reindex();
-    h
-}
-
-fn run(h: &History, params: Value) -> Verdict {
-    Elle.check(
-        h,
-        &CheckOptions {
-            params,
-            ..CheckOptions::default()
-        },
-    )
-}
-
-fn kinds(v: &Verdict) -> Vec<&str> {
-    v.anomalies.iter().map(|a| a.kind.as_str()).collect()
+    let t: Vec<(u64, OpType, Value)> = txns.iter().map(|(p, v)| (*p, OpType::Ok, v.clone())).collect();
+    elle_support::seq(&t)
 }
 
 /// Data-only checks (serializable), so real-time order cannot explain the verdict.

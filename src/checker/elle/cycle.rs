@@ -254,16 +254,7 @@ pub fn find_cycles(g: &Graph, comps: Vec<Vec<u32>>, o: &SearchOptions) -> Found 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checker::elle::graph::{NONE_EDGE, RW, WR, WW};
-
-    fn e(from: u32, to: u32, kind: u8) -> Edge {
-        Edge {
-            from,
-            to,
-            kind,
-            ..NONE_EDGE
-        }
-    }
+    use crate::checker::elle::graph::{edge as e, RW, WR, WW};
 
     fn opts() -> SearchOptions {
         SearchOptions {

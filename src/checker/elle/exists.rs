@@ -104,16 +104,7 @@ pub fn cyclic(scope: &Scope, ci: u32, p: &Projection) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checker::elle::graph::{Edge, Graph, NONE_EDGE};
-
-    fn e(from: u32, to: u32, kind: u8) -> Edge {
-        Edge {
-            from,
-            to,
-            kind,
-            ..NONE_EDGE
-        }
-    }
+    use crate::checker::elle::graph::{edge as e, Edge, Graph};
 
     fn which(edges: Vec<Edge>, n: usize) -> Vec<&'static str> {
         let g = Graph::build(n, edges);

@@ -86,6 +86,12 @@ impl Edge {
     }
 }
 
+/// A bare edge of one kind (tests).
+#[cfg(test)]
+pub fn edge(from: u32, to: u32, kind: u8) -> Edge {
+    Edge::data(from, to, kind, NONE, NONE, NONE)
+}
+
 /// A placeholder edge (tests and defaults).
 pub const NONE_EDGE: Edge = Edge {
     from: 0,

@@ -229,7 +229,7 @@ pub struct Budget {
 impl Budget {
     fn spend(&mut self, n: u64) -> bool {
         self.work = self.work.saturating_sub(n);
-        self.work > 0 && !self.deadline.is_some_and(|d| Instant::now() > d)
+        self.work > 0 && self.deadline.is_none_or(|d| Instant::now() <= d)
     }
 }
 
@@ -419,16 +419,7 @@ pub fn any_cycle(scope: &Scope, ci: u32) -> Option<Vec<Edge>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checker::elle::graph::NONE_EDGE;
-
-    fn e(from: u32, to: u32, kind: u8) -> Edge {
-        Edge {
-            from,
-            to,
-            kind,
-            ..NONE_EDGE
-        }
-    }
+    use crate::checker::elle::graph::edge as e;
 
     fn scope(g: &Graph) -> Scope<'_> {
         Scope::new(g, vec![(0..g.n as u32).collect()])

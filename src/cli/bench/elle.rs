@@ -97,7 +97,11 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         a.keys,
         a.ops_per_txn,
         a.concurrency,
-        if a.non_strict { ", real-time order shuffled" } else { "" }
+        if a.non_strict {
+            ", real-time order shuffled"
+        } else {
+            ""
+        }
     );
     println!(
         "generate: {gen_s:.2} s (peak RSS so far {} MiB)",

@@ -31,8 +31,10 @@ pub fn lost_appends(s: &mut Scan, txns: &[Txn]) {
     }
     lost.sort_unstable();
     // Key → (invocation position, txn, index into s.reads) of its ok reads, by invocation.
-    let mut by_key: FxMap<u32, Vec<(usize, u32, usize)>> =
-        lost.iter().map(|&(kv, _)| ((kv >> 32) as u32, Vec::new())).collect();
+    let mut by_key: FxMap<u32, Vec<(usize, u32, usize)>> = lost
+        .iter()
+        .map(|&(kv, _)| ((kv >> 32) as u32, Vec::new()))
+        .collect();
     for (i, r) in s.reads.iter().enumerate() {
         if let Some(v) = by_key.get_mut(&r.key) {
             v.push((txns[r.txn as usize].invoke_pos, r.txn, i));

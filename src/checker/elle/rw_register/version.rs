@@ -26,6 +26,9 @@ use serde_json::json;
 /// Beyond this many version-order edges the analysis stops and says it is incomplete.
 pub const MAX_VERSION_EDGES: usize = 20_000_000;
 
+/// (key, earlier value, later value).
+type VersionEdge = (u32, u32, u32);
+
 /// Accepted version edges: (key, earlier, later, source).
 pub struct Versions {
     pub edges: Vec<(u32, u32, u32, Via)>,
@@ -54,7 +57,7 @@ pub fn infer(exts: &[Ext], txns: &[Txn], o: &ElleOptions, found: &mut Collector,
         edges: Vec::new(),
         sources: vec!["initial-state"],
     };
-    let mut candidates: Vec<(&'static str, Via, Vec<(u32, u32, u32)>)> = Vec::new();
+    let mut candidates: Vec<(&'static str, Via, Vec<VersionEdge>)> = Vec::new();
     if o.wfr_keys {
         let es = exts
             .iter()
