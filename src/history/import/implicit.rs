@@ -4,14 +4,82 @@
 //! without one (a last invocation may stay pending). Anything else is refused
 //! with a message saying how to add processes.
 //!
-//! The EDN reader marks a missing process with [`NO_PROCESS`]; [`assign`]
-//! replaces every mark before the history leaves the importer.
+//! The readers mark a missing process with [`NO_PROCESS`] (EDN directly;
+//! JSONL through [`read_jsonl`] once the strict reader refused a line);
+//! [`assign`] replaces every mark before the history leaves the importer.
+//! An op without `f` whose value is a list of txn micro-ops is a `txn`.
 
 use super::{ImportError, Parsed};
-use crate::history::{OpType, Process};
+use crate::history::{History, Op, OpType, Process};
+use serde_json::Value;
 
 /// Placeholder process of an op read without one (never leaves the importer).
 pub const NO_PROCESS: u64 = u64::MAX;
+
+/// A list of `[f k v]` micro-ops (Elle's histories often leave out `:f :txn`).
+pub fn looks_like_txn(v: &Value) -> bool {
+    match v {
+        Value::Array(mops) => mops.iter().all(|m| {
+            m.as_array().is_some_and(|p| {
+                p.len() == 3
+                    && p[0]
+                        .as_str()
+                        .is_some_and(|f| matches!(f.trim_start_matches(':'), "append" | "r" | "w"))
+            })
+        }),
+        _ => false,
+    }
+}
+
+/// Whether a strict JSONL error is one [`read_jsonl`] can fill in.
+pub fn missing_field(message: &str) -> bool {
+    message == "missing field `process`" || message == "missing field `f`"
+}
+
+/// Reads JSONL ops, marking a missing `process` (and `f` of a txn) for
+/// [`assign`]. A malformed last line without a newline is a warning.
+pub fn read_jsonl(text: &str, name: &str) -> Result<(History, Vec<usize>), ImportError> {
+    let mut h = History::default();
+    let mut lines = Vec::new();
+    let mut rest = text;
+    let mut line_no = 0;
+    while !rest.is_empty() {
+        let (line, complete) = match rest.find('\n') {
+            Some(i) => (&rest[..i], true),
+            None => (rest, false),
+        };
+        rest = if complete { &rest[line.len() + 1..] } else { "" };
+        line_no += 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let err = |message: String| ImportError::Syntax {
+            file: name.to_string(),
+            line: line_no,
+            message,
+        };
+        let mut v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) if !complete => {
+                h.warnings
+                    .push(format!("{name}:{line_no}: truncated last line ignored ({e})"));
+                break;
+            }
+            Err(e) => return Err(err(format!("not a JSON object: {e}"))),
+        };
+        if let Value::Object(m) = &mut v {
+            m.entry("process").or_insert(Value::from(NO_PROCESS));
+            if !m.contains_key("f") && m.get("value").is_some_and(looks_like_txn) {
+                m.insert("f".into(), Value::from("txn"));
+            }
+        }
+        let op: Op = serde_json::from_value(v).map_err(|e| err(format!("invalid op: {e}")))?;
+        h.ops.push(op);
+        lines.push(line_no);
+    }
+    Ok((h, lines))
+}
 
 fn unmarked(p: &Parsed, i: usize) -> bool {
     p.ops[i].process != Process::Client(NO_PROCESS)
@@ -35,8 +103,9 @@ pub fn assign(p: &mut Parsed, name: &str) -> Result<(), ImportError> {
         line,
         field: "process".into(),
         message: format!(
-            "missing, and {why}, so the op cannot be paired: add `:process N` (the client that ran the op) \
-             to every op, or list each invocation immediately followed by its completion"
+            "missing, and {why}, so the op cannot be paired: add a `process` field to every op (the \
+             client that ran it: `:process 0` in EDN, `\"process\": 0` in JSON), or list each invocation \
+             immediately followed by its completion"
         ),
     };
     let mut i = 0;
@@ -108,13 +177,39 @@ mod tests {
     }
 
     #[test]
+    fn jsonl_without_process_is_read_too() {
+        let text = "{\"type\":\"invoke\",\"value\":[[\"append\",1,2]]}\n{\"type\":\"ok\",\"value\":[[\"append\",1,2]]}\n\
+                    {\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",1,null]]}\n{\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"r\",1,[2]]]}";
+        let h = read_str(text, "t.jsonl", None).unwrap();
+        let ps: Vec<Process> = h.ops.iter().map(|o| o.process).collect();
+        assert_eq!(
+            ps,
+            vec![
+                Process::Client(0),
+                Process::Client(0),
+                Process::Client(1),
+                Process::Client(1)
+            ]
+        );
+        assert!(h.ops.iter().all(|o| o.f == "txn"));
+        let e = read_str("{\"type\":\"ok\",\"f\":\"read\"}\n", "t.jsonl", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("add a `process` field"), "{e}");
+        let e = read_str("{\"type\":\"ok\",\"process\":1}\n", "t.jsonl", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.jsonl:1:") && e.contains("`f`"), "{e}");
+    }
+
+    #[test]
     fn interleaved_ops_without_process_are_refused_with_a_remedy() {
         let text = "{:type :invoke :f :txn :value []}\n{:type :invoke :f :txn :value []}\n\
                     {:type :ok :f :txn :value []}\n{:type :ok :f :txn :value []}\n";
         let e = read_str(text, "t.edn", None).unwrap_err().to_string();
         assert!(e.starts_with("t.edn:1: field `process`"), "{e}");
         assert!(
-            e.contains("add `:process N`") && e.contains("immediately followed"),
+            e.contains("add a `process` field") && e.contains("immediately followed"),
             "{e}"
         );
         let lone = "{:type :ok :f :txn :value []}\n";

@@ -130,7 +130,12 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
         Some(p) => process_from(p)?,
     };
     let f = match form.get("f") {
-        None if looks_like_txn(form.get("value")) => "txn".to_string(),
+        None if form
+            .get("value")
+            .is_some_and(|v| super::implicit::looks_like_txn(&v.to_json())) =>
+        {
+            "txn".to_string()
+        }
         None => return field_err("f", "missing"),
         Some(f) => match f.as_name() {
             Some(s) => s.to_string(),
@@ -167,21 +172,6 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
     }
     op.extra = extra;
     Ok((op, time))
-}
-
-/// A list of `[f k v]` micro-ops (Elle's histories often leave out `:f :txn`).
-fn looks_like_txn(v: Option<&Edn>) -> bool {
-    match v.map(Edn::to_json) {
-        Some(Value::Array(mops)) => mops.iter().all(|m| {
-            m.as_array().is_some_and(|p| {
-                p.len() == 3
-                    && p[0]
-                        .as_str()
-                        .is_some_and(|f| matches!(f.trim_start_matches(':'), "append" | "r" | "w"))
-            })
-        }),
-        _ => false,
-    }
 }
 
 fn process_from(p: &Edn) -> Result<Process, FieldErr> {
