@@ -1,6 +1,7 @@
 //! `faultline check --checker elle` end to end: exit codes and JSON results.
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn fixture(name: &str) -> String {
@@ -61,4 +62,41 @@ fn a_bad_model_param_is_unknown() {
         .assert()
         .code(2)
         .stdout(contains("elle_model"));
+}
+
+/// `faultline check --checker elle ARGS... FIXTURE`.
+fn check_elle(args: &[&str], file: &str) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("faultline")
+        .unwrap()
+        .args(["check", "--checker", "elle"])
+        .args(args)
+        .arg(fixture(file))
+        .assert()
+}
+
+#[test]
+fn consistency_models_flag_chooses_what_counts() {
+    // A stale read that only real-time order forbids: fine for serializable.
+    check_elle(
+        &["--consistency-models", "serializable"],
+        "G-single-realtime-bad.jsonl",
+    )
+    .code(0)
+    .stdout(contains("G-single-realtime"));
+    check_elle(
+        &["--consistency-models", "serializable,strict-serializable"],
+        "G-single-realtime-bad.jsonl",
+    )
+    .code(1);
+    check_elle(&["--consistency-models", "serialisable"], "G1c-ok.jsonl")
+        .code(3)
+        .stderr(contains("--consistency-models").and(contains("unknown consistency model `serialisable`")));
+}
+
+#[test]
+fn elles_paper_example_without_processes_is_checked() {
+    check_elle(&[], "elle-paper-bad.edn")
+        .code(1)
+        .stdout(contains("G-single"));
+    check_elle(&[], "elle-paper-ok.edn").code(0);
 }

@@ -60,6 +60,11 @@ pub struct Args {
     /// Checker parameter `key=value` (value read as JSON when it parses, else a string).
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
+    /// Consistency models the `elle` checker holds the history to, comma-separated
+    /// (default strict-serializable); anomalies only weaker models allow are listed but
+    /// do not make the history invalid.
+    #[arg(long, value_name = "MODELS")]
+    pub consistency_models: Option<String>,
     /// Split Jepsen `independent` `[key value]` tuples into key and value.
     #[arg(long)]
     pub independent: bool,
@@ -165,6 +170,11 @@ fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
         };
         let v = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
         params.insert(k.trim().to_string(), v);
+    }
+    if let Some(m) = &args.consistency_models {
+        crate::checker::elle::models::parse_list(m)
+            .map_err(|e| anyhow::anyhow!("--consistency-models: {e}"))?;
+        params.insert("elle_consistency_models".into(), Value::String(m.clone()));
     }
     Ok(CheckOptions {
         time_limit: Some(time_limit),

@@ -1,115 +1,68 @@
-//! Naming anomalies and the consistency models they rule out.
-//!
-//! The table follows Elle's (Kingsbury & Alvaro) reading of Adya: a model is
-//! ruled out when the history holds an anomaly the model prohibits; stronger
-//! models prohibit everything weaker ones do.
+//! Naming anomalies: the kinds this checker reports, a cycle's kind from its
+//! edges (Adya's classes as Elle names them), and the per-kind collector.
+//! Which models a kind rules out is [`super::models`].
 
 use super::graph::{Edge, PROCESS, REALTIME, RW, WR};
 use crate::checker::Anomaly;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Models from weakest to strongest (a partial order flattened; each entry's
-/// prohibitions are listed in [`ruled_out`]).
-pub const MODELS: &[&str] = &[
-    "read-uncommitted",
-    "read-committed",
-    "monotonic-atomic-view",
-    "snapshot-isolation",
-    "repeatable-read",
-    "serializable",
-    "strong-session-snapshot-isolation",
-    "strong-session-serializable",
-    "strong-snapshot-isolation",
-    "strict-serializable",
-];
-
-/// Every kind this checker can report, weakest cycle first.
+/// Every kind this checker can report, in the order summaries list them:
+/// cycles from the most to the least severe data class (as Elle searches
+/// them), then non-cycle anomalies and the fallbacks.
 pub const KINDS: &[&str] = &[
     "G0",
     "G1a",
     "G1b",
     "G1c",
     "G-single",
+    "G-nonadjacent",
     "G2-item",
     "G0-process",
     "G1c-process",
     "G-single-process",
+    "G-nonadjacent-process",
     "G2-item-process",
     "G0-realtime",
     "G1c-realtime",
     "G-single-realtime",
+    "G-nonadjacent-realtime",
     "G2-item-realtime",
     "internal",
+    "future-read",
     "duplicate-elements",
     "incompatible-order",
+    "cyclic-versions",
+    "lost-update",
+    "lost-append",
+    "PL-1-cycle-exists",
+    "PL-2-cycle-exists",
+    "PL-SI-cycle-exists",
+    "PL-2.99-cycle-exists",
+    "strong-session-PL-1-cycle-exists",
+    "strong-session-PL-2-cycle-exists",
+    "strong-session-snapshot-isolation-cycle-exists",
+    "strong-session-serializable-cycle-exists",
+    "strong-PL-1-cycle-exists",
+    "strong-PL-2-cycle-exists",
+    "strong-snapshot-isolation-cycle-exists",
+    "PL-SS-cycle-exists",
 ];
 
-/// The models an anomaly kind rules out. Data corruption (`duplicate-elements`,
-/// `incompatible-order`) is treated as ruling out every model, as `internal`
-/// rules out read-committed and up.
-pub fn ruled_out(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "G0" | "duplicate-elements" | "incompatible-order" => MODELS,
-        "G1a" | "G1b" | "G1c" | "internal" => &MODELS[1..],
-        "G-single" => &[
-            "snapshot-isolation",
-            "repeatable-read",
-            "serializable",
-            "strong-session-snapshot-isolation",
-            "strong-session-serializable",
-            "strong-snapshot-isolation",
-            "strict-serializable",
-        ],
-        "G2-item" => &[
-            "repeatable-read",
-            "serializable",
-            "strong-session-serializable",
-            "strict-serializable",
-        ],
-        "G0-process" | "G1c-process" | "G-single-process" => &[
-            "strong-session-snapshot-isolation",
-            "strong-session-serializable",
-            "strong-snapshot-isolation",
-            "strict-serializable",
-        ],
-        "G2-item-process" => &["strong-session-serializable", "strict-serializable"],
-        "G0-realtime" | "G1c-realtime" | "G-single-realtime" => {
-            &["strong-snapshot-isolation", "strict-serializable"]
-        }
-        "G2-item-realtime" => &["strict-serializable"],
-        _ => &[],
-    }
-}
-
-/// The union of models ruled out by `kinds`, in [`MODELS`] order.
-pub fn models_ruled_out<'a>(kinds: impl Iterator<Item = &'a str>) -> Vec<&'static str> {
-    let mut out = vec![false; MODELS.len()];
-    for k in kinds {
-        for m in ruled_out(k) {
-            if let Some(i) = MODELS.iter().position(|x| x == m) {
-                out[i] = true;
-            }
-        }
-    }
-    MODELS
-        .iter()
-        .zip(out)
-        .filter(|(_, b)| *b)
-        .map(|(m, _)| *m)
-        .collect()
-}
-
 /// Names a cycle by its edges: the data part picks G0 / G1c / G-single /
-/// G2-item; a real-time edge adds `-realtime`, else a process edge `-process`.
+/// G-nonadjacent (2+ rw edges, no two adjacent) / G2-item (2+ rw edges, two
+/// of them adjacent); a real-time edge adds `-realtime`, else a process edge
+/// `-process`.
 pub fn classify_cycle(cycle: &[Edge]) -> String {
     let rw = cycle.iter().filter(|e| e.kind == RW).count();
     let wr = cycle.iter().any(|e| e.kind == WR);
+    let adjacent = (0..cycle.len()).any(|i| cycle[i].kind == RW && cycle[(i + 1) % cycle.len()].kind == RW);
     let base = match rw {
         0 if wr => "G1c",
         0 => "G0",
         1 => "G-single",
-        _ => "G2-item",
+        _ if adjacent => "G2-item",
+        _ => "G-nonadjacent",
     };
     if cycle.iter().any(|e| e.kind == REALTIME) {
         format!("{base}-realtime")
@@ -174,22 +127,23 @@ mod tests {
         assert_eq!(classify_cycle(&[e(WW), e(WR)]), "G1c");
         assert_eq!(classify_cycle(&[e(RW), e(WR)]), "G-single");
         assert_eq!(classify_cycle(&[e(RW), e(RW)]), "G2-item");
+        assert_eq!(classify_cycle(&[e(RW), e(WW), e(RW), e(WR)]), "G-nonadjacent");
+        assert_eq!(classify_cycle(&[e(RW), e(WW), e(RW)]), "G2-item");
+        assert_eq!(
+            classify_cycle(&[e(RW), e(PROCESS), e(RW), e(PROCESS)]),
+            "G-nonadjacent-process"
+        );
         assert_eq!(classify_cycle(&[e(RW), e(PROCESS)]), "G-single-process");
         assert_eq!(classify_cycle(&[e(WR), e(PROCESS), e(REALTIME)]), "G1c-realtime");
     }
 
     #[test]
-    fn models_accumulate_in_order() {
-        assert_eq!(
-            models_ruled_out(["G2-item-realtime"].into_iter()),
-            vec!["strict-serializable"]
-        );
-        let m = models_ruled_out(["G-single", "G0"].into_iter());
-        assert_eq!(m.len(), MODELS.len());
-        assert!(models_ruled_out(["G1c"].into_iter()).contains(&"read-committed"));
-        assert!(!models_ruled_out(["G1c"].into_iter()).contains(&"read-uncommitted"));
+    fn every_kind_rules_out_some_model() {
         for k in KINDS {
-            assert!(!ruled_out(k).is_empty(), "{k} rules out nothing");
+            assert!(
+                !super::super::models::impossible([*k]).is_empty(),
+                "{k} rules out nothing"
+            );
         }
     }
 }

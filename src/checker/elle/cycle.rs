@@ -1,5 +1,9 @@
 //! Cycle search: strongly connected components (petgraph's Tarjan), then in
-//! each component the shortest cycle (BFS) of each anomaly kind.
+//! each component, as Elle does: which models' projections are cyclic
+//! ([`exists`]), and a search for each anomaly class in turn ([`search`]),
+//! skipping classes implied by one already found there or impossible given the
+//! projections. A search that runs out of budget leaves its component's
+//! "cycle exists" cases and one fallback cycle of whatever class to report.
 //!
 //! Why the peeling first: in a valid history the graph is acyclic, and
 //! repeatedly removing nodes with no in-edges (then no out-edges) empties it
@@ -8,56 +12,19 @@
 //! remainder.
 
 use super::classify::classify_cycle;
-use super::graph::{Edge, Graph, DATA, PROCESS, REALTIME, RW, WR, WW};
+use super::exists::{self, PROJECTIONS};
+use super::graph::{Edge, Graph, PROCESS, REALTIME};
+use super::models;
+use super::search::{self, Budget, Outcome, Scope, SPECS};
 use super::ElleError;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::VecDeque;
-use std::time::Instant;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
-/// How many candidate edges a search tries per component and kind (at most;
-/// components over 62,500 txns get fewer, down to 4).
-pub const MAX_TRIES: usize = 64;
-
-/// One search: cycles through an edge of kind `special`, the rest of the cycle
-/// using only `allowed` edges; `want` names the kind to accept (`None`: any).
-struct Spec {
-    special: u8,
-    allowed: u8,
-    want: Option<&'static str>,
-}
-
-const SPECS: &[Spec] = &[
-    Spec {
-        special: WW,
-        allowed: WW,
-        want: Some("G0"),
-    },
-    Spec {
-        special: WR,
-        allowed: WW | WR,
-        want: Some("G1c"),
-    },
-    Spec {
-        special: RW,
-        allowed: WW | WR,
-        want: Some("G-single"),
-    },
-    Spec {
-        special: RW,
-        allowed: DATA,
-        want: Some("G2-item"),
-    },
-    Spec {
-        special: PROCESS,
-        allowed: DATA | PROCESS,
-        want: None,
-    },
-    Spec {
-        special: REALTIME,
-        allowed: DATA | PROCESS | REALTIME,
-        want: None,
-    },
-];
+/// Edge relaxations one search of one component may spend (a deterministic
+/// bound, so results do not depend on machine load; the time budget is the
+/// backstop).
+pub const SEARCH_WORK: u64 = 40_000_000;
 
 /// A found cycle: its kind and its edges in order (each edge's `to` is the
 /// next edge's `from`; the last edge returns to the first's `from`).
@@ -65,6 +32,42 @@ const SPECS: &[Spec] = &[
 pub struct Cycle {
     pub kind: String,
     pub edges: Vec<Edge>,
+}
+
+/// A component whose projection onto a model's edges is cyclic.
+#[derive(Clone, Debug)]
+pub struct Exists {
+    /// Canonical model name.
+    pub model: &'static str,
+    /// The component's transactions.
+    pub nodes: Vec<u32>,
+}
+
+/// A search that ran out of budget.
+#[derive(Clone, Debug)]
+pub struct Timeout {
+    pub kind: &'static str,
+    pub scc_size: usize,
+}
+
+/// What the search found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub cycles: Vec<Cycle>,
+    pub exists: Vec<Exists>,
+    pub timeouts: Vec<Timeout>,
+    /// False when the overall deadline cut the search short.
+    pub finished: bool,
+}
+
+/// Budgets and which edge kinds the graph has.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchOptions {
+    pub per_search: Duration,
+    pub work: u64,
+    pub deadline: Option<Instant>,
+    pub process: bool,
+    pub realtime: bool,
 }
 
 /// Non-trivial strongly connected components of `g`.
@@ -158,136 +161,113 @@ pub fn sccs(g: &Graph) -> Result<Vec<Vec<u32>>, ElleError> {
         .collect())
 }
 
-/// Breadth-first search state, reused across searches (stamps avoid clearing).
-struct Bfs {
-    stamp: Vec<u32>,
-    parent: Vec<u32>,
-    gen: u32,
-    queue: VecDeque<u32>,
-}
-
-impl Bfs {
-    /// Shortest path `src → dst` inside component `c` over `allowed` edges, as edge indices.
-    fn path(
-        &mut self,
-        g: &Graph,
-        comp: &[u32],
-        c: u32,
-        src: u32,
-        dst: u32,
-        allowed: u8,
-    ) -> Option<Vec<usize>> {
-        self.gen += 1;
-        let gen = self.gen;
-        self.queue.clear();
-        self.queue.push_back(src);
-        self.stamp[src as usize] = gen;
-        while let Some(v) = self.queue.pop_front() {
-            for i in g.out(v) {
-                let e = &g.edges[i];
-                let w = e.to as usize;
-                if e.kind & allowed == 0 || comp[w] != c || self.stamp[w] == gen {
-                    continue;
-                }
-                self.stamp[w] = gen;
-                self.parent[w] = i as u32;
-                if e.to == dst {
-                    let mut path = vec![i];
-                    let mut at = e.from;
-                    while at != src {
-                        let pi = self.parent[at as usize] as usize;
-                        path.push(pi);
-                        at = g.edges[pi].from;
-                    }
-                    path.reverse();
-                    return Some(path);
-                }
-                self.queue.push_back(e.to);
-            }
-        }
-        None
-    }
-}
-
-/// Finds, in each component, at most one cycle per kind; `-process` cycles only
-/// in components with no pure data cycle, `-realtime` ones only in components
-/// with no cycle found before. Returns the cycles
-/// and whether the search finished before `deadline`.
-pub fn find_cycles(g: &Graph, comps: &[Vec<u32>], deadline: Option<Instant>) -> (Vec<Cycle>, bool) {
-    let mut comp = vec![u32::MAX; g.n];
-    for (ci, c) in comps.iter().enumerate() {
-        for &v in c {
-            comp[v as usize] = ci as u32;
-        }
-    }
-    let mut bfs = Bfs {
-        stamp: vec![0; g.n],
-        parent: vec![0; g.n],
-        gen: 0,
-        queue: VecDeque::new(),
+/// Searches every component for every anomaly class.
+pub fn find_cycles(g: &Graph, comps: Vec<Vec<u32>>, o: &SearchOptions) -> Found {
+    let scope = Scope::new(g, comps);
+    let mut found = Found {
+        finished: true,
+        ..Found::default()
     };
-    let mut out = Vec::new();
-    for (ci, c) in comps.iter().enumerate() {
-        let ci = ci as u32;
-        // Each try is a BFS over the component: fewer tries in huge ones.
-        let max_tries = (4_000_000 / c.len().max(1)).clamp(4, MAX_TRIES);
-        let mut kinds: Vec<String> = Vec::new();
+    let over = |d: Option<Instant>| d.is_some_and(|d| Instant::now() > d);
+    for ci in 0..scope.comps.len() as u32 {
+        if over(o.deadline) {
+            found.finished = false;
+            break;
+        }
+        let cyclic: Vec<bool> = PROJECTIONS
+            .iter()
+            .map(|p| exists::cyclic(&scope, ci, p))
+            .collect();
+        let mut impossible: HashSet<&'static str> = HashSet::new();
+        for (p, &c) in PROJECTIONS.iter().zip(&cyclic) {
+            if c && !impossible.contains(p.model) {
+                found.exists.push(Exists {
+                    model: p.model,
+                    nodes: scope.comps[ci as usize].clone(),
+                });
+                impossible.extend(models::above([p.model]));
+            }
+        }
+        let is_cyclic = |model: &str| {
+            PROJECTIONS
+                .iter()
+                .zip(&cyclic)
+                .any(|(p, &c)| c && p.model == model)
+        };
+        let mut implied: HashSet<String> = HashSet::new();
+        let mut ran_out = false;
         for spec in SPECS {
-            if spec.want.is_some_and(|w| kinds.iter().any(|k| k == w)) {
+            let needs_process = spec.kind.ends_with("-process");
+            let needs_realtime = spec.kind.ends_with("-realtime");
+            if (needs_process && !o.process) || (needs_realtime && !o.realtime) {
                 continue;
             }
-            // A component already cyclic without process (or real-time) edges
-            // is not reported again with them: that cycle is the weaker, more
-            // telling anomaly.
-            if spec.want.is_none() && !kinds.is_empty() {
+            if implied.contains(spec.kind) || !is_cyclic(spec.projection) {
                 continue;
             }
-            let mut tries = 0;
-            'edges: for &v in c {
-                for i in g.out(v) {
-                    let e = g.edges[i];
-                    if e.kind != spec.special || comp[e.to as usize] != ci {
-                        continue;
-                    }
-                    if deadline.is_some_and(|d| Instant::now() > d) {
-                        return (out, false);
-                    }
-                    tries += 1;
-                    if let Some(path) = bfs.path(g, &comp, ci, e.to, e.from, spec.allowed) {
-                        let mut edges = vec![e];
-                        edges.extend(path.into_iter().map(|p| g.edges[p]));
-                        let kind = classify_cycle(&edges);
-                        let wanted = spec.want.is_none_or(|w| w == kind);
-                        if wanted && !kinds.contains(&kind) {
-                            kinds.push(kind.clone());
-                            out.push(Cycle { kind, edges });
-                            if spec.want.is_some() {
-                                break 'edges;
-                            }
-                        }
-                    }
-                    if tries >= max_tries {
-                        break 'edges;
+            let now = Instant::now();
+            let local = Some(now + o.per_search);
+            let mut budget = Budget {
+                work: o.work,
+                deadline: match o.deadline {
+                    Some(d) if d < now + o.per_search => Some(d),
+                    _ => local,
+                },
+            };
+            match search::search(&scope, ci, spec, &mut budget) {
+                Outcome::Found(edges) => {
+                    implied.extend(models::implied_by(spec.kind));
+                    found.cycles.push(Cycle {
+                        kind: spec.kind.to_string(),
+                        edges,
+                    });
+                }
+                Outcome::Exhausted => {}
+                Outcome::OutOfBudget => {
+                    ran_out = true;
+                    found.timeouts.push(Timeout {
+                        kind: spec.kind,
+                        scc_size: scope.comps[ci as usize].len(),
+                    });
+                    if over(o.deadline) {
+                        found.finished = false;
+                        break;
                     }
                 }
             }
         }
+        if ran_out {
+            if let Some(edges) = search::any_cycle(&scope, ci) {
+                let kind = classify_cycle(&edges);
+                let usable = edges
+                    .iter()
+                    .all(|e| (e.kind != PROCESS || o.process) && (e.kind != REALTIME || o.realtime));
+                if usable && !implied.contains(&kind) {
+                    found.cycles.push(Cycle { kind, edges });
+                }
+            }
+        }
     }
-    (out, true)
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checker::elle::graph::NONE_EDGE;
+    use crate::checker::elle::graph::{edge as e, RW, WR, WW};
 
-    fn e(from: u32, to: u32, kind: u8) -> Edge {
-        Edge {
-            from,
-            to,
-            kind,
-            ..NONE_EDGE
+    fn opts() -> SearchOptions {
+        SearchOptions {
+            per_search: Duration::from_secs(60),
+            work: SEARCH_WORK,
+            deadline: None,
+            process: true,
+            realtime: true,
         }
+    }
+
+    fn kinds(f: &Found) -> Vec<&str> {
+        f.cycles.iter().map(|c| c.kind.as_str()).collect()
     }
 
     #[test]
@@ -310,16 +290,39 @@ mod tests {
         }
         c.sort();
         assert_eq!(c, vec![vec![1, 2], vec![5, 6]]);
-        let (cycles, done) = find_cycles(&g, &c, None);
-        assert!(done);
-        let kinds: Vec<&str> = cycles.iter().map(|c| c.kind.as_str()).collect();
-        assert_eq!(kinds, vec!["G-single", "G0"]);
-        for cy in &cycles {
+        let f = find_cycles(&g, c, &opts());
+        assert!(f.finished && f.timeouts.is_empty());
+        assert_eq!(kinds(&f), vec!["G-single", "G0"]);
+        for cy in &f.cycles {
             for w in cy.edges.windows(2) {
                 assert_eq!(w[0].to, w[1].from);
             }
             assert_eq!(cy.edges.last().unwrap().to, cy.edges[0].from);
         }
+        let models: Vec<&str> = f.exists.iter().map(|x| x.model).collect();
+        // Repeatable read does not imply snapshot isolation: both projections are named.
+        assert_eq!(models, vec!["PL-SI", "PL-2.99", "PL-1"]);
+    }
+
+    #[test]
+    fn every_class_in_a_component_is_named_unless_implied() {
+        // 0 -rw-> 1 -rt-> 0 (G-single-realtime); 2 -rw-> 3 -rw-> 2 (G2-item); 0 -ww-> 2 -ww-> 0 joins them.
+        let g = Graph::build(
+            4,
+            vec![
+                e(0, 1, RW),
+                e(1, 0, REALTIME),
+                e(2, 3, RW),
+                e(3, 2, RW),
+                e(0, 2, WR),
+                e(2, 0, WR),
+            ],
+        );
+        let c = sccs(&g).unwrap();
+        assert_eq!(c.len(), 1);
+        let f = find_cycles(&g, c, &opts());
+        // G1c (0 <-> 2) implies G1c-process/-realtime but not G2-item or G-single-realtime.
+        assert_eq!(kinds(&f), vec!["G1c", "G2-item", "G-single-realtime"]);
     }
 
     #[test]
@@ -332,10 +335,9 @@ mod tests {
         let c = sccs(&g).unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].len(), 4);
-        let (cycles, _) = find_cycles(&g, &c, None);
-        assert_eq!(cycles.len(), 1);
-        assert_eq!(cycles[0].kind, "G-single-realtime");
-        assert_eq!(cycles[0].edges.len(), 4);
+        let f = find_cycles(&g, c, &opts());
+        assert_eq!(kinds(&f), vec!["G-single-realtime"]);
+        assert_eq!(f.cycles[0].edges.len(), 4);
     }
 
     #[test]
@@ -346,8 +348,24 @@ mod tests {
         let c = sccs(&g).unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].len(), n as usize);
-        let (cycles, _) = find_cycles(&g, &c, None);
-        assert_eq!(cycles[0].kind, "G0");
-        assert_eq!(cycles[0].edges.len(), n as usize);
+        let f = find_cycles(&g, c, &opts());
+        assert_eq!(f.cycles[0].kind, "G0");
+        assert_eq!(f.cycles[0].edges.len(), n as usize);
+    }
+
+    #[test]
+    fn out_of_budget_leaves_cycle_exists_and_a_fallback() {
+        // A ring of rw edges with ww chords: G2-item needs a long search.
+        let n = 3000u32;
+        let mut edges: Vec<Edge> = (0..n).map(|i| e(i, (i + 1) % n, RW)).collect();
+        edges.extend((0..n).map(|i| e(i, (i + 2) % n, WW)));
+        let g = Graph::build(n as usize, edges);
+        let c = sccs(&g).unwrap();
+        let o = SearchOptions { work: 50, ..opts() };
+        let f = find_cycles(&g, c, &o);
+        assert!(!f.timeouts.is_empty());
+        assert!(f.finished);
+        assert!(!f.cycles.is_empty(), "a fallback cycle is reported");
+        assert!(f.exists.iter().any(|x| x.model == "PL-1"));
     }
 }

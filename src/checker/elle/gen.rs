@@ -31,6 +31,9 @@ pub struct GenConfig {
     pub fail_rate: f64,
     pub info_rate: f64,
     pub strict: bool,
+    /// The last this many txns only append (their reads become appends), so
+    /// the last appends of their keys are never read.
+    pub unread_tail: usize,
     pub seed: u64,
 }
 
@@ -47,6 +50,7 @@ impl Default for GenConfig {
             fail_rate: 0.0,
             info_rate: 0.0,
             strict: true,
+            unread_tail: 0,
             seed: 0,
         }
     }
@@ -72,7 +76,8 @@ pub fn generate(cfg: &GenConfig) -> History {
         Model::RwRegister => "w",
     };
     let mut txns: Vec<Gen> = Vec::with_capacity(cfg.txns);
-    for _ in 0..cfg.txns {
+    for i in 0..cfg.txns {
+        let tail = i + cfg.unread_tail >= cfg.txns;
         let roll: f64 = rng.gen();
         let ty = if roll < cfg.fail_rate {
             OpType::Fail
@@ -86,7 +91,7 @@ pub fn generate(cfg: &GenConfig) -> History {
         let mut done = Vec::with_capacity(cfg.ops_per_txn);
         for _ in 0..cfg.ops_per_txn {
             let slot = rng.gen_range(0..keys);
-            if rng.gen_bool(cfg.read_rate.clamp(0.0, 1.0)) {
+            if rng.gen_bool(cfg.read_rate.clamp(0.0, 1.0)) && !tail {
                 let k = active[slot];
                 inv.push(json!(["r", k, null]));
                 let v = match cfg.model {

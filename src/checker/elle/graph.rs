@@ -30,6 +30,25 @@ pub fn kind_name(k: u8) -> &'static str {
     }
 }
 
+/// Where a version order behind a ww or rw edge came from (for explanations).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Via {
+    /// Observed directly (a read, or consecutive elements of a list).
+    #[default]
+    Observed,
+    /// An append no read observed, placed after every observed element.
+    Unobserved,
+    /// The initial nil state precedes every written version.
+    Initial,
+    /// A transaction's write follows its own read of the key.
+    WritesFollowReads,
+    /// Assumed per-key sequential consistency (process order).
+    SequentialKeys,
+    /// Assumed per-key linearizability (real-time order).
+    LinearizableKeys,
+}
+
 /// One dependency `from → to`. `key`, `a`, `b` are interned ids ([`NONE`] when
 /// not applicable): for ww, `a` is from's value and `b` to's; for wr, `a` is the
 /// value read; for rw, `a` is the value read (or NONE for an empty/nil read)
@@ -42,6 +61,7 @@ pub struct Edge {
     pub key: u32,
     pub a: u32,
     pub b: u32,
+    pub via: Via,
 }
 
 impl Edge {
@@ -53,11 +73,23 @@ impl Edge {
             key,
             a,
             b,
+            via: Via::Observed,
         }
+    }
+
+    /// The same edge, inferred through `via`.
+    pub fn via(self, via: Via) -> Edge {
+        Edge { via, ..self }
     }
     fn order(from: u32, to: u32, kind: u8) -> Edge {
         Edge::data(from, to, kind, NONE, NONE, NONE)
     }
+}
+
+/// A bare edge of one kind (tests).
+#[cfg(test)]
+pub fn edge(from: u32, to: u32, kind: u8) -> Edge {
+    Edge::data(from, to, kind, NONE, NONE, NONE)
 }
 
 /// A placeholder edge (tests and defaults).
@@ -68,6 +100,7 @@ pub const NONE_EDGE: Edge = Edge {
     key: NONE,
     a: NONE,
     b: NONE,
+    via: Via::Observed,
 };
 
 /// Adjacency in compressed sparse row form.

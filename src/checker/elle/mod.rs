@@ -3,30 +3,41 @@
 //! rw-register histories.
 //!
 //! Pipeline, one file each: [`txn`] (history → transactions), [`list_append`]
-//! / [`rw_register`] (version orders, ww/wr/rw edges, non-cycle anomalies),
-//! [`graph`] (process and real-time edges, adjacency), [`cycle`] (SCCs with
-//! petgraph's Tarjan, shortest cycle per kind by BFS), [`classify`] (kind
-//! names, ruled-out models) and [`explain`] (a sentence per edge).
+//! / [`rw_register`] (version orders, including where unobserved appends go,
+//! ww/wr/rw edges, non-cycle anomalies), [`graph`] (process and real-time
+//! edges, adjacency), [`cycle`] (SCCs, then per component [`exists`] and a
+//! [`search`] for every anomaly class), [`classify`] (kind names), [`models`]
+//! (Elle's lattice: what the chosen consistency models prohibit, what the
+//! anomalies rule out), [`explain`] (a sentence per edge) and [`judge`] (the
+//! verdict). Options: [`options`].
 //!
-//! Parameters (`CheckOptions::params`): `elle_model` (`"list-append"` or
-//! `"rw-register"`; default: detected from the micro-ops), `elle_process` and
-//! `elle_realtime` (booleans, default true: add process / real-time edges).
+//! Soundness: every reported cycle is a simple cycle of the inferred graph,
+//! named by its edges; every inferred edge holds in every version order the
+//! observations allow (or, for the opt-in rw-register assumptions, under the
+//! stated assumption).
 
 pub mod atom;
 pub mod classify;
 pub mod cycle;
+pub mod exists;
 pub mod explain;
 pub mod gen;
 pub mod graph;
+pub mod judge;
 pub mod list_append;
+pub mod models;
+pub mod options;
 pub mod rw_register;
+pub mod search;
 pub mod txn;
 
-use crate::checker::{CheckOptions, Checker, Validity, Verdict};
+pub use options::ElleOptions;
+
+use crate::checker::{CheckOptions, Checker, Verdict};
 use crate::history::{History, PairingError};
 use classify::Collector;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use thiserror::Error;
 
 /// Why the checker could not judge a history (reported as `unknown`).
@@ -76,59 +87,6 @@ pub struct Analysis {
     pub stats: serde_json::Map<String, Value>,
     /// False when the analysis had to leave edges out (a clean result is then unknown).
     pub complete: bool,
-}
-
-/// Options of one check.
-#[derive(Clone, Debug)]
-pub struct ElleOptions {
-    pub model: Option<Model>,
-    pub process: bool,
-    pub realtime: bool,
-    pub time_limit: Option<Duration>,
-    /// Approximate budget for the graph (edges, CSR, SCC and BFS state), in bytes.
-    pub memory_limit: Option<u64>,
-}
-
-impl Default for ElleOptions {
-    fn default() -> Self {
-        ElleOptions {
-            model: None,
-            process: true,
-            realtime: true,
-            time_limit: None,
-            memory_limit: None,
-        }
-    }
-}
-
-impl ElleOptions {
-    /// Reads `elle_*` params and the time limit from shared check options.
-    pub fn from_check(opts: &CheckOptions) -> Result<ElleOptions, ElleError> {
-        let mut o = ElleOptions {
-            time_limit: opts.time_limit,
-            memory_limit: opts.memory_limit,
-            ..ElleOptions::default()
-        };
-        let p = &opts.params;
-        if let Some(m) = p.get("elle_model").filter(|v| !v.is_null()) {
-            o.model = Some(m.as_str().and_then(Model::parse).ok_or(ElleError::BadParam {
-                name: "elle_model",
-                message: format!("expected \"list-append\" or \"rw-register\", got {m}"),
-            })?);
-        }
-        for (name, slot) in [
-            ("elle_process", &mut o.process),
-            ("elle_realtime", &mut o.realtime),
-        ] {
-            if let Some(v) = p.get(name).filter(|v| !v.is_null()) {
-                *slot = v.as_bool().ok_or(ElleError::BadParam {
-                    name,
-                    message: format!("expected true or false, got {v}"),
-                })?;
-            }
-        }
-        Ok(o)
-    }
 }
 
 /// The `elle` checker.
@@ -188,48 +146,45 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
         Some(m) => m,
         None => detect(h, &txns)?,
     };
+    let prohibited = models::prohibited_by(&o.consistency_models);
+    let wants = |suffix: &str| prohibited.iter().any(|k| k.ends_with(suffix));
+    // Order edges only when some prohibited anomaly needs them (as Elle does).
+    let process = o.process && wants("-process");
+    let realtime = o.realtime && wants("-realtime");
     let mut an = match model {
-        Model::ListAppend => list_append::analyze(h, &txns)?,
-        Model::RwRegister => rw_register::analyze(h, &txns)?,
+        Model::ListAppend => list_append::analyze(h, &txns, realtime)?,
+        Model::RwRegister => rw_register::analyze(h, &txns, o)?,
     };
     mark("analyze");
     let data_edges = an.edges.len();
-    if o.process {
+    if process {
         graph::process_edges(&txns, &mut an.edges);
     }
-    if o.realtime {
+    if realtime {
         graph::realtime_edges(&txns, &mut an.edges);
     }
-    // Edges twice over (the list and petgraph's copy) plus per-node state.
-    let estimate = an.edges.len() as u64 * (std::mem::size_of::<graph::Edge>() as u64 + 16)
-        + txns.len() as u64 * (std::mem::size_of::<txn::Txn>() as u64 + 48);
-    if let Some(limit) = o.memory_limit.filter(|&l| estimate > l) {
-        let mut v = Verdict::unknown(
-            "elle",
-            format!(
-                "{}: {} txns; the dependency graph needs about {} MiB, over the {} MiB memory limit",
-                model.name(),
-                txns.len(),
-                estimate >> 20,
-                limit >> 20
-            ),
-        );
-        if !an.found.is_empty() {
-            v.valid = Validity::Invalid;
-            v.summary.push_str("; non-cycle anomalies found before it");
-            v.anomalies = an.found.list;
-        }
+    let mut j = judge::Judge::new(model, txns.len(), o, prohibited);
+    j.data_edges = data_edges;
+    if let Some(v) = j.over_memory(&mut an, o) {
         return Ok(v);
     }
     let g = graph::Graph::build(txns.len(), std::mem::take(&mut an.edges));
     mark("graph");
     let over = || deadline.is_some_and(|d| Instant::now() > d);
-    let (comps, finished) = if over() {
-        (Vec::new(), false)
+    if over() {
+        j.finished = false;
     } else {
         let comps = cycle::sccs(&g)?;
-        let (cycles, finished) = cycle::find_cycles(&g, &comps, deadline);
-        for c in &cycles {
+        j.sccs = comps.len();
+        let so = cycle::SearchOptions {
+            per_search: o.cycle_search_timeout,
+            work: cycle::SEARCH_WORK,
+            deadline,
+            process,
+            realtime,
+        };
+        let found = cycle::find_cycles(&g, comps, &so);
+        for c in &found.cycles {
             if !an.found.saturated(&c.kind) {
                 let a = explain::cycle_anomaly(c, &txns, h, &an.interner, model);
                 an.found.push(&a.kind, a.explanation, a.ops, a.data);
@@ -237,77 +192,14 @@ pub fn check(h: &History, o: &ElleOptions) -> Result<Verdict, ElleError> {
                 an.found.push(&c.kind, String::new(), Vec::new(), Value::Null);
             }
         }
-        (comps, finished)
-    };
+        j.add_exists(&mut an.found, &found.exists, &txns);
+        j.finished = found.finished;
+        j.timeouts = found.timeouts;
+    }
+    j.edges = g.edges.len();
     mark("cycles");
-    let kinds: Vec<&str> = classify::KINDS
-        .iter()
-        .copied()
-        .filter(|k| an.found.count(k) > 0)
-        .collect();
-    let not = classify::models_ruled_out(kinds.iter().copied());
-    let valid = if !an.found.is_empty() {
-        Validity::Invalid
-    } else if !finished || !an.complete || over() {
-        Validity::Unknown
-    } else {
-        Validity::Valid
-    };
-    let summary = match valid {
-        Validity::Invalid => format!(
-            "{}: {} txns; {} ({}); rules out {}",
-            model.name(),
-            txns.len(),
-            kinds
-                .iter()
-                .map(|k| format!("{k} x{}", an.found.count(k)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if finished {
-                "search complete"
-            } else {
-                "time limit hit, search incomplete"
-            },
-            not.join(", ")
-        ),
-        Validity::Unknown if !an.complete => format!(
-            "{}: {} txns; no anomaly found, but the graph was capped (too many nil-read edges)",
-            model.name(),
-            txns.len()
-        ),
-        Validity::Unknown => format!(
-            "{}: {} txns; time limit of {:?} ran out before the search finished",
-            model.name(),
-            txns.len(),
-            o.time_limit.unwrap_or_default()
-        ),
-        Validity::Valid => format!("{}: {} txns; no anomalies", model.name(), txns.len()),
-    };
-    let mut v = Verdict::new("elle", valid, summary);
-    let counts: serde_json::Map<String, Value> = an
-        .found
-        .counts
-        .iter()
-        .map(|(k, n)| (k.clone(), json!(n)))
-        .collect();
-    v.details = json!({
-        "model": model.name(),
-        "txns": txns.len(),
-        "anomaly_types": kinds,
-        "counts": counts,
-        "not": not,
-        "sccs": comps.len(),
-        "data_edges": data_edges,
-        "edges": g.edges.len(),
-        "complete": finished && an.complete,
-        "stats": an.stats,
-        "phase_ms": phases,
-    });
-    v.anomalies = an
-        .found
-        .list
-        .into_iter()
-        .filter(|a| !a.explanation.is_empty())
-        .collect();
-    Ok(v)
+    if over() {
+        j.finished = false;
+    }
+    Ok(j.verdict(an, phases))
 }

@@ -1,7 +1,10 @@
-//! `faultline bench elle`: times the Elle checker on a generated, valid
-//! list-append history and reports peak memory.
+//! `faultline bench elle`: times the Elle checker on a generated list-append
+//! (or rw-register) history and reports peak memory. Valid by default;
+//! `--non-strict` shuffles real-time order so the search meets many
+//! `-realtime` cycles (serializable, not strictly), and `--unread-tail`
+//! leaves the last appends unread.
 
-use crate::checker::elle::{check, gen, ElleOptions};
+use crate::checker::elle::{check, gen, ElleOptions, Model};
 use std::time::Instant;
 
 /// Arguments of `faultline bench elle`.
@@ -23,6 +26,15 @@ pub struct Args {
     pub concurrency: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Shuffle the real-time order (serializable but not strictly: many -realtime cycles to name).
+    #[arg(long)]
+    pub non_strict: bool,
+    /// The last N transactions only append, so their appends are never read.
+    #[arg(long, default_value_t = 0)]
+    pub unread_tail: usize,
+    /// Generate rw-register transactions instead of list-append.
+    #[arg(long)]
+    pub rw_register: bool,
 }
 
 /// A /proc/self/status field in KiB (`VmHWM` = peak RSS, `VmRSS` = current).
@@ -58,6 +70,13 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         max_writes_per_key: a.max_writes_per_key,
         concurrency: a.concurrency,
         seed: a.seed,
+        strict: !a.non_strict,
+        unread_tail: a.unread_tail,
+        model: if a.rw_register {
+            Model::RwRegister
+        } else {
+            Model::ListAppend
+        },
         ..gen::GenConfig::default()
     };
     let t0 = Instant::now();
@@ -71,12 +90,18 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let check_cpu = cpu_seconds() - cpu1;
     let rss = peak_rss_kib();
     println!(
-        "elle list-append: {} txns ({} ops), {} keys at once, {} micro-ops/txn, concurrency {}",
+        "elle {}: {} txns ({} ops), {} keys at once, {} micro-ops/txn, concurrency {}{}",
+        cfg.model.name(),
         a.txns,
         h.len(),
         a.keys,
         a.ops_per_txn,
-        a.concurrency
+        a.concurrency,
+        if a.non_strict {
+            ", real-time order shuffled"
+        } else {
+            ""
+        }
     );
     println!(
         "generate: {gen_s:.2} s (peak RSS so far {} MiB)",
@@ -92,6 +117,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         "checker's own memory: about {} MiB above the {} MiB history",
         (rss.unwrap_or(0).saturating_sub(rss_before)) / 1024,
         rss_before / 1024
+    );
+    println!(
+        "graph:    {} data edges, {} with order edges, {} components; anomalies {}",
+        v.details["data_edges"], v.details["edges"], v.details["sccs"], v.details["counts"]
     );
     println!("phases:   {} (ms)", v.details["phase_ms"]);
     Ok(v.valid.exit_code())

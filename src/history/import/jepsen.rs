@@ -1,8 +1,9 @@
 //! Jepsen/Knossos EDN histories: op maps one per line, or one vector/list of
 //! op maps for the whole file. Porcupine's kv logs are the same format.
 //!
-//! Field mapping: `:type` (required) → `type`; `:process` (required, an
-//! integer or `:nemesis`); `:f` (required, keyword or string); `:value`
+//! Field mapping: `:type` (required) → `type`; `:process` (an integer or
+//! `:nemesis`; when missing, see [`super::implicit`]); `:f` (keyword or
+//! string; required unless the value is a list of txn micro-ops, then `txn`); `:value`
 //! (JSON form of the EDN value); `:time` (non-negative integer nanoseconds);
 //! `:key`, `:node`, `:error` when present; Jepsen's `:index` is dropped (the
 //! history is reindexed); every other field is kept in `extra`.
@@ -92,6 +93,7 @@ pub fn parse(text: &str, name: &str) -> Result<Parsed, ImportError> {
         })?;
         out.push(op, time, line);
     }
+    super::implicit::assign(&mut out, name)?;
     Ok(out)
 }
 
@@ -201,11 +203,19 @@ pub fn op_from_edn(form: &Edn) -> Result<(Op, Option<u64>), FieldErr> {
             }
         },
     };
+    // A missing process is marked here and assigned (or refused) once the
+    // whole file is read: see `implicit`.
     let process = match form.get("process") {
-        None => return field_err("process", "missing"),
+        None => Process::Client(super::implicit::NO_PROCESS),
         Some(p) => process_from(p)?,
     };
     let f = match form.get("f") {
+        None if form
+            .get("value")
+            .is_some_and(|v| super::implicit::looks_like_txn(&v.to_json())) =>
+        {
+            "txn".to_string()
+        }
         None => return field_err("f", "missing"),
         Some(f) => match f.as_name() {
             Some(s) => s.to_string(),

@@ -22,6 +22,7 @@
 //! value whose first element is an integer or a string.
 
 pub mod edn;
+pub mod implicit;
 pub mod jepsen;
 pub mod porcupine;
 
@@ -293,18 +294,27 @@ pub fn detect(text: &str, name: &str) -> Result<Format, ImportError> {
 }
 
 fn parse_jsonl(text: &str, name: &str) -> Result<Parsed, ImportError> {
-    let (h, lines) = jsonl::read_with_lines(text.as_bytes(), name).map_err(|e| match e {
-        jsonl::JsonlError::Io { file, source } => ImportError::Io { file, source },
-        jsonl::JsonlError::Parse { file, line, message } => ImportError::Syntax { file, line, message },
-    })?;
+    let (h, lines) = match jsonl::read_with_lines(text.as_bytes(), name) {
+        Ok(x) => x,
+        // Ops without `process` (or `f` for txns) get placeholders for `implicit::assign`.
+        Err(jsonl::JsonlError::Parse { message, .. }) if implicit::missing_field(&message) => {
+            implicit::read_jsonl(text, name)?
+        }
+        Err(jsonl::JsonlError::Io { file, source }) => return Err(ImportError::Io { file, source }),
+        Err(jsonl::JsonlError::Parse { file, line, message }) => {
+            return Err(ImportError::Syntax { file, line, message })
+        }
+    };
     // A JSONL op without `time` reads as 0: if every op says 0, there were no times.
     let timeless = h.ops.len() > 1 && h.ops.iter().all(|o| o.time == 0);
-    Ok(Parsed {
+    let mut p = Parsed {
         times: h.ops.iter().map(|o| (!timeless).then_some(o.time)).collect(),
         ops: h.ops,
         lines,
         warnings: h.warnings,
-    })
+    };
+    implicit::assign(&mut p, name)?;
+    Ok(p)
 }
 
 /// Reindexes and fills in times: missing times follow the previous op's time
