@@ -1,16 +1,20 @@
 //! The built-in reference replicated store (see DESIGN.md, issue 3).
 //!
-//! Parts: [`ops`] (client protocol and state machine), [`core`] (the pure
-//! replication protocol), [`wal`] (durable log), [`frame`] (length-delimited
-//! framing), [`client`] and [`admin`] (blocking client libraries), [`node`]
-//! (the tokio process driving the core).
+//! Parts: [`ops`] (client protocol and state machine), [`seam`] (the trait
+//! every topology's pure protocol core implements), [`core`] (the
+//! single-leader, Raft-style core), [`driver`] (the sans-IO node driver:
+//! batching, syncs, held sends, the node's clock), [`wal`] (durable log),
+//! [`frame`] (length-delimited framing), [`client`] and [`admin`] (blocking
+//! client libraries), [`node`] (the tokio process around the driver).
 
 pub mod admin;
 pub mod client;
 pub mod core;
+pub mod driver;
 pub mod frame;
 pub mod node;
 pub mod ops;
+pub mod seam;
 pub mod wal;
 
 pub use admin::{AdminClient, NodeStatus};

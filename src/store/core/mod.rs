@@ -17,23 +17,16 @@ mod log;
 mod sim;
 mod types;
 
+pub use crate::store::seam::{Event, Role};
 pub use log::Log;
 pub use types::{
-    Action, Command, Config, Durable, Entry, Event, Input, Message, NodeId, Reads, Replication, Snapshot,
+    Action, Command, Config, Durable, Entry, Input, Message, NodeId, Reads, Record, Replication, Snapshot,
 };
 
 use crate::store::ops::{ClientOp, KvState, Outcome};
-use serde::{Deserialize, Serialize};
+use crate::store::seam::{Now, Protocol, ProtocolStatus, Stored};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Follower,
-    Candidate,
-    Leader,
-}
 
 /// The leader's view of one follower.
 #[derive(Clone, Debug, Default)]
@@ -63,18 +56,37 @@ pub struct Recovered {
     pub entries: Vec<Entry>,
 }
 
-/// A summary for the admin endpoint.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoreStatus {
-    pub role: Role,
-    pub term: u64,
-    pub leader: Option<NodeId>,
-    pub commit_index: u64,
-    pub applied_index: u64,
-    pub last_log_index: u64,
-    /// `Reads::Lease` leaders: the core time (monotonic ns) the read lease ends
-    /// (in the past once expired); `None` for other roles and read modes.
-    pub lease_until_ns: Option<u64>,
+impl Recovered {
+    /// Replays the WAL's records over its snapshot. Entries the snapshot
+    /// covers are skipped; a later entry replaces every entry at or after its
+    /// index (the log stays sorted by index).
+    pub fn from_stored(disk: Stored<Record, Snapshot>) -> Recovered {
+        let mut rec = Recovered {
+            snapshot: disk.snapshot,
+            ..Recovered::default()
+        };
+        let base = rec.snapshot.as_ref().map_or(0, |s| s.index);
+        let cut = |entries: &mut Vec<Entry>, from: u64| {
+            let keep = entries.partition_point(|x| x.index < from);
+            entries.truncate(keep);
+        };
+        for r in disk.log {
+            match r {
+                Record::Hard { term, vote } => {
+                    rec.term = term;
+                    rec.vote = vote;
+                }
+                Record::Entries(es) => {
+                    for e in es.into_iter().filter(|e| e.index > base) {
+                        cut(&mut rec.entries, e.index);
+                        rec.entries.push(e);
+                    }
+                }
+                Record::Truncate { from } => cut(&mut rec.entries, from),
+            }
+        }
+        rec
+    }
 }
 
 pub struct Core {
@@ -172,19 +184,6 @@ impl Core {
         c
     }
 
-    pub fn status(&self) -> CoreStatus {
-        CoreStatus {
-            role: self.role,
-            term: self.term,
-            leader: self.leader.clone(),
-            commit_index: self.commit,
-            applied_index: self.applied,
-            last_log_index: self.log.last_index(),
-            lease_until_ns: (self.role == Role::Leader && self.cfg.reads == Reads::Lease)
-                .then_some(self.lease_until),
-        }
-    }
-
     pub fn config(&self) -> &Config {
         &self.cfg
     }
@@ -195,29 +194,6 @@ impl Core {
 
     pub fn log(&self) -> &Log {
         &self.log
-    }
-
-    /// Advances the state machine by one input and returns what to do.
-    pub fn step(&mut self, now: u64, input: Input) -> Vec<Action> {
-        self.now = self.now.max(now);
-        match input {
-            Input::Peer { from, msg } => self.on_message(from, msg),
-            Input::Client { req, op } => self.on_client(req, op),
-            Input::Tick { jitter_ns } => {
-                self.jitter = jitter_ns;
-                self.on_tick();
-            }
-            Input::Flush => {
-                if self.role == Role::Leader {
-                    self.flush();
-                }
-            }
-            Input::Persisted { index } => {
-                self.durable = self.durable.max(index);
-                self.maybe_commit();
-            }
-        }
-        std::mem::take(&mut self.out)
     }
 
     fn others(&self) -> Vec<NodeId> {
@@ -264,10 +240,22 @@ impl Core {
     }
 
     fn persist_hard_state(&mut self) {
-        self.out.push(Action::Persist(Durable::HardState {
+        self.out.push(Action::Persist(Durable::Append(Record::Hard {
             term: self.term,
             vote: self.vote.clone(),
-        }));
+        })));
+    }
+
+    /// A snapshot write: `snapshot`, then the hard state and the log after it.
+    fn persist_snapshot(&mut self, snapshot: Snapshot) {
+        let mut log = vec![Record::Hard {
+            term: self.term,
+            vote: self.vote.clone(),
+        }];
+        if !self.log.entries.is_empty() {
+            log.push(Record::Entries(self.log.entries.clone()));
+        }
+        self.out.push(Action::Persist(Durable::Snapshot { snapshot, log }));
     }
 
     fn reset_election_deadline(&mut self) {
@@ -480,11 +468,80 @@ impl Core {
             term,
             data: self.kv.clone(),
         };
-        self.out.push(Action::Persist(Durable::Snapshot {
-            snapshot,
-            tail: self.log.entries.clone(),
+        self.persist_snapshot(snapshot);
+    }
+}
+
+impl Protocol for Core {
+    type Config = Config;
+    type Msg = Message;
+    type Record = Record;
+    type Snapshot = Snapshot;
+
+    fn recover(cfg: Config, disk: Stored<Record, Snapshot>, now: Now, jitter_ns: u64) -> (Core, String) {
+        let rec = Recovered::from_stored(disk);
+        let summary = format!(
+            "term {} snapshot index {} and {} log entries",
+            rec.term,
+            rec.snapshot.as_ref().map_or(0, |s| s.index),
+            rec.entries.len()
+        );
+        (Core::new(cfg, rec, now.ns, jitter_ns), summary)
+    }
+
+    fn step(&mut self, now: Now, input: Input) -> Vec<Action> {
+        self.now = self.now.max(now.ns);
+        match input {
+            Input::Peer { from, msg } => self.on_message(from, msg),
+            Input::Client { req, op } => self.on_client(req, op),
+            Input::Tick { jitter_ns } => {
+                self.jitter = jitter_ns;
+                self.on_tick();
+            }
+            Input::Flush => {
+                if self.role == Role::Leader {
+                    self.flush();
+                }
+            }
+            Input::Persisted { mark } => {
+                self.durable = self.durable.max(mark);
+                self.maybe_commit();
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn status(&self, now: Now) -> ProtocolStatus {
+        let mut detail = serde_json::Map::new();
+        detail.insert("commit_index".into(), Value::from(self.commit));
+        detail.insert("applied_index".into(), Value::from(self.applied));
+        detail.insert("last_log_index".into(), Value::from(self.log.last_index()));
+        if self.role == Role::Leader && self.cfg.reads == Reads::Lease {
+            // Negative once expired; on this node's own core clock.
+            let ms = (self.lease_until as f64 - now.ns as f64) / 1e6;
+            detail.insert("lease_expires_in_ms".into(), Value::from(ms));
+        }
+        ProtocolStatus {
+            role: self.role,
             term: self.term,
-            vote: self.vote.clone(),
-        }));
+            leader: self.leader.clone(),
+            detail,
+        }
+    }
+
+    fn may_send_before_sync(msg: &Message) -> bool {
+        matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. })
+    }
+
+    /// The log's last index: `Persisted` up to it lets the leader count its
+    /// own copy of every entry up to there.
+    fn persist_mark(&self) -> u64 {
+        self.log.last_index()
+    }
+
+    /// A leader's appends went out already and its followers write in
+    /// parallel with its sync; anyone else only waits for its own.
+    fn sync_in_background(&self) -> bool {
+        self.role == Role::Leader
     }
 }

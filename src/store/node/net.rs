@@ -7,9 +7,9 @@
 
 use super::{Ev, NodeError};
 use crate::store::admin::{AdminRequest, AdminResponse};
-use crate::store::core::Message;
 use crate::store::frame::{self, FrameError};
 use crate::store::ops::{Outcome, Request, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -20,9 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// What travels between peers: the sender's id and one core message.
 #[derive(Serialize, Deserialize)]
-struct PeerFrame {
+struct PeerFrame<M> {
     from: String,
-    msg: Message,
+    msg: M,
 }
 
 pub(super) async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, NodeError> {
@@ -33,7 +33,10 @@ pub(super) async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpList
         .map_err(|source| NodeError::Bind { what, addr, source })
 }
 
-pub(super) async fn accept_peers(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) {
+pub(super) async fn accept_peers<M>(l: TcpListener, tx: mpsc::UnboundedSender<Ev<M>>)
+where
+    M: DeserializeOwned + Send + 'static,
+{
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -52,8 +55,8 @@ pub(super) async fn accept_peers(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) 
 }
 
 /// Starts the outbound link to one peer; returns its (bounded, lossy) queue.
-pub(super) fn spawn_peer(me: String, addr: String) -> mpsc::Sender<Message> {
-    let (tx, mut rx) = mpsc::channel::<Message>(8192);
+pub(super) fn spawn_peer<M: Serialize + Send + 'static>(me: String, addr: String) -> mpsc::Sender<M> {
+    let (tx, mut rx) = mpsc::channel::<M>(8192);
     tokio::spawn(async move {
         loop {
             let conn = tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(&addr)).await;
@@ -128,7 +131,11 @@ pub(crate) struct Answer {
 /// loop without waiting for earlier answers, so a client may pipeline several
 /// on one connection (each answer carries its request's id); a writer task
 /// sends answers as they are ready, all that are ready in one write.
-pub(super) async fn accept_clients(l: TcpListener, tx: mpsc::UnboundedSender<Ev>, node: String) {
+pub(super) async fn accept_clients<M: Send + 'static>(
+    l: TcpListener,
+    tx: mpsc::UnboundedSender<Ev<M>>,
+    node: String,
+) {
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
         let _ = s.set_nodelay(true);
@@ -216,7 +223,7 @@ fn bad(reason: String) -> Outcome {
     Outcome::Error { reason }
 }
 
-pub(super) async fn accept_admin(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) {
+pub(super) async fn accept_admin<M: Send + 'static>(l: TcpListener, tx: mpsc::UnboundedSender<Ev<M>>) {
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
         tokio::spawn(async move {
