@@ -348,3 +348,39 @@ fn crash_restart_recovers_from_disk_and_keeps_acked_writes() {
         assert_eq!(s.value(&l, &format!("k{v}")), json!(v));
     }
 }
+
+/// A follower acknowledges an append only once it is synced: a leader that
+/// counted an unsynced acknowledgement could answer `ok` for a write that a
+/// crash of that follower (and of the leader) then loses for good.
+#[test]
+fn an_acknowledgement_waits_for_the_followers_sync() {
+    let mut s = Sim::new(3, 41, |_| {});
+    s.sync_ms = 20;
+    s.run(1000);
+    let l = s.leader();
+    let (f1, f2) = {
+        let f = s.followers_of(&l);
+        (f[0].clone(), f[1].clone())
+    };
+    // f2 never sees the write: f1 is the only copy besides the leader's.
+    s.isolate(&f2);
+    let w = s.write(&l, "k", 1);
+    // The leader's own sync (started first) completes; f1's is still running.
+    s.run(20);
+    assert!(s.disks[&f1].has_unsynced(), "f1 still syncing the write");
+    assert!(!s.is_ok(w), "acknowledged before the follower's copy was durable");
+    s.crash(&f1);
+    s.crash(&l);
+    s.restart(&f1);
+    s.heal();
+    s.run(1000);
+    let nl = s.leader();
+    assert_ne!(nl, l);
+    // Whatever was acknowledged survived; the write itself never was.
+    assert!(!s.is_ok(w));
+    assert_eq!(s.value(&nl, "k"), Value::Null, "the crash lost f1's unsynced copy");
+    // Without crashes the same write is acknowledged once both copies are synced.
+    let w = s.write(&nl, "k", 2);
+    s.run(60);
+    assert!(s.is_ok(w));
+}
