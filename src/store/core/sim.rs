@@ -33,8 +33,9 @@ struct Sim {
     next_req: u64,
     /// How long a disk sync takes, in ms (0: synced as soon as written).
     sync_ms: u64,
-    /// When each node's pending sync completes.
-    sync_due: BTreeMap<String, u64>,
+    /// Each node's sync in progress: when it completes and the last batch it
+    /// covers (batches written meanwhile wait for the next sync).
+    sync_due: BTreeMap<String, (u64, u64)>,
 }
 
 impl Sim {
@@ -114,7 +115,8 @@ impl Sim {
                         synced = true;
                     }
                 } else {
-                    self.sync_due.entry(id.to_string()).or_insert(self.now + self.sync_ms);
+                    let due = self.now + self.sync_ms * MS;
+                    self.sync_due.entry(id.to_string()).or_insert((due, b.id));
                 }
             }
             let mut sends = ready.send;
@@ -135,23 +137,27 @@ impl Sim {
         }
     }
 
-    /// Completes the syncs due by now (one group commit per node).
+    /// Completes the syncs due by now (group commits), starting the next one
+    /// for batches written while they ran.
     fn finish_syncs(&mut self) {
         let now = self.now;
-        let due: Vec<String> = self
+        let due: Vec<(String, u64)> = self
             .sync_due
             .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(id, _)| id.clone())
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(id, (_, batch))| (id.clone(), *batch))
             .collect();
         let host = self.host();
-        for id in due {
+        for (id, batch) in due {
             self.sync_due.remove(&id);
             let (Some(d), Some(disk)) = (self.nodes.get_mut(&id), self.disks.get_mut(&id)) else {
                 continue;
             };
-            if let Some(last) = disk.sync() {
+            if let Some(last) = disk.sync_upto(batch) {
                 d.synced(host, last);
+            }
+            if let Some(next) = disk.last_unsynced() {
+                self.sync_due.insert(id.clone(), (now + self.sync_ms * MS, next));
             }
             self.pump(&id);
         }

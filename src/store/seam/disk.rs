@@ -63,16 +63,28 @@ impl<R: Clone, S: Clone> MemDisk<R, S> {
     /// Makes every written batch durable (one group commit); returns the
     /// last batch id covered, `None` if nothing was waiting.
     pub fn sync(&mut self) -> Option<u64> {
+        self.sync_upto(u64::MAX)
+    }
+
+    /// Makes the batches up to `batch` durable (a sync that started before
+    /// later batches were written); returns the last batch id covered.
+    pub fn sync_upto(&mut self, batch: u64) -> Option<u64> {
+        let n = self.unsynced.iter().take_while(|(b, _)| *b <= batch).count();
         let mut last = None;
-        for (batch, writes) in self.unsynced.drain(..) {
+        for (b, writes) in self.unsynced.drain(..n) {
             writes.into_iter().for_each(|w| self.synced.apply(w));
-            last = Some(batch);
+            last = Some(b);
         }
         last
     }
 
     pub fn has_unsynced(&self) -> bool {
         !self.unsynced.is_empty()
+    }
+
+    /// The newest batch written and not yet synced.
+    pub fn last_unsynced(&self) -> Option<u64> {
+        self.unsynced.last().map(|(b, _)| *b)
     }
 
     /// The process dies: unsynced writes are gone.
@@ -95,6 +107,9 @@ mod tests {
         let mut d: MemDisk<u32, Vec<u32>> = MemDisk::default();
         d.write(1, vec![Write::Append(1), Write::Append(2)]);
         d.write(2, vec![Write::Append(3)]);
+        assert_eq!(d.sync_upto(1), Some(1));
+        assert_eq!(d.stored().log, vec![1, 2]);
+        assert_eq!(d.last_unsynced(), Some(2));
         assert_eq!(d.sync(), Some(2));
         assert_eq!(d.sync(), None);
         d.write(
