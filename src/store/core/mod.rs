@@ -1,10 +1,12 @@
-//! The pure protocol core of the built-in store: `(state, now, input) -> actions`.
+//! The single-leader protocol core of the built-in store: `(state, now,
+//! input) -> actions`, one implementation of [`crate::store::seam::Protocol`].
 //!
 //! Raft-style: terms, majority votes for the most up-to-date candidate, log
 //! matching, commit by the configured replication mode, snapshot catch-up.
-//! No sockets, clocks, randomness or disk: the node process and the test
-//! simulator drive the very same code. Time is a number the driver passes in;
-//! timers are deadlines checked on `Tick`.
+//! No sockets, clocks, randomness or disk: the node process and the
+//! simulators drive the very same code through the node driver
+//! ([`crate::store::driver`]). Time is a number the driver passes in; timers
+//! are deadlines checked on `Tick`.
 //!
 //! Invariants (fencing on): at most one leader per term; a leader acknowledges
 //! a write only once the replication mode's rule holds for it; a message with
@@ -478,7 +480,8 @@ impl Protocol for Core {
     type Record = Record;
     type Snapshot = Snapshot;
 
-    fn recover(cfg: Config, disk: Stored<Record, Snapshot>, now: Now, jitter_ns: u64) -> (Core, String) {
+    /// The first election's jitter is `entropy` below the election timeout.
+    fn recover(cfg: Config, disk: Stored<Record, Snapshot>, now: Now, entropy: u64) -> (Core, String) {
         let rec = Recovered::from_stored(disk);
         let summary = format!(
             "term {} snapshot index {} and {} log entries",
@@ -486,11 +489,12 @@ impl Protocol for Core {
             rec.snapshot.as_ref().map_or(0, |s| s.index),
             rec.entries.len()
         );
-        (Core::new(cfg, rec, now.ns, jitter_ns), summary)
+        let jitter_ns = entropy % cfg.election_timeout_ns.max(1);
+        (Core::new(cfg, rec, now.mono_ns, jitter_ns), summary)
     }
 
     fn step(&mut self, now: Now, input: Input) -> Vec<Action> {
-        self.now = self.now.max(now.ns);
+        self.now = self.now.max(now.mono_ns);
         match input {
             Input::Peer { from, msg } => self.on_message(from, msg),
             Input::Client { req, op } => self.on_client(req, op),
@@ -503,8 +507,8 @@ impl Protocol for Core {
                     self.flush();
                 }
             }
-            Input::Persisted { mark } => {
-                self.durable = self.durable.max(mark);
+            Input::Persisted { upto } => {
+                self.durable = self.durable.max(upto);
                 self.maybe_commit();
             }
         }
@@ -518,7 +522,7 @@ impl Protocol for Core {
         detail.insert("last_log_index".into(), Value::from(self.log.last_index()));
         if self.role == Role::Leader && self.cfg.reads == Reads::Lease {
             // Negative once expired; on this node's own core clock.
-            let ms = (self.lease_until as f64 - now.ns as f64) / 1e6;
+            let ms = (self.lease_until as f64 - now.mono_ns as f64) / 1e6;
             detail.insert("lease_expires_in_ms".into(), Value::from(ms));
         }
         ProtocolStatus {

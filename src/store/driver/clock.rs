@@ -14,7 +14,7 @@ pub struct HostTime {
     /// Monotonic nanoseconds: the base of core time.
     pub mono_ns: u64,
     /// Nanoseconds since the Unix epoch: the base of the wall clock.
-    pub unix_ns: i64,
+    pub unix_ns: u64,
 }
 
 impl HostTime {
@@ -22,7 +22,7 @@ impl HostTime {
     pub fn at(ns: u64) -> HostTime {
         HostTime {
             mono_ns: ns,
-            unix_ns: ns as i64,
+            unix_ns: ns,
         }
     }
 }
@@ -94,15 +94,16 @@ pub struct NodeClock {
 impl NodeClock {
     /// What the core sees at host time `host`.
     pub fn now(&mut self, host: HostTime) -> crate::store::seam::Now {
+        let wall = host.unix_ns as i128 + self.offset_ms as i128 * 1_000_000;
         crate::store::seam::Now {
-            ns: self.core.read(host.mono_ns),
-            wall_ns: host.unix_ns.saturating_add(self.offset_ms.saturating_mul(1_000_000)),
+            mono_ns: self.core.read(host.mono_ns),
+            wall_ns: wall.clamp(0, u64::MAX as i128) as u64,
         }
     }
 
     /// Milliseconds since the Unix epoch as this node believes.
     pub fn wall_ms(&self, host: HostTime) -> i64 {
-        host.unix_ns.div_euclid(1_000_000) + self.offset_ms
+        (host.unix_ns / 1_000_000) as i64 + self.offset_ms
     }
 
     pub fn offset_ms(&self) -> i64 {
@@ -175,17 +176,17 @@ mod tests {
         let mut c = NodeClock::default();
         let h = |s: u64| HostTime {
             mono_ns: s * S,
-            unix_ns: 1_700_000_000 * S as i64 + (s * S) as i64,
+            unix_ns: 1_700_000_000 * S + s * S,
         };
         let n = c.now(h(10));
-        assert_eq!(n.ns, 10 * S);
-        assert_eq!(c.wall_ms(h(10)), n.wall_ns / 1_000_000);
+        assert_eq!(n.mono_ns, 10 * S);
+        assert_eq!(c.wall_ms(h(10)), (n.wall_ns / 1_000_000) as i64);
         c.set_offset_ms(-5_000);
         c.set_rate(h(10), 0.5).unwrap();
         let m = c.now(h(20));
-        assert_eq!(m.ns, 15 * S, "10 s at half speed");
-        assert_eq!(m.wall_ns - n.wall_ns, 5 * S as i64, "10 s later, 5 s behind");
-        assert_eq!(c.wall_ms(h(20)), m.wall_ns / 1_000_000);
+        assert_eq!(m.mono_ns, 15 * S, "10 s at half speed");
+        assert_eq!(m.wall_ns - n.wall_ns, 5 * S, "10 s later, 5 s behind");
+        assert_eq!(c.wall_ms(h(20)), (m.wall_ns / 1_000_000) as i64);
         assert_eq!((c.offset_ms(), c.rate()), (-5_000, 0.5));
         assert!(c.set_rate(h(21), f64::NAN).is_err());
         assert_eq!(c.rate(), 0.5);

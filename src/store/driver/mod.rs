@@ -88,14 +88,14 @@ pub struct Driver<P: Protocol> {
 
 impl<P: Protocol> Driver<P> {
     /// A node (re)starting at `host` from what its disk holds, with a fresh
-    /// clock; `jitter_ns` spreads first timeouts. Also returns the core's
-    /// text of what it recovered. The first [`Driver::ready`] carries the
-    /// `start` event.
-    pub fn start(cfg: P::Config, disk: StoredOf<P>, host: HostTime, jitter_ns: u64) -> (Driver<P>, String) {
+    /// clock; `entropy` is the host's random number for the core's start
+    /// ([`Protocol::recover`]). Also returns the core's text of what it
+    /// recovered. The first [`Driver::ready`] carries the `start` event.
+    pub fn start(cfg: P::Config, disk: StoredOf<P>, host: HostTime, entropy: u64) -> (Driver<P>, String) {
         let id = cfg.id().to_string();
         let mut clock = NodeClock::default();
         let now = clock.now(host);
-        let (core, summary) = P::recover(cfg, disk, now, jitter_ns);
+        let (core, summary) = P::recover(cfg, disk, now, entropy);
         let term = core.status(now).term;
         let mut d = Driver::new(id, core, clock);
         d.pending.push(Action::Event(Event::new("start", term)));
@@ -160,15 +160,15 @@ impl<P: Protocol> Driver<P> {
     /// learns how far its own writes are durable.
     pub fn synced(&mut self, host: HostTime, batch: u64) {
         self.synced = self.synced.max(batch);
-        let mut mark = 0;
+        let mut upto = 0;
         while self.held.front().is_some_and(|h| h.batch <= batch) {
             if let Some(h) = self.held.pop_front() {
-                mark = mark.max(h.mark);
+                upto = upto.max(h.mark);
                 self.released.extend(h.msgs);
             }
         }
         let now = self.clock.now(host);
-        let out = self.core.step(now, Input::Persisted { mark });
+        let out = self.core.step(now, Input::Persisted { upto });
         self.absorb(out);
     }
 

@@ -259,11 +259,7 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
 
     let timers = cfg.core.timers();
     let mut rng = rand::thread_rng();
-    let mut jitter = move || match timers.jitter_below_ns {
-        0 => 0,
-        below => rng.gen_range(0..below),
-    };
-    let (driver, recovered) = Driver::<P>::start(cfg.core.clone(), disk, host_time(), jitter());
+    let (driver, recovered) = Driver::<P>::start(cfg.core.clone(), disk, host_time(), rng.gen());
     let started = format!(
         "node {id} started: peer {} client {} admin {}; recovered {recovered}",
         cfg.listen, cfg.client, cfg.admin
@@ -321,7 +317,13 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
         match wake {
             Wake::Ev(Some(ev)) => shell.handle(ev),
             Wake::Ev(None) => {}
-            Wake::Tick => shell.driver.step(host, Input::Tick { jitter_ns: jitter() }),
+            Wake::Tick => {
+                let jitter_ns = match timers.jitter_below_ns {
+                    0 => 0,
+                    below => rng.gen_range(0..below),
+                };
+                shell.driver.step(host, Input::Tick { jitter_ns });
+            }
             Wake::Synced(Err(e)) => shell.fatal(&e),
             Wake::Synced(Ok(batch)) => shell.driver.synced(host, batch),
         }

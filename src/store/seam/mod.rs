@@ -34,21 +34,21 @@ pub type NodeId = String;
 /// ([`crate::store::driver::NodeClock`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Now {
-    /// Core time in nanoseconds: never decreases; runs at the node's clock
-    /// rate (the nemesis drifts it). Timers, timeouts and leases use it.
-    pub ns: u64,
+    /// Core time in nanoseconds: monotonic (never decreases), running at the
+    /// node's clock rate (the nemesis drifts it). Timers, timeouts, leases.
+    pub mono_ns: u64,
     /// The wall clock in nanoseconds since the Unix epoch as this node
     /// believes it (the nemesis offsets it): may jump either way. For
     /// timestamps that nodes compare (last-write-wins), never for timers.
-    pub wall_ns: i64,
+    pub wall_ns: u64,
 }
 
 impl Now {
     /// Core time `ns` with a wall clock that reads the same (tests).
     pub fn at(ns: u64) -> Now {
         Now {
-            ns,
-            wall_ns: ns as i64,
+            mono_ns: ns,
+            wall_ns: ns,
         }
     }
 }
@@ -74,9 +74,9 @@ pub enum Input<M> {
     /// accumulated meanwhile.
     Flush,
     /// Every durable write this core emitted before [`Protocol::persist_mark`]
-    /// returned `mark` is now durable (issued by the driver).
+    /// returned `upto` is now durable (issued by the driver).
     Persisted {
-        mark: u64,
+        upto: u64,
     },
 }
 
@@ -176,14 +176,10 @@ pub trait Protocol: Sized + Send + 'static {
     type Snapshot: Clone + Debug + Serialize + DeserializeOwned + Send + 'static;
 
     /// A node starting at `now` from what its disk holds (empty on a first
-    /// start); `jitter_ns` spreads first timeouts. Also returns a short text
-    /// of what was recovered, for the node's start line.
-    fn recover(
-        cfg: Self::Config,
-        disk: StoredOf<Self>,
-        now: Now,
-        jitter_ns: u64,
-    ) -> (Self, String);
+    /// start). `entropy` is a random number the host drew for this start
+    /// (first-timeout jitter, an incarnation nonce: no randomness inside).
+    /// Also returns a short text of what was recovered, for the start line.
+    fn recover(cfg: Self::Config, disk: StoredOf<Self>, now: Now, entropy: u64) -> (Self, String);
 
     /// Advances the state machine by one input and returns what to do.
     fn step(&mut self, now: Now, input: Input<Self::Msg>) -> Vec<ActionOf<Self>>;
@@ -196,7 +192,8 @@ pub trait Protocol: Sized + Send + 'static {
 
     /// A position in this core's stream of durable writes, read by the
     /// driver at the end of each batch and handed back in
-    /// [`Input::Persisted`] once that batch is synced (Raft: the log's last index).
+    /// [`Input::Persisted`] once that batch is synced (Raft: the log's last
+    /// index; a count of `Persist` actions emitted works for any core).
     fn persist_mark(&self) -> u64;
 
     /// True while the node has useful work to overlap with its own sync (a

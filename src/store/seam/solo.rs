@@ -92,7 +92,7 @@ impl Protocol for Solo {
     type Record = ClientOp;
     type Snapshot = KvState;
 
-    fn recover(cfg: SoloConfig, disk: StoredOf<Solo>, _now: Now, _jitter_ns: u64) -> (Solo, String) {
+    fn recover(cfg: SoloConfig, disk: StoredOf<Solo>, _now: Now, _entropy: u64) -> (Solo, String) {
         let mut kv = disk.snapshot.unwrap_or_default();
         let n = disk.log.len();
         for op in &disk.log {
@@ -114,7 +114,7 @@ impl Protocol for Solo {
     fn step(&mut self, _now: Now, input: Input<SoloMsg>) -> Vec<ActionOf<Solo>> {
         match input {
             Input::Client { req, op } => self.on_client(req, op),
-            Input::Persisted { mark } => self.durable = self.durable.max(mark),
+            Input::Persisted { upto } => self.durable = self.durable.max(upto),
             Input::Peer { msg, .. } => match msg {},
             Input::Tick { .. } | Input::Flush => {}
         }
