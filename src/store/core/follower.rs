@@ -75,7 +75,8 @@ impl Core {
             }
         }
         if !fresh.is_empty() {
-            self.out.push(Action::Persist(Durable::Append(Record::Entries(fresh))));
+            self.out
+                .push(Action::Persist(Durable::Append(Record::Entries(fresh))));
         }
         if commit > self.commit {
             self.commit = commit.min(last_new).max(self.commit);
@@ -99,7 +100,8 @@ impl Core {
                 self.event("discard", e.term, Some(e));
             }
         }
-        self.out.push(Action::Persist(Durable::Append(Record::Truncate { from: index })));
+        self.out
+            .push(Action::Persist(Durable::Append(Record::Truncate { from: index })));
     }
 
     pub(super) fn reply_append(&mut self, to: &str, success: bool, index: u64, read_seq: u64) {

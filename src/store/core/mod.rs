@@ -257,7 +257,8 @@ impl Core {
         if !self.log.entries.is_empty() {
             log.push(Record::Entries(self.log.entries.clone()));
         }
-        self.out.push(Action::Persist(Durable::Snapshot { snapshot, log }));
+        self.out
+            .push(Action::Persist(Durable::Snapshot { snapshot, log }));
     }
 
     fn reset_election_deadline(&mut self) {

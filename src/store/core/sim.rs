@@ -121,7 +121,8 @@ impl Sim {
             }
             let mut sends = ready.send;
             sends.extend(d.take_released());
-            self.events.extend(ready.events.into_iter().map(|e| (id.to_string(), e)));
+            self.events
+                .extend(ready.events.into_iter().map(|e| (id.to_string(), e)));
             for (req, outcome) in ready.replies {
                 self.replies.insert(req, (id.to_string(), outcome));
             }

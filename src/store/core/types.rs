@@ -190,10 +190,15 @@ impl Message {
 /// WAL's file format: keep it.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Record {
-    Hard { term: u64, vote: Option<NodeId> },
+    Hard {
+        term: u64,
+        vote: Option<NodeId>,
+    },
     Entries(Vec<Entry>),
     /// Drop every entry at or after `from`.
-    Truncate { from: u64 },
+    Truncate {
+        from: u64,
+    },
 }
 
 /// What drives the core (see [`crate::store::seam::Input`]).

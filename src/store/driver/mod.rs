@@ -270,5 +270,6 @@ fn node_status(id: &str, st: ProtocolStatus, clock: &NodeClock) -> Result<NodeSt
     m.insert("leader".into(), st.leader.map_or(Value::Null, Value::from));
     m.insert("clock_offset_ms".into(), Value::from(clock.offset_ms()));
     m.insert("clock_rate".into(), Value::from(clock.rate()));
-    serde_json::from_value(Value::Object(m)).map_err(|e| format!("node status does not fit the admin schema: {e}"))
+    serde_json::from_value(Value::Object(m))
+        .map_err(|e| format!("node status does not fit the admin schema: {e}"))
 }

@@ -194,10 +194,16 @@ fn admin_shows_the_cores_status_and_sets_the_nodes_clock() {
     assert_eq!((s.id.as_str(), s.role, s.term), ("n1", Role::Leader, 1));
     assert_eq!(s.leader.as_deref(), Some("n1"));
     assert_eq!((s.last_log_index, s.commit_index), (1, 0));
-    assert!(s.lease_expires_in_ms.is_some(), "lease leaders report their lease");
+    assert!(
+        s.lease_expires_in_ms.is_some(),
+        "lease leaders report their lease"
+    );
     assert!(s.detail.is_empty(), "{:?}", s.detail);
     let (resp, line) = d.admin(t, AdminRequest::SetClockOffset { ms: -250 });
-    assert_eq!((resp, line.as_deref()), (AdminResponse::Ok, Some("clock offset set to -250 ms")));
+    assert_eq!(
+        (resp, line.as_deref()),
+        (AdminResponse::Ok, Some("clock offset set to -250 ms"))
+    );
     let (resp, _) = d.admin(t, AdminRequest::SetClockRate { rate: 0.5 });
     assert_eq!(resp, AdminResponse::Ok);
     let (resp, line) = d.admin(t, AdminRequest::SetClockRate { rate: -1.0 });
@@ -225,14 +231,21 @@ fn admin_status_of_a_topology_without_a_log_keeps_its_own_fields() {
     assert_eq!(s.detail.get("keys"), Some(&json!(0)));
     let text = serde_json::to_string(&AdminResponse::Status(s.clone())).unwrap();
     let back: AdminResponse = serde_json::from_str(&text).unwrap();
-    assert_eq!(back, AdminResponse::Status(s), "round trip through the wire: {text}");
+    assert_eq!(
+        back,
+        AdminResponse::Status(s),
+        "round trip through the wire: {text}"
+    );
 }
 
 #[derive(Clone, Debug)]
 enum Step {
     Write,
     Read(usize),
+    /// A group commit of everything written.
     Sync,
+    /// A sync that started before the later batches were written.
+    SyncOldest,
     Crash,
 }
 
@@ -240,7 +253,8 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         5 => Just(Step::Write),
         2 => (0..64usize).prop_map(Step::Read),
-        3 => Just(Step::Sync),
+        2 => Just(Step::Sync),
+        2 => Just(Step::SyncOldest),
         1 => Just(Step::Crash),
     ]
 }
@@ -292,8 +306,8 @@ impl SoloHost {
         self.perform();
     }
 
-    fn sync(&mut self) {
-        if let Some(last) = self.disk.sync() {
+    fn sync(&mut self, upto: u64) {
+        if let Some(last) = self.disk.sync_upto(upto) {
             let t = self.host();
             self.driver.synced(t, last);
             self.perform();
@@ -339,7 +353,8 @@ proptest! {
                     h.request(req, op);
                 }
                 Step::Read(_) => {}
-                Step::Sync => h.sync(),
+                Step::Sync => h.sync(u64::MAX),
+                Step::SyncOldest => h.sync(h.disk.oldest_unsynced().unwrap_or(0)),
                 Step::Crash => h.crash_and_restart(),
             }
         }
@@ -370,13 +385,17 @@ fn an_unsynced_write_is_neither_answered_nor_kept_by_a_crash() {
         value: json!(n),
     };
     h.request(1, w(1));
-    h.sync();
+    h.sync(u64::MAX);
     h.request(2, w(2));
     assert_eq!(h.replies.keys().copied().collect::<Vec<_>>(), vec![1]);
     h.crash_and_restart();
     let kv = h.driver.core().kv();
     assert_eq!(kv.get(&json!("k1")), json!(1));
-    assert_eq!(kv.get(&json!("k2")), Value::Null, "the crash lost the unsynced write");
+    assert_eq!(
+        kv.get(&json!("k2")),
+        Value::Null,
+        "the crash lost the unsynced write"
+    );
 }
 
 #[test]
@@ -391,7 +410,7 @@ fn a_snapshot_write_replaces_the_log_on_recovery() {
             },
         );
     }
-    h.sync();
+    h.sync(u64::MAX);
     let stored = h.disk.stored();
     assert_eq!(stored.snapshot.as_ref().map(|s| s.data.len()), Some(4));
     assert_eq!(stored.log.len(), 1, "only the write after the last snapshot");

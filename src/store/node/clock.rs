@@ -46,9 +46,15 @@ mod tests {
         let ratio = (c1 - c0) as f64 / (h1.mono_ns - h0.mono_ns) as f64;
         assert!((0.45..0.55).contains(&ratio), "ran at {ratio}, not 0.5");
         c.set_rate(host_time(), 1.0).unwrap();
-        assert!(c.now(host_time()).mono_ns >= c1, "no jump back when the rate returns to 1");
+        assert!(
+            c.now(host_time()).mono_ns >= c1,
+            "no jump back when the rate returns to 1"
+        );
         let wall = c.wall_ms(host_time());
         c.set_offset_ms(60_000);
-        assert!((c.wall_ms(host_time()) - wall - 60_000).abs() < 1_000, "offset applied");
+        assert!(
+            (c.wall_ms(host_time()) - wall - 60_000).abs() < 1_000,
+            "offset applied"
+        );
     }
 }

@@ -241,7 +241,10 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
     let (wal, disk, corruption) = Wal::<P::Record, P::Snapshot>::open(&cfg.data_dir, cfg.fsync)?;
     if let Some(c) = &corruption {
         eprintln!("warning: {c}");
-        log.line(NodeClock::default().wall_ms(host_time()), &format!("warning: {c}"));
+        log.line(
+            NodeClock::default().wall_ms(host_time()),
+            &format!("warning: {c}"),
+        );
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<Ev<P::Msg>>();
     let peer_l = net::bind("peer", cfg.listen).await?;
@@ -377,7 +380,10 @@ fn spawn_wal_thread<P: Protocol>(
 }
 
 /// Writes `writes` and makes them as durable as the fsync policy promises.
-fn write_and_commit<R, S>(wal: &mut Wal<R, S>, writes: &[crate::store::seam::Write<R, S>]) -> Result<(), String>
+fn write_and_commit<R, S>(
+    wal: &mut Wal<R, S>,
+    writes: &[crate::store::seam::Write<R, S>],
+) -> Result<(), String>
 where
     R: serde::Serialize + serde::de::DeserializeOwned,
     S: serde::Serialize + serde::de::DeserializeOwned,

@@ -82,6 +82,11 @@ impl<R: Clone, S: Clone> MemDisk<R, S> {
         !self.unsynced.is_empty()
     }
 
+    /// The oldest batch written and not yet synced.
+    pub fn oldest_unsynced(&self) -> Option<u64> {
+        self.unsynced.first().map(|(b, _)| *b)
+    }
+
     /// The newest batch written and not yet synced.
     pub fn last_unsynced(&self) -> Option<u64> {
         self.unsynced.last().map(|(b, _)| *b)
@@ -124,7 +129,13 @@ mod tests {
         d.crash();
         assert_eq!(d.stored().log, vec![1, 2, 3]);
         assert_eq!(d.stored().snapshot, None);
-        d.write(5, vec![Write::Snapshot { snapshot: vec![9], log: vec![10] }]);
+        d.write(
+            5,
+            vec![Write::Snapshot {
+                snapshot: vec![9],
+                log: vec![10],
+            }],
+        );
         d.write(6, vec![Write::Append(11)]);
         assert_eq!(d.sync(), Some(6));
         assert_eq!(

@@ -28,8 +28,8 @@ use crate::store::seam::{Stored, Write};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
-use std::marker::PhantomData;
 use std::io::{Read, Write as _};
+use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 

@@ -40,8 +40,7 @@ fn replay_truncate_and_torn_tail() {
             vote: Some("n1".into()),
         }))
         .unwrap();
-        w.write(&append((1..=4).map(|i| entry(1, i)).collect()))
-            .unwrap();
+        w.write(&append((1..=4).map(|i| entry(1, i)).collect())).unwrap();
         w.write(&Durable::Append(Record::Truncate { from: 3 })).unwrap();
         w.write(&append(vec![entry(2, 3)])).unwrap();
         w.commit().unwrap();
@@ -186,8 +185,7 @@ fn snapshot_compacts_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     {
         let (mut w, _, _) = open(dir.path(), FsyncPolicy::Batch);
-        w.write(&append((1..=5).map(|i| entry(1, i)).collect()))
-            .unwrap();
+        w.write(&append((1..=5).map(|i| entry(1, i)).collect())).unwrap();
         let mut data = crate::store::ops::KvState::default();
         data.apply(&ClientOp::Write {
             key: json!("k"),

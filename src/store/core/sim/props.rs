@@ -67,14 +67,24 @@ fn check_safe(seed: u64, faults: Vec<Fault>, sync_ms: u64) -> Result<(), TestCas
     s.run(2000);
     let mut by_term = BTreeMap::new();
     for (node, term, _) in s.events("leader") {
-        prop_assert!(by_term.insert(term, node).is_none(), "two leaders in term {}", term);
+        prop_assert!(
+            by_term.insert(term, node).is_none(),
+            "two leaders in term {}",
+            term
+        );
     }
     let l = s.leader();
     let ll = s.core(&l);
     for (id, c) in s.cores() {
         let upto = c.commit.min(ll.commit);
         for i in 1..=upto {
-            prop_assert_eq!(c.log.get(i), ll.log.get(i), "{} differs at committed index {}", id, i);
+            prop_assert_eq!(
+                c.log.get(i),
+                ll.log.get(i),
+                "{} differs at committed index {}",
+                id,
+                i
+            );
         }
     }
     for (node, term, index) in s.events("ack") {

@@ -378,7 +378,11 @@ fn an_acknowledgement_waits_for_the_followers_sync() {
     assert_ne!(nl, l);
     // Whatever was acknowledged survived; the write itself never was.
     assert!(!s.is_ok(w));
-    assert_eq!(s.value(&nl, "k"), Value::Null, "the crash lost f1's unsynced copy");
+    assert_eq!(
+        s.value(&nl, "k"),
+        Value::Null,
+        "the crash lost f1's unsynced copy"
+    );
     // Without crashes the same write is acknowledged once both copies are synced.
     let w = s.write(&nl, "k", 2);
     s.run(60);
