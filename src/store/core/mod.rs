@@ -26,7 +26,7 @@ pub use types::{
 };
 
 use crate::store::ops::{ClientOp, KvState, Outcome};
-use crate::store::seam::{Now, Protocol, ProtocolStatus, Stored};
+use crate::store::seam::{NoOpts, Now, Protocol, ProtocolStatus, Stored};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -480,6 +480,7 @@ impl Protocol for Core {
     type Msg = Message;
     type Record = Record;
     type Snapshot = Snapshot;
+    type ClientOpts = NoOpts;
 
     /// The first election's jitter is `entropy` below the election timeout.
     fn recover(cfg: Config, disk: Stored<Record, Snapshot>, now: Now, entropy: u64) -> (Core, String) {
@@ -498,7 +499,7 @@ impl Protocol for Core {
         self.now = self.now.max(now.mono_ns);
         match input {
             Input::Peer { from, msg } => self.on_message(from, msg),
-            Input::Client { req, op } => self.on_client(req, op),
+            Input::Client { req, op, .. } => self.on_client(req, op),
             Input::Tick { jitter_ns } => {
                 self.jitter = jitter_ns;
                 self.on_tick();

@@ -12,7 +12,7 @@
 use super::*;
 use crate::store::driver::{Driver, HostTime};
 use crate::store::ops::ClientOp;
-use crate::store::seam::MemDisk;
+use crate::store::seam::{MemDisk, NoOpts};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -200,7 +200,14 @@ impl Sim {
     fn client(&mut self, id: &str, op: ClientOp) -> u64 {
         self.next_req += 1;
         let req = self.next_req;
-        self.input(id, Input::Client { req, op });
+        self.input(
+            id,
+            Input::Client {
+                req,
+                op,
+                opts: NoOpts {},
+            },
+        );
         req
     }
 

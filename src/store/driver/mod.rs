@@ -32,7 +32,9 @@ pub use clock::{HostTime, NodeClock, RateClock};
 
 use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
 use crate::store::ops::Outcome;
-use crate::store::seam::{Action, ActionOf, CoreConfig, Event, Input, NodeId, Protocol, ProtocolStatus};
+use crate::store::seam::{
+    Action, ActionOf, CoreConfig, Event, Input, InputOf, NodeId, Protocol, ProtocolStatus,
+};
 use crate::store::seam::{StoredOf, Write};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -140,7 +142,7 @@ impl<P: Protocol> Driver<P> {
 
     /// Steps the core with one input of the current batch: `Peer`, `Client`
     /// or `Tick` (`Flush` and `Persisted` are the driver's own).
-    pub fn step(&mut self, host: HostTime, input: Input<P::Msg>) {
+    pub fn step(&mut self, host: HostTime, input: InputOf<P>) {
         debug_assert!(!matches!(input, Input::Flush | Input::Persisted { .. }));
         let now = self.clock.now(host);
         let out = self.core.step(now, input);

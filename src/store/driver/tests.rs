@@ -7,7 +7,7 @@ use crate::store::admin::AdminRequest;
 use crate::store::core::{Command, Config, Core, Durable, Entry, Message, Reads, Record, Snapshot};
 use crate::store::ops::ClientOp;
 use crate::store::seam::solo::{Solo, SoloConfig};
-use crate::store::seam::{MemDisk, Role, Stored};
+use crate::store::seam::{MemDisk, NoOpts, Role, Stored};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, RngSeed};
 use serde_json::json;
@@ -143,6 +143,7 @@ fn a_leaders_appends_leave_before_its_sync_and_its_write_is_answered_after() {
                 key: json!("k"),
                 value: json!(1),
             },
+            opts: NoOpts {},
         },
     );
     let r = d.ready(t);
@@ -302,7 +303,14 @@ impl SoloHost {
 
     fn request(&mut self, req: u64, op: ClientOp) {
         let t = self.host();
-        self.driver.step(t, Input::Client { req, op });
+        self.driver.step(
+            t,
+            Input::Client {
+                req,
+                op,
+                opts: NoOpts {},
+            },
+        );
         self.perform();
     }
 

@@ -63,9 +63,10 @@ pub enum NodeError {
     Runtime(std::io::Error),
 }
 
-pub(crate) enum Ev<M> {
+pub(crate) enum Ev<M, O> {
     Client {
         op: ClientOp,
+        opts: O,
         reply: net::ReplyTo,
     },
     Peer {
@@ -160,13 +161,13 @@ impl<P: Protocol> Shell<P> {
     /// (not when the batch began): a lease read must be judged at a time after
     /// it arrived, and a follower's leader-contact time must not precede the
     /// message's arrival.
-    fn handle(&mut self, ev: Ev<P::Msg>) {
+    fn handle(&mut self, ev: Ev<P::Msg, P::ClientOpts>) {
         match ev {
-            Ev::Client { op, reply } => {
+            Ev::Client { op, opts, reply } => {
                 self.next_req += 1;
                 self.waiting.insert(self.next_req, reply);
                 let req = self.next_req;
-                self.driver.step(host_time(), Input::Client { req, op });
+                self.driver.step(host_time(), Input::Client { req, op, opts });
             }
             Ev::Peer { from, msg } => self.driver.step(host_time(), Input::Peer { from, msg }),
             Ev::Admin { req, tx } => {
@@ -246,7 +247,7 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
             &format!("warning: {c}"),
         );
     }
-    let (tx, mut rx) = mpsc::unbounded_channel::<Ev<P::Msg>>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Ev<P::Msg, P::ClientOpts>>();
     let peer_l = net::bind("peer", cfg.listen).await?;
     let client_l = net::bind("client", cfg.client).await?;
     let admin_l = net::bind("admin", cfg.admin).await?;
@@ -293,10 +294,10 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
     loop {
         // Ticks first: a node resumed after SIGSTOP notices its election timeout
         // (and moves to a newer term) before it reads messages queued meanwhile.
-        enum Wake<M> {
+        enum Wake<M, O> {
             Tick,
             Synced(Result<u64, String>),
-            Ev(Option<Ev<M>>),
+            Ev(Option<Ev<M, O>>),
         }
         let wake = if std::mem::take(&mut read_before_tick) {
             tokio::task::yield_now().await;

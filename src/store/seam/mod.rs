@@ -53,9 +53,13 @@ impl Now {
     }
 }
 
-/// What drives a core.
+/// Client-request options of a protocol whose requests carry none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoOpts {}
+
+/// What drives a core. `O`: the protocol's per-request options.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Input<M> {
+pub enum Input<M, O = NoOpts> {
     Peer {
         from: NodeId,
         msg: M,
@@ -64,6 +68,7 @@ pub enum Input<M> {
     Client {
         req: u64,
         op: ClientOp,
+        opts: O,
     },
     /// Time passes. `jitter_ns` (random, below [`Timers::jitter_below_ns`]) is
     /// drawn by the host so the core itself needs no randomness.
@@ -174,6 +179,9 @@ pub trait Protocol: Sized + Send + 'static {
     type Record: Clone + Debug + Serialize + DeserializeOwned + Send + 'static;
     /// A compacted state on disk (see [`Write::Snapshot`]).
     type Snapshot: Clone + Debug + Serialize + DeserializeOwned + Send + 'static;
+    /// Per-request options a client may send, flattened into the request
+    /// frame beside the op (absent fields: `Default`); [`NoOpts`] for none.
+    type ClientOpts: Clone + Debug + Default + DeserializeOwned + Send + 'static;
 
     /// A node starting at `now` from what its disk holds (empty on a first
     /// start). `entropy` is a random number the host drew for this start
@@ -182,7 +190,7 @@ pub trait Protocol: Sized + Send + 'static {
     fn recover(cfg: Self::Config, disk: StoredOf<Self>, now: Now, entropy: u64) -> (Self, String);
 
     /// Advances the state machine by one input and returns what to do.
-    fn step(&mut self, now: Now, input: Input<Self::Msg>) -> Vec<ActionOf<Self>>;
+    fn step(&mut self, now: Now, input: InputOf<Self>) -> Vec<ActionOf<Self>>;
 
     fn status(&self, now: Now) -> ProtocolStatus;
 
@@ -203,6 +211,7 @@ pub trait Protocol: Sized + Send + 'static {
     fn sync_in_background(&self) -> bool;
 }
 
+pub type InputOf<P> = Input<<P as Protocol>::Msg, <P as Protocol>::ClientOpts>;
 pub type ActionOf<P> = Action<<P as Protocol>::Msg, <P as Protocol>::Record, <P as Protocol>::Snapshot>;
 pub type WriteOf<P> = Write<<P as Protocol>::Record, <P as Protocol>::Snapshot>;
 pub type StoredOf<P> = Stored<<P as Protocol>::Record, <P as Protocol>::Snapshot>;

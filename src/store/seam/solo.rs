@@ -7,7 +7,9 @@
 //! it is durable, so recovery ([`Solo::recover`]) never loses an
 //! acknowledged write nor shows a read's value vanishing.
 
-use super::{Action, ActionOf, CoreConfig, Input, NodeId, Now, Protocol, ProtocolStatus, Role, StoredOf};
+use super::{
+    Action, ActionOf, CoreConfig, Input, NoOpts, NodeId, Now, Protocol, ProtocolStatus, Role, StoredOf,
+};
 use super::{Timers, Write};
 use crate::store::ops::{ClientOp, KvState, Outcome};
 use serde::{Deserialize, Serialize};
@@ -91,6 +93,7 @@ impl Protocol for Solo {
     type Msg = SoloMsg;
     type Record = ClientOp;
     type Snapshot = KvState;
+    type ClientOpts = NoOpts;
 
     fn recover(cfg: SoloConfig, disk: StoredOf<Solo>, _now: Now, _entropy: u64) -> (Solo, String) {
         let mut kv = disk.snapshot.unwrap_or_default();
@@ -113,7 +116,7 @@ impl Protocol for Solo {
 
     fn step(&mut self, _now: Now, input: Input<SoloMsg>) -> Vec<ActionOf<Solo>> {
         match input {
-            Input::Client { req, op } => self.on_client(req, op),
+            Input::Client { req, op, .. } => self.on_client(req, op),
             Input::Persisted { upto } => self.durable = self.durable.max(upto),
             Input::Peer { msg, .. } => match msg {},
             Input::Tick { .. } | Input::Flush => {}

@@ -34,6 +34,7 @@ fn a_read_during_a_valid_lease_is_served_without_a_round() {
             Input::Client {
                 req: 999,
                 op: read_op("k"),
+                opts: Default::default(),
             },
         );
         let ready = d.ready(host);
