@@ -154,8 +154,8 @@ pub struct ProtocolStatus {
     pub detail: Map<String, Value>,
 }
 
-/// How often the host ticks a core and how large the random jitter it
-/// draws for each tick (and for the core's start) may be.
+/// How often the host ticks a core, and the range of the random jitter it
+/// draws for each tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timers {
     pub tick_ns: u64,
