@@ -12,7 +12,7 @@
 use super::*;
 use crate::store::driver::{Driver, HostTime};
 use crate::store::ops::ClientOp;
-use crate::store::seam::{MemDisk, NoOpts};
+use crate::store::seam::{MemDisk, NoOpts, Now, Protocol, Stored};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
