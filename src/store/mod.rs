@@ -1,17 +1,21 @@
 //! The built-in reference replicated store (see DESIGN.md, issue 3).
 //!
 //! Parts: [`ops`] (client protocol and state machine), [`seam`] (the trait
-//! every topology's pure protocol core implements), [`core`] (the
-//! single-leader, Raft-style core), [`driver`] (the sans-IO node driver:
-//! batching, syncs, held sends, the node's clock), [`wal`] (durable log),
-//! [`frame`] (length-delimited framing), [`client`] and [`admin`] (blocking
-//! client libraries), [`node`] (the tokio process around the driver).
+//! every topology's pure protocol core implements), [`core`] (the pure
+//! single-leader, Raft-style protocol), [`leaderless`] (the pure
+//! Dynamo-style protocol), [`conflict`] (conflict resolution without a single
+//! leader), [`driver`] (the sans-IO node driver: batching, syncs, held sends,
+//! the node's clock), [`wal`] (durable log), [`frame`] (length-delimited
+//! framing), [`client`] and [`admin`] (blocking client libraries), [`node`]
+//! (the tokio process around the driver).
 
 pub mod admin;
 pub mod client;
+pub mod conflict;
 pub mod core;
 pub mod driver;
 pub mod frame;
+pub mod leaderless;
 pub mod node;
 pub mod ops;
 pub mod seam;
