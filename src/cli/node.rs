@@ -1,6 +1,6 @@
 //! `faultline node`: run one node of the built-in replicated store.
 
-use crate::store::core::{Config, Reads, Replication};
+use crate::store::core::{Config, Core, Reads, Replication};
 use crate::store::node::{run_node, NodeConfig};
 use crate::store::wal::FsyncPolicy;
 use anyhow::{bail, Context};
@@ -121,6 +121,6 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         fsync: a.fsync,
         time_origin_ns: a.time_origin_ns,
     };
-    run_node(cfg).with_context(|| format!("node {} cannot start", a.id))?;
+    run_node::<Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
     Ok(crate::exit::VALID)
 }

@@ -4,9 +4,10 @@
 //! nemesis changes to make a node's clock drift.
 
 use crate::store::client::ClientError;
-use crate::store::core::Role;
 use crate::store::frame::{self, FrameError};
+use crate::store::seam::Role;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::io::BufReader;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -17,8 +18,12 @@ pub struct NodeStatus {
     pub role: Role,
     pub term: u64,
     pub leader: Option<String>,
+    /// Log positions of topologies with a replicated log (0 elsewhere).
+    #[serde(default)]
     pub commit_index: u64,
+    #[serde(default)]
     pub applied_index: u64,
+    #[serde(default)]
     pub last_log_index: u64,
     pub clock_offset_ms: i64,
     /// How fast the node's core clock runs relative to real time (1.0 unless
@@ -30,6 +35,10 @@ pub struct NodeStatus {
     /// measured on the node's own core clock (so at `clock_rate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires_in_ms: Option<f64>,
+    /// Whatever else the node's topology reports (see
+    /// [`crate::store::seam::ProtocolStatus::detail`]).
+    #[serde(flatten)]
+    pub detail: Map<String, Value>,
 }
 
 fn unit_rate() -> f64 {
@@ -146,6 +155,7 @@ mod tests {
             panic!("not a status");
         };
         assert_eq!(s.clock_rate, 1.0);
+        assert!(s.detail.is_empty(), "every field is known: {:?}", s.detail);
         let req = serde_json::to_string(&AdminRequest::SetClockRate { rate: 0.25 }).unwrap();
         assert_eq!(req, r#"{"cmd":"set-clock-rate","rate":0.25}"#);
     }

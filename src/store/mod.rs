@@ -1,20 +1,24 @@
 //! The built-in reference replicated store (see ARCHITECTURE.md).
 //!
-//! Parts: [`ops`] (client protocol and state machine), [`core`] (the pure
-//! single-leader replication protocol), [`leaderless`] (the pure Dynamo-style
-//! protocol), [`conflict`] (conflict resolution without a single leader),
-//! [`wal`] (durable log), [`frame`] (length-delimited framing), [`client`] and
-//! [`admin`] (blocking client libraries), [`node`] (the tokio process driving
-//! the core).
+//! Parts: [`ops`] (client protocol and state machine), [`seam`] (the trait
+//! every topology's pure protocol core implements), [`core`] (the pure
+//! single-leader, Raft-style protocol), [`leaderless`] (the pure
+//! Dynamo-style protocol), [`conflict`] (conflict resolution without a single
+//! leader), [`driver`] (the sans-IO node driver: batching, syncs, held sends,
+//! the node's clock), [`wal`] (durable log), [`frame`] (length-delimited
+//! framing), [`client`] and [`admin`] (blocking client libraries), [`node`]
+//! (the tokio process around the driver).
 
 pub mod admin;
 pub mod client;
 pub mod conflict;
 pub mod core;
+pub mod driver;
 pub mod frame;
 pub mod leaderless;
 pub mod node;
 pub mod ops;
+pub mod seam;
 pub mod wal;
 
 pub use admin::{AdminClient, NodeStatus};

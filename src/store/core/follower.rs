@@ -1,7 +1,7 @@
 //! The follower's half of the core: log matching on appends, conflict
 //! truncation (with `discard` events), snapshot installation.
 
-use super::{Action, Command, Core, Durable, Entry, Message, NodeId, Role, Snapshot};
+use super::{Action, Command, Core, Durable, Entry, Message, NodeId, Record, Role, Snapshot};
 
 impl Core {
     #[allow(clippy::too_many_arguments)]
@@ -75,7 +75,8 @@ impl Core {
             }
         }
         if !fresh.is_empty() {
-            self.out.push(Action::Persist(Durable::Append(fresh)));
+            self.out
+                .push(Action::Persist(Durable::Append(Record::Entries(fresh))));
         }
         if commit > self.commit {
             self.commit = commit.min(last_new).max(self.commit);
@@ -99,7 +100,8 @@ impl Core {
                 self.event("discard", e.term, Some(e));
             }
         }
-        self.out.push(Action::Persist(Durable::TruncateFrom(index)));
+        self.out
+            .push(Action::Persist(Durable::Append(Record::Truncate { from: index })));
     }
 
     pub(super) fn reply_append(&mut self, to: &str, success: bool, index: u64, read_seq: u64) {
@@ -146,12 +148,7 @@ impl Core {
         // A commit index learnt from a deposed leader may cover entries this one
         // never committed: forget it, the leader's next append restates its own.
         self.commit = index;
-        self.out.push(Action::Persist(Durable::Snapshot {
-            snapshot: snap,
-            tail: self.log.entries.clone(),
-            term: self.term,
-            vote: self.vote.clone(),
-        }));
+        self.persist_snapshot(snap);
         self.apply();
         self.reply_append(&from, true, index, read_seq);
     }

@@ -7,7 +7,8 @@
 //! new leader exists before `lease_until`.
 
 use super::{
-    Action, Command, Core, Durable, Entry, Message, PendingRead, Progress, Reads, Replication, Role, Snapshot,
+    Action, Command, Core, Durable, Entry, Message, PendingRead, Progress, Reads, Record, Replication, Role,
+    Snapshot,
 };
 use crate::store::ops::Outcome;
 use serde_json::Value;
@@ -50,8 +51,10 @@ impl Core {
         };
         let index = e.index;
         match self.out.last_mut() {
-            Some(Action::Persist(Durable::Append(v))) => v.push(e.clone()),
-            _ => self.out.push(Action::Persist(Durable::Append(vec![e.clone()]))),
+            Some(Action::Persist(Durable::Append(Record::Entries(v)))) => v.push(e.clone()),
+            _ => self
+                .out
+                .push(Action::Persist(Durable::Append(Record::Entries(vec![e.clone()])))),
         }
         self.log.push(e);
         index

@@ -1,10 +1,12 @@
-//! The pure protocol core of the built-in store: `(state, now, input) -> actions`.
+//! The single-leader protocol core of the built-in store: `(state, now,
+//! input) -> actions`, one implementation of [`crate::store::seam::Protocol`].
 //!
 //! Raft-style: terms, majority votes for the most up-to-date candidate, log
 //! matching, commit by the configured replication mode, snapshot catch-up.
-//! No sockets, clocks, randomness or disk: the node process and the test
-//! simulator drive the very same code. Time is a number the driver passes in;
-//! timers are deadlines checked on `Tick`.
+//! No sockets, clocks, randomness or disk: the node process and the
+//! simulators drive the very same code through the node driver
+//! ([`crate::store::driver`]). Time is a number the driver passes in; timers
+//! are deadlines checked on `Tick`.
 //!
 //! Invariants (fencing on): at most one leader per term; a leader acknowledges
 //! a write only once the replication mode's rule holds for it; a message with
@@ -13,27 +15,21 @@
 mod follower;
 mod leader;
 mod log;
+mod protocol;
 #[cfg(test)]
 mod sim;
 mod types;
 
+pub use crate::store::seam::{Event, Role};
 pub use log::Log;
+pub use protocol::Recovered;
 pub use types::{
-    Action, Command, Config, Durable, Entry, Event, Input, Message, NodeId, Reads, Replication, Snapshot,
+    Action, Command, Config, Durable, Entry, Input, Message, NodeId, Reads, Record, Replication, Snapshot,
 };
 
 use crate::store::ops::{ClientOp, KvState, Outcome};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Follower,
-    Candidate,
-    Leader,
-}
 
 /// The leader's view of one follower.
 #[derive(Clone, Debug, Default)]
@@ -52,29 +48,6 @@ struct PendingRead {
     key: Value,
     seq: u64,
     index: u64,
-}
-
-/// What a node recovered from its disk.
-#[derive(Clone, Debug, Default)]
-pub struct Recovered {
-    pub term: u64,
-    pub vote: Option<NodeId>,
-    pub snapshot: Option<Snapshot>,
-    pub entries: Vec<Entry>,
-}
-
-/// A summary for the admin endpoint.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoreStatus {
-    pub role: Role,
-    pub term: u64,
-    pub leader: Option<NodeId>,
-    pub commit_index: u64,
-    pub applied_index: u64,
-    pub last_log_index: u64,
-    /// `Reads::Lease` leaders: the core time (monotonic ns) the read lease ends
-    /// (in the past once expired); `None` for other roles and read modes.
-    pub lease_until_ns: Option<u64>,
 }
 
 pub struct Core {
@@ -172,19 +145,6 @@ impl Core {
         c
     }
 
-    pub fn status(&self) -> CoreStatus {
-        CoreStatus {
-            role: self.role,
-            term: self.term,
-            leader: self.leader.clone(),
-            commit_index: self.commit,
-            applied_index: self.applied,
-            last_log_index: self.log.last_index(),
-            lease_until_ns: (self.role == Role::Leader && self.cfg.reads == Reads::Lease)
-                .then_some(self.lease_until),
-        }
-    }
-
     pub fn config(&self) -> &Config {
         &self.cfg
     }
@@ -195,29 +155,6 @@ impl Core {
 
     pub fn log(&self) -> &Log {
         &self.log
-    }
-
-    /// Advances the state machine by one input and returns what to do.
-    pub fn step(&mut self, now: u64, input: Input) -> Vec<Action> {
-        self.now = self.now.max(now);
-        match input {
-            Input::Peer { from, msg } => self.on_message(from, msg),
-            Input::Client { req, op } => self.on_client(req, op),
-            Input::Tick { jitter_ns } => {
-                self.jitter = jitter_ns;
-                self.on_tick();
-            }
-            Input::Flush => {
-                if self.role == Role::Leader {
-                    self.flush();
-                }
-            }
-            Input::Persisted { index } => {
-                self.durable = self.durable.max(index);
-                self.maybe_commit();
-            }
-        }
-        std::mem::take(&mut self.out)
     }
 
     fn others(&self) -> Vec<NodeId> {
@@ -264,10 +201,23 @@ impl Core {
     }
 
     fn persist_hard_state(&mut self) {
-        self.out.push(Action::Persist(Durable::HardState {
+        self.out.push(Action::Persist(Durable::Append(Record::Hard {
             term: self.term,
             vote: self.vote.clone(),
-        }));
+        })));
+    }
+
+    /// A snapshot write: `snapshot`, then the hard state and the log after it.
+    fn persist_snapshot(&mut self, snapshot: Snapshot) {
+        let mut log = vec![Record::Hard {
+            term: self.term,
+            vote: self.vote.clone(),
+        }];
+        if !self.log.entries.is_empty() {
+            log.push(Record::Entries(self.log.entries.clone()));
+        }
+        self.out
+            .push(Action::Persist(Durable::Snapshot { snapshot, log }));
     }
 
     fn reset_election_deadline(&mut self) {
@@ -480,11 +430,6 @@ impl Core {
             term,
             data: self.kv.clone(),
         };
-        self.out.push(Action::Persist(Durable::Snapshot {
-            snapshot,
-            tail: self.log.entries.clone(),
-            term: self.term,
-            vote: self.vote.clone(),
-        }));
+        self.persist_snapshot(snapshot);
     }
 }

@@ -1,10 +1,18 @@
-//! A deterministic simulator: the very same core, a seeded message queue with
-//! random latency, partitions as dropped links, crashes that keep only what
-//! was persisted. Tests of elections, log matching, snapshots, fencing and
-//! each replication mode's acknowledgement rule.
+//! A deterministic simulator of the single-leader core behind the real node
+//! driver ([`crate::store::driver`]): a seeded message queue with random
+//! latency, partitions as dropped links, in-memory disks whose syncs take
+//! `sync_ms` (0: at once), crashes that keep only what was synced. Tests of
+//! elections, log matching, snapshots, fencing, each replication mode's
+//! acknowledgement rule, and that the driver's durability rules keep every
+//! acknowledged write across crashes.
+//!
+//! A delayed sync does not block its node here (the real node blocks on an
+//! inline sync): the driver's rules must hold either way.
 
 use super::*;
+use crate::store::driver::{Driver, HostTime};
 use crate::store::ops::ClientOp;
+use crate::store::seam::{MemDisk, NoOpts, Now, Protocol, Stored};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -13,8 +21,8 @@ const MS: u64 = 1_000_000;
 
 struct Sim {
     cfgs: BTreeMap<String, Config>,
-    nodes: BTreeMap<String, Core>,
-    disks: BTreeMap<String, Recovered>,
+    nodes: BTreeMap<String, Driver<Core>>,
+    disks: BTreeMap<String, MemDisk<Record, Snapshot>>,
     now: u64,
     rng: ChaCha8Rng,
     queue: Vec<(u64, String, String, Message)>,
@@ -23,36 +31,11 @@ struct Sim {
     replies: BTreeMap<u64, (String, Outcome)>,
     events: Vec<(String, Event)>,
     next_req: u64,
-    /// Per-node clocks that run at their own rate: (sim time set, clock then, rate).
-    /// Nodes absent here read the simulator's time.
-    clocks: BTreeMap<String, (u64, u64, f64)>,
-}
-
-fn apply_disk(d: &mut Recovered, p: &Durable) {
-    match p {
-        Durable::HardState { term, vote } => {
-            d.term = *term;
-            d.vote = vote.clone();
-        }
-        Durable::Append(es) => {
-            for e in es {
-                d.entries.retain(|x| x.index < e.index);
-                d.entries.push(e.clone());
-            }
-        }
-        Durable::TruncateFrom(i) => d.entries.retain(|x| x.index < *i),
-        Durable::Snapshot {
-            snapshot,
-            tail,
-            term,
-            vote,
-        } => {
-            d.snapshot = Some(snapshot.clone());
-            d.entries = tail.clone();
-            d.term = *term;
-            d.vote = vote.clone();
-        }
-    }
+    /// How long a disk sync takes, in ms (0: synced as soon as written).
+    sync_ms: u64,
+    /// Each node's sync in progress: when it completes and the last batch it
+    /// covers (batches written meanwhile wait for the next sync).
+    sync_due: BTreeMap<String, (u64, u64)>,
 }
 
 impl Sim {
@@ -72,7 +55,8 @@ impl Sim {
             replies: BTreeMap::new(),
             events: Vec::new(),
             next_req: 0,
-            clocks: BTreeMap::new(),
+            sync_ms: 0,
+            sync_due: BTreeMap::new(),
         };
         for id in &ids {
             let mut c = Config::new(id, &refs);
@@ -80,45 +64,103 @@ impl Sim {
             c.election_timeout_ns = 150 * MS;
             tweak(&mut c);
             let jitter = rng.gen_range(0..c.election_timeout_ns);
-            sim.nodes
-                .insert(id.clone(), Core::new(c.clone(), Recovered::default(), 0, jitter));
-            sim.disks.insert(id.clone(), Recovered::default());
+            let (d, _) = Driver::start(c.clone(), Stored::default(), sim.host(), jitter);
+            sim.nodes.insert(id.clone(), d);
+            sim.disks.insert(id.clone(), MemDisk::default());
             sim.cfgs.insert(id.clone(), c);
         }
         sim
     }
 
+    fn host(&self) -> HostTime {
+        HostTime::at(self.now)
+    }
+
+    fn core(&self, id: &str) -> &Core {
+        self.nodes[id].core()
+    }
+
+    fn cores(&self) -> impl Iterator<Item = (&String, &Core)> {
+        self.nodes.iter().map(|(id, d)| (id, d.core()))
+    }
+
+    /// One input is one driver batch.
     fn input(&mut self, id: &str, input: Input) {
         if self.down.contains(id) {
             return;
         }
-        let now = self.clock(id);
-        let Some(core) = self.nodes.get_mut(id) else {
+        let host = self.host();
+        let Some(d) = self.nodes.get_mut(id) else {
             return;
         };
-        let mut acts = core.step(now, input);
-        acts.extend(core.step(now, Input::Flush));
-        // The simulated disk syncs at once.
-        let index = core.log.last_index();
-        acts.extend(core.step(now, Input::Persisted { index }));
-        for a in acts {
-            match a {
-                Action::Send { to, msg } => {
-                    if !self.cut.contains(&(id.to_string(), to.clone())) {
-                        let at = self.now + self.rng.gen_range(1..4) * MS;
-                        self.queue.push((at, id.to_string(), to, msg));
+        d.step(host, input);
+        self.pump(id);
+    }
+
+    /// Ends node `id`'s batch and performs it. With instant syncs the sync
+    /// report's consequences (the leader's commits) follow at once.
+    fn pump(&mut self, id: &str) {
+        let host = self.host();
+        loop {
+            let (Some(d), Some(disk)) = (self.nodes.get_mut(id), self.disks.get_mut(id)) else {
+                return;
+            };
+            let ready = d.ready(host);
+            let mut synced = false;
+            if let Some(b) = ready.persist {
+                disk.write(b.id, b.writes);
+                if self.sync_ms == 0 {
+                    if let Some(last) = disk.sync() {
+                        d.synced(host, last);
+                        synced = true;
                     }
+                } else {
+                    let due = self.now + self.sync_ms * MS;
+                    self.sync_due.entry(id.to_string()).or_insert((due, b.id));
                 }
-                Action::Reply { req, outcome } => {
-                    self.replies.insert(req, (id.to_string(), outcome));
-                }
-                Action::Persist(p) => {
-                    if let Some(d) = self.disks.get_mut(id) {
-                        apply_disk(d, &p);
-                    }
-                }
-                Action::Event(e) => self.events.push((id.to_string(), e)),
             }
+            let mut sends = ready.send;
+            sends.extend(d.take_released());
+            self.events
+                .extend(ready.events.into_iter().map(|e| (id.to_string(), e)));
+            for (req, outcome) in ready.replies {
+                self.replies.insert(req, (id.to_string(), outcome));
+            }
+            for (to, msg) in sends {
+                if !self.cut.contains(&(id.to_string(), to.clone())) {
+                    let at = self.now + self.rng.gen_range(1..4) * MS;
+                    self.queue.push((at, id.to_string(), to, msg));
+                }
+            }
+            if !synced {
+                return;
+            }
+        }
+    }
+
+    /// Completes the syncs due by now (group commits), starting the next one
+    /// for batches written while they ran.
+    fn finish_syncs(&mut self) {
+        let now = self.now;
+        let due: Vec<(String, u64)> = self
+            .sync_due
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(id, (_, batch))| (id.clone(), *batch))
+            .collect();
+        let host = self.host();
+        for (id, batch) in due {
+            self.sync_due.remove(&id);
+            let (Some(d), Some(disk)) = (self.nodes.get_mut(&id), self.disks.get_mut(&id)) else {
+                continue;
+            };
+            if let Some(last) = disk.sync_upto(batch) {
+                d.synced(host, last);
+            }
+            if let Some(next) = disk.last_unsynced() {
+                self.sync_due.insert(id.clone(), (now + self.sync_ms * MS, next));
+            }
+            self.pump(&id);
         }
     }
 
@@ -127,6 +169,7 @@ impl Sim {
         for _ in 0..ms {
             self.now += MS;
             let now = self.now;
+            self.finish_syncs();
             let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queue)
                 .into_iter()
                 .partition(|m| m.0 <= now);
@@ -146,24 +189,25 @@ impl Sim {
         }
     }
 
-    /// What node `id`'s clock reads now.
-    fn clock(&self, id: &str) -> u64 {
-        match self.clocks.get(id) {
-            Some(&(t0, base, rate)) => base + ((self.now - t0) as f64 * rate) as u64,
-            None => self.now,
-        }
-    }
-
     /// From now on node `id`'s clock runs at `rate` times real time (continuously).
     fn set_clock_rate(&mut self, id: &str, rate: f64) {
-        let base = self.clock(id);
-        self.clocks.insert(id.to_string(), (self.now, base, rate));
+        let host = self.host();
+        if let Some(d) = self.nodes.get_mut(id) {
+            d.clock_mut().set_rate(host, rate).expect("a valid rate");
+        }
     }
 
     fn client(&mut self, id: &str, op: ClientOp) -> u64 {
         self.next_req += 1;
         let req = self.next_req;
-        self.input(id, Input::Client { req, op });
+        self.input(
+            id,
+            Input::Client {
+                req,
+                op,
+                opts: NoOpts {},
+            },
+        );
         req
     }
 
@@ -190,8 +234,7 @@ impl Sim {
     }
 
     fn leaders(&self) -> Vec<String> {
-        self.nodes
-            .iter()
+        self.cores()
             .filter(|(id, c)| c.role == Role::Leader && !self.down.contains(*id))
             .map(|(id, _)| id.clone())
             .collect()
@@ -201,7 +244,7 @@ impl Sim {
     fn leader(&self) -> String {
         self.leaders()
             .into_iter()
-            .max_by_key(|id| self.nodes[id].term)
+            .max_by_key(|id| self.core(id).term)
             .expect("a leader")
     }
 
@@ -218,19 +261,27 @@ impl Sim {
         self.cut.clear();
     }
 
+    /// Kills node `id`: messages to it and its unsynced writes are lost.
     fn crash(&mut self, id: &str) {
         self.down.insert(id.to_string());
         self.queue.retain(|m| m.2 != id);
+        self.sync_due.remove(id);
+        if let Some(d) = self.disks.get_mut(id) {
+            d.crash();
+        }
     }
 
+    /// Starts node `id` again from its disk, with a fresh clock.
     fn restart(&mut self, id: &str) {
         self.down.remove(id);
-        let c = Core::new(self.cfgs[id].clone(), self.disks[id].clone(), self.now, 0);
-        self.nodes.insert(id.to_string(), c);
+        let stored = self.disks[id].stored();
+        let (d, _) = Driver::start(self.cfgs[id].clone(), stored, self.host(), 0);
+        self.nodes.insert(id.to_string(), d);
+        self.pump(id);
     }
 
     fn value(&self, id: &str, k: &str) -> Value {
-        self.nodes[id].kv.get(&json!(k))
+        self.core(id).kv.get(&json!(k))
     }
 
     fn events(&self, kind: &str) -> Vec<(String, u64, Option<u64>)> {
@@ -255,93 +306,4 @@ mod election;
 mod lease;
 mod replication;
 
-mod props {
-    use super::*;
-    use proptest::prelude::*;
-    use proptest::test_runner::{Config as PtConfig, RngSeed};
-
-    #[derive(Clone, Debug)]
-    enum Fault {
-        Write,
-        Crash(usize),
-        Restart(usize),
-        Isolate(usize),
-        Heal,
-        Run(u64),
-    }
-
-    fn fault() -> impl Strategy<Value = Fault> {
-        prop_oneof![
-            4 => Just(Fault::Write),
-            1 => (0..5usize).prop_map(Fault::Crash),
-            1 => (0..5usize).prop_map(Fault::Restart),
-            1 => (0..5usize).prop_map(Fault::Isolate),
-            1 => Just(Fault::Heal),
-            2 => (1..400u64).prop_map(Fault::Run),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(PtConfig { cases: 48, rng_seed: RngSeed::Fixed(0x5107e), ..PtConfig::default() })]
-
-        /// Safe mode under random crashes and partitions: one leader per term, identical
-        /// committed prefixes, no acknowledged write lost, and the state equals a
-        /// brute-force replay of the committed log.
-        #[test]
-        fn quorum_mode_is_safe_under_random_faults(seed in any::<u64>(), faults in proptest::collection::vec(fault(), 1..40)) {
-            let mut s = Sim::new(5, seed, |_| {});
-            s.run(800);
-            let mut n = 0i64;
-            for f in faults {
-                match f {
-                    Fault::Write => {
-                        if let Some(l) = s.leaders().into_iter().max_by_key(|id| s.nodes[id].term) {
-                            n += 1;
-                            s.write(&l, &format!("k{}", n % 3), n);
-                        }
-                        s.run(5);
-                    }
-                    Fault::Crash(i) => s.crash(&format!("n{}", i + 1)),
-                    Fault::Restart(i) => {
-                        let id = format!("n{}", i + 1);
-                        if s.down.contains(&id) {
-                            s.restart(&id);
-                        }
-                    }
-                    Fault::Isolate(i) => s.isolate(&format!("n{}", i + 1)),
-                    Fault::Heal => s.heal(),
-                    Fault::Run(ms) => s.run(ms),
-                }
-            }
-            s.heal();
-            for id in s.down.clone() {
-                s.restart(&id);
-            }
-            s.run(2000);
-            let mut by_term = BTreeMap::new();
-            for (node, term, _) in s.events("leader") {
-                prop_assert!(by_term.insert(term, node).is_none(), "two leaders in term {}", term);
-            }
-            let l = s.leader();
-            let ll = &s.nodes[&l];
-            for (id, c) in &s.nodes {
-                let upto = c.commit.min(ll.commit);
-                for i in 1..=upto {
-                    prop_assert_eq!(c.log.get(i), ll.log.get(i), "{} differs at committed index {}", id, i);
-                }
-            }
-            for (node, term, index) in s.events("ack") {
-                let index = index.unwrap_or(0);
-                prop_assert!(index <= ll.commit, "ack by {} at {} beyond commit", node, index);
-                prop_assert_eq!(ll.log.term_at(index), Some(term), "acked entry {} lost", index);
-            }
-            let mut oracle = KvState::default();
-            for i in 1..=ll.applied {
-                if let Some(Entry { cmd: Command::Client(op), .. }) = ll.log.get(i) {
-                    oracle.apply(op);
-                }
-            }
-            prop_assert_eq!(&oracle, &ll.kv);
-        }
-    }
-}
+mod props;

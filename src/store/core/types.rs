@@ -1,11 +1,11 @@
 //! Data the protocol core consumes and produces: configuration, log entries,
 //! peer messages, inputs and actions.
 
-use crate::store::ops::{ClientOp, KvState, Outcome};
+use crate::store::ops::{ClientOp, KvState};
+use crate::store::seam::{self, CoreConfig, Timers};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-pub type NodeId = String;
+pub use crate::store::seam::NodeId;
 
 /// When a write counts as committed (and its client gets `ok`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -98,6 +98,21 @@ impl Config {
     }
 }
 
+impl CoreConfig for Config {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Ticks often enough for heartbeats (a fifth of one, 1 to 10 ms); each
+    /// election timeout gets a jitter of up to as much again.
+    fn timers(&self) -> Timers {
+        Timers {
+            tick_ns: (self.heartbeat_ns / 5).clamp(1_000_000, 10_000_000),
+            jitter_below_ns: self.election_timeout_ns.max(1),
+        }
+    }
+}
+
 /// What a log entry carries. (Entries are mostly client ops: boxing them would
 /// only add an allocation.)
 #[allow(clippy::large_enum_variant)]
@@ -171,86 +186,30 @@ impl Message {
     }
 }
 
-/// What drives the core.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Input {
-    Peer {
-        from: NodeId,
-        msg: Message,
-    },
-    /// `req` is the driver's handle for the reply.
-    Client {
-        req: u64,
-        op: ClientOp,
-    },
-    /// Time passes. `jitter_ns` (random, below the election timeout) is supplied
-    /// by the driver so the core itself needs no randomness.
-    Tick {
-        jitter_ns: u64,
-    },
-    /// The end of a batch of inputs: ship what the leader appended meanwhile.
-    Flush,
-    /// Every durable write issued so far up to the point where the log's last
-    /// index was `index` is now on disk: the leader may count its own copy.
-    Persisted {
-        index: u64,
-    },
-}
-
-/// Durable writes. The driver must make them durable (per its fsync policy)
-/// before it performs any send produced by the same or a later step, with one
-/// exception: a leader's `Append`/`InstallSnapshot` may leave at once (Raft's
-/// parallel disk write). Client replies and events may also leave at once: a
-/// write is answered only once committed, and the leader counts its own copy
-/// towards a commit only once the driver reports it with `Input::Persisted`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Durable {
-    HardState {
+/// One record of the single-leader core's WAL. (The serialized shape is the
+/// WAL's file format: keep it.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    Hard {
         term: u64,
         vote: Option<NodeId>,
     },
-    Append(Vec<Entry>),
-    /// Drop every entry at or after this index.
-    TruncateFrom(u64),
-    /// Replace everything up to `snapshot.index` by the snapshot; `tail` is the
-    /// log after it, `term`/`vote` the hard state (the WAL may be rewritten).
-    Snapshot {
-        snapshot: Snapshot,
-        tail: Vec<Entry>,
-        term: u64,
-        vote: Option<NodeId>,
+    Entries(Vec<Entry>),
+    /// Drop every entry at or after `from`.
+    Truncate {
+        from: u64,
     },
 }
 
-/// Node event kinds the driver stamps with node id and time (see `NodeEvent`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub kind: &'static str,
-    pub term: u64,
-    pub index: Option<u64>,
-    pub f: Option<String>,
-    pub key: Option<Value>,
-    pub value: Value,
-}
+/// What drives the core (see [`crate::store::seam::Input`]).
+pub type Input = seam::Input<Message>;
 
-impl Event {
-    /// An event with no kind (the driver skips it) and no fields.
-    pub fn none() -> Event {
-        Event {
-            kind: "",
-            term: 0,
-            index: None,
-            f: None,
-            key: None,
-            value: Value::Null,
-        }
-    }
-}
+/// Durable writes: log records, or a snapshot with the log after it and the
+/// hard state (`Write::Snapshot { snapshot, log: [Hard, Entries(tail)] }`).
+/// The seam's durability contract applies: the leader's `Append` and
+/// `InstallSnapshot` may leave before their batch is synced (Raft's parallel
+/// disk write); client replies and events leave at once, since the leader
+/// counts its own copy towards a commit only once `Input::Persisted` says so.
+pub type Durable = seam::Write<Record, Snapshot>;
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    Send { to: NodeId, msg: Message },
-    Reply { req: u64, outcome: Outcome },
-    Persist(Durable),
-    Event(Event),
-}
+pub type Action = seam::Action<Message, Record, Snapshot>;

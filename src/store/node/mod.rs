@@ -1,40 +1,39 @@
-//! The node process: drives the pure core with tokio, TCP and the WAL.
+//! The node process: a thin tokio shell around the sans-IO driver
+//! ([`crate::store::driver`]), generic over the protocol core it runs.
 //!
-//! One event loop owns the core. It takes a batch of inputs (client requests,
-//! peer messages, a tick), steps the core for each, hands the batch's durable
-//! records to the WAL thread (which group-commits whatever is queued with one
-//! sync), sends the leader's replication messages, client replies and event
-//! lines at once, and holds every other send (votes, append acknowledgements)
-//! until the WAL thread reports that batch synced. So nothing is voted or
-//! promised to a peer before it is as durable as the fsync policy says. Client
-//! replies need no wait: the core answers a write only once it is committed,
-//! counting the leader's own copy only after `Input::Persisted`, and a read
-//! only ever sees committed state; holding them behind the sync of newer,
-//! unrelated records only added a sync's latency to every write.
+//! The shell owns what the driver must not touch: the peer, client and
+//! admin sockets, the WAL and its thread, the host clock, the tick timer,
+//! the jitter's randomness and the node log. One event loop feeds the driver
+//! a batch of inputs (a wake-up plus everything queued meanwhile) and
+//! performs its [`Ready`]: sends, event lines, replies, then the batch's
+//! durable writes, which go to the WAL thread (group commit: one sync for
+//! whatever is queued) unless the driver asks for an inline sync, then the
+//! messages the driver released because their batch is synced.
 
 mod clock;
 mod net;
 
-pub use clock::{monotonic_ns, Clock, RateClock};
+pub use clock::{host_time, monotonic_ns};
 
 use crate::history::NodeEvent;
-use crate::store::admin::{AdminRequest, AdminResponse, NodeStatus};
-use crate::store::core::{Action, Config, Core, Durable, Event, Input, Message, Role};
+use crate::store::admin::{AdminRequest, AdminResponse};
+use crate::store::driver::{Driver, NodeClock, ReadyOf};
 use crate::store::ops::ClientOp;
+use crate::store::seam::{CoreConfig, Event, Input, Protocol, WriteOf};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// Everything `faultline node` needs.
+/// Everything `faultline node` needs; `C` is the protocol core's configuration.
 #[derive(Clone, Debug)]
-pub struct NodeConfig {
-    pub core: Config,
+pub struct NodeConfig<C> {
+    pub core: C,
     /// Peer port this node binds.
     pub listen: SocketAddr,
     /// Client port this node binds.
@@ -64,14 +63,15 @@ pub enum NodeError {
     Runtime(std::io::Error),
 }
 
-pub(crate) enum Ev {
+pub(crate) enum Ev<M, O> {
     Client {
         op: ClientOp,
+        opts: O,
         reply: net::ReplyTo,
     },
     Peer {
         from: String,
-        msg: Message,
+        msg: M,
     },
     Admin {
         req: AdminRequest,
@@ -85,18 +85,28 @@ struct NodeLog {
     buf: String,
     node: String,
     origin: u64,
-    clock: Arc<Clock>,
 }
 
 impl NodeLog {
-    /// A plain line, stamped with the node's (possibly skewed) wall clock.
-    fn line(&mut self, text: &str) {
-        let ms = self.clock.wall_ms();
-        self.buf.push_str(&format!("{ms} {}: {text}\n", self.node));
+    fn open(path: &Path, node: &str, origin: u64) -> Result<NodeLog, NodeError> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| NodeError::Log {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(NodeLog {
+            file,
+            buf: String::new(),
+            node: node.to_string(),
+            origin,
+        })
     }
-    fn raw(&mut self, text: &str) {
-        self.buf.push_str(text);
-        self.buf.push('\n');
+    /// A plain line, stamped with the node's (possibly skewed) wall clock.
+    fn line(&mut self, wall_ms: i64, text: &str) {
+        self.buf.push_str(&format!("{wall_ms} {}: {text}\n", self.node));
     }
     fn event(&mut self, e: Event) {
         if e.kind.is_empty() {
@@ -112,8 +122,8 @@ impl NodeLog {
             key: e.key,
             value: e.value,
         };
-        let line = ev.to_line();
-        self.raw(&line);
+        self.buf.push_str(&ev.to_line());
+        self.buf.push('\n');
     }
     fn flush(&mut self) {
         if !self.buf.is_empty() {
@@ -123,83 +133,160 @@ impl NodeLog {
     }
 }
 
-/// Runs a node until the process is killed. Errors only at start-up.
-pub fn run_node(cfg: NodeConfig) -> Result<(), NodeError> {
+/// Runs a node of protocol `P` until the process is killed. Errors only at start-up.
+pub fn run_node<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(NodeError::Runtime)?;
-    rt.block_on(serve(cfg))
+    rt.block_on(serve::<P>(cfg))
 }
 
-async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&cfg.log)
-        .map_err(|source| NodeError::Log {
-            path: cfg.log.clone(),
-            source,
-        })?;
-    let clock = Arc::new(Clock::default());
-    let mut log = NodeLog {
-        file,
-        buf: String::new(),
-        node: cfg.core.id.clone(),
-        origin: cfg.time_origin_ns,
-        clock: clock.clone(),
-    };
-    let (wal, rec, corruption) = Wal::open(&cfg.data_dir, cfg.fsync)?;
+type Job<P> = (u64, Vec<WriteOf<P>>);
+
+/// What the event loop holds besides its queues and timers.
+struct Shell<P: Protocol> {
+    driver: Driver<P>,
+    log: NodeLog,
+    peers: HashMap<String, mpsc::Sender<P::Msg>>,
+    /// Client requests waiting for their reply, by the driver's handle.
+    waiting: HashMap<u64, net::ReplyTo>,
+    next_req: u64,
+    wal: Arc<Mutex<Wal<P::Record, P::Snapshot>>>,
+    jobs: std::sync::mpsc::Sender<Job<P>>,
+}
+
+impl<P: Protocol> Shell<P> {
+    /// Feeds one input to the driver, stamped when it is taken off the queue
+    /// (not when the batch began): a lease read must be judged at a time after
+    /// it arrived, and a follower's leader-contact time must not precede the
+    /// message's arrival.
+    fn handle(&mut self, ev: Ev<P::Msg, P::ClientOpts>) {
+        match ev {
+            Ev::Client { op, opts, reply } => {
+                self.next_req += 1;
+                self.waiting.insert(self.next_req, reply);
+                let req = self.next_req;
+                self.driver.step(host_time(), Input::Client { req, op, opts });
+            }
+            Ev::Peer { from, msg } => self.driver.step(host_time(), Input::Peer { from, msg }),
+            Ev::Admin { req, tx } => {
+                let host = host_time();
+                let (resp, line) = self.driver.admin(host, req);
+                if let Some(line) = line {
+                    self.log.line(self.driver.clock().wall_ms(host), &line);
+                }
+                let _ = tx.send(resp);
+            }
+        }
+    }
+
+    fn send(&self, to: &str, msg: P::Msg) {
+        if let Some(p) = self.peers.get(to) {
+            let _ = p.try_send(msg);
+        }
+    }
+
+    /// Performs the end of a batch (see the module doc); true after an inline sync.
+    fn perform(&mut self, host: crate::store::driver::HostTime, ready: ReadyOf<P>) -> bool {
+        for (to, msg) in ready.send {
+            self.send(&to, msg);
+        }
+        if !ready.events.is_empty() || !ready.replies.is_empty() {
+            for e in ready.events {
+                self.log.event(e);
+            }
+            self.log.flush();
+            for (req, outcome) in ready.replies {
+                if let Some(reply) = self.waiting.remove(&req) {
+                    reply.send(outcome);
+                }
+            }
+        }
+        let mut inline = false;
+        if let Some(batch) = ready.persist {
+            if batch.inline {
+                let result = match self.wal.lock() {
+                    Ok(mut w) => write_and_commit(&mut w, &batch.writes),
+                    Err(_) => Err("WAL lock poisoned".to_string()),
+                };
+                if let Err(e) = result {
+                    self.fatal(&e);
+                }
+                self.driver.synced(host, batch.id);
+                inline = true;
+            } else if self.jobs.send((batch.id, batch.writes)).is_err() {
+                self.fatal("WAL thread gone");
+            }
+        }
+        for (to, msg) in self.driver.take_released() {
+            self.send(&to, msg);
+        }
+        self.log.flush();
+        inline
+    }
+
+    /// A node that cannot write its WAL must not go on acknowledging: stop.
+    fn fatal(&mut self, msg: &str) -> ! {
+        let wall = self.driver.clock().wall_ms(host_time());
+        self.log.line(wall, &format!("fatal: {msg}"));
+        self.log.flush();
+        eprintln!("fatal: {msg}");
+        std::process::exit(crate::exit::HARNESS)
+    }
+}
+
+async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError> {
+    let id = cfg.core.id().to_string();
+    let mut log = NodeLog::open(&cfg.log, &id, cfg.time_origin_ns)?;
+    let (wal, disk, corruption) = Wal::<P::Record, P::Snapshot>::open(&cfg.data_dir, cfg.fsync)?;
     if let Some(c) = &corruption {
         eprintln!("warning: {c}");
-        log.line(&format!("warning: {c}"));
+        log.line(
+            NodeClock::default().wall_ms(host_time()),
+            &format!("warning: {c}"),
+        );
     }
-    let (tx, mut rx) = mpsc::unbounded_channel::<Ev>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Ev<P::Msg, P::ClientOpts>>();
     let peer_l = net::bind("peer", cfg.listen).await?;
     let client_l = net::bind("client", cfg.client).await?;
     let admin_l = net::bind("admin", cfg.admin).await?;
-    let id = cfg.core.id.clone();
     tokio::spawn(net::accept_peers(peer_l, tx.clone()));
     tokio::spawn(net::accept_clients(client_l, tx.clone(), id.clone()));
     tokio::spawn(net::accept_admin(admin_l, tx.clone()));
-    let mut peers: HashMap<String, mpsc::Sender<Message>> = HashMap::new();
+    let mut peers = HashMap::new();
     for (pid, addr) in &cfg.cluster {
         if *pid != id {
             peers.insert(pid.clone(), net::spawn_peer(id.clone(), addr.clone()));
         }
     }
 
-    let et = cfg.core.election_timeout_ns.max(1);
+    let timers = cfg.core.timers();
     let mut rng = rand::thread_rng();
-    let recovered = (
-        rec.entries.len(),
-        rec.snapshot.as_ref().map_or(0, |s| s.index),
-        rec.term,
+    let (driver, recovered) = Driver::<P>::start(cfg.core.clone(), disk, host_time(), rng.gen());
+    let started = format!(
+        "node {id} started: peer {} client {} admin {}; recovered {recovered}",
+        cfg.listen, cfg.client, cfg.admin
     );
-    let mut core = Core::new(cfg.core.clone(), rec, clock.core_ns(), rng.gen_range(0..et));
-    log.line(&format!(
-        "node {id} started: peer {} client {} admin {}; recovered term {} snapshot index {} and {} log entries",
-        cfg.listen, cfg.client, cfg.admin, recovered.2, recovered.1, recovered.0
-    ));
-    log.event(Event {
-        kind: "start",
-        term: core.status().term,
-        ..Event::none()
-    });
-    log.flush();
-
-    let tick_every = Duration::from_nanos((cfg.core.heartbeat_ns / 5).clamp(1_000_000, 10_000_000));
-    let mut tick = tokio::time::interval(tick_every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    log.line(driver.clock().wall_ms(host_time()), &started);
     let wal = Arc::new(Mutex::new(wal));
-    let (jobs, mut synced_rx) = spawn_wal_thread(wal.clone());
-    let mut next_req: u64 = 0;
-    let mut waiting: HashMap<u64, net::ReplyTo> = HashMap::new();
-    let mut actions: Vec<Action> = Vec::new();
-    // Batches whose records are being synced: (batch id, log's last index, held actions).
-    let mut held: VecDeque<(u64, u64, Vec<Action>)> = VecDeque::new();
-    let mut next_batch: u64 = 0;
-    let mut synced: u64 = 0;
+    let (jobs, mut synced_rx) = spawn_wal_thread::<P>(wal.clone());
+    let mut shell = Shell {
+        driver,
+        log,
+        peers,
+        waiting: HashMap::new(),
+        next_req: 0,
+        wal,
+        jobs,
+    };
+    // The start event.
+    let host = host_time();
+    let ready = shell.driver.ready(host);
+    shell.perform(host, ready);
+
+    let mut tick = tokio::time::interval(Duration::from_nanos(timers.tick_ns.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Set after an inline sync: the messages that queued while this thread was
     // blocked in it (the leader's appends and heartbeats) are read before the
     // next tick, so a slow disk does not look like a silent leader.
@@ -207,10 +294,10 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
     loop {
         // Ticks first: a node resumed after SIGSTOP notices its election timeout
         // (and moves to a newer term) before it reads messages queued meanwhile.
-        enum Wake {
+        enum Wake<M, O> {
             Tick,
             Synced(Result<u64, String>),
-            Ev(Option<Ev>),
+            Ev(Option<Ev<M, O>>),
         }
         let wake = if std::mem::take(&mut read_before_tick) {
             tokio::task::yield_now().await;
@@ -230,141 +317,26 @@ async fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
             // the first one syncing alone and the rest waiting behind its sync.
             tokio::task::yield_now().await;
         }
-        let now = clock.core_ns();
-        let mut release: Vec<Action> = Vec::new();
-        // Each input is stamped when it is taken off the queue, not when the
-        // batch began: a lease read must be judged at a time after it arrived
-        // (the process may have been paused mid-batch), and a follower's
-        // leader-contact time must not precede the message's arrival.
-        let mut handle = |ev: Ev, core: &mut Core, actions: &mut Vec<Action>| match ev {
-            Ev::Client { op, reply } => {
-                next_req += 1;
-                waiting.insert(next_req, reply);
-                actions.extend(core.step(clock.core_ns(), Input::Client { req: next_req, op }));
-            }
-            Ev::Peer { from, msg } => actions.extend(core.step(clock.core_ns(), Input::Peer { from, msg })),
-            Ev::Admin { req, tx } => {
-                let resp = match req {
-                    AdminRequest::Status => {
-                        let s = core.status();
-                        let at = clock.core_ns();
-                        let lease_expires_in_ms = s.lease_until_ns.map(|u| (u as f64 - at as f64) / 1e6);
-                        AdminResponse::Status(NodeStatus {
-                            id: core.config().id.clone(),
-                            role: s.role,
-                            term: s.term,
-                            leader: s.leader,
-                            commit_index: s.commit_index,
-                            applied_index: s.applied_index,
-                            last_log_index: s.last_log_index,
-                            clock_offset_ms: clock.offset_ms(),
-                            clock_rate: clock.rate(),
-                            lease_expires_in_ms,
-                        })
-                    }
-                    AdminRequest::SetClockOffset { ms } => {
-                        clock.set_offset_ms(ms);
-                        log.line(&format!("clock offset set to {ms} ms"));
-                        AdminResponse::Ok
-                    }
-                    AdminRequest::SetClockRate { rate } => match clock.set_rate(rate) {
-                        Ok(()) => {
-                            log.line(&format!("clock rate set to {rate}"));
-                            AdminResponse::Ok
-                        }
-                        Err(bad) => AdminResponse::Error {
-                            reason: format!("clock rate must be finite and above 0 (got {bad})"),
-                        },
-                    },
-                };
-                let _ = tx.send(resp);
-            }
-        };
+        let host = host_time();
         match wake {
-            Wake::Ev(Some(ev)) => handle(ev, &mut core, &mut actions),
+            Wake::Ev(Some(ev)) => shell.handle(ev),
             Wake::Ev(None) => {}
             Wake::Tick => {
-                let jitter_ns = rng.gen_range(0..et);
-                actions.extend(core.step(now, Input::Tick { jitter_ns }));
+                let jitter_ns = match timers.jitter_below_ns {
+                    0 => 0,
+                    below => rng.gen_range(0..below),
+                };
+                shell.driver.step(host, Input::Tick { jitter_ns });
             }
-            Wake::Synced(Err(e)) => fatal(&mut log, &e),
-            Wake::Synced(Ok(id)) => {
-                synced = id;
-                let mut index = 0;
-                while held.front().is_some_and(|h| h.0 <= id) {
-                    if let Some((_, last, acts)) = held.pop_front() {
-                        index = index.max(last);
-                        release.extend(acts);
-                    }
-                }
-                actions.extend(core.step(now, Input::Persisted { index }));
-            }
+            Wake::Synced(Err(e)) => shell.fatal(&e),
+            Wake::Synced(Ok(batch)) => shell.driver.synced(host, batch),
         }
-        let mut n = 0;
-        while n < 4096 {
+        for _ in 0..4096 {
             let Ok(ev) = rx.try_recv() else { break };
-            handle(ev, &mut core, &mut actions);
-            n += 1;
+            shell.handle(ev);
         }
-        actions.extend(core.step(now, Input::Flush));
-
-        // Durable records go to the WAL thread (group commit). The leader's
-        // replication messages, replies and event lines leave at once; every
-        // other send waits until the records of its batch (and all before) are
-        // synced.
-        let mut records = Vec::new();
-        let mut late = Vec::with_capacity(actions.len());
-        let mut now_out = Vec::new();
-        for a in actions.drain(..) {
-            match a {
-                Action::Persist(d) => records.push(d),
-                a @ (Action::Reply { .. } | Action::Event(_)) => now_out.push(a),
-                Action::Send { to, msg }
-                    if matches!(msg, Message::Append { .. } | Message::InstallSnapshot { .. }) =>
-                {
-                    if let Some(p) = peers.get(&to) {
-                        let _ = p.try_send(msg);
-                    }
-                }
-                other => late.push(other),
-            }
-        }
-        perform(now_out, &mut log, &peers, &mut waiting);
-        if !records.is_empty() && held.is_empty() && core.status().role != Role::Leader {
-            // A follower with no batch in flight syncs on the spot: it has
-            // nothing to do in parallel with its own sync (its acks must wait
-            // for it anyway), and this saves two thread hand-offs on the
-            // commit path. With nothing held, `synced >= next_batch`, so the
-            // batch's sends and replies are released just below.
-            let index = core.log().last_index();
-            let result = match wal.lock() {
-                Ok(mut w) => write_and_commit(&mut w, &records),
-                Err(_) => Err("WAL lock poisoned".to_string()),
-            };
-            if let Err(e) = result {
-                fatal(&mut log, &e);
-            }
-            records.clear();
-            read_before_tick = true;
-            actions.extend(core.step(now, Input::Persisted { index }));
-        }
-        if !records.is_empty() {
-            next_batch += 1;
-            if jobs.send((next_batch, records)).is_err() {
-                fatal(&mut log, "WAL thread gone");
-            }
-        }
-        if synced >= next_batch {
-            release.extend(late);
-        } else {
-            let last = core.log().last_index();
-            match held.back_mut() {
-                Some(h) if h.0 == next_batch => h.2.extend(late),
-                _ => held.push_back((next_batch, last, late)),
-            }
-        }
-        perform(release, &mut log, &peers, &mut waiting);
-        log.flush();
+        let ready = shell.driver.ready(host);
+        read_before_tick = shell.perform(host, ready);
     }
 }
 
@@ -372,22 +344,22 @@ type SyncReport = Result<u64, String>;
 
 /// The WAL thread: writes each batch's records, syncs once for everything queued
 /// (group commit), and reports the last batch id covered.
-fn spawn_wal_thread(
-    wal: Arc<Mutex<Wal>>,
+fn spawn_wal_thread<P: Protocol>(
+    wal: Arc<Mutex<Wal<P::Record, P::Snapshot>>>,
 ) -> (
-    std::sync::mpsc::Sender<(u64, Vec<Durable>)>,
+    std::sync::mpsc::Sender<Job<P>>,
     mpsc::UnboundedReceiver<SyncReport>,
 ) {
-    let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<(u64, Vec<Durable>)>();
+    let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job<P>>();
     let (done_tx, done_rx) = mpsc::unbounded_channel::<SyncReport>();
     std::thread::spawn(move || {
-        while let Ok((mut id, mut records)) = jobs_rx.recv() {
+        while let Ok((mut id, mut writes)) = jobs_rx.recv() {
             while let Ok((next, more)) = jobs_rx.try_recv() {
                 id = next;
-                records.extend(more);
+                writes.extend(more);
             }
             let report = match wal.lock() {
-                Ok(mut w) => write_and_commit(&mut w, &records).map(|_| id),
+                Ok(mut w) => write_and_commit(&mut w, &writes).map(|_| id),
                 Err(_) => Err("WAL lock poisoned".to_string()),
             };
             let failed = report.is_err();
@@ -408,54 +380,18 @@ fn spawn_wal_thread(
     (jobs_tx, done_rx)
 }
 
-/// Writes `records` and makes them as durable as the fsync policy promises.
-fn write_and_commit(wal: &mut Wal, records: &[Durable]) -> Result<(), String> {
-    records
+/// Writes `writes` and makes them as durable as the fsync policy promises.
+fn write_and_commit<R, S>(
+    wal: &mut Wal<R, S>,
+    writes: &[crate::store::seam::Write<R, S>],
+) -> Result<(), String>
+where
+    R: serde::Serialize + serde::de::DeserializeOwned,
+    S: serde::Serialize + serde::de::DeserializeOwned,
+{
+    writes
         .iter()
-        .try_for_each(|d| wal.write(d))
+        .try_for_each(|w| wal.write(w))
         .and_then(|_| wal.commit())
         .map_err(|e| e.to_string())
-}
-
-/// Performs released actions: event lines first (flushed), then sends and replies.
-fn perform(
-    actions: Vec<Action>,
-    log: &mut NodeLog,
-    peers: &HashMap<String, mpsc::Sender<Message>>,
-    waiting: &mut HashMap<u64, net::ReplyTo>,
-) {
-    if actions.is_empty() {
-        return;
-    }
-    let mut rest = Vec::with_capacity(actions.len());
-    for a in actions {
-        match a {
-            Action::Event(e) => log.event(e),
-            other => rest.push(other),
-        }
-    }
-    log.flush();
-    for a in rest {
-        match a {
-            Action::Send { to, msg } => {
-                if let Some(p) = peers.get(&to) {
-                    let _ = p.try_send(msg);
-                }
-            }
-            Action::Reply { req, outcome } => {
-                if let Some(reply) = waiting.remove(&req) {
-                    reply.send(outcome);
-                }
-            }
-            Action::Persist(_) | Action::Event(_) => {}
-        }
-    }
-}
-
-/// A node that cannot write its WAL must not go on acknowledging: stop.
-fn fatal(log: &mut NodeLog, msg: &str) -> ! {
-    log.line(&format!("fatal: {msg}"));
-    log.flush();
-    eprintln!("fatal: {msg}");
-    std::process::exit(crate::exit::HARNESS)
 }

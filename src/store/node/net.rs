@@ -7,9 +7,9 @@
 
 use super::{Ev, NodeError};
 use crate::store::admin::{AdminRequest, AdminResponse};
-use crate::store::core::Message;
 use crate::store::frame::{self, FrameError};
-use crate::store::ops::{Outcome, Request, Response};
+use crate::store::ops::{Outcome, Response};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,11 +18,22 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
+/// A client request as the node reads it: [`crate::store::ops::Request`] plus the protocol's
+/// options, flattened beside the op (absent: their defaults).
+#[derive(Deserialize)]
+struct ClientFrame<O> {
+    id: u64,
+    #[serde(flatten)]
+    op: crate::store::ops::ClientOp,
+    #[serde(flatten)]
+    opts: O,
+}
+
 /// What travels between peers: the sender's id and one core message.
 #[derive(Serialize, Deserialize)]
-struct PeerFrame {
+struct PeerFrame<M> {
     from: String,
-    msg: Message,
+    msg: M,
 }
 
 pub(super) async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, NodeError> {
@@ -33,7 +44,11 @@ pub(super) async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpList
         .map_err(|source| NodeError::Bind { what, addr, source })
 }
 
-pub(super) async fn accept_peers(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) {
+pub(super) async fn accept_peers<M, O>(l: TcpListener, tx: mpsc::UnboundedSender<Ev<M, O>>)
+where
+    M: DeserializeOwned + Send + 'static,
+    O: Send + 'static,
+{
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -52,8 +67,8 @@ pub(super) async fn accept_peers(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) 
 }
 
 /// Starts the outbound link to one peer; returns its (bounded, lossy) queue.
-pub(super) fn spawn_peer(me: String, addr: String) -> mpsc::Sender<Message> {
-    let (tx, mut rx) = mpsc::channel::<Message>(8192);
+pub(super) fn spawn_peer<M: Serialize + Send + 'static>(me: String, addr: String) -> mpsc::Sender<M> {
+    let (tx, mut rx) = mpsc::channel::<M>(8192);
     tokio::spawn(async move {
         loop {
             let conn = tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(&addr)).await;
@@ -128,7 +143,11 @@ pub(crate) struct Answer {
 /// loop without waiting for earlier answers, so a client may pipeline several
 /// on one connection (each answer carries its request's id); a writer task
 /// sends answers as they are ready, all that are ready in one write.
-pub(super) async fn accept_clients(l: TcpListener, tx: mpsc::UnboundedSender<Ev>, node: String) {
+pub(super) async fn accept_clients<M, O>(l: TcpListener, tx: mpsc::UnboundedSender<Ev<M, O>>, node: String)
+where
+    M: Send + 'static,
+    O: DeserializeOwned + Send + 'static,
+{
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
         let _ = s.set_nodelay(true);
@@ -155,7 +174,7 @@ pub(super) async fn accept_clients(l: TcpListener, tx: mpsc::UnboundedSender<Ev>
                         return;
                     }
                 };
-                match frame::decode::<Request>(&body) {
+                match frame::decode::<ClientFrame<O>>(&body) {
                     Err(e) => {
                         let id = serde_json::from_slice::<serde_json::Value>(&body)
                             .ok()
@@ -174,7 +193,8 @@ pub(super) async fn accept_clients(l: TcpListener, tx: mpsc::UnboundedSender<Ev>
                             id: req.id,
                             _slot: slot,
                         };
-                        if tx.send(Ev::Client { op: req.op, reply }).is_err() {
+                        let (op, opts) = (req.op, req.opts);
+                        if tx.send(Ev::Client { op, opts, reply }).is_err() {
                             return;
                         }
                     }
@@ -216,7 +236,11 @@ fn bad(reason: String) -> Outcome {
     Outcome::Error { reason }
 }
 
-pub(super) async fn accept_admin(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) {
+pub(super) async fn accept_admin<M, O>(l: TcpListener, tx: mpsc::UnboundedSender<Ev<M, O>>)
+where
+    M: Send + 'static,
+    O: Send + 'static,
+{
     while let Ok((s, _)) = l.accept().await {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -243,5 +267,34 @@ pub(super) async fn accept_admin(l: TcpListener, tx: mpsc::UnboundedSender<Ev>) 
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ops::ClientOp;
+    use crate::store::seam::NoOpts;
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    struct Opts {
+        #[serde(default)]
+        w: Option<usize>,
+    }
+
+    #[test]
+    fn a_request_frame_carries_the_protocols_options_beside_the_op() {
+        let plain = br#"{"id":1,"f":"read","key":"k"}"#;
+        let f: ClientFrame<NoOpts> = frame::decode(plain).unwrap();
+        assert_eq!((f.id, f.op), (1, ClientOp::Read { key: "k".into() }));
+        let with = br#"{"id":2,"f":"write","key":"k","value":3,"w":2}"#;
+        let f: ClientFrame<NoOpts> = frame::decode(with).unwrap();
+        assert_eq!(f.id, 2, "options a protocol does not know are ignored");
+        let f: ClientFrame<Opts> = frame::decode(with).unwrap();
+        assert_eq!(f.opts, Opts { w: Some(2) });
+        let f: ClientFrame<Opts> = frame::decode(plain).unwrap();
+        assert_eq!(f.opts, Opts::default(), "absent options are the defaults");
+        let bad = br#"{"id":3,"f":"read","key":"k","w":"two"}"#;
+        assert!(frame::decode::<ClientFrame<Opts>>(bad).is_err());
     }
 }

@@ -1,4 +1,7 @@
-//! The write-ahead log: one file of framed records per node, plus a snapshot file.
+//! The write-ahead log: one file of framed records per node, plus a snapshot
+//! file. Generic over a protocol's record and snapshot types (see
+//! [`crate::store::seam::Write`]); what it recovers is exactly what applying
+//! the durable writes to an empty [`Stored`] gives.
 //!
 //! Record frame: little-endian u32 body length, u32 CRC32 of the body, JSON body.
 //! Recovery replays records until the first bad frame (short, oversized, CRC or
@@ -21,10 +24,12 @@
 
 mod direct;
 
-use crate::store::core::{Durable, Entry, NodeId, Recovered, Snapshot};
-use serde::{Deserialize, Serialize};
+use crate::store::seam::{Stored, Write};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Write as _};
+use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -72,14 +77,8 @@ impl std::fmt::Display for Corruption {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-enum Record {
-    Hard { term: u64, vote: Option<NodeId> },
-    Entries(Vec<Entry>),
-    Truncate { from: u64 },
-}
-
-pub struct Wal {
+/// A WAL of records `R` and snapshots `S`.
+pub struct Wal<R, S> {
     dir: PathBuf,
     file: File,
     buf: Vec<u8>,
@@ -90,6 +89,7 @@ pub struct Wal {
     allocated: u64,
     /// Direct synchronous appends, when syncing and the file system allows.
     direct: Option<direct::DirectTail>,
+    _types: PhantomData<fn(R, S)>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -99,7 +99,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
     }
 }
 
-fn frame(buf: &mut Vec<u8>, rec: &Record) {
+fn frame<R: Serialize>(buf: &mut Vec<u8>, rec: &R) {
     let body = serde_json::to_vec(rec).unwrap_or_default();
     buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
     buf.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
@@ -108,7 +108,7 @@ fn frame(buf: &mut Vec<u8>, rec: &Record) {
 
 /// Parses records from `data`; returns them, the end of the last good one
 /// and, if the data ends badly, where and why.
-fn parse(data: &[u8]) -> (Vec<Record>, u64, Option<(u64, String)>) {
+fn parse<R: DeserializeOwned>(data: &[u8]) -> (Vec<R>, u64, Option<(u64, String)>) {
     let mut out = Vec::new();
     let mut off = 0usize;
     while off < data.len() {
@@ -147,19 +147,22 @@ fn parse(data: &[u8]) -> (Vec<Record>, u64, Option<(u64, String)>) {
     (out, off as u64, None)
 }
 
-impl Wal {
+/// What [`Wal::open`] returns: the WAL, what it holds, and a torn tail cut off.
+pub type Opened<R, S> = (Wal<R, S>, Stored<R, S>, Option<Corruption>);
+
+impl<R: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned> Wal<R, S> {
     /// Opens (creating) the WAL in `dir` and recovers what it holds.
-    pub fn open(dir: &Path, policy: FsyncPolicy) -> Result<(Wal, Recovered, Option<Corruption>), WalError> {
+    pub fn open(dir: &Path, policy: FsyncPolicy) -> Result<Opened<R, S>, WalError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut rec = Recovered::default();
+        let mut stored = Stored::default();
         let spath = dir.join(SNAPSHOT_FILE);
         if spath.exists() {
             let text = std::fs::read(&spath).map_err(io(&spath))?;
-            let snap: Snapshot = serde_json::from_slice(&text).map_err(|e| WalError::Snapshot {
+            let snap: S = serde_json::from_slice(&text).map_err(|e| WalError::Snapshot {
                 path: spath.clone(),
                 reason: e.to_string(),
             })?;
-            rec.snapshot = Some(snap);
+            stored.snapshot = Some(snap);
         }
         let path = dir.join(WAL_FILE);
         let mut data = Vec::new();
@@ -188,25 +191,7 @@ impl Wal {
             file.sync_all().map_err(io(&path))?;
             allocated = end;
         }
-        let base = rec.snapshot.as_ref().map_or(0, |s| s.index);
-        for r in records {
-            match r {
-                Record::Hard { term, vote } => {
-                    rec.term = term;
-                    rec.vote = vote;
-                }
-                Record::Entries(es) => {
-                    for e in es {
-                        if e.index <= base {
-                            continue;
-                        }
-                        rec.entries.retain(|x| x.index < e.index);
-                        rec.entries.push(e);
-                    }
-                }
-                Record::Truncate { from } => rec.entries.retain(|x| x.index < from),
-            }
-        }
+        stored.log = records;
         let direct = match policy {
             FsyncPolicy::Never => None,
             _ => direct::DirectTail::open(&path, &data, end),
@@ -219,32 +204,21 @@ impl Wal {
             end,
             allocated,
             direct,
+            _types: PhantomData,
         };
-        Ok((wal, rec, corruption))
+        Ok((wal, stored, corruption))
     }
 
     fn path(&self) -> PathBuf {
         self.dir.join(WAL_FILE)
     }
 
-    /// Records one durable write (buffered until [`Wal::commit`], except under `always`).
-    pub fn write(&mut self, d: &Durable) -> Result<(), WalError> {
-        match d {
-            Durable::HardState { term, vote } => frame(
-                &mut self.buf,
-                &Record::Hard {
-                    term: *term,
-                    vote: vote.clone(),
-                },
-            ),
-            Durable::Append(es) => frame(&mut self.buf, &Record::Entries(es.clone())),
-            Durable::TruncateFrom(from) => frame(&mut self.buf, &Record::Truncate { from: *from }),
-            Durable::Snapshot {
-                snapshot,
-                tail,
-                term,
-                vote,
-            } => return self.install_snapshot(snapshot, tail, *term, vote.clone()),
+    /// Records one durable write (buffered until [`Wal::commit`], except
+    /// under `always`; a snapshot is written and synced at once).
+    pub fn write(&mut self, w: &Write<R, S>) -> Result<(), WalError> {
+        match w {
+            Write::Append(r) => frame(&mut self.buf, r),
+            Write::Snapshot { snapshot, log } => return self.install_snapshot(snapshot, log),
         }
         if self.policy == FsyncPolicy::Always {
             self.flush(true)?;
@@ -330,23 +304,18 @@ impl Wal {
         Ok(())
     }
 
-    /// Writes the snapshot file, then rewrites the WAL as hard state + `tail` (both atomically).
-    fn install_snapshot(
-        &mut self,
-        snap: &Snapshot,
-        tail: &[Entry],
-        term: u64,
-        vote: Option<NodeId>,
-    ) -> Result<(), WalError> {
+    /// Writes the snapshot file, then rewrites the WAL as `log` (each atomically).
+    /// A crash between the two leaves the new snapshot with the old log, whose
+    /// records the protocol's replay must tolerate (it skips what the snapshot covers).
+    fn install_snapshot(&mut self, snap: &S, log: &[R]) -> Result<(), WalError> {
         let sync = self.policy != FsyncPolicy::Never;
         let spath = self.dir.join(SNAPSHOT_FILE);
         let stmp = self.dir.join("snapshot.json.tmp");
         write_file(&stmp, &serde_json::to_vec(snap).unwrap_or_default(), sync)?;
         std::fs::rename(&stmp, &spath).map_err(io(&spath))?;
         let mut data = Vec::new();
-        frame(&mut data, &Record::Hard { term, vote });
-        if !tail.is_empty() {
-            frame(&mut data, &Record::Entries(tail.to_vec()));
+        for r in log {
+            frame(&mut data, r);
         }
         let path = self.path();
         let wtmp = self.dir.join("wal.log.tmp");
@@ -382,208 +351,4 @@ fn write_file(path: &Path, data: &[u8], sync: bool) -> Result<(), WalError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::core::Command;
-    use crate::store::ops::ClientOp;
-    use serde_json::json;
-
-    fn entry(term: u64, index: u64) -> Entry {
-        Entry {
-            term,
-            index,
-            cmd: Command::Client(ClientOp::Write {
-                key: json!("k"),
-                value: json!(index),
-            }),
-        }
-    }
-
-    #[test]
-    fn replay_truncate_and_torn_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-            assert!(bad.is_none() && rec.entries.is_empty());
-            w.write(&Durable::HardState {
-                term: 2,
-                vote: Some("n1".into()),
-            })
-            .unwrap();
-            w.write(&Durable::Append((1..=4).map(|i| entry(1, i)).collect()))
-                .unwrap();
-            w.write(&Durable::TruncateFrom(3)).unwrap();
-            w.write(&Durable::Append(vec![entry(2, 3)])).unwrap();
-            w.commit().unwrap();
-        }
-        let path = dir.path().join(WAL_FILE);
-        let good_len = log_end(&path);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK, "one padded chunk");
-        // A torn append: half a record where the next one would go.
-        let f = OpenOptions::new().write(true).open(&path).unwrap();
-        f.write_all_at(&[50, 0, 0, 0, 1, 2, 3, 4, b'{'], good_len)
-            .unwrap();
-        drop(f);
-        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-        let bad = bad.expect("torn tail reported");
-        assert_eq!(bad.offset, good_len);
-        assert!(bad.to_string().contains("wal.log"));
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().len(),
-            good_len,
-            "tail truncated"
-        );
-        assert_eq!((rec.term, rec.vote.as_deref()), (2, Some("n1")));
-        let got: Vec<_> = rec.entries.iter().map(|e| (e.index, e.term)).collect();
-        assert_eq!(got, vec![(1, 1), (2, 1), (3, 2)]);
-    }
-
-    /// The end of the valid records of a WAL file (where padding starts).
-    fn log_end(path: &Path) -> u64 {
-        parse(&std::fs::read(path).unwrap()).1
-    }
-
-    #[test]
-    fn chunk_padded_file_recovers_and_appends_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(WAL_FILE);
-        let big = |i: u64| Durable::Append(vec![entry(1, i)]);
-        {
-            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-            for i in 1..=5 {
-                w.write(&big(i)).unwrap();
-                w.commit().unwrap();
-            }
-        }
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK);
-        let end = log_end(&path);
-        assert!(end > 0 && end < CHUNK);
-        {
-            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-            w.preallocate().unwrap();
-            assert_eq!(w.allocated, CHUNK, "more than half a chunk left: no growth");
-            w.end = CHUNK - 1;
-            w.preallocate().unwrap();
-            assert_eq!(w.allocated, 2 * CHUNK, "grown ahead of need");
-            // Back to a chunk-sized file (still zero-padded after `end`).
-            w.file.set_len(CHUNK).unwrap();
-        }
-        {
-            let (mut w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-            assert!(bad.is_none(), "zero padding is not corruption: {bad:?}");
-            assert_eq!(rec.entries.len(), 5);
-            assert_eq!(std::fs::metadata(&path).unwrap().len(), CHUNK, "padding kept");
-            // Appends go where the log ends, not after the padding, and
-            // growing past the chunk adds another zeroed chunk.
-            for i in 6..=8 {
-                w.write(&big(i)).unwrap();
-            }
-            let filler = "x".repeat(CHUNK as usize);
-            w.write(&Durable::Append(vec![Entry {
-                term: 1,
-                index: 9,
-                cmd: Command::Client(ClientOp::Write {
-                    key: json!("big"),
-                    value: json!(filler),
-                }),
-            }]))
-            .unwrap();
-            w.commit().unwrap();
-        }
-        let len = std::fs::metadata(&path).unwrap().len();
-        assert_eq!(len % CHUNK, 0);
-        assert!(len >= 2 * CHUNK);
-        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-        assert!(bad.is_none(), "{bad:?}");
-        let got: Vec<u64> = rec.entries.iter().map(|e| e.index).collect();
-        assert_eq!(got, (1..=9).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn data_after_the_padding_is_reported_and_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(WAL_FILE);
-        {
-            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-            w.write(&Durable::Append(vec![entry(1, 1)])).unwrap();
-            w.commit().unwrap();
-        }
-        let end = log_end(&path);
-        // Junk at the very end of the file, behind zeros.
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"junk").unwrap();
-        drop(f);
-        let (mut w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-        let bad = bad.expect("junk behind the padding reported");
-        assert_eq!(bad.offset, end);
-        assert!(bad.reason.contains("zero padding"), "{}", bad.reason);
-        assert_eq!(rec.entries.len(), 1);
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), end, "cut");
-        w.write(&Durable::Append(vec![entry(1, 2)])).unwrap();
-        w.commit().unwrap();
-        drop(w);
-        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-        assert!(bad.is_none(), "{bad:?}");
-        assert_eq!(rec.entries.len(), 2);
-    }
-
-    #[test]
-    fn crc_flip_in_the_middle_keeps_prefix() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Always).unwrap();
-            for i in 1..=3 {
-                w.write(&Durable::Append(vec![entry(1, i)])).unwrap();
-            }
-        }
-        let path = dir.path().join(WAL_FILE);
-        let mut data = std::fs::read(&path).unwrap();
-        let (recs, _, _) = parse(&data);
-        assert_eq!(recs.len(), 3);
-        let second = {
-            let l = u32::from_le_bytes(data[0..4].try_into().unwrap()) as usize;
-            8 + l
-        };
-        data[second + 10] ^= 0xff;
-        std::fs::write(&path, &data).unwrap();
-        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-        assert_eq!(bad.unwrap().offset, second as u64);
-        assert_eq!(rec.entries.len(), 1);
-    }
-
-    #[test]
-    fn snapshot_compacts_and_recovers() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let (mut w, _, _) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-            w.write(&Durable::Append((1..=5).map(|i| entry(1, i)).collect()))
-                .unwrap();
-            let mut data = crate::store::ops::KvState::default();
-            data.apply(&ClientOp::Write {
-                key: json!("k"),
-                value: json!(4),
-            });
-            let snapshot = Snapshot {
-                index: 4,
-                term: 1,
-                data,
-            };
-            w.write(&Durable::Snapshot {
-                snapshot,
-                tail: vec![entry(1, 5)],
-                term: 1,
-                vote: None,
-            })
-            .unwrap();
-            w.write(&Durable::Append(vec![entry(1, 6)])).unwrap();
-            w.commit().unwrap();
-        }
-        let (_w, rec, bad) = Wal::open(dir.path(), FsyncPolicy::Batch).unwrap();
-        assert!(bad.is_none());
-        assert_eq!(rec.snapshot.unwrap().index, 4);
-        assert_eq!(
-            rec.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-            vec![5, 6]
-        );
-    }
-}
+mod tests;

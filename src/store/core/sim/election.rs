@@ -10,11 +10,10 @@ fn elects_one_leader_per_term_across_seeds() {
         s.run(1500);
         let l = s.leaders();
         assert_eq!(l.len(), 1, "seed {seed}: leaders {l:?}");
-        let t = s.nodes[&l[0]].term;
+        let t = s.core(&l[0]).term;
         assert!(s
-            .nodes
-            .values()
-            .all(|c| c.term == t && c.leader.as_deref() == Some(l[0].as_str())));
+            .cores()
+            .all(|(_, c)| c.term == t && c.leader.as_deref() == Some(l[0].as_str())));
         let mut by_term = BTreeMap::new();
         for (n, term, _) in s.events("leader") {
             assert!(
@@ -39,7 +38,7 @@ fn partitioned_leader_is_replaced_and_steps_down_then_logs_converge() {
     let new = s.leader();
     assert_ne!(new, old);
     assert_ne!(
-        s.nodes[&old].role,
+        s.core(&old).role,
         Role::Leader,
         "check-quorum deposes the cut-off leader"
     );
@@ -54,8 +53,8 @@ fn partitioned_leader_is_replaced_and_steps_down_then_logs_converge() {
     s.heal();
     s.run(1000);
     let leader = s.leader();
-    let reference = s.nodes[&leader].log.entries.clone();
-    for (id, c) in &s.nodes {
+    let reference = s.core(&leader).log.entries.clone();
+    for (id, c) in s.cores() {
         assert_eq!(c.log.entries, reference, "{id}: log matching");
         assert_eq!(s.value(id, "x"), json!(2), "{id}");
     }
@@ -77,7 +76,7 @@ fn stale_terms_are_refused_and_fence_the_old_leader() {
         0,
     );
     let acts = c.step(
-        1,
+        Now::at(1),
         Input::Peer {
             from: "n1".into(),
             msg: Message::Append {
@@ -111,7 +110,7 @@ fn stale_terms_are_refused_and_fence_the_old_leader() {
         let mut s = Sim::new(3, 3, |c| c.fencing = fencing);
         s.run(1000);
         let l = s.leader();
-        let t = s.nodes[&l].term;
+        let t = s.core(&l).term;
         s.input(
             &l,
             Input::Peer {
@@ -124,6 +123,6 @@ fn stale_terms_are_refused_and_fence_the_old_leader() {
                 },
             },
         );
-        assert_eq!(s.nodes[&l].role == Role::Leader, !fencing, "fencing {fencing}");
+        assert_eq!(s.core(&l).role == Role::Leader, !fencing, "fencing {fencing}");
     }
 }

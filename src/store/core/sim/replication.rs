@@ -39,7 +39,7 @@ fn sync_waits_for_every_follower() {
 #[test]
 fn semi_sync_replaces_a_failed_sync_follower() {
     let (mut s, l, _) = mode_sim(Replication::SemiSync);
-    let sf = s.nodes[&l].sync_follower.clone().expect("a sync follower");
+    let sf = s.core(&l).sync_follower.clone().expect("a sync follower");
     let other = s.followers_of(&l).into_iter().find(|n| *n != sf).unwrap();
     // The non-sync follower is unreachable: the sync follower's ack suffices.
     s.isolate(&other);
@@ -55,7 +55,7 @@ fn semi_sync_replaces_a_failed_sync_follower() {
     assert!(s.outcome(w2).is_none());
     s.run(400);
     assert!(s.is_ok(w2), "replacement sync follower acknowledged");
-    assert_eq!(s.nodes[&l].sync_follower.as_deref(), Some(other.as_str()));
+    assert_eq!(s.core(&l).sync_follower.as_deref(), Some(other.as_str()));
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn async_acks_alone_and_failover_loses_the_write() {
     s.restart(&l);
     s.run(1000);
     assert_eq!(s.value(&l, "k"), json!(2));
-    assert!(s.nodes.values().all(|c| c.kv.get(&json!("k")) == json!(2)));
+    assert!(s.cores().all(|(_, c)| c.kv.get(&json!("k")) == json!(2)));
     assert!(
         s.events("discard").iter().any(|(n, _, _)| *n == l),
         "the returning leader logs the acknowledged write it discards"
@@ -144,13 +144,13 @@ fn async_diverged_follower_rejoins_and_cluster_stays_live() {
             "seed {seed}: read after heal"
         );
         s.run(500);
-        for (id, c) in &s.nodes {
-            assert_eq!(c.kv, s.nodes[&nl].kv, "seed {seed}: {id} converged");
+        for (id, c) in s.cores() {
+            assert_eq!(c.kv, s.core(&nl).kv, "seed {seed}: {id} converged");
             assert_eq!(c.kv.get(&json!("lost7")), Value::Null, "seed {seed}: {id}");
         }
         // A discard event is a lost-write claim: never for an entry the leader kept.
         for (n, term, index) in s.events("discard") {
-            let kept = s.nodes[&nl].log.term_at(index.unwrap_or(0));
+            let kept = s.core(&nl).log.term_at(index.unwrap_or(0));
             assert_ne!(
                 kept,
                 Some(term),
@@ -231,7 +231,7 @@ fn no_fencing_gives_two_acknowledging_leaders() {
         s.heal();
         s.run(1000);
         assert_eq!(s.leaders().len(), 1, "healed: one leader");
-        assert!(s.nodes.values().all(|c| c.kv.get(&json!("k")) == json!(2)));
+        assert!(s.cores().all(|(_, c)| c.kv.get(&json!("k")) == json!(2)));
     }
 }
 
@@ -307,19 +307,19 @@ fn lagging_follower_catches_up_from_a_snapshot() {
         s.run(3);
     }
     s.run(50);
-    assert!(s.nodes[&l].log.snap_index >= 50, "leader compacted");
+    assert!(s.core(&l).log.snap_index >= 50, "leader compacted");
     s.restart(&lag);
     s.run(500);
-    assert!(s.nodes[&lag].log.snap_index >= 50, "installed a snapshot");
-    assert_eq!(s.nodes[&lag].kv, s.nodes[&l].kv);
+    assert!(s.core(&lag).log.snap_index >= 50, "installed a snapshot");
+    assert_eq!(s.core(&lag).kv, s.core(&l).kv);
     // And a brand-new node (empty disk) too.
     s.crash(&lag);
-    s.disks.insert(lag.clone(), Recovered::default());
+    s.disks.insert(lag.clone(), MemDisk::default());
     s.restart(&lag);
     let w = s.write(&l, "late", 1);
     s.run(500);
     assert!(s.is_ok(w));
-    assert_eq!(s.nodes[&lag].kv, s.nodes[&l].kv);
+    assert_eq!(s.core(&lag).kv, s.core(&l).kv);
 }
 
 #[test]
@@ -347,4 +347,44 @@ fn crash_restart_recovers_from_disk_and_keeps_acked_writes() {
     for v in acked {
         assert_eq!(s.value(&l, &format!("k{v}")), json!(v));
     }
+}
+
+/// A follower acknowledges an append only once it is synced: a leader that
+/// counted an unsynced acknowledgement could answer `ok` for a write that a
+/// crash of that follower (and of the leader) then loses for good.
+#[test]
+fn an_acknowledgement_waits_for_the_followers_sync() {
+    let mut s = Sim::new(3, 41, |_| {});
+    s.sync_ms = 20;
+    s.run(1000);
+    let l = s.leader();
+    let (f1, f2) = {
+        let f = s.followers_of(&l);
+        (f[0].clone(), f[1].clone())
+    };
+    // f2 never sees the write: f1 is the only copy besides the leader's.
+    s.isolate(&f2);
+    let w = s.write(&l, "k", 1);
+    // The leader's own sync (started first) completes; f1's is still running.
+    s.run(20);
+    assert!(s.disks[&f1].has_unsynced(), "f1 still syncing the write");
+    assert!(!s.is_ok(w), "acknowledged before the follower's copy was durable");
+    s.crash(&f1);
+    s.crash(&l);
+    s.restart(&f1);
+    s.heal();
+    s.run(1000);
+    let nl = s.leader();
+    assert_ne!(nl, l);
+    // Whatever was acknowledged survived; the write itself never was.
+    assert!(!s.is_ok(w));
+    assert_eq!(
+        s.value(&nl, "k"),
+        Value::Null,
+        "the crash lost f1's unsynced copy"
+    );
+    // Without crashes the same write is acknowledged once both copies are synced.
+    let w = s.write(&nl, "k", 2);
+    s.run(60);
+    assert!(s.is_ok(w));
 }
