@@ -26,7 +26,7 @@ mod direct;
 
 use crate::store::seam::{Stored, Write};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write as _};
 use std::marker::PhantomData;
