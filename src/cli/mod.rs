@@ -11,6 +11,7 @@ mod node;
 mod report;
 mod suite;
 mod test;
+mod test_topology;
 
 use crate::exit;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

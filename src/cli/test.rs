@@ -110,6 +110,9 @@ pub struct Args {
     /// Re-run the test recorded in DIR/test.toml (plans and flags given as well win over it).
     #[arg(long)]
     pub replay: Option<PathBuf>,
+    /// The built-in store's topology and its leaderless settings.
+    #[command(flatten)]
+    pub topology: super::test_topology::TopologyArgs,
 }
 
 fn parse_target(s: &str) -> Result<SystemKind, String> {
@@ -197,6 +200,7 @@ fn flags_layer(a: &Args, m: &ArgMatches) -> anyhow::Result<Table> {
     if given("fsync") {
         put(&mut target, "fsync", &a.fsync)?;
     }
+    a.topology.put(&mut target, given)?;
     if !target.is_empty() {
         top.insert("target".into(), Value::Table(target));
     }

@@ -113,7 +113,11 @@ impl TestConfig {
     /// The checkers to run: the plan's list, else the workload's.
     pub fn checker_ids(&self) -> Vec<CheckerId> {
         if self.checkers.is_empty() {
-            self.workload.checkers().to_vec()
+            let mut ids = self.workload.checkers().to_vec();
+            if self.system.is_leaderless() {
+                ids.push(CheckerId::Convergence);
+            }
+            ids
         } else {
             self.checkers.clone()
         }
@@ -170,6 +174,7 @@ impl TestConfig {
         }
         crate::util::secs::millis(self.op_timeout_ms, 1)
             .map_err(|m| Invalid::new("--op-timeout-ms", "op_timeout_ms", m))?;
+        crate::system::leaderless::check_workload(self.system.is_leaderless(), self.workload)?;
         self.system.validate()
     }
 }

@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod clients;
 pub mod config;
+mod converge;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
@@ -267,6 +268,10 @@ pub fn run(
         if interrupted { " (interrupted)" } else { "" }
     ));
 
+    // Leaderless stores: every replica read directly until they agree.
+    if !interrupted {
+        converge::phase(cfg, &*cluster.target, &*cluster.net, &nodes, &info, &rec)?;
+    }
     // Recovery and final reads.
     if !interrupted {
         std::thread::sleep(cfg.recovery.duration());

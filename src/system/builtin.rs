@@ -17,6 +17,8 @@ use crate::store::client::{ClientError, StoreClient};
 use crate::store::core::{Reads, Replication, Role};
 use crate::store::ops::{ClientOp, Outcome, Request};
 use crate::store::wal::FsyncPolicy;
+use crate::store::Topology;
+use crate::system::leaderless::{LeaderlessClient, LeaderlessModes};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -34,6 +36,12 @@ pub struct BuiltinModes {
     pub fsync: FsyncPolicy,
     pub heartbeat_ms: u64,
     pub election_timeout_ms: u64,
+    /// Which protocol the nodes run; `leaderless` takes the settings below.
+    pub topology: Topology,
+    pub leaderless: LeaderlessModes,
+    /// A leaderless key a plan or flag set while the topology is single-leader
+    /// (refused by [`crate::system::SystemConfig::validate`], never ignored).
+    pub leaderless_given: Option<&'static str>,
 }
 
 impl Default for BuiltinModes {
@@ -45,6 +53,9 @@ impl Default for BuiltinModes {
             fsync: FsyncPolicy::Batch,
             heartbeat_ms: 50,
             election_timeout_ms: 500,
+            topology: Topology::SingleLeader,
+            leaderless: LeaderlessModes::default(),
+            leaderless_given: None,
         }
     }
 }
@@ -139,7 +150,14 @@ impl Builtin {
         if !m.fencing {
             v.push("--no-fencing".into());
         }
+        if m.topology == Topology::Leaderless {
+            v.extend(m.leaderless.argv());
+        }
         v
+    }
+
+    fn leaderless(&self) -> bool {
+        self.modes.topology == Topology::Leaderless
     }
 }
 
@@ -173,7 +191,8 @@ impl Target for Builtin {
             .admin(node, t)?
             .status()
             .map_err(|e| TargetError::node(node, e.to_string()))?;
-        if s.leader.is_some() {
+        // Leaderless: every node coordinates, so answering is being ready.
+        if s.leader.is_some() || (self.leaderless() && s.role == Role::Peer) {
             Ok(())
         } else {
             Err(TargetError::node(node, "no leader known yet"))
@@ -267,6 +286,11 @@ impl Target for Builtin {
             .map(|id| Ok((id.clone(), self.dial(id, "client")?)))
             .collect::<Result<_, TargetError>>()?;
         self.ctx(node)?;
+        if self.leaderless() {
+            let conflict = self.modes.leaderless.conflict;
+            let addrs = addrs.into_iter().collect();
+            return Ok(Box::new(LeaderlessClient::new(addrs, node, w, conflict)));
+        }
         Ok(Box::new(BuiltinClient {
             addrs,
             node: node.to_string(),

@@ -18,6 +18,7 @@ pub mod etcd;
 pub mod external;
 mod factory;
 pub mod faketime;
+pub mod leaderless;
 pub mod process;
 pub mod redis;
 pub mod reference;
