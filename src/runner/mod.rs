@@ -17,7 +17,7 @@ pub mod recorder;
 pub use config::TestConfig;
 
 use crate::checker::{compose, CheckOptions, Composed, Validity, Verdict};
-use crate::history::{History, Op, OpType, Process};
+use crate::history::{History, NodeEvents, Op, OpType, Process};
 use crate::nemesis::{Kind, Nemesis};
 use crate::net::{self, NetBackend, NetError, RunTag};
 use crate::report::RunResults;
@@ -25,8 +25,8 @@ use crate::rundir::RunDir;
 use crate::system::{Target, TargetError};
 use crate::util::clock::monotonic_ns;
 use recorder::Recorder;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -82,12 +82,12 @@ pub fn install_ctrlc() {
 }
 
 /// The report hook: writes the run's `report.html` from its history and these results
-/// (its node logs are shown too). Errors become warnings in results.json: a report that
-/// fails to render never fails a run.
-pub fn write_report_hook(run: &RunDir, results: &RunResults) -> Result<(), String> {
+/// (its node logs, as parsed for the checkers, are shown too). Errors become warnings in
+/// results.json: a report that fails to render never fails a run.
+pub fn write_report_hook(run: &RunDir, results: &RunResults, events: &NodeEvents) -> Result<(), String> {
     let render = || -> Result<(), crate::report::ReportError> {
         let history = crate::history::jsonl::read_file(&run.history())?;
-        let extras = crate::report::load_extras(run);
+        let extras = crate::report::extras_of(run, events);
         let page = crate::report::html::render_with(&history, results, &extras);
         crate::report::write_html(&run.report(), &page)
     };
@@ -184,12 +184,16 @@ pub fn run(
         phases::recover(cfg);
         phases::final_reads(cfg, &cluster, &nodes, &*wl, &info, &rec)?;
     }
-    let logs = phases::teardown(cluster, &prog);
-    let mut results = phases::check_run(cfg, &*wl, &rec, logs, &dir);
+    let events = phases::teardown(cluster, &prog);
+    let mut results = phases::check_run(cfg, &*wl, &rec, events.clone(), &dir);
     results.duration_ms = phase.duration_ms;
     results.started_at = started_at;
     results.net = Some(net_note.split_whitespace().next().unwrap_or("").to_string());
-    phases::save(&dir, &mut results)?;
+    phases::save(
+        &dir,
+        &mut results,
+        events.as_deref().unwrap_or(&NodeEvents::default()),
+    )?;
     Ok(RunOutcome { dir, results })
 }
 
@@ -239,9 +243,9 @@ pub fn recheck(dir: &RunDir) -> Result<(History, RunResults), RunnerError> {
     let cfg = r.finish().map_err(|e| RunnerError::Config(e.to_string()))?;
     let history =
         crate::history::jsonl::read_file(&dir.history()).map_err(|e| RunnerError::Config(e.to_string()))?;
-    let logs = dir.node_logs();
+    let events = NodeEvents::read_if_any(&dir.node_logs()).map(Arc::new);
     let wl = cfg.workload.build();
-    let composed = check(&cfg, &*wl, &history, logs);
+    let composed = check(&cfg, &*wl, &history, events);
     let mut warnings = history.warnings.clone();
     warnings.push(format!(
         "{} has no results.json (the run was stopped before it finished): checked now from its history",
@@ -253,7 +257,8 @@ pub fn recheck(dir: &RunDir) -> Result<(History, RunResults), RunnerError> {
 }
 
 /// The check phase: the config's checkers (its own list, else its workload's) over
-/// `history`, with the workload's model and parameters and the nodes' logs.
+/// `history`, with the workload's model and parameters and the nodes' events (`None`
+/// without node logs).
 ///
 /// A history in which no client operation succeeded is never `valid`: nothing was tested
 /// (every op timed out, or no node answered), so the verdict is `unknown`, saying so.
@@ -261,12 +266,12 @@ pub fn check(
     cfg: &TestConfig,
     wl: &dyn crate::workload::Workload,
     history: &History,
-    node_logs: Vec<PathBuf>,
+    node_events: Option<Arc<NodeEvents>>,
 ) -> Composed {
     let checkers = crate::checker::registry::build_all(&cfg.checker_ids());
     let opts = CheckOptions {
         model: wl.model(),
-        node_logs,
+        node_events,
         params: wl.params(),
         ..CheckOptions::default()
     };
@@ -403,14 +408,14 @@ mod tests {
         };
         let wl = cfg.workload.build();
         for ty in [OpType::Fail, OpType::Info] {
-            let c = check(&cfg, &*wl, &history(ty), Vec::new());
+            let c = check(&cfg, &*wl, &history(ty), None);
             assert_eq!(c.valid, Validity::Unknown, "{ty:?}");
             assert!(c
                 .results
                 .iter()
                 .any(|v| v.summary.contains("no client operation succeeded")));
         }
-        let empty = check(&cfg, &*wl, &History::default(), Vec::new());
+        let empty = check(&cfg, &*wl, &History::default(), None);
         assert_eq!(empty.valid, Validity::Unknown);
     }
 }

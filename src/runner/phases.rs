@@ -11,6 +11,7 @@ use super::{
     check, cleanup, clients, io, nemesis_loop, placed, results_of, wait_healthy, write_config,
     write_report_hook, write_results, Cluster, RunnerError, TestConfig, STOP,
 };
+use crate::history::NodeEvents;
 use crate::nemesis::plan;
 use crate::net::{Layout, NetBackend};
 use crate::report::RunResults;
@@ -19,6 +20,7 @@ use crate::system::{NodeCtx, Target, WorkloadInfo};
 use crate::workload::Workload;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where one node keeps its data and writes its log.
@@ -192,13 +194,14 @@ pub fn final_reads(
     })
 }
 
-/// Teardown: stops every node and removes the network; returns the nodes' log files
-/// (they outlive the cluster: they are in the run directory).
-pub fn teardown(cluster: Cluster, prog: &Progress) -> Vec<PathBuf> {
-    let logs = cluster.target.log_files();
+/// Teardown: stops every node and removes the network, then parses the nodes' logs once
+/// (some are completed by the teardown itself, e.g. Redis's failover events). `None` when
+/// the system keeps no logs.
+pub fn teardown(cluster: Cluster, prog: &Progress) -> Option<Arc<NodeEvents>> {
+    let logs: Vec<PathBuf> = cluster.target.log_files().into_iter().map(|(_, p)| p).collect();
     drop(cluster);
     prog.line("torn down; checking");
-    logs.into_iter().map(|(_, p)| p).collect()
+    NodeEvents::read_if_any(&logs).map(Arc::new)
 }
 
 /// Check: the recorded history through the config's checkers, into results.json's
@@ -207,7 +210,7 @@ pub fn check_run(
     cfg: &TestConfig,
     wl: &dyn Workload,
     rec: &Recorder,
-    logs: Vec<PathBuf>,
+    events: Option<Arc<NodeEvents>>,
     dir: &RunDir,
 ) -> RunResults {
     let (history, write_err) = rec.snapshot();
@@ -215,15 +218,16 @@ pub fn check_run(
     if let Some(e) = write_err {
         warnings.push(format!("history.jsonl write error: {e}"));
     }
-    let composed = check(cfg, wl, &history, logs);
+    let composed = check(cfg, wl, &history, events);
     results_of(cfg, composed, &history, dir, warnings)
 }
 
-/// Save: report.html, junit.xml (one test case per checker, for CI that collects
-/// `store/**/junit.xml`) and results.json. A report or JUnit file that cannot be written
-/// is a warning in results.json; results.json itself must be written.
-pub fn save(dir: &RunDir, results: &mut RunResults) -> Result<(), RunnerError> {
-    if let Err(e) = write_report_hook(dir, results) {
+/// Save: report.html (with the node events the checkers saw), junit.xml (one test case
+/// per checker, for CI that collects `store/**/junit.xml`) and results.json. A report or
+/// JUnit file that cannot be written is a warning in results.json; results.json itself
+/// must be written.
+pub fn save(dir: &RunDir, results: &mut RunResults, events: &NodeEvents) -> Result<(), RunnerError> {
+    if let Err(e) = write_report_hook(dir, results, events) {
         results.warnings.push(format!("report: {e}"));
     }
     if let Err(e) = std::fs::write(dir.junit(), crate::report::junit::for_run(results)) {
