@@ -9,6 +9,7 @@ mod convert;
 mod kv;
 mod node;
 mod report;
+mod sim;
 mod suite;
 mod test;
 
