@@ -23,6 +23,7 @@ mod nemesis;
 mod node;
 pub mod protocol;
 mod run;
+pub mod sweep;
 pub mod world;
 
 pub use protocol::SimProtocol;

@@ -24,6 +24,10 @@ pub(crate) struct NemState {
     skewed: BTreeSet<usize>,
     drifted: BTreeSet<usize>,
     partitioned: bool,
+    /// A clock strobe is under way: the real nemesis loop is blocked in it, so
+    /// steps due meanwhile wait for it (in order).
+    pub strobing: bool,
+    deferred: std::collections::VecDeque<usize>,
 }
 
 impl<P: SimProtocol> Sim<P> {
@@ -71,6 +75,10 @@ impl<P: SimProtocol> Sim<P> {
         if self.now >= self.deadline {
             return;
         }
+        if self.nem.strobing {
+            self.nem.deferred.push_back(step);
+            return;
+        }
         let action = self.nem.steps[step].action.clone();
         if let Action::ClockStrobe { node, ms, flips } = action {
             // Recorded when the strobe is over, like the real one.
@@ -78,6 +86,7 @@ impl<P: SimProtocol> Sim<P> {
             self.record(Op::new(OpType::Invoke, Process::Nemesis, action.f(), inv));
             let n = node % self.nodes.len();
             self.nem.skewed.insert(n);
+            self.nem.strobing = true;
             let _ = ms;
             return self.on_strobe(step, flips + 1);
         }
@@ -98,7 +107,15 @@ impl<P: SimProtocol> Sim<P> {
         if left == 1 || r.is_err() {
             let action = self.nem.steps[step].action.clone();
             let out = r.map(|_| json!({"node": self.names[n], "ms": ms, "flips": flips}));
-            return self.record_done(&action, out);
+            self.record_done(&action, out);
+            self.nem.strobing = false;
+            while let Some(next) = self.nem.deferred.pop_front() {
+                self.on_nemesis(next);
+                if self.nem.strobing {
+                    break;
+                }
+            }
+            return;
         }
         self.schedule(self.now + STROBE_NS, Ev::Strobe { step, left: left - 1 });
     }

@@ -180,6 +180,9 @@ impl<P: SimProtocol> Sim<P> {
             })
             .collect();
         self.run_until(self.deadline);
+        while self.nem.strobing {
+            self.run_until(self.now + 10 * MS);
+        }
         self.heal_all();
         let end = self.deadline + 2 * timeout + 10_000 * MS;
         while self.now < end && workers.iter().any(|&c| !self.clients[c].done) {

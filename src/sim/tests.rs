@@ -87,3 +87,79 @@ fn other_targets_are_refused_naming_the_flag() {
     let e = simulate(&c, None, false).err().unwrap().to_string();
     assert!(e.contains("--target etcd"), "{e}");
 }
+
+fn sweep_cfg(f: impl Fn(&mut TestConfig)) -> TestConfig {
+    let mut c = cfg(0, 10.0);
+    c.recovery = Secs::new(2.0).unwrap();
+    f(&mut c);
+    c
+}
+
+fn invalid_seeds(c: &TestConfig, seeds: std::ops::Range<u64>) -> usize {
+    let s = sweep::sweep(c, seeds, 0, |_| {}).unwrap();
+    assert_eq!(s.errors(), 0, "{:?}", s.results);
+    s.count(Validity::Invalid)
+}
+
+/// The README's unsafe modes, each caught in the simulator in every one of a few seeds
+/// (a sweep of 40 seeds each catches every one), and the safe defaults under the same faults not.
+#[test]
+fn unsafe_modes_are_caught_and_the_safe_defaults_are_not() {
+    use crate::nemesis::Kinds;
+    use crate::store::core::{Reads, Replication};
+    use crate::store::wal::FsyncPolicy;
+    use crate::workload::WorkloadKind;
+    let iv = Secs::new(1.0).unwrap();
+    let cases: Vec<(&str, TestConfig, TestConfig)> = vec![
+        (
+            "async replication",
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-leader,partition-leader".parse::<Kinds>().unwrap();
+                c.nemesis_interval = iv;
+                c.system.builtin.replication = Replication::Async;
+            }),
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-leader,partition-leader".parse::<Kinds>().unwrap();
+                c.nemesis_interval = iv;
+            }),
+        ),
+        (
+            "follower reads",
+            sweep_cfg(|c| {
+                c.nemesis = "partition".parse::<Kinds>().unwrap();
+                c.system.builtin.reads = Reads::Follower;
+            }),
+            sweep_cfg(|c| c.nemesis = "partition".parse::<Kinds>().unwrap()),
+        ),
+        (
+            "no fencing",
+            sweep_cfg(|c| {
+                c.nemesis = "partition-leader".parse::<Kinds>().unwrap();
+                c.system.builtin.fencing = false;
+            }),
+            sweep_cfg(|c| c.nemesis = "partition-leader".parse::<Kinds>().unwrap()),
+        ),
+        (
+            "fsync never",
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-all".parse::<Kinds>().unwrap();
+                c.system.builtin.fsync = FsyncPolicy::Never;
+            }),
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-all".parse::<Kinds>().unwrap();
+            }),
+        ),
+    ];
+    for (name, unsafe_cfg, safe_cfg) in cases {
+        assert_eq!(
+            invalid_seeds(&unsafe_cfg, 1..5),
+            4,
+            "{name}: unsafe mode not caught"
+        );
+        assert_eq!(invalid_seeds(&safe_cfg, 1..5), 0, "{name}: safe default flagged");
+    }
+}
