@@ -149,12 +149,15 @@ pub fn sweep(a: SweepArgs, m: &clap::ArgMatches) -> anyhow::Result<i32> {
                 Ok(v) => v.to_string(),
                 Err(e) => format!("error: {e}"),
             };
-            bar.println(format!(
-                "seed {}: {verdict}{}\n  replay: {replay} --seed {}",
-                r.seed,
-                r.anomaly.as_deref().map(|x| format!(": {x}")).unwrap_or_default(),
-                r.seed
-            ));
+            // Printed to stdout (also when stderr, where the bar draws, is not a terminal).
+            bar.suspend(|| {
+                println!(
+                    "seed {}: {verdict}{}\n  replay: {replay} --seed {}",
+                    r.seed,
+                    r.anomaly.as_deref().map(|x| format!(": {x}")).unwrap_or_default(),
+                    r.seed
+                )
+            });
         }
         bar.inc(1);
     })?;
