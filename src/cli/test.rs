@@ -229,7 +229,7 @@ pub fn config(a: &Args, m: &ArgMatches) -> anyhow::Result<TestConfig> {
 /// Runs one resolved config; returns the verdict.
 pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
     if cfg.simulated {
-        return super::sim::run_one(cfg);
+        return super::simtest::run_one(cfg);
     }
     let out = runner::execute(cfg)?;
     let r = &out.results;
@@ -250,24 +250,16 @@ pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
     Ok(r.valid)
 }
 
-/// The seed of test `i` of `--test-count` (the first is `--seed` itself).
-pub fn nth_seed(seed: u64, i: usize) -> u64 {
-    if i == 0 {
-        return seed;
-    }
-    seed.wrapping_add(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 1
-}
-
 pub fn run(a: Args, m: &ArgMatches) -> anyhow::Result<i32> {
     let base = config(&a, m)?;
     if a.check_determinism {
-        return super::sim::determinism(&base, a.test_count);
+        return super::simtest::determinism(&base, a.test_count);
     }
     runner::install_ctrlc();
     let mut verdict = Validity::Valid;
     for i in 0..a.test_count {
         let mut cfg = base.clone();
-        cfg.seed = nth_seed(base.seed, i);
+        cfg.seed = super::simtest::nth_seed(base.seed, i);
         eprintln!("faultline: test {}/{} seed {}", i + 1, a.test_count, cfg.seed);
         verdict = verdict.combine(run_one(&cfg)?);
         if runner::STOP.load(std::sync::atomic::Ordering::SeqCst) {
