@@ -13,6 +13,23 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+/// The grudge a partition step of `shape` builds over `nodes` (non-empty) from its
+/// `seed`; `leader` is asked only by shapes that need the current leader. Shared with the
+/// simulator, so one seed cuts the same links for real and in simulation.
+pub fn grudge(shape: Shape, seed: u64, nodes: &[String], leader: impl FnOnce() -> String) -> Grudge {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    match shape {
+        Shape::Halves => Grudge::random_halves(nodes, &mut rng),
+        Shape::IsolateOne => {
+            let i = rand::Rng::gen_range(&mut rng, 0..nodes.len());
+            Grudge::isolate(nodes, &nodes[i])
+        }
+        Shape::IsolateLeader => Grudge::isolate(nodes, &leader()),
+        Shape::MajoritiesRing => Grudge::majorities_ring(nodes, &mut rng),
+        Shape::Bridge => Grudge::bridge(nodes, &mut rng),
+    }
+}
+
 pub struct Nemesis<'a> {
     target: &'a dyn Target,
     net: &'a dyn NetBackend,
@@ -64,17 +81,7 @@ impl<'a> Nemesis<'a> {
         let e = |x: &dyn std::fmt::Display| x.to_string();
         match action {
             Action::Partition { shape, seed } => {
-                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                let g = match shape {
-                    Shape::Halves => Grudge::random_halves(&self.nodes, &mut rng),
-                    Shape::IsolateOne => {
-                        let i = rand::Rng::gen_range(&mut rng, 0..self.nodes.len());
-                        Grudge::isolate(&self.nodes, &self.nodes[i])
-                    }
-                    Shape::IsolateLeader => Grudge::isolate(&self.nodes, &self.leader()),
-                    Shape::MajoritiesRing => Grudge::majorities_ring(&self.nodes, &mut rng),
-                    Shape::Bridge => Grudge::bridge(&self.nodes, &mut rng),
-                };
+                let g = grudge(*shape, *seed, &self.nodes, || self.leader());
                 self.partitioned = true;
                 self.net.partition(&g).map_err(|x| e(&x))?;
                 Ok(g.to_json())

@@ -69,6 +69,9 @@ pub struct TestConfig {
     /// The system under test and its modes (`[target]`).
     #[serde(rename = "target")]
     pub system: SystemConfig,
+    /// Run in the deterministic simulator (`--sim`, `crate::sim`) instead of for real.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 impl Default for TestConfig {
@@ -88,6 +91,7 @@ impl Default for TestConfig {
             net: NetKind::Auto,
             store_dir: PathBuf::from("store"),
             system: SystemConfig::default(),
+            simulated: false,
         }
     }
 }
@@ -128,7 +132,8 @@ impl TestConfig {
     /// `<target>-<workload>-<nemesis>`: the name a test gets unless it is given one.
     /// `target` is the system's label (a definition file's `name`, not its path).
     pub fn default_name(&self, target: &str) -> String {
-        format!("{target}-{}-{}", self.workload, self.nemesis.label())
+        let sim = if self.simulated { "sim-" } else { "" };
+        format!("{sim}{target}-{}-{}", self.workload, self.nemesis.label())
     }
 
     /// Everything that can be refused before anything starts.

@@ -8,6 +8,7 @@
 //! bank `read` is a txn of reads; `txn` passes through. `NotLeader` answers are
 //! followed once to the hinted leader.
 
+use super::builtin_ops::{acct, Answer, OpMap};
 use super::process::{NodeProcess, Supervisor};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::{Client, Completion};
@@ -15,7 +16,7 @@ use crate::history::Op;
 use crate::store::admin::AdminClient;
 use crate::store::client::{ClientError, StoreClient};
 use crate::store::core::{Reads, Replication, Role};
-use crate::store::ops::{ClientOp, Outcome, Request};
+use crate::store::ops::Request;
 use crate::store::wal::FsyncPolicy;
 use crate::store::Topology;
 use crate::system::leaderless::{LeaderlessClient, LeaderlessModes};
@@ -295,7 +296,7 @@ impl Target for Builtin {
             addrs,
             node: node.to_string(),
             conn: None,
-            workload: w.clone(),
+            map: OpMap::new(w.clone()),
             next_id: 0,
         }))
     }
@@ -315,121 +316,11 @@ struct BuiltinClient {
     addrs: BTreeMap<String, SocketAddr>,
     node: String,
     conn: Option<StoreClient>,
-    workload: WorkloadInfo,
+    map: OpMap,
     next_id: u64,
 }
 
-fn acct(v: &Value) -> Value {
-    json!(format!(
-        "acct-{}",
-        v.as_str().map(String::from).unwrap_or_else(|| v.to_string())
-    ))
-}
-
-fn mop(v: &Value) -> (String, Value, Value) {
-    (
-        v[0].as_str().unwrap_or("").to_string(),
-        v[1].clone(),
-        v[2].clone(),
-    )
-}
-
 impl BuiltinClient {
-    /// The store op for a history op, or why it cannot be expressed.
-    fn translate(&self, op: &Op) -> Result<ClientOp, String> {
-        let key = op.key.clone().unwrap_or(Value::Null);
-        let v = &op.value;
-        Ok(match (self.workload.name.as_str(), op.f.as_str()) {
-            ("set", "add") => ClientOp::Append {
-                key: json!("set"),
-                value: v.clone(),
-            },
-            ("set", "read") => ClientOp::Read { key: json!("set") },
-            ("counter", "incr") => ClientOp::Txn {
-                ops: vec![("incr".into(), json!("counter"), v.clone())],
-            },
-            ("counter", "read") => ClientOp::Read {
-                key: json!("counter"),
-            },
-            ("bank", "transfer") => ClientOp::Transfer {
-                from: acct(&v["from"]),
-                to: acct(&v["to"]),
-                amount: v["amount"].as_i64().unwrap_or(0),
-            },
-            ("bank", "read") => ClientOp::Txn {
-                ops: self
-                    .accounts()
-                    .iter()
-                    .map(|a| ("r".into(), acct(a), Value::Null))
-                    .collect(),
-            },
-            (_, "txn") => ClientOp::Txn {
-                ops: v
-                    .as_array()
-                    .map(|a| a.iter().map(mop).collect())
-                    .unwrap_or_default(),
-            },
-            (_, "read") => ClientOp::Read { key },
-            (_, "write") => ClientOp::Write {
-                key,
-                value: v.clone(),
-            },
-            (_, "cas") => ClientOp::Cas {
-                key,
-                old: v[0].clone(),
-                new: v[1].clone(),
-            },
-            (w, f) => return Err(format!("builtin target: workload {w} has no op {f}")),
-        })
-    }
-
-    fn accounts(&self) -> Vec<Value> {
-        self.workload.params["accounts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The completion value for an ok answer.
-    fn ok_value(&self, op: &Op, value: Value) -> Value {
-        match (self.workload.name.as_str(), op.f.as_str()) {
-            ("set", "read") => {
-                if value.is_null() {
-                    json!([])
-                } else {
-                    value
-                }
-            }
-            ("counter", "read") => json!(value.as_i64().unwrap_or(0)),
-            ("bank", "read") => {
-                let mut m = Map::new();
-                let reads = value.as_array().cloned().unwrap_or_default();
-                for (a, r) in self.accounts().iter().zip(reads) {
-                    let k = a.as_str().map(String::from).unwrap_or_else(|| a.to_string());
-                    m.insert(k, json!(r[2].as_i64().unwrap_or(0)));
-                }
-                Value::Object(m)
-            }
-            (_, "txn") => {
-                // Reads of never-written keys are empty lists.
-                let a = value.as_array().cloned().unwrap_or_default();
-                Value::Array(
-                    a.into_iter()
-                        .map(|m| {
-                            if m[0] == "r" && m[2].is_null() {
-                                json!(["r", m[1], []])
-                            } else {
-                                m
-                            }
-                        })
-                        .collect(),
-                )
-            }
-            (_, "read") => value,
-            _ => op.value.clone(),
-        }
-    }
-
     fn send(
         &mut self,
         node: &str,
@@ -456,7 +347,7 @@ impl BuiltinClient {
 
 impl Client for BuiltinClient {
     fn invoke(&mut self, op: &Op, timeout: Duration) -> Completion {
-        let cop = match self.translate(op) {
+        let cop = match self.map.translate(op) {
             Ok(c) => c,
             Err(e) => return Completion::fail(op.value.clone(), e),
         };
@@ -468,19 +359,13 @@ impl Client for BuiltinClient {
         let mut node = self.node.clone();
         for _hop in 0..2 {
             match self.send(&node, &req, timeout) {
-                Ok(resp) => match resp.outcome {
-                    Outcome::Ok { value } => return Completion::ok(self.ok_value(op, value)).on(resp.node),
-                    Outcome::Fail { reason } | Outcome::Error { reason } => {
-                        return Completion::fail(op.value.clone(), reason).on(resp.node)
+                Ok(resp) => {
+                    let known = |l: &str| self.addrs.contains_key(l);
+                    match self.map.answer(op, &resp.node, resp.outcome, known) {
+                        Answer::Done(c) => return c,
+                        Answer::Redirect(l) => node = l,
                     }
-                    Outcome::Unknown { reason } => {
-                        return Completion::info(op.value.clone(), reason).on(resp.node)
-                    }
-                    Outcome::NotLeader { leader } => match leader {
-                        Some(l) if self.addrs.contains_key(&l) && l != node => node = l,
-                        _ => return Completion::fail(op.value.clone(), "not leader").on(resp.node),
-                    },
-                },
+                }
                 Err(e) if e.is_definite() => return Completion::fail(op.value.clone(), e.to_string()),
                 Err(e) => return Completion::info(op.value.clone(), e.to_string()),
             }

@@ -12,6 +12,7 @@
 //! traffic crosses the root network namespace.
 
 pub mod builtin;
+pub mod builtin_ops;
 pub mod command;
 pub mod config;
 pub mod etcd;
