@@ -13,7 +13,7 @@ use super::node::SimNode;
 use super::world::World;
 use super::{io, Sim, SimError, SimProtocol, Stats, MS};
 use crate::checker::Composed;
-use crate::history::{History, Op, OpType, Process};
+use crate::history::{History, NodeEvents, Op, OpType, Process};
 use crate::net::Grudge;
 use crate::report::RunResults;
 use crate::rundir::RunDir;
@@ -26,6 +26,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BinaryHeap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Salt of the simulator's own rng (the world, latencies, jitter), apart from
@@ -253,7 +254,8 @@ impl Simulated {
         let tmp = tempfile::tempdir().map_err(io("creating a scratch folder for node logs"))?;
         let logs = self.write_logs(tmp.path())?;
         let wl = cfg.workload.build();
-        Ok(runner::check(cfg, &*wl, &self.history, logs))
+        let events = NodeEvents::read_if_any(&logs).map(Arc::new);
+        Ok(runner::check(cfg, &*wl, &self.history, events))
     }
 }
 
@@ -283,21 +285,17 @@ pub fn execute(cfg: &TestConfig) -> Result<SimOutcome, SimError> {
     let sim = simulate(cfg, Some(&dir.history()), false)?;
     let sim_wall = started.elapsed();
     let logs = sim.write_logs(&dir.nodes_dir())?;
+    let events = NodeEvents::read_if_any(&logs).map(Arc::new);
     let wl = cfg.workload.build();
-    let composed = runner::check(cfg, &*wl, &sim.history, logs);
+    let composed = runner::check(cfg, &*wl, &sim.history, events.clone());
     let mut results = runner::results_of(cfg, composed, &sim.history, &dir, Vec::new());
     results.duration_ms = sim.client_phase_ns as f64 / 1e6;
     results.started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     results.net = Some(sim.world.clone());
-    if let Err(e) = runner::write_report_hook(&dir, &results) {
-        results.warnings.push(format!("report: {e}"));
-    }
-    if let Err(e) = std::fs::write(dir.junit(), crate::report::junit::for_run(&results)) {
-        results.warnings.push(format!("junit.xml: {e}"));
-    }
-    runner::write_results(&dir, &results).map_err(runner_err)?;
+    let events = events.unwrap_or_default();
+    runner::phases::save(&dir, &mut results, &events).map_err(runner_err)?;
     Ok(SimOutcome {
         dir,
         results,

@@ -20,7 +20,7 @@ use crate::store::ops::Request;
 use crate::store::wal::FsyncPolicy;
 use crate::store::Topology;
 use crate::system::leaderless::{LeaderlessClient, LeaderlessModes};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
