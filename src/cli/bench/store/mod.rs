@@ -72,14 +72,15 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(crate::util::ports::free_addr()?)
 }
 
-pub fn run(a: Args) -> anyhow::Result<i32> {
-    if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
-        bail!("--nodes, --clients, --conns and --secs must be positive");
-    }
-    if !(0.0..=1.0).contains(&a.reads_ratio) {
-        bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
-    }
-    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+/// The started cluster: its processes and each node's client and admin address.
+struct Started {
+    nodes: Nodes,
+    client: Vec<SocketAddr>,
+    admin: Vec<SocketAddr>,
+}
+
+/// Starts `a.nodes` node processes on free loopback ports, data under `dir`.
+fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
     let exe = std::env::current_exe().context("cannot find the faultline binary")?;
     let ids: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
     let peer: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
@@ -98,7 +99,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             ])
             .args(["--admin", &admin[i].to_string()])
             .arg("--data-dir")
-            .arg(dir.path().join(&ids[i]))
+            .arg(dir.join(&ids[i]))
             .args([
                 "--fsync",
                 &value_name(&a.fsync),
@@ -113,22 +114,39 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             .context("cannot start a node")?;
         nodes.0.push(child);
     }
+    Ok(Started { nodes, client, admin })
+}
+
+/// The index of the node that leads with a committed entry, waiting up to 20 s.
+fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
     let t = Duration::from_secs(1);
     let deadline = Instant::now() + Duration::from_secs(20);
-    let leader = loop {
+    loop {
         let found = admin.iter().position(|ad| {
             AdminClient::connect(*ad, t)
                 .and_then(|mut c| c.status())
                 .is_ok_and(|s| s.role == Role::Leader && s.commit_index > 0)
         });
         if let Some(l) = found {
-            break l;
+            return Ok(l);
         }
         if Instant::now() > deadline {
             bail!("no leader elected within 20 s");
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<i32> {
+    if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
+        bail!("--nodes, --clients, --conns and --secs must be positive");
+    }
+    if !(0.0..=1.0).contains(&a.reads_ratio) {
+        bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
+    }
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let Started { nodes, client, admin } = start_nodes(&a, dir.path())?;
+    let leader = wait_leader(&admin)?;
     let cpu_before = total_cpu(&pids(&nodes));
     let until = Instant::now() + Duration::from_secs(a.secs);
     let target = client[leader];
@@ -155,6 +173,21 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         reads.add(t.reads)?;
         errors += t.errors;
     }
+    let ops = writes.len() + reads.len();
+    let (cpu, cpu_us_per_op) = cpu_per_op(cpu_before, cpu_after, ops);
+    print_figures(&a, &driver, &writes, &reads, errors, (cpu, cpu_us_per_op));
+    Ok(crate::exit::VALID)
+}
+
+/// The human lines and the JSON line of one run.
+fn print_figures(
+    a: &Args,
+    driver: &Driver,
+    writes: &Histogram<u64>,
+    reads: &Histogram<u64>,
+    errors: u64,
+    (cpu, cpu_us_per_op): (Option<f64>, Option<f64>),
+) {
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let rate = |h: &Histogram<u64>| h.len() as f64 / a.secs as f64;
     println!(
@@ -169,24 +202,21 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         value_name(&a.read_mode),
         a.seed
     );
-    println!("{}  errors {}", line("writes", &writes, a.secs), errors);
+    println!("{}  errors {}", line("writes", writes, a.secs), errors);
     if a.reads_ratio > 0.0 {
-        println!("{}", line("reads", &reads, a.secs));
+        println!("{}", line("reads", reads, a.secs));
     }
-    let ops = writes.len() + reads.len();
-    let (cpu, cpu_us_per_op) = cpu_per_op(cpu_before, cpu_after, ops);
     if let Some(l) = cpu_line(cpu, cpu_us_per_op, a.secs) {
         println!("{l}");
     }
     println!(
         "{}",
-        serde_json::json!({"writes_per_sec": rate(&writes), "p50_ms": ms(&writes, 0.5),
-            "p99_ms": ms(&writes, 0.99), "p999_ms": ms(&writes, 0.999), "ok": writes.len(),
-            "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
-            "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
+        serde_json::json!({"writes_per_sec": rate(writes), "p50_ms": ms(writes, 0.5),
+            "p99_ms": ms(writes, 0.99), "p999_ms": ms(writes, 0.999), "ok": writes.len(),
+            "reads_per_sec": rate(reads), "read_p50_ms": ms(reads, 0.5),
+            "read_p99_ms": ms(reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
             "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
             "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": cpu,
             "node_cpu_us_per_op": cpu_us_per_op})
     );
-    Ok(crate::exit::VALID)
 }
