@@ -129,16 +129,7 @@ mod tests {
     use super::*;
 
     fn ev(event: &str, node: &str, term: u64, time: u64) -> NodeEvent {
-        NodeEvent {
-            event: event.into(),
-            node: node.into(),
-            term,
-            index: None,
-            time,
-            f: None,
-            key: None,
-            value: serde_json::Value::Null,
-        }
+        NodeEvent::new(event, node, term, time)
     }
 
     #[test]

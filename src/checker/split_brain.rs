@@ -51,6 +51,13 @@ impl Tenure {
     }
 }
 
+impl Tenure {
+    /// The acks of this tenure between `lo` and `hi` (inclusive).
+    fn acks_in(&self, lo: u64, hi: u64) -> impl Iterator<Item = &NodeEvent> {
+        self.acks.iter().filter(move |e| e.time >= lo && e.time <= hi)
+    }
+}
+
 /// Starts `e.node`'s tenure of `e.term` at `e.time` and makes it the node's open one.
 fn open_tenure(tenures: &mut Vec<Tenure>, open: &mut HashMap<String, usize>, e: &NodeEvent) -> usize {
     tenures.push(Tenure::starting(e));
@@ -90,162 +97,206 @@ fn write_id(f: &str, key: Option<&Value>, value: &Value) -> String {
     )
 }
 
-/// `events` sorted by time (as [`crate::history::NodeEvents`] keeps them).
-fn from_events(events: &[NodeEvent], all: &[Span]) -> Verdict {
-    let mut ok_writes: HashMap<String, Vec<&Span>> = HashMap::new();
-    for s in all
-        .iter()
-        .filter(|s| s.outcome == Outcome::Ok && !READ_FS.contains(&s.f))
-    {
-        ok_writes
-            .entry(write_id(s.f, s.key, s.value))
-            .or_default()
-            .push(s);
+/// The acknowledged writes of the history, by [`write_id`], to match node acks to ops.
+struct OkWrites<'s, 'h>(HashMap<String, Vec<&'s Span<'h>>>);
+
+impl<'s, 'h> OkWrites<'s, 'h> {
+    fn of(all: &'s [Span<'h>]) -> Self {
+        let mut ok_writes: HashMap<String, Vec<&Span>> = HashMap::new();
+        for s in all
+            .iter()
+            .filter(|s| s.outcome == Outcome::Ok && !READ_FS.contains(&s.f))
+        {
+            ok_writes
+                .entry(write_id(s.f, s.key, s.value))
+                .or_default()
+                .push(s);
+        }
+        OkWrites(ok_writes)
     }
-    let match_ops = |e: &NodeEvent| -> Vec<u64> {
+
+    /// The history ops of the write a node acknowledged (none when unmatched).
+    fn ops(&self, e: &NodeEvent) -> Vec<u64> {
         let f = e.f.as_deref().unwrap_or("write");
-        ok_writes
+        self.0
             .get(&write_id(f, e.key.as_ref(), &e.value))
             .map(|v| v.iter().flat_map(|s| s.ops()).collect())
             .unwrap_or_default()
-    };
-    let mut v = Verdict::valid("split_brain", "");
-    // Leaders per term, and tenures.
-    let mut leaders: BTreeMap<u64, Vec<(String, u64)>> = BTreeMap::new();
-    let mut tenures: Vec<Tenure> = Vec::new();
-    let mut open: HashMap<String, usize> = HashMap::new();
-    let mut discards: HashMap<(u64, u64), Vec<&NodeEvent>> = HashMap::new();
-    for e in events {
-        match e.event.as_str() {
-            "leader" => {
-                let l = leaders.entry(e.term).or_default();
-                if !l.iter().any(|(n, _)| *n == e.node) {
-                    l.push((e.node.clone(), e.time));
+    }
+}
+
+/// The node events, indexed: who announced leadership of each term, each node's
+/// tenures (with the writes it acknowledged in them), and the discarded entries.
+struct Evidence<'e> {
+    leaders: BTreeMap<u64, Vec<(String, u64)>>,
+    tenures: Vec<Tenure>,
+    discards: HashMap<(u64, u64), Vec<&'e NodeEvent>>,
+}
+
+impl<'e> Evidence<'e> {
+    /// `events` sorted by time.
+    fn of(events: &'e [NodeEvent]) -> Self {
+        let mut leaders: BTreeMap<u64, Vec<(String, u64)>> = BTreeMap::new();
+        let mut tenures: Vec<Tenure> = Vec::new();
+        let mut open: HashMap<String, usize> = HashMap::new();
+        let mut discards: HashMap<(u64, u64), Vec<&NodeEvent>> = HashMap::new();
+        for e in events {
+            match e.event.as_str() {
+                "leader" => {
+                    let l = leaders.entry(e.term).or_default();
+                    if !l.iter().any(|(n, _)| *n == e.node) {
+                        l.push((e.node.clone(), e.time));
+                    }
+                    open_tenure(&mut tenures, &mut open, e);
                 }
-                open_tenure(&mut tenures, &mut open, e);
-            }
-            "step-down" | "stop" => {
-                open.remove(&e.node);
-            }
-            "ack" => {
-                // An ack belongs to the node's tenure of that term; one without a
-                // `leader` event still proves the node acted as leader from then on.
-                let i = match open.get(&e.node) {
-                    Some(&i) if tenures[i].term == e.term => i,
-                    _ => open_tenure(&mut tenures, &mut open, e),
-                };
-                tenures[i].last_ack = Some(e.time);
-                tenures[i].acks.push(e.clone());
-            }
-            "discard" => {
-                if let Some(idx) = e.index {
-                    discards.entry((e.term, idx)).or_default().push(e);
+                "step-down" | "stop" => {
+                    open.remove(&e.node);
                 }
+                "ack" => {
+                    // An ack belongs to the node's tenure of that term; one without a
+                    // `leader` event still proves the node acted as leader from then on.
+                    let i = match open.get(&e.node) {
+                        Some(&i) if tenures[i].term == e.term => i,
+                        _ => open_tenure(&mut tenures, &mut open, e),
+                    };
+                    tenures[i].last_ack = Some(e.time);
+                    tenures[i].acks.push(e.clone());
+                }
+                "discard" => {
+                    if let Some(idx) = e.index {
+                        discards.entry((e.term, idx)).or_default().push(e);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
+        }
+        Evidence {
+            leaders,
+            tenures,
+            discards,
         }
     }
-    for (term, l) in &leaders {
-        if l.len() > 1 {
-            v.push_anomaly(Anomaly {
-                kind: "two-leaders-one-term".into(),
-                explanation: format!(
-                    "Nodes {} each announced leadership of term {term}.",
-                    l.iter()
-                        .map(|(n, t)| format!("{n} (at {:.3} ms)", ms(*t)))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
-                ops: vec![],
-                data: json!({"term": term, "nodes": l.iter().map(|x| &x.0).collect::<Vec<_>>()}),
-            });
-        }
-    }
-    let discarded_of = |t: &Tenure, lo: u64, hi: u64| -> Vec<Value> {
-        t.acks
-            .iter()
-            .filter(|a| a.time >= lo && a.time <= hi)
-            .filter(|a| a.index.is_some_and(|i| discards.contains_key(&(a.term, i))))
-            .map(
-                |a| json!({"node": t.node, "term": a.term, "index": a.index, "key": a.key, "value": a.value}),
-            )
-            .collect()
-    };
-    let acting: Vec<&Tenure> = tenures.iter().filter(|t| t.last_ack.is_some()).collect();
-    let mut windows = Vec::new();
-    for (i, a) in acting.iter().enumerate() {
-        for b in &acting[i + 1..] {
-            if a.node == b.node {
-                continue;
-            }
-            let lo = a.from.max(b.from);
-            let hi = a.last_ack.unwrap_or(0).min(b.last_ack.unwrap_or(0));
-            if lo > hi {
-                continue;
-            }
-            let acked = |t: &Tenure| -> Vec<Value> {
-                t.acks
-                    .iter()
-                    .filter(|e| e.time >= lo && e.time <= hi)
-                    .map(|e| json!({"term": e.term, "index": e.index, "f": e.f, "key": e.key, "value": e.value, "ops": match_ops(e)}))
-                    .collect()
-            };
-            let mut ops: Vec<u64> = [a, b]
-                .iter()
-                .flat_map(|t| {
-                    t.acks
-                        .iter()
-                        .filter(|e| e.time >= lo && e.time <= hi)
-                        .flat_map(&match_ops)
-                })
-                .collect();
-            ops.sort_unstable();
-            ops.dedup();
-            let mut discarded = discarded_of(a, lo, hi);
-            discarded.extend(discarded_of(b, lo, hi));
-            let window = json!({
-                "from_ms": ms(lo), "to_ms": ms(hi),
-                "nodes": [{"node": a.node, "term": a.term, "acked": acked(a)}, {"node": b.node, "term": b.term, "acked": acked(b)}],
-                "discarded": discarded,
-            });
-            windows.push(window.clone());
-            v.push_anomaly(Anomaly {
-                kind: "split-brain".into(),
-                explanation: format!(
-                    "Nodes {} (term {}) and {} (term {}) both acknowledged writes as leader between {:.3} ms and {:.3} ms; {} of the writes acknowledged in that window were later discarded.",
-                    a.node, a.term, b.node, b.term, ms(lo), ms(hi), discarded.len()
-                ),
-                ops,
-                data: window,
-            });
-        }
-    }
-    let mut lost = 0;
-    for t in &tenures {
-        for a in &t.acks {
-            let Some(idx) = a.index else { continue };
-            if let Some(d) = discards.get(&(a.term, idx)) {
-                lost += 1;
+
+    /// `two-leaders-one-term`: terms whose leadership more than one node announced.
+    fn two_leaders(&self, v: &mut Verdict) {
+        for (term, l) in &self.leaders {
+            if l.len() > 1 {
                 v.push_anomaly(Anomaly {
-                    kind: "discarded-acknowledged-write".into(),
+                    kind: "two-leaders-one-term".into(),
                     explanation: format!(
-                        "Node {} acknowledged {} of key {} (term {}, index {idx}) at {:.3} ms; node {} later discarded that entry: an acknowledged write was lost.",
-                        t.node, a.value, a.key.clone().unwrap_or(Value::Null), a.term, ms(a.time), d[0].node
+                        "Nodes {} each announced leadership of term {term}.",
+                        l.iter()
+                            .map(|(n, t)| format!("{n} (at {:.3} ms)", ms(*t)))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
                     ),
-                    ops: match_ops(a),
-                    data: json!({"node": t.node, "term": a.term, "index": idx, "key": a.key, "value": a.value}),
+                    ops: vec![],
+                    data: json!({"term": term, "nodes": l.iter().map(|x| &x.0).collect::<Vec<_>>()}),
                 });
             }
         }
     }
+
+    /// The writes `t` acknowledged between `lo` and `hi` whose entries were later discarded.
+    fn discarded_of(&self, t: &Tenure, lo: u64, hi: u64) -> Vec<Value> {
+        t.acks_in(lo, hi)
+            .filter(|a| a.index.is_some_and(|i| self.discards.contains_key(&(a.term, i))))
+            .map(
+                |a| json!({"node": t.node, "term": a.term, "index": a.index, "key": a.key, "value": a.value}),
+            )
+            .collect()
+    }
+
+    /// `split-brain`: every pair of acting windows of different nodes that overlap;
+    /// returns the windows.
+    fn overlaps(&self, writes: &OkWrites, v: &mut Verdict) -> Vec<Value> {
+        let acting: Vec<&Tenure> = self.tenures.iter().filter(|t| t.last_ack.is_some()).collect();
+        let mut windows = Vec::new();
+        for (i, a) in acting.iter().enumerate() {
+            for b in &acting[i + 1..] {
+                if a.node == b.node {
+                    continue;
+                }
+                let lo = a.from.max(b.from);
+                let hi = a.last_ack.unwrap_or(0).min(b.last_ack.unwrap_or(0));
+                if lo > hi {
+                    continue;
+                }
+                let acked = |t: &Tenure| -> Vec<Value> {
+                    t.acks_in(lo, hi)
+                        .map(|e| json!({"term": e.term, "index": e.index, "f": e.f, "key": e.key, "value": e.value, "ops": writes.ops(e)}))
+                        .collect()
+                };
+                let mut ops: Vec<u64> = [a, b]
+                    .iter()
+                    .flat_map(|t| t.acks_in(lo, hi).flat_map(|e| writes.ops(e)))
+                    .collect();
+                ops.sort_unstable();
+                ops.dedup();
+                let mut discarded = self.discarded_of(a, lo, hi);
+                discarded.extend(self.discarded_of(b, lo, hi));
+                let window = json!({
+                    "from_ms": ms(lo), "to_ms": ms(hi),
+                    "nodes": [{"node": a.node, "term": a.term, "acked": acked(a)}, {"node": b.node, "term": b.term, "acked": acked(b)}],
+                    "discarded": discarded,
+                });
+                windows.push(window.clone());
+                v.push_anomaly(Anomaly {
+                    kind: "split-brain".into(),
+                    explanation: format!(
+                        "Nodes {} (term {}) and {} (term {}) both acknowledged writes as leader between {:.3} ms and {:.3} ms; {} of the writes acknowledged in that window were later discarded.",
+                        a.node, a.term, b.node, b.term, ms(lo), ms(hi), discarded.len()
+                    ),
+                    ops,
+                    data: window,
+                });
+            }
+        }
+        windows
+    }
+
+    /// `discarded-acknowledged-write`: acks whose entry a node later discarded; returns
+    /// how many.
+    fn discarded_acks(&self, writes: &OkWrites, v: &mut Verdict) -> usize {
+        let mut lost = 0;
+        for t in &self.tenures {
+            for a in &t.acks {
+                let Some(idx) = a.index else { continue };
+                if let Some(d) = self.discards.get(&(a.term, idx)) {
+                    lost += 1;
+                    v.push_anomaly(Anomaly {
+                        kind: "discarded-acknowledged-write".into(),
+                        explanation: format!(
+                            "Node {} acknowledged {} of key {} (term {}, index {idx}) at {:.3} ms; node {} later discarded that entry: an acknowledged write was lost.",
+                            t.node, a.value, a.key.clone().unwrap_or(Value::Null), a.term, ms(a.time), d[0].node
+                        ),
+                        ops: writes.ops(a),
+                        data: json!({"node": t.node, "term": a.term, "index": idx, "key": a.key, "value": a.value}),
+                    });
+                }
+            }
+        }
+        lost
+    }
+}
+
+/// The verdict from the nodes' own events, `events` sorted by time (as
+/// [`crate::history::NodeEvents`] keeps them).
+fn from_events(events: &[NodeEvent], all: &[Span]) -> Verdict {
+    let writes = OkWrites::of(all);
+    let ev = Evidence::of(events);
+    let mut v = Verdict::valid("split_brain", "");
+    ev.two_leaders(&mut v);
+    let windows = ev.overlaps(&writes, &mut v);
+    let lost = ev.discarded_acks(&writes, &mut v);
     v.summary = format!(
         "{} leader tenures from node logs: {} overlapping acting windows, {} terms with two leaders, {} acknowledged writes discarded",
-        tenures.len(),
+        ev.tenures.len(),
         windows.len(),
-        leaders.values().filter(|l| l.len() > 1).count(),
+        ev.leaders.values().filter(|l| l.len() > 1).count(),
         lost
     );
-    v.with_details(json!({"source": "node-logs", "tenures": tenures.len(), "windows": windows, "discarded_acknowledged": lost}))
+    v.with_details(json!({"source": "node-logs", "tenures": ev.tenures.len(), "windows": windows, "discarded_acknowledged": lost}))
 }
 
 /// The weaker, history-only view.
@@ -300,5 +351,61 @@ fn from_history(all: &[Span]) -> Verdict {
             ),
         )
         .with_details(details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{NodeEvents, Op, OpType, Process};
+    use std::sync::Arc;
+
+    fn ev(event: &str, node: &str, term: u64, time: u64) -> NodeEvent {
+        NodeEvent::new(event, node, term, time)
+    }
+
+    fn one_write() -> History {
+        let mut done = Op::new(OpType::Ok, Process::Client(0), "write", json!(1)).with_time(20);
+        done.node = Some("n1".into());
+        let mut h = History::new(vec![
+            Op::new(OpType::Invoke, Process::Client(0), "write", json!(1)).with_time(10),
+            done,
+        ]);
+        h.reindex();
+        h
+    }
+
+    fn with(events: NodeEvents) -> CheckOptions {
+        CheckOptions {
+            node_events: Some(Arc::new(events)),
+            ..CheckOptions::default()
+        }
+    }
+
+    #[test]
+    fn node_events_arrive_as_data_and_an_unreadable_log_makes_the_verdict_unknown() {
+        let h = one_write();
+        // Out of time order on purpose: the events are sorted once, where they are parsed.
+        let two = NodeEvents::from_events(vec![ev("leader", "n2", 1, 30), ev("leader", "n1", 1, 5)]);
+        let v = SplitBrain.check(&h, &with(two));
+        assert_eq!(v.valid, Validity::Invalid, "{v:?}");
+        assert!(v.anomalies.iter().any(|a| a.kind == "two-leaders-one-term"));
+        assert!(v.anomalies[0].explanation.starts_with("Nodes n1 (at"), "{v:?}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let missing = NodeEvents::read(&[dir.path().join("n3.log")]);
+        let v = SplitBrain.check(&h, &with(missing));
+        assert_eq!(v.valid, Validity::Unknown);
+        assert!(
+            v.summary.contains("cannot read node log") && v.summary.contains("n3.log"),
+            "{v:?}"
+        );
+
+        // No logs at all: the history's `node` field is all there is (one node, never
+        // interleaving), which is not the same as logs that hold no events.
+        let v = SplitBrain.check(&h, &CheckOptions::default());
+        assert_eq!(v.details["source"], "history", "{v:?}");
+        let v = SplitBrain.check(&h, &with(NodeEvents::default()));
+        assert_eq!(v.details["source"], "node-logs", "{v:?}");
     }
 }

@@ -56,6 +56,20 @@ pub fn read_events(path: &Path) -> std::io::Result<Vec<NodeEvent>> {
 }
 
 impl NodeEvent {
+    /// An event without index, op or value (`leader`, `step-down`, `start`, ...).
+    pub fn new(event: &str, node: &str, term: u64, time: u64) -> NodeEvent {
+        NodeEvent {
+            event: event.into(),
+            node: node.into(),
+            term,
+            index: None,
+            time,
+            f: None,
+            key: None,
+            value: Value::Null,
+        }
+    }
+
     /// The line a node writes (no trailing newline).
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -140,17 +154,7 @@ mod tests {
     use super::*;
 
     fn line(event: &str, node: &str, time: u64) -> String {
-        NodeEvent {
-            event: event.into(),
-            node: node.into(),
-            term: 1,
-            index: None,
-            time,
-            f: None,
-            key: None,
-            value: Value::Null,
-        }
-        .to_line()
+        NodeEvent::new(event, node, 1, time).to_line()
     }
 
     #[test]

@@ -259,107 +259,147 @@ impl<M: Model> Search<M> {
             tick += 1;
             if tick == CHECK_EVERY {
                 tick = 0;
-                let total = self.flush(model, budget);
-                if budget.stop.load(Ordering::Relaxed) {
-                    return Some(Outcome::Cancelled);
+                if let Some(stop) = self.checkpoint(model, budget, &mut left) {
+                    return stop;
                 }
-                if let Some(limit) = budget.memory_limit {
-                    if total > limit {
-                        return Some(Outcome::OutOfBudget(memory_ran_out(
-                            limit,
-                            &format!("{} cached states", self.cache.len()),
-                        )));
-                    }
-                }
-                if let Some(d) = budget.deadline {
-                    if Instant::now() >= d {
-                        return Some(Outcome::OutOfBudget(time_ran_out()));
-                    }
-                }
-                if left <= CHECK_EVERY as u64 {
-                    return None;
-                }
-                left -= CHECK_EVERY as u64;
             }
             let entry = self.entry;
             if entry != NIL && is_call(entry) {
-                let k = op_of(entry);
-                if let Some(next_state) = model.step(self.cache.state(self.state), &entries[k].op) {
-                    let pure = self.pure[k];
-                    self.linearized.insert(k);
-                    if !pure && self.prune && self.doomed(model, entries, &next_state) {
-                        self.linearized.set(k, false);
-                        self.entry = self.list.next[entry as usize];
-                        continue;
-                    }
-                    let h = self.set_hash ^ self.zob[k];
-                    let bytes = self.entry_bytes + model.state_heap_bytes(&next_state) as u64;
-                    if let Some(id) =
-                        self.cache
-                            .insert(h ^ hash_of(&next_state), &self.linearized, next_state)
-                    {
-                        self.bytes_local += bytes;
-                        self.set_hash = h;
-                        self.stack.push((entry, self.state, pure));
-                        self.state = id;
-                        if self.reset_pos[k] as usize == self.first_open {
-                            while self
-                                .resets
-                                .get(self.first_open)
-                                .is_some_and(|&r| self.linearized.contains(r as usize))
-                            {
-                                self.first_open += 1;
-                            }
-                        }
-                        self.list.unlink(entry);
-                        if entries[k].ret.is_some() {
-                            self.list.unlink(entry + 1);
-                            self.remaining -= 1;
-                        }
-                        self.entry = self.list.next[HEAD as usize];
-                        continue;
-                    }
-                    self.linearized.set(k, false);
-                    if pure {
-                        // Placing a pure op here is never worse than later
-                        // (see `pure`), and that was a dead end: so is this.
-                        self.entry = NIL;
-                        continue;
-                    }
-                }
-                self.entry = self.list.next[entry as usize];
-            } else {
-                if self.witness
-                    && self
-                        .best
-                        .as_ref()
-                        .is_none_or(|b| self.stack.len() > b.prefix.len())
-                {
-                    self.best = Some(snapshot(&self.list, &self.stack, &self.cache, self.state, entry));
-                }
-                let Some((call, old, forced)) = self.stack.pop() else {
-                    self.flush(model, budget);
-                    return Some(Outcome::Violation(self.best.take()));
-                };
-                let k = op_of(call);
-                self.linearized.set(k, false);
-                self.first_open = self.first_open.min(self.reset_pos[k] as usize);
-                self.set_hash ^= self.zob[k];
-                self.state = old;
-                if entries[k].ret.is_some() {
-                    self.list.relink(call + 1);
-                    self.remaining += 1;
-                }
-                self.list.relink(call);
-                // A pure op was placed greedily: if that failed, so does every
-                // other choice at this level.
-                self.entry = if forced {
-                    NIL
-                } else {
-                    self.list.next[call as usize]
-                };
+                self.try_call(model, entries, entry);
+            } else if let Some(done) = self.backtrack(model, entries, budget, entry) {
+                return Some(done);
             }
         }
+    }
+
+    /// Every [`CHECK_EVERY`] steps: publishes this search's memory, then honours a
+    /// cancel, the memory and time budgets and the end of the quantum (`left`).
+    /// `Some(x)` ends the run with `x` (`Some(None)`: the quantum ran out undecided).
+    #[inline]
+    fn checkpoint(
+        &mut self,
+        model: &M,
+        budget: &Limits<'_>,
+        left: &mut u64,
+    ) -> Option<Option<Outcome<M::State>>> {
+        let total = self.flush(model, budget);
+        if budget.stop.load(Ordering::Relaxed) {
+            return Some(Some(Outcome::Cancelled));
+        }
+        if let Some(limit) = budget.memory_limit {
+            if total > limit {
+                return Some(Some(Outcome::OutOfBudget(memory_ran_out(
+                    limit,
+                    &format!("{} cached states", self.cache.len()),
+                ))));
+            }
+        }
+        if let Some(d) = budget.deadline {
+            if Instant::now() >= d {
+                return Some(Some(Outcome::OutOfBudget(time_ran_out())));
+            }
+        }
+        if *left <= CHECK_EVERY as u64 {
+            return Some(None);
+        }
+        *left -= CHECK_EVERY as u64;
+        None
+    }
+
+    /// Tries to linearize the call at `entry` next. When the model allows it and the
+    /// (set, state) pair is new, descends: pushes the choice, unlinks the op and starts
+    /// again at the head of the list. Otherwise moves on (to the next entry, or to a
+    /// dead end when a pure op failed).
+    #[inline]
+    fn try_call(&mut self, model: &mut M, entries: &[Entry<M::Op>], entry: u32) {
+        let k = op_of(entry);
+        if let Some(next_state) = model.step(self.cache.state(self.state), &entries[k].op) {
+            let pure = self.pure[k];
+            self.linearized.insert(k);
+            if !pure && self.prune && self.doomed(model, entries, &next_state) {
+                self.linearized.set(k, false);
+                self.entry = self.list.next[entry as usize];
+                return;
+            }
+            let h = self.set_hash ^ self.zob[k];
+            let bytes = self.entry_bytes + model.state_heap_bytes(&next_state) as u64;
+            if let Some(id) = self
+                .cache
+                .insert(h ^ hash_of(&next_state), &self.linearized, next_state)
+            {
+                self.bytes_local += bytes;
+                self.set_hash = h;
+                self.stack.push((entry, self.state, pure));
+                self.state = id;
+                if self.reset_pos[k] as usize == self.first_open {
+                    while self
+                        .resets
+                        .get(self.first_open)
+                        .is_some_and(|&r| self.linearized.contains(r as usize))
+                    {
+                        self.first_open += 1;
+                    }
+                }
+                self.list.unlink(entry);
+                if entries[k].ret.is_some() {
+                    self.list.unlink(entry + 1);
+                    self.remaining -= 1;
+                }
+                self.entry = self.list.next[HEAD as usize];
+                return;
+            }
+            self.linearized.set(k, false);
+            if pure {
+                // Placing a pure op here is never worse than later
+                // (see `pure`), and that was a dead end: so is this.
+                self.entry = NIL;
+                return;
+            }
+        }
+        self.entry = self.list.next[entry as usize];
+    }
+
+    /// At a return (or the end of the list) nothing more can be placed: remembers the
+    /// longest prefix for the witness, then undoes the last choice and tries the entry
+    /// after it. `Some(Violation)` when there is no choice left to undo.
+    #[inline]
+    fn backtrack(
+        &mut self,
+        model: &M,
+        entries: &[Entry<M::Op>],
+        budget: &Limits<'_>,
+        entry: u32,
+    ) -> Option<Outcome<M::State>> {
+        if self.witness
+            && self
+                .best
+                .as_ref()
+                .is_none_or(|b| self.stack.len() > b.prefix.len())
+        {
+            self.best = Some(snapshot(&self.list, &self.stack, &self.cache, self.state, entry));
+        }
+        let Some((call, old, forced)) = self.stack.pop() else {
+            self.flush(model, budget);
+            return Some(Outcome::Violation(self.best.take()));
+        };
+        let k = op_of(call);
+        self.linearized.set(k, false);
+        self.first_open = self.first_open.min(self.reset_pos[k] as usize);
+        self.set_hash ^= self.zob[k];
+        self.state = old;
+        if entries[k].ret.is_some() {
+            self.list.relink(call + 1);
+            self.remaining += 1;
+        }
+        self.list.relink(call);
+        // A pure op was placed greedily: if that failed, so does every
+        // other choice at this level.
+        self.entry = if forced {
+            NIL
+        } else {
+            self.list.next[call as usize]
+        };
+        None
     }
 }
 

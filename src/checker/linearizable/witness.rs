@@ -97,26 +97,13 @@ pub fn anomaly<M: Model>(
     };
     let state_now = model.state_json(&stuck.state);
     let n = stuck.prefix.len();
-    let prefix: Vec<Value> = stuck
-        .prefix
-        .iter()
-        .enumerate()
-        .skip(n.saturating_sub(PREFIX_STEPS))
-        .map(|(i, (k, s))| {
-            let mut o = op_json(h, &items[*k]);
-            if let Some(s) = s.as_ref().filter(|_| i + STATE_STEPS >= n) {
-                o["state_after"] = bounded(&model.state_json(s));
-            }
-            o
-        })
-        .collect();
-    let mut why = |k: usize| -> String {
-        if model.step(&stuck.state, &entries[k].op).is_some() {
-            "it could take effect there, but every continuation from that point fails later".to_string()
-        } else {
-            model.explain(&stuck.state, &entries[k].op)
-        }
+    let at = At {
+        h,
+        entries,
+        items,
+        stuck,
     };
+    let prefix = prefix_json(&at, model);
     let start_text = if stuck.prefix.is_empty() {
         "From the initial state".to_string()
     } else {
@@ -128,44 +115,8 @@ pub fn anomaly<M: Model>(
         )
     };
     let mut ops = Vec::new();
-    let (blocking_json, blocking_text) = match stuck.blocking {
-        Some(b) => {
-            let it = &items[b];
-            ops.push(h.ops[it.inv].index);
-            if let Some(c) = it.ok {
-                ops.push(h.ops[c].index);
-            }
-            let reason = why(b);
-            let mut j = op_json(h, it);
-            j["why"] = Value::String(reason.clone());
-            (
-                j,
-                format!(
-                    "{} completed before it could take effect: {reason}.",
-                    describe(h, it)
-                ),
-            )
-        }
-        None => (Value::Null, "no op can be placed next.".to_string()),
-    };
-    let candidates: Vec<Value> = stuck
-        .candidates
-        .iter()
-        .filter(|&&k| Some(k) != stuck.blocking)
-        .map(|&k| {
-            let it = &items[k];
-            let mut j = op_json(h, it);
-            j["why"] = Value::String(why(k));
-            j
-        })
-        .collect();
-    for c in &candidates {
-        if let Some(i) = c["invoke"].as_u64() {
-            if !ops.contains(&i) {
-                ops.push(i);
-            }
-        }
-    }
+    let (blocking_json, blocking_text) = blocking(&at, model, &mut ops);
+    let candidates = candidates_json(&at, model, &mut ops);
     let others = match candidates.len() {
         0 => "No other op was pending there".to_string(),
         n => format!("Every order of the {n} other pending op(s) was tried too and fails"),
@@ -189,4 +140,88 @@ pub fn anomaly<M: Model>(
             "concurrent": candidates,
         }),
     }
+}
+
+/// Where the search got stuck, with what is needed to describe it.
+struct At<'a, M: Model> {
+    h: &'a History,
+    entries: &'a [Entry<M::Op>],
+    items: &'a [Item],
+    stuck: &'a Stuck<M::State>,
+}
+
+/// The last [`PREFIX_STEPS`] steps of the longest prefix, the last [`STATE_STEPS`] with
+/// the state after them.
+fn prefix_json<M: Model>(at: &At<M>, model: &M) -> Vec<Value> {
+    let (h, items, stuck) = (at.h, at.items, at.stuck);
+    let n = stuck.prefix.len();
+    stuck
+        .prefix
+        .iter()
+        .enumerate()
+        .skip(n.saturating_sub(PREFIX_STEPS))
+        .map(|(i, (k, s))| {
+            let mut o = op_json(h, &items[*k]);
+            if let Some(s) = s.as_ref().filter(|_| i + STATE_STEPS >= n) {
+                o["state_after"] = bounded(&model.state_json(s));
+            }
+            o
+        })
+        .collect()
+}
+
+/// Why op `k` cannot be placed where the search got stuck.
+fn why<M: Model>(at: &At<M>, model: &mut M, k: usize) -> String {
+    let (entries, stuck) = (at.entries, at.stuck);
+    if model.step(&stuck.state, &entries[k].op).is_some() {
+        "it could take effect there, but every continuation from that point fails later".to_string()
+    } else {
+        model.explain(&stuck.state, &entries[k].op)
+    }
+}
+
+/// The op that completed before it could take effect (JSON and sentence); its invoke
+/// and completion join `ops`.
+fn blocking<M: Model>(at: &At<M>, model: &mut M, ops: &mut Vec<u64>) -> (Value, String) {
+    let (h, items) = (at.h, at.items);
+    let Some(b) = at.stuck.blocking else {
+        return (Value::Null, "no op can be placed next.".to_string());
+    };
+    let it = &items[b];
+    ops.push(h.ops[it.inv].index);
+    if let Some(c) = it.ok {
+        ops.push(h.ops[c].index);
+    }
+    let reason = why(at, model, b);
+    let mut j = op_json(h, it);
+    j["why"] = Value::String(reason.clone());
+    let text = format!(
+        "{} completed before it could take effect: {reason}.",
+        describe(h, it)
+    );
+    (j, text)
+}
+
+/// The other ops pending where the search got stuck, each with why it cannot go next;
+/// their invokes join `ops`.
+fn candidates_json<M: Model>(at: &At<M>, model: &mut M, ops: &mut Vec<u64>) -> Vec<Value> {
+    let (h, items, stuck) = (at.h, at.items, at.stuck);
+    let candidates: Vec<Value> = stuck
+        .candidates
+        .iter()
+        .filter(|&&k| Some(k) != stuck.blocking)
+        .map(|&k| {
+            let mut j = op_json(h, &items[k]);
+            j["why"] = Value::String(why(at, model, k));
+            j
+        })
+        .collect();
+    for c in &candidates {
+        if let Some(i) = c["invoke"].as_u64() {
+            if !ops.contains(&i) {
+                ops.push(i);
+            }
+        }
+    }
+    candidates
 }

@@ -252,6 +252,26 @@ fn check_key<'h>(
     let mut reads: Vec<Read> = reads.iter().map(|s| Read { span: s }).collect();
     reads.sort_by_key(|r| (r.span.start, r.span.inv));
     let starts: Vec<u64> = reads.iter().map(|r| r.span.start).collect();
+    let (ids, elems) = intern_adds(adds, t);
+    let (presence, malformed, strays) = Presence::of(&reads, &ids, elems.len());
+    unexpected(key, &reads, strays, t, listed);
+    t.reads += reads.len();
+    let set = KeyReads {
+        key,
+        reads: &reads,
+        starts: &starts,
+    };
+    for (id, (e, info)) in elems.iter().enumerate() {
+        // Every interned element came from an add (strays are counted apart).
+        let Some(add) = info.add else { continue };
+        judge(&set, e, add, presence.of_elem(id), t, listed);
+    }
+    malformed
+}
+
+/// Element ids for the adds of one key, each element with its add (with duplicate adds,
+/// an acknowledged one: the stronger claim).
+fn intern_adds<'h>(adds: &[&'h Span<'h>], t: &mut Tally) -> (Interner, Vec<(Elem, ElemInfo<'h>)>) {
     let mut ids = Interner::for_adds(adds);
     let mut elems: Vec<(Elem, ElemInfo)> = Vec::with_capacity(adds.len());
     for a in adds {
@@ -260,181 +280,253 @@ fn check_key<'h>(
             None => ids.insert(a.value, &mut elems),
         };
         let slot = &mut elems[id as usize].1.add;
-        // With duplicate adds, prefer an acknowledged one (the stronger claim).
         if slot.is_none() || (a.outcome == Outcome::Ok && slot.is_some_and(|s| s.outcome != Outcome::Ok)) {
             *slot = Some(a);
         }
         t.adds += 1;
         t.ok_adds += (a.outcome == Outcome::Ok) as usize;
     }
-    // Presence lists in one flat array (CSR): resolve ids read by read, then counting-sort.
-    let mut malformed = 0;
-    let total: usize = reads
-        .iter()
-        .filter_map(|r| r.span.value.as_array().map(Vec::len))
-        .sum();
-    let mut occ: Vec<u32> = Vec::with_capacity(total);
-    let mut bounds: Vec<usize> = vec![0];
-    let mut strays = Strays::default();
-    for (rank, r) in reads.iter().enumerate() {
-        match r.span.value.as_array() {
-            Some(items) => {
-                for (pos, x) in items.iter().enumerate() {
-                    match ids.get(x) {
-                        Some(id) => occ.push(id),
-                        None => strays.push(x, rank, pos),
+    (ids, elems)
+}
+
+/// For each element, the ranks of the reads that hold it, ascending, in one flat array
+/// (CSR: element `id`'s ranks are `flat[offsets[id]..offsets[id + 1]]`).
+struct Presence {
+    offsets: Vec<usize>,
+    flat: Vec<u32>,
+}
+
+impl Presence {
+    /// Resolves the ids read by each read, then counting-sorts them by element. Also
+    /// returns the number of reads that were not lists and the elements no add wrote.
+    fn of(reads: &[Read], ids: &Interner, n_elems: usize) -> (Presence, usize, Strays) {
+        let mut malformed = 0;
+        let total: usize = reads
+            .iter()
+            .filter_map(|r| r.span.value.as_array().map(Vec::len))
+            .sum();
+        let mut occ: Vec<u32> = Vec::with_capacity(total);
+        let mut bounds: Vec<usize> = vec![0];
+        let mut strays = Strays::default();
+        for (rank, r) in reads.iter().enumerate() {
+            match r.span.value.as_array() {
+                Some(items) => {
+                    for (pos, x) in items.iter().enumerate() {
+                        match ids.get(x) {
+                            Some(id) => occ.push(id),
+                            None => strays.push(x, rank, pos),
+                        }
                     }
                 }
+                None => malformed += 1,
             }
-            None => malformed += 1,
+            bounds.push(occ.len());
         }
-        bounds.push(occ.len());
+        (Presence::sorted(&occ, &bounds, n_elems), malformed, strays)
     }
-    unexpected(key, &reads, strays, t, listed);
-    let mut offsets = vec![0usize; elems.len() + 1];
-    let mut last_rank = vec![u32::MAX; elems.len()];
-    for rank in 0..reads.len() {
-        for &id in &occ[bounds[rank]..bounds[rank + 1]] {
-            if last_rank[id as usize] != rank as u32 {
-                last_rank[id as usize] = rank as u32;
-                offsets[id as usize + 1] += 1;
+
+    /// Counting sort of the (read rank, element) pairs in `occ` (read `rank`'s ids are
+    /// `occ[bounds[rank]..bounds[rank + 1]]`), each element counted once per read.
+    fn sorted(occ: &[u32], bounds: &[usize], n_elems: usize) -> Presence {
+        let n_reads = bounds.len() - 1;
+        let mut offsets = vec![0usize; n_elems + 1];
+        let mut last_rank = vec![u32::MAX; n_elems];
+        for rank in 0..n_reads {
+            for &id in &occ[bounds[rank]..bounds[rank + 1]] {
+                if last_rank[id as usize] != rank as u32 {
+                    last_rank[id as usize] = rank as u32;
+                    offsets[id as usize + 1] += 1;
+                }
             }
+        }
+        for i in 0..n_elems {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut flat = vec![0u32; offsets[n_elems]];
+        let mut fill = offsets.clone();
+        last_rank.fill(u32::MAX);
+        for rank in 0..n_reads {
+            for &id in &occ[bounds[rank]..bounds[rank + 1]] {
+                if last_rank[id as usize] != rank as u32 {
+                    last_rank[id as usize] = rank as u32;
+                    flat[fill[id as usize]] = rank as u32;
+                    fill[id as usize] += 1;
+                }
+            }
+        }
+        Presence { offsets, flat }
+    }
+
+    /// The ranks of the reads holding element `id`, ascending.
+    fn of_elem(&self, id: usize) -> &[u32] {
+        &self.flat[self.offsets[id]..self.offsets[id + 1]]
+    }
+}
+
+/// One key's reads, ranked by invocation, and their start times.
+struct KeyReads<'a, 'h> {
+    key: &'a str,
+    reads: &'a [Read<'h>],
+    starts: &'a [u64],
+}
+
+/// Judges one element: its add and the reads that held it (`present`, ranks ascending).
+/// Counts it as recovered, unacknowledged and absent, never read, or stable; else lists
+/// the gap ([`gap`]).
+fn judge(
+    set: &KeyReads,
+    e: &Elem,
+    add: &Span,
+    present: &[u32],
+    t: &mut Tally,
+    listed: &mut HashMap<&'static str, Vec<Anomaly>>,
+) {
+    let (reads, n) = (set.reads, set.reads.len());
+    let first_seen = present.first().map(|&r| reads[r as usize].span);
+    let acked = add.outcome == Outcome::Ok;
+    if !acked && first_seen.is_some() {
+        t.recovered += 1;
+        if add.outcome == Outcome::Fail {
+            t.recovered_from_fail += 1;
         }
     }
-    for i in 0..elems.len() {
-        offsets[i + 1] += offsets[i];
+    // Known: ack time, or the completion of the first read that saw it.
+    let known = match (acked, first_seen) {
+        (true, Some(r)) => add.end.min(r.end),
+        (true, None) => add.end,
+        (false, Some(r)) => r.end,
+        (false, None) => {
+            t.unacknowledged_absent += 1;
+            return;
+        }
+    };
+    let first_after = set.starts.partition_point(|&s| s <= known);
+    if first_after == n {
+        t.never_read += 1;
+        return;
     }
-    let mut flat = vec![0u32; offsets[elems.len()]];
-    let mut fill = offsets.clone();
-    last_rank.fill(u32::MAX);
-    for rank in 0..reads.len() {
-        for &id in &occ[bounds[rank]..bounds[rank + 1]] {
-            if last_rank[id as usize] != rank as u32 {
-                last_rank[id as usize] = rank as u32;
-                flat[fill[id as usize]] = rank as u32;
-                fill[id as usize] += 1;
-            }
-        }
+    let present_after = present.len() - present.partition_point(|&r| (r as usize) < first_after);
+    if let Some(r) = first_seen {
+        t.visible_ms
+            .push(ms(r.start.saturating_sub(add.end.min(r.start))));
     }
-    drop(occ);
-    t.reads += reads.len();
-    let n = reads.len();
-    for (id, (e, info)) in elems.iter().enumerate() {
-        let present = &flat[offsets[id]..offsets[id + 1]];
-        let first_seen = present.first().map(|&r| reads[r as usize].span);
-        // Every interned element came from an add (strays are counted apart).
-        let Some(add) = info.add else { continue };
-        let acked = add.outcome == Outcome::Ok;
-        if !acked && first_seen.is_some() {
-            t.recovered += 1;
-            if add.outcome == Outcome::Fail {
-                t.recovered_from_fail += 1;
-            }
+    if present_after == n - first_after {
+        t.stable += 1;
+        if acked {
+            t.stable_ms.push(0.0);
         }
-        // Known: ack time, or the completion of the first read that saw it.
-        let known = match (acked, first_seen) {
-            (true, Some(r)) => add.end.min(r.end),
-            (true, None) => add.end,
-            (false, Some(r)) => r.end,
-            (false, None) => {
-                t.unacknowledged_absent += 1;
-                continue;
-            }
-        };
-        let first_after = starts.partition_point(|&s| s <= known);
-        if first_after == n {
-            t.never_read += 1;
-            continue;
-        }
-        let present_after = present.len() - present.partition_point(|&r| (r as usize) < first_after);
-        if let Some(r) = first_seen {
-            t.visible_ms
-                .push(ms(r.start.saturating_sub(add.end.min(r.start))));
-        }
-        if present_after == n - first_after {
-            t.stable += 1;
+        return;
+    }
+    // The last absent read: walk back from the newest read past the trailing presents.
+    let mut last_absent = n - 1;
+    let mut pi = present.len();
+    while pi > 0 && present[pi - 1] as usize == last_absent {
+        pi -= 1;
+        last_absent -= 1;
+    }
+    let g = Gap {
+        elem: e.to_json(),
+        add,
+        known,
+        first_seen,
+        absent: reads[last_absent].span,
+        // Present again after the last absent read: unstable, not lost.
+        back: present
+            .last()
+            .filter(|&&r| r as usize > last_absent)
+            .map(|&r| reads[r as usize].span),
+    };
+    gap(set.key, g, t, listed);
+}
+
+/// An element missing from a read that began after it was known.
+struct Gap<'a> {
+    elem: Value,
+    add: &'a Span<'a>,
+    known: u64,
+    first_seen: Option<&'a Span<'a>>,
+    /// The last read that lacked it.
+    absent: &'a Span<'a>,
+    /// A read after `absent` that held it again.
+    back: Option<&'a Span<'a>>,
+}
+
+/// Counts and lists a gap: `unstable` (present again later), `lost-after-seen` (seen, then
+/// gone for good) or `lost` (acknowledged, never seen).
+fn gap(key: &str, g: Gap, t: &mut Tally, listed: &mut HashMap<&'static str, Vec<Anomaly>>) {
+    let Gap {
+        elem,
+        add,
+        known,
+        first_seen,
+        absent,
+        back,
+    } = g;
+    let acked = add.outcome == Outcome::Ok;
+    let mut ops = add.ops();
+    if let Some(r) = first_seen {
+        ops.extend(r.ops());
+    }
+    ops.extend(absent.ops());
+    let data = json!({
+        "element": elem, "key": key, "known_at_ms": ms(known),
+        "absent_read_ms_after_known": ms(absent.start - known),
+    });
+    match (back, first_seen) {
+        (Some(lp), _) => {
+            t.unstable += 1;
             if acked {
-                t.stable_ms.push(0.0);
+                t.stable_ms.push(ms(absent.end.saturating_sub(add.end)));
             }
-            continue;
+            ops.extend(lp.ops());
+            list(listed, "unstable", || {
+                Anomaly {
+                kind: "unstable".into(),
+                explanation: format!(
+                    "Element {elem}{} was known at {:.3} ms, missing from a read that began {:.3} ms later, then present again in a later read.",
+                    key_label(key), ms(known), ms(absent.start - known)
+                ),
+                ops,
+                data,
+            }
+            });
         }
-        // The last absent read: walk back from the newest read past the trailing presents.
-        let mut last_absent = n - 1;
-        let mut pi = present.len();
-        while pi > 0 && present[pi - 1] as usize == last_absent {
-            pi -= 1;
-            last_absent -= 1;
+        (None, Some(_)) => {
+            t.lost_after_seen += 1;
+            list(listed, "lost-after-seen", || {
+                Anomaly {
+                kind: "lost-after-seen".into(),
+                explanation: format!(
+                    "Element {elem}{} was read, then missing from every read from one that began {:.3} ms after it was known: it was lost after being seen.",
+                    key_label(key), ms(absent.start - known)
+                ),
+                ops,
+                data,
+            }
+            });
         }
-        let absent = reads[last_absent].span;
-        let last_present = present.last().map(|&r| reads[r as usize].span);
-        let mut ops = add.ops();
-        if let Some(r) = first_seen {
-            ops.extend(r.ops());
-        }
-        ops.extend(absent.ops());
-        let elem = e.to_json();
-        let data = json!({
-            "element": elem, "key": key, "known_at_ms": ms(known),
-            "absent_read_ms_after_known": ms(absent.start - known),
-        });
-        match last_present {
-            Some(lp) if (present[present.len() - 1] as usize) > last_absent => {
-                t.unstable += 1;
-                if acked {
-                    t.stable_ms.push(ms(absent.end.saturating_sub(add.end)));
-                }
-                let mut ops = ops;
-                ops.extend(lp.ops());
-                list(listed, "unstable", || {
-                    Anomaly {
-                    kind: "unstable".into(),
-                    explanation: format!(
-                        "Element {elem}{} was known at {:.3} ms, missing from a read that began {:.3} ms later, then present again in a later read.",
-                        key_label(key), ms(known), ms(absent.start - known)
-                    ),
-                    ops,
-                    data,
-                }
-                });
+        (None, None) => {
+            t.lost += 1;
+            t.lost_elems.push(Lost {
+                element: elem.clone(),
+                key: key.to_string(),
+                op: add.done.unwrap_or(add.inv),
+                acked_time: add.end,
+                acked_by: add.node.map(str::to_string),
+            });
+            list(listed, "lost", || {
+                Anomaly {
+                kind: "lost".into(),
+                explanation: format!(
+                    "The add of {elem}{} was acknowledged, but no read ever contained it, including one that began {:.3} ms after the acknowledgement.",
+                    key_label(key), ms(absent.start - known)
+                ),
+                ops,
+                data,
             }
-            Some(_) => {
-                t.lost_after_seen += 1;
-                list(listed, "lost-after-seen", || {
-                    Anomaly {
-                    kind: "lost-after-seen".into(),
-                    explanation: format!(
-                        "Element {elem}{} was read, then missing from every read from one that began {:.3} ms after it was known: it was lost after being seen.",
-                        key_label(key), ms(absent.start - known)
-                    ),
-                    ops,
-                    data,
-                }
-                });
-            }
-            None => {
-                t.lost += 1;
-                t.lost_elems.push(Lost {
-                    element: elem.clone(),
-                    key: key.to_string(),
-                    op: add.done.unwrap_or(add.inv),
-                    acked_time: add.end,
-                    acked_by: add.node.map(str::to_string),
-                });
-                list(listed, "lost", || {
-                    Anomaly {
-                    kind: "lost".into(),
-                    explanation: format!(
-                        "The add of {elem}{} was acknowledged, but no read ever contained it, including one that began {:.3} ms after the acknowledgement.",
-                        key_label(key), ms(absent.start - known)
-                    ),
-                    ops,
-                    data,
-                }
-                });
-            }
+            });
         }
     }
-    malformed
 }
 
 /// Counts the elements reads held that no add wrote, and lists the first ones.

@@ -3,7 +3,7 @@
 //! replica deadline mark silent targets down (and, with a sloppy quorum,
 //! recruit fallbacks for them); past the request deadline answer `Unknown`.
 
-use super::targets::recruit;
+use super::targets::{recruit, Target};
 use super::types::{Msg, NodeId, RequestOpts};
 use super::{Core, ForwardReq, Origin, Timer};
 use crate::store::conflict::{originate, ConflictMode, KeyState, Update};
@@ -87,28 +87,7 @@ impl Core {
                 )
             }
         };
-        let mut slots: BTreeMap<NodeId, Slot> = ts
-            .into_iter()
-            .map(|t| {
-                let slot = Slot {
-                    hint: t.hint,
-                    acked: false,
-                    counts: true,
-                };
-                (t.node, slot)
-            })
-            .collect();
-        if holder_needed && !me_target {
-            // A forwarded write reached a node outside the targets (views
-            // differ): it keeps its copy as a hint for the first home node.
-            let home = self.store.ring().preference_list(&key, 1).pop();
-            let slot = Slot {
-                hint: home,
-                acked: false,
-                counts: false,
-            };
-            slots.insert(me.clone(), slot);
-        }
+        let slots = self.write_slots(&key, ts, holder_needed && !me_target);
         let own_seq = match slots.get(&me) {
             Some(s) => {
                 let hint = s.hint.clone();
@@ -118,20 +97,7 @@ impl Core {
             None => None,
         };
         let id = self.fresh_id();
-        for (node, s) in &slots {
-            if *node != me {
-                let msg = Msg::Put {
-                    id,
-                    key: key.clone(),
-                    state: delta.clone(),
-                    hint: s.hint.clone(),
-                };
-                self.out.push(super::Action::Send {
-                    to: node.clone(),
-                    msg,
-                });
-            }
-        }
+        self.send_puts(id, &key, &delta, &slots);
         let (f, _, value) = op.describe();
         let req = WriteReq {
             origin,
@@ -147,6 +113,51 @@ impl Core {
         };
         self.writes.insert(id, req);
         self.on_persisted();
+    }
+
+    /// The write's slots: one per target (counting towards W), plus this node's own
+    /// when `outside` (a forwarded write reached a node outside the targets because
+    /// views differ: it keeps its copy as a hint for the first home node, not counted).
+    fn write_slots(&self, key: &str, ts: Vec<Target>, outside: bool) -> BTreeMap<NodeId, Slot> {
+        let mut slots: BTreeMap<NodeId, Slot> = ts
+            .into_iter()
+            .map(|t| {
+                let slot = Slot {
+                    hint: t.hint,
+                    acked: false,
+                    counts: true,
+                };
+                (t.node, slot)
+            })
+            .collect();
+        if outside {
+            let home = self.store.ring().preference_list(key, 1).pop();
+            let slot = Slot {
+                hint: home,
+                acked: false,
+                counts: false,
+            };
+            slots.insert(self.cfg.id.clone(), slot);
+        }
+        slots
+    }
+
+    /// Sends the write's delta to every slot but this node's own.
+    fn send_puts(&mut self, id: u64, key: &str, delta: &KeyState, slots: &BTreeMap<NodeId, Slot>) {
+        for (node, s) in slots {
+            if *node != self.cfg.id {
+                let msg = Msg::Put {
+                    id,
+                    key: key.to_string(),
+                    state: delta.clone(),
+                    hint: s.hint.clone(),
+                };
+                self.out.push(super::Action::Send {
+                    to: node.clone(),
+                    msg,
+                });
+            }
+        }
     }
 
     fn forward(&mut self, req: u64, to: NodeId, op: &ClientOp, opts: &RequestOpts) {

@@ -19,7 +19,7 @@ use crate::history::NodeEvent;
 use crate::store::admin::{AdminRequest, AdminResponse};
 use crate::store::driver::{Driver, NodeClock, ReadyOf};
 use crate::store::ops::ClientOp;
-use crate::store::seam::{CoreConfig, Event, Input, Protocol, WriteOf};
+use crate::store::seam::{CoreConfig, Event, Input, Protocol, Timers, WriteOf};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
 use std::collections::{BTreeMap, HashMap};
@@ -237,6 +237,22 @@ impl<P: Protocol> Shell<P> {
 }
 
 async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError> {
+    let timers = cfg.core.timers();
+    let (shell, queues) = start::<P>(&cfg).await?;
+    event_loop(shell, queues, timers).await
+}
+
+/// The node's two queues: inputs from the network, sync reports from the WAL thread.
+struct Queues<P: Protocol> {
+    /// Held for the node's life, so the input queue never closes.
+    _tx: mpsc::UnboundedSender<Ev<P::Msg, P::ClientOpts>>,
+    rx: mpsc::UnboundedReceiver<Ev<P::Msg, P::ClientOpts>>,
+    synced_rx: mpsc::UnboundedReceiver<SyncReport>,
+}
+
+/// Opens the log and the WAL (recovering), binds the peer, client and admin ports, connects
+/// to the peers, starts the driver and the WAL thread and performs the start event.
+async fn start<P: Protocol>(cfg: &NodeConfig<P::Config>) -> Result<(Shell<P>, Queues<P>), NodeError> {
     let id = cfg.core.id().to_string();
     let mut log = NodeLog::open(&cfg.log, &id, cfg.time_origin_ns)?;
     let (wal, disk, corruption) = Wal::<P::Record, P::Snapshot>::open(&cfg.data_dir, cfg.fsync)?;
@@ -247,7 +263,7 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
             &format!("warning: {c}"),
         );
     }
-    let (tx, mut rx) = mpsc::unbounded_channel::<Ev<P::Msg, P::ClientOpts>>();
+    let (tx, rx) = mpsc::unbounded_channel::<Ev<P::Msg, P::ClientOpts>>();
     let peer_l = net::bind("peer", cfg.listen).await?;
     let client_l = net::bind("client", cfg.client).await?;
     let admin_l = net::bind("admin", cfg.admin).await?;
@@ -261,16 +277,15 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
         }
     }
 
-    let timers = cfg.core.timers();
-    let mut rng = rand::thread_rng();
-    let (driver, recovered) = Driver::<P>::start(cfg.core.clone(), disk, host_time(), rng.gen());
+    let seed = rand::thread_rng().gen();
+    let (driver, recovered) = Driver::<P>::start(cfg.core.clone(), disk, host_time(), seed);
     let started = format!(
         "node {id} started: peer {} client {} admin {}; recovered {recovered}",
         cfg.listen, cfg.client, cfg.admin
     );
     log.line(driver.clock().wall_ms(host_time()), &started);
     let wal = Arc::new(Mutex::new(wal));
-    let (jobs, mut synced_rx) = spawn_wal_thread::<P>(wal.clone());
+    let (jobs, synced_rx) = spawn_wal_thread::<P>(wal.clone());
     let mut shell = Shell {
         driver,
         log,
@@ -284,7 +299,29 @@ async fn serve<P: Protocol>(cfg: NodeConfig<P::Config>) -> Result<(), NodeError>
     let host = host_time();
     let ready = shell.driver.ready(host);
     shell.perform(host, ready);
+    Ok((
+        shell,
+        Queues {
+            _tx: tx,
+            rx,
+            synced_rx,
+        },
+    ))
+}
 
+/// The event loop: ticks, WAL sync reports and network inputs, each batch of inputs
+/// followed by performing what the driver made ready. Runs until the process is killed.
+async fn event_loop<P: Protocol>(
+    mut shell: Shell<P>,
+    queues: Queues<P>,
+    timers: Timers,
+) -> Result<(), NodeError> {
+    let Queues {
+        _tx,
+        mut rx,
+        mut synced_rx,
+    } = queues;
+    let mut rng = rand::thread_rng();
     let mut tick = tokio::time::interval(Duration::from_nanos(timers.tick_ns.max(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Set after an inline sync: the messages that queued while this thread was

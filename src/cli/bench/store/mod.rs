@@ -82,6 +82,46 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(crate::util::ports::free_addr()?)
 }
 
+/// The started cluster: its processes and each node's client and admin address.
+struct Started {
+    nodes: Nodes,
+    client: Vec<SocketAddr>,
+    admin: Vec<SocketAddr>,
+}
+
+/// Starts `a.nodes` node processes on free loopback ports, data under `dir`.
+fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
+    let exe = std::env::current_exe().context("cannot find the faultline binary")?;
+    let ids: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
+    let peer: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    let client: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    let admin: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    let cluster: Vec<String> = ids.iter().zip(&peer).map(|(i, p)| format!("{i}={p}")).collect();
+    let mode_args = leaderless::node_args(a, &ids)?;
+    let mut nodes = Nodes(Vec::new());
+    for i in 0..a.nodes {
+        let child = Command::new(&exe)
+            .args(["node", "--id", &ids[i], "--cluster", &cluster.join(",")])
+            .args([
+                "--listen",
+                &peer[i].to_string(),
+                "--client",
+                &client[i].to_string(),
+            ])
+            .args(["--admin", &admin[i].to_string()])
+            .arg("--data-dir")
+            .arg(dir.join(&ids[i]))
+            .args(["--fsync", &value_name(&a.fsync)])
+            .args(&mode_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start a node")?;
+        nodes.0.push(child);
+    }
+    Ok(Started { nodes, client, admin })
+}
+
 /// Waits (20 s at most) for a leader that has committed; returns its index.
 fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
     let t = Duration::from_secs(1);
@@ -102,6 +142,28 @@ fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
     }
 }
 
+/// The addresses clients write to: every node when leaderless, else the leader once elected.
+fn wait_targets(a: &Args, started: &Started) -> anyhow::Result<Vec<SocketAddr>> {
+    Ok(match a.topology {
+        Topology::Leaderless => {
+            leaderless::wait_ready(&started.admin)?;
+            started.client.clone()
+        }
+        Topology::SingleLeader => vec![started.client[wait_leader(&started.admin)?]],
+    })
+}
+
+/// What one run measured, for [`print_figures`].
+struct Figures {
+    writes: Histogram<u64>,
+    reads: Histogram<u64>,
+    errors: u64,
+    /// Peer messages sent during the run (leaderless nodes count them).
+    msgs: Option<u64>,
+    cpu: Option<f64>,
+    cpu_us_per_op: Option<f64>,
+}
+
 pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
         bail!("--nodes, --clients, --conns and --secs must be positive");
@@ -110,43 +172,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
     }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let exe = std::env::current_exe().context("cannot find the faultline binary")?;
-    let ids: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
-    let peer: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let client: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let admin: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let cluster: Vec<String> = ids.iter().zip(&peer).map(|(i, p)| format!("{i}={p}")).collect();
-    let mode_args = leaderless::node_args(&a, &ids)?;
-    let mut nodes = Nodes(Vec::new());
-    for i in 0..a.nodes {
-        let child = Command::new(&exe)
-            .args(["node", "--id", &ids[i], "--cluster", &cluster.join(",")])
-            .args([
-                "--listen",
-                &peer[i].to_string(),
-                "--client",
-                &client[i].to_string(),
-            ])
-            .args(["--admin", &admin[i].to_string()])
-            .arg("--data-dir")
-            .arg(dir.path().join(&ids[i]))
-            .args(["--fsync", &value_name(&a.fsync)])
-            .args(&mode_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start a node")?;
-        nodes.0.push(child);
-    }
-    let targets = match a.topology {
-        Topology::Leaderless => {
-            leaderless::wait_ready(&admin)?;
-            client.clone()
-        }
-        Topology::SingleLeader => vec![client[wait_leader(&admin)?]],
-    };
-    let msgs_before = leaderless::messages_sent(&admin);
-    let cpu_before = total_cpu(&pids(&nodes));
+    let started = start_nodes(&a, dir.path())?;
+    let targets = wait_targets(&a, &started)?;
+    let msgs_before = leaderless::messages_sent(&started.admin);
+    let cpu_before = total_cpu(&pids(&started.nodes));
     let until = Instant::now() + Duration::from_secs(a.secs);
     let driver = if a.thread_per_client {
         Driver::Threads
@@ -162,8 +191,8 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         ratio: a.reads_ratio,
         until,
     })?;
-    let cpu_after = total_cpu(&pids(&nodes));
-    let msgs = leaderless::messages_sent(&admin)
+    let cpu_after = total_cpu(&pids(&started.nodes));
+    let msgs = leaderless::messages_sent(&started.admin)
         .zip(msgs_before)
         .map(|(b, a)| b.saturating_sub(a));
     let mut writes = histogram()?;
@@ -174,8 +203,25 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         reads.add(t.reads)?;
         errors += t.errors;
     }
+    let ops = writes.len() + reads.len();
+    let (cpu, cpu_us_per_op) = cpu_per_op(cpu_before, cpu_after, ops);
+    let figures = Figures {
+        writes,
+        reads,
+        errors,
+        msgs,
+        cpu,
+        cpu_us_per_op,
+    };
+    print_figures(&a, &driver, &figures);
+    Ok(crate::exit::VALID)
+}
+
+/// The human lines and the JSON line of one run.
+fn print_figures(a: &Args, driver: &Driver, f: &Figures) {
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let rate = |h: &Histogram<u64>| h.len() as f64 / a.secs as f64;
+    let (writes, reads) = (&f.writes, &f.reads);
     println!(
         "store bench: {} {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         value_name(&a.topology),
@@ -189,29 +235,27 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         value_name(&a.read_mode),
         a.seed
     );
-    println!("{}  errors {}", line("writes", &writes, a.secs), errors);
+    println!("{}  errors {}", line("writes", writes, a.secs), f.errors);
     if a.reads_ratio > 0.0 {
-        println!("{}", line("reads", &reads, a.secs));
+        println!("{}", line("reads", reads, a.secs));
     }
     let ops = writes.len() + reads.len();
-    let per_op = msgs.map(|m| m as f64 / ops.max(1) as f64);
+    let per_op = f.msgs.map(|m| m as f64 / ops.max(1) as f64);
     if let Some(p) = per_op {
-        println!("peer messages per op: {p:.2} ({} sent)", msgs.unwrap_or(0));
+        println!("peer messages per op: {p:.2} ({} sent)", f.msgs.unwrap_or(0));
     }
-    let (cpu, cpu_us_per_op) = cpu_per_op(cpu_before, cpu_after, ops);
-    if let Some(l) = cpu_line(cpu, cpu_us_per_op, a.secs) {
+    if let Some(l) = cpu_line(f.cpu, f.cpu_us_per_op, a.secs) {
         println!("{l}");
     }
     println!(
         "{}",
-        serde_json::json!({"writes_per_sec": rate(&writes), "p50_ms": ms(&writes, 0.5),
-            "p99_ms": ms(&writes, 0.99), "p999_ms": ms(&writes, 0.999), "ok": writes.len(),
-            "reads_per_sec": rate(&reads), "read_p50_ms": ms(&reads, 0.5),
-            "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
-            "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
-            "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": cpu,
-            "node_cpu_us_per_op": cpu_us_per_op, "topology": value_name(&a.topology),
+        serde_json::json!({"writes_per_sec": rate(writes), "p50_ms": ms(writes, 0.5),
+            "p99_ms": ms(writes, 0.99), "p999_ms": ms(writes, 0.999), "ok": writes.len(),
+            "reads_per_sec": rate(reads), "read_p50_ms": ms(reads, 0.5),
+            "read_p99_ms": ms(reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
+            "errors": f.errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
+            "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": f.cpu,
+            "node_cpu_us_per_op": f.cpu_us_per_op, "topology": value_name(&a.topology),
             "messages_per_op": per_op})
     );
-    Ok(crate::exit::VALID)
 }
