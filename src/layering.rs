@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["history", "net", "rundir"],
     &["model", "store", "client"],
     &["checker"],
-    &["workload"],
+    &["workload", "testkit"],
     &["report", "system"],
     &["nemesis"],
     &["runner"],

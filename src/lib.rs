@@ -23,6 +23,7 @@ pub mod runner;
 pub mod sim;
 pub mod store;
 pub mod system;
+pub mod testkit;
 pub mod util;
 pub mod workload;
 

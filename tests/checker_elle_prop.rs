@@ -1,11 +1,12 @@
 //! Elle property tests. Oracle: histories generated from a serial execution
-//! (`checker::elle::gen`) are serializable by construction, and strictly so in
+//! (`testkit::elle`) are serializable by construction, and strictly so in
 //! strict mode, also when the last appends of their keys are never read (the
 //! placement of unobserved appends must not invent cycles); injecting a
 //! hand-written anomaly (the bad fixtures, on fresh keys and processes) must
 //! make the checker find and name exactly those kinds.
 
-use faultline::checker::elle::{check, gen, ElleOptions, Model};
+use faultline::checker::elle::{check, ElleOptions, Model};
+use faultline::testkit::elle as gen;
 use faultline::checker::Validity;
 use faultline::history::{jsonl, History, Process};
 use proptest::prelude::*;

@@ -124,7 +124,7 @@ fn split_brain_without_logs_is_not_a_guess() {
 
 #[test]
 fn an_exhausted_time_budget_is_unknown_not_a_verdict() {
-    use faultline::checker::synth::{register_history, set_history, Shape};
+    use faultline::testkit::synth::{register_history, set_history, Shape};
     let opts = CheckOptions {
         time_limit: Some(std::time::Duration::ZERO),
         ..Default::default()

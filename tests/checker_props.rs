@@ -2,7 +2,7 @@
 //! (linearizable) executions are never flagged; injected anomalies are always
 //! found and named; flagged counts agree with brute-force oracles.
 
-use faultline::checker::synth::{bank_history, counter_history, register_history, set_history, Shape};
+use faultline::testkit::synth::{bank_history, counter_history, register_history, set_history, Shape};
 use faultline::checker::{registry, CheckOptions, Validity, Verdict};
 use faultline::history::{pair, History, Op, OpType, Process};
 use proptest::prelude::*;

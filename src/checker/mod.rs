@@ -18,7 +18,6 @@ pub mod set;
 pub mod span;
 pub mod split_brain;
 pub mod stale;
-pub mod synth;
 mod verdict;
 
 pub use budget::{available_memory, memory_ran_out, time_ran_out, Budget};

@@ -21,7 +21,6 @@ pub mod classify;
 pub mod cycle;
 pub mod exists;
 pub mod explain;
-pub mod gen;
 pub mod graph;
 pub mod judge;
 pub mod list_append;

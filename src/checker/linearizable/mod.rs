@@ -11,7 +11,6 @@
 
 mod cache;
 mod compile;
-pub mod generate;
 mod partition;
 mod search;
 mod witness;

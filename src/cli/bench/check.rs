@@ -4,7 +4,7 @@
 //! Run it on a release build.
 
 use crate::checker::linearizable::check;
-use crate::checker::linearizable::generate::{generate, GenSpec};
+use crate::testkit::linearizable::{generate, GenSpec};
 use crate::checker::{CheckOptions, Validity, Verdict};
 use crate::history::import::read_path;
 use crate::history::{jsonl, History};

@@ -4,7 +4,8 @@
 //! `-realtime` cycles (serializable, not strictly), and `--unread-tail`
 //! leaves the last appends unread.
 
-use crate::checker::elle::{check, gen, ElleOptions, Model};
+use crate::checker::elle::{check, ElleOptions, Model};
+use crate::testkit::elle as gen;
 use std::time::Instant;
 
 /// Arguments of `faultline bench elle`.

@@ -9,7 +9,7 @@
 //! positions with one process each: serializable, but real-time order may
 //! disagree with the serial order (so only `-realtime` cycles may appear).
 
-use super::Model;
+use crate::checker::elle::Model;
 use crate::history::{History, Op, OpType, Process};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

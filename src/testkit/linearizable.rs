@@ -108,7 +108,7 @@ mod tests {
             seed: 7,
         });
         assert!(h.ops.iter().any(|o| o.ty == OpType::Info));
-        let v = super::super::check(&h, &CheckOptions::default()).unwrap();
+        let v = crate::checker::linearizable::check(&h, &CheckOptions::default()).unwrap();
         assert_eq!(v.valid, Validity::Valid, "{}", v.summary);
     }
 }
