@@ -8,7 +8,7 @@
 //! expectation and the bounds (no abort or panic, within the default check
 //! budget, under 4 GiB, a damaged op never a verdict). [`plans`] mutates
 //! plan files in-process. `faultline bench fuzz` drives it (the long run);
-//! tests/fuzz_hostile.rs runs a small seeded corpus in CI.
+//! tests/fuzz/hostile.rs runs a small seeded corpus in CI.
 
 pub mod corpus;
 pub mod exec;

@@ -15,7 +15,7 @@
 //! take effect after `w` was invoked: an op that returned before `w`'s
 //! invocation is linearized before `w`. Each model documents its rule next
 //! to its code; every rule is checked against a brute-force oracle
-//! (tests/lin_reduce.rs).
+//! (tests/lin/reduce.rs).
 
 use std::collections::HashMap;
 use std::hash::Hash;

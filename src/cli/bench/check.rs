@@ -4,10 +4,10 @@
 //! Run it on a release build.
 
 use crate::checker::linearizable::check;
-use crate::testkit::linearizable::{generate, GenSpec};
 use crate::checker::{CheckOptions, Validity, Verdict};
 use crate::history::import::read_path;
 use crate::history::{jsonl, History};
+use crate::testkit::linearizable::{generate, GenSpec};
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 //! Times only the check (generation is reported separately). Example:
 //! `faultline bench checkers --set 1000000 --stale 1000000`.
 
-use crate::testkit::synth::{register_history, set_history, Shape};
 use crate::checker::{run_one, CheckOptions, Checker, Validity, Verdict};
+use crate::testkit::synth::{register_history, set_history, Shape};
 use std::time::Instant;
 
 /// Arguments of `faultline bench checkers`.

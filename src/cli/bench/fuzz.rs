@@ -4,7 +4,7 @@
 //! history called valid, above all).
 //!
 //! The issue-19 figure: `faultline bench fuzz --files 400 --big` from the
-//! repository root. CI runs a small corpus (tests/fuzz_hostile.rs).
+//! repository root. CI runs a small corpus (tests/fuzz/hostile.rs).
 
 use crate::fuzz::{self, Options};
 use std::path::PathBuf;

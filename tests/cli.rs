@@ -1,0 +1,11 @@
+//! `faultline check` from the command line: formats, exit codes, messages.
+//!
+//! One test binary per area; each file under `tests/cli/` is one module (formerly its own
+//! binary). Every test enters `serial!()` first: see `tests/support/serial.rs`.
+
+#[macro_use]
+mod support;
+
+mod cli {
+    mod check;
+}

@@ -1,0 +1,16 @@
+//! The built-in store as real `faultline node` processes: cluster, faults, leases, clock drift, the leaderless topology, `bench store`.
+//!
+//! One test binary per area; each file under `tests/store/` is one module (formerly its own
+//! binary). Every test enters `serial!()` first: see `tests/support/serial.rs`.
+
+#[macro_use]
+mod support;
+
+mod store {
+    mod bench;
+    mod cluster;
+    mod drift;
+    mod faults;
+    mod leaderless;
+    mod lease;
+}

@@ -1,0 +1,26 @@
+//! Helpers shared by the integration tests. Each area's binary (`tests/<area>.rs`) declares
+//! `#[macro_use] mod support;`; nothing here is a test binary of its own.
+//!
+//! - `serial`: the gate every test enters first (`serial!()`), so tests that were separate
+//!   binaries never run beside each other;
+//! - `runner`: `faultline test` through the binary, run directories, histories;
+//! - `store`: real `faultline node` clusters on loopback, killed on drop;
+//! - `report`: report.html rendered in Chromium;
+//! - `lin`: a brute-force linearizability oracle and random histories;
+//! - `elle`: Elle fixtures and history builders.
+#![allow(dead_code)]
+
+/// Enters the gate of the calling test's module (see [`serial`]); hold the value to the end
+/// of the test: `let _serial = serial!();`.
+macro_rules! serial {
+    () => {
+        $crate::support::serial::enter(module_path!())
+    };
+}
+
+pub mod elle;
+pub mod lin;
+pub mod report;
+pub mod runner;
+pub mod serial;
+pub mod store;

@@ -1,0 +1,65 @@
+//! Helpers shared by the tests that run `faultline test` through the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
+}
+
+/// Runs `faultline test ARGS --store-dir DIR`; returns the output and the run dir.
+pub fn test_run(store: &Path, args: &[&str]) -> (Output, Option<PathBuf>) {
+    let out = Command::new(bin())
+        .arg("test")
+        .args(args)
+        .arg("--store-dir")
+        .arg(store)
+        .output()
+        .expect("run faultline");
+    let latest = store.join("latest");
+    let dir = std::fs::canonicalize(&latest).ok();
+    (out, dir)
+}
+
+pub fn history(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("history.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// faultline namespaces and marked node processes owned by `pid`.
+pub fn leftovers(pid: u32) -> (Vec<String>, Vec<u32>) {
+    let ns = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .lines()
+    .filter_map(|l| l.split_whitespace().next().map(String::from))
+    .filter(|n| n.starts_with(&format!("fl{pid}-")))
+    .collect();
+    let mut procs = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Ok(env) = std::fs::read(e.path().join("environ")) {
+            if String::from_utf8_lossy(&env).contains(&format!("FAULTLINE_RUN=fl{pid}-")) {
+                procs.push(p);
+            }
+        }
+    }
+    (ns, procs)
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
