@@ -3,21 +3,10 @@
 //! only when `etcd` is not installed; CI's `.ci/setup` installs it. No speed is asserted here;
 //! figures belong in the issue notes.
 
+use crate::support::external::etcd_present;
 use assert_cmd::cargo::cargo_bin;
-use faultline::system::external::check_binary;
 use serde_json::Value;
 use std::process::Command;
-
-fn etcd_present() -> bool {
-    if check_binary("etcd", "").is_err() {
-        let msg = "etcd is not installed: apt-get install etcd-server etcd-client";
-        // CI installs it (.ci/setup): missing there is a failure, not a skip.
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("{msg} (skipped outside CI)");
-        return false;
-    }
-    true
-}
 
 /// Command lines of running processes that contain `needle`.
 fn processes_with(needle: &str) -> Vec<String> {

@@ -2,27 +2,17 @@
 //! the JSON-gateway client adapter. Skips (with a message) only when `etcd` is not installed;
 //! CI's `.ci/setup` installs it.
 
+use crate::support::external::etcd_present;
 use faultline::client::Client;
 use faultline::history::{Op, OpType, Process};
 use faultline::system::etcd::{EtcdClientConfig, EtcdCluster, EtcdWorkload};
-use faultline::system::external::{check_binary, ExternalError, TargetDef};
+use faultline::system::external::{ExternalError, TargetDef};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn def_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("targets/etcd.toml")
-}
-
-fn etcd_present() -> bool {
-    if check_binary("etcd", "").is_err() {
-        let msg = "etcd is not installed: apt-get install etcd-server etcd-client";
-        // CI installs it (.ci/setup): missing there is a failure, not a skip.
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("{msg} (skipped outside CI)");
-        return false;
-    }
-    true
 }
 
 fn op(f: &str, value: Value) -> Op {

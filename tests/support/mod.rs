@@ -7,7 +7,8 @@
 //! - `store`: real `faultline node` clusters on loopback, killed on drop;
 //! - `report`: report.html rendered in Chromium;
 //! - `lin`: a brute-force linearizability oracle and random histories;
-//! - `elle`: Elle fixtures and history builders.
+//! - `elle`: Elle fixtures and history builders;
+//! - `external`: whether installed systems (etcd) are present.
 #![allow(dead_code)]
 
 /// Enters the gate of the calling test's module (see [`serial`]); hold the value to the end
@@ -19,6 +20,7 @@ macro_rules! serial {
 }
 
 pub mod elle;
+pub mod external;
 pub mod lin;
 pub mod report;
 pub mod runner;
