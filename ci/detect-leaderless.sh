@@ -17,9 +17,11 @@ declare -A MODES=(
   [crdt-clock]="set valid --workload set $L --conflict crdt --nemesis clock,partition --nemesis-interval 3"
   [w1r1-partition]="stale INVALID --workload register $L --n 3 --w 1 --r 1 --nemesis partition --nemesis-interval 2"
   [no-repair]="convergence INVALID --workload register $L --anti-entropy-ms 0 --read-repair off --nemesis partition --nemesis-interval 2"
+  [sloppy-stale]="stale INVALID --workload register $L --sloppy-quorum --n 3 --w 2 --r 2 --nemesis partition --nemesis-interval 2"
+  [sloppy-siblings]="set valid --workload set $L --sloppy-quorum --n 3 --w 2 --r 2 --conflict siblings --nemesis partition --nemesis-interval 2"
   [ae-on]="convergence valid --workload register $L --anti-entropy-ms 500 --nemesis partition --nemesis-interval 2"
 )
-ORDER=(lww-clock siblings-clock crdt-clock w1r1-partition no-repair ae-on)
+ORDER=(lww-clock siblings-clock crdt-clock w1r1-partition sloppy-stale sloppy-siblings no-repair ae-on)
 [ $# -gt 0 ] && ORDER=("$@")
 for mode in "${ORDER[@]}"; do
   read -r checker expect args <<<"${MODES[$mode]}"
@@ -31,7 +33,8 @@ for mode in "${ORDER[@]}"; do
     rc=$?
     line=$(grep -E "^  $checker +" "$d.out" | head -1)
     if grep -Eq "^  $checker +$expect " "$d.out"; then hit=$((hit + 1)); fi
-    echo "$mode seed $seed exit $rc:$line"
+    hints=$(cat "$d"/*/latest/nodes/*.log 2>/dev/null | grep -c '"event":"hint-delivered"')
+    echo "$mode seed $seed exit $rc:$line (hints delivered: $hints)"
   done
   echo "SUMMARY $mode: $checker $expect in $hit/$SEEDS seeds (time limit ${T}s)"
 done

@@ -13,7 +13,10 @@
 //! Verdict: invalid when some key's replicas still disagree at the end of the
 //! phase (`never-converged`, naming the replicas and what each holds); valid
 //! with the time from the heal to agreement (max, median) otherwise; unknown
-//! when the history has no convergence phase.
+//! when the history has no convergence phase. The summary names the first
+//! keys that never converged and, with node logs, counts the repairs the
+//! nodes logged (hints stored and delivered, read and anti-entropy repairs),
+//! so a run shows whether hinted handoff or anti-entropy did the work.
 
 use super::{Anomaly, CheckOptions, Checker, Verdict};
 use crate::history::{History, OpType};
@@ -63,7 +66,7 @@ impl Checker for Convergence {
         "convergence"
     }
 
-    fn check(&self, h: &History, _opts: &CheckOptions) -> Verdict {
+    fn check(&self, h: &History, opts: &CheckOptions) -> Verdict {
         let phase = h
             .nemesis_ops()
             .filter(|o| o.f == "converge" && o.ty != OpType::Invoke)
@@ -85,7 +88,18 @@ impl Checker for Convergence {
                 None => return Verdict::unknown("convergence", format!("key {k}: malformed observations")),
             }
         }
-        verdict(results, end_ms, op.index)
+        let mut v = verdict(results, end_ms, op.index);
+        if let Some(ev) = &opts.node_events {
+            let count = |kind: &str| ev.events.iter().filter(|e| e.event == kind).count();
+            let (stored, delivered) = (count("hint-stored"), count("hint-delivered"));
+            let (rr, ae) = (count("read-repair"), count("ae-repair"));
+            v.summary.push_str(&format!(
+                "; node logs: {stored} hints stored, {delivered} delivered, {rr} read repairs, {ae} anti-entropy repairs"
+            ));
+            v.details["repairs"] = json!({"hints_stored": stored, "hints_delivered": delivered,
+                "read_repairs": rr, "ae_repairs": ae});
+        }
+        v
     }
 }
 
@@ -95,15 +109,21 @@ fn verdict(results: Vec<KeyResult>, end_ms: u64, op: u64) -> Verdict {
     let never: Vec<&KeyResult> = results.iter().filter(|r| r.agreed_ms.is_none()).collect();
     let max = times.last().copied();
     let median = times.get(times.len() / 2).copied();
+    let named: Vec<&str> = never.iter().take(5).map(|r| r.key.as_str()).collect();
     let summary = format!(
-        "{} keys: {} converged ({}), {} never converged within {end_ms} ms of the heal",
+        "{} keys: {} converged ({}), {} never converged within {end_ms} ms of the heal{}",
         results.len(),
         times.len(),
         match (max, median) {
             (Some(m), Some(md)) => format!("agreement {md} ms median, {m} ms max after the heal"),
             _ => "none".into(),
         },
-        never.len()
+        never.len(),
+        match never.len() {
+            0 => String::new(),
+            n if n > named.len() => format!(" ({}, ...)", named.join(", ")),
+            _ => format!(" ({})", named.join(", ")),
+        }
     );
     let details = json!({
         "keys": results.len(), "converged": times.len(), "never_converged": never.len(),
@@ -185,11 +205,46 @@ mod tests {
         let keys: Vec<&Value> = v.anomalies.iter().map(|a| &a.data["key"]).collect();
         assert_eq!(keys, vec!["a", "b"]);
         assert!(
+            v.summary.contains("2 never converged") && v.summary.ends_with("(a, b)"),
+            "{}",
+            v.summary
+        );
+        assert!(
             v.anomalies[0].explanation.contains("n2: [1,2]"),
             "{}",
             v.anomalies[0].explanation
         );
         let none = Convergence.check(&History::default(), &CheckOptions::default());
         assert_eq!(none.valid, crate::checker::Validity::Unknown);
+    }
+
+    #[test]
+    fn node_logs_add_the_repairs_they_record() {
+        let h = history(json!({"a": {"replicas": ["n1"], "observations": [[0, {"n1": 1}]]}}));
+        let ev = |kind: &str| {
+            let line = json!({"event": kind, "node": "n2", "term": 0, "time": 1, "key": "a", "value": {}});
+            serde_json::from_value(line).unwrap()
+        };
+        let events = crate::history::NodeEvents {
+            logs: Vec::new(),
+            events: vec![
+                ev("hint-stored"),
+                ev("hint-stored"),
+                ev("hint-delivered"),
+                ev("ae-repair"),
+            ],
+        };
+        let opts = CheckOptions {
+            node_events: Some(std::sync::Arc::new(events)),
+            ..CheckOptions::default()
+        };
+        let v = Convergence.check(&h, &opts);
+        assert!(
+            v.summary
+                .ends_with("2 hints stored, 1 delivered, 0 read repairs, 1 anti-entropy repairs"),
+            "{}",
+            v.summary
+        );
+        assert_eq!(v.details["repairs"]["hints_delivered"], 1);
     }
 }

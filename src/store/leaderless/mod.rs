@@ -73,11 +73,27 @@ enum Origin {
     },
 }
 
-/// A coordinated request's two deadlines, measured on core time.
+/// A coordinated request's deadlines, measured on core time.
 #[derive(Clone, Copy, Debug)]
 struct Timer {
     started: u64,
     recruited: bool,
+    /// When the request's messages last went out (first send or re-send).
+    sent: u64,
+}
+
+/// What a request's timer says on a tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Due {
+    /// The replica deadline just passed: mark silent targets down and
+    /// recruit fallbacks (once).
+    recruit: bool,
+    /// Re-send to the targets that have not answered (while the request is
+    /// unanswered): a peer link drops what it queued while it reconnected,
+    /// and replicas join idempotently.
+    resend: bool,
+    /// The request deadline has passed.
+    expired: bool,
 }
 
 impl Timer {
@@ -85,15 +101,22 @@ impl Timer {
         Timer {
             started: now,
             recruited: false,
+            sent: now,
         }
     }
 
-    /// (the replica deadline just passed: mark silent targets down and
-    /// recruit fallbacks, once; the request deadline has passed).
-    fn due(&mut self, now: u64, cfg: &Config) -> (bool, bool) {
+    fn due(&mut self, now: u64, cfg: &Config) -> Due {
         let recruit = !self.recruited && now >= self.started + cfg.replica_timeout_ns;
         self.recruited |= recruit;
-        (recruit, now >= self.started + cfg.request_timeout_ns)
+        let resend = cfg.resend_interval_ns > 0 && now >= self.sent + cfg.resend_interval_ns;
+        if resend || recruit {
+            self.sent = now;
+        }
+        Due {
+            recruit,
+            resend: resend && !recruit,
+            expired: now >= self.started + cfg.request_timeout_ns,
+        }
     }
 }
 

@@ -33,6 +33,12 @@ impl CoreConfig for Config {
             jitter_below_ns: 0,
         }
     }
+    /// A Dynamo-style store drops what it cannot deliver to an unreachable
+    /// replica (hints, read repair and anti-entropy mend the gap); a TCP
+    /// stream would otherwise deliver a partition's writes after the heal.
+    fn peer_send_timeout_ms(&self) -> Option<u32> {
+        Some((self.request_timeout_ns / 1_000_000).clamp(1, u32::MAX as u64) as u32)
+    }
 }
 
 fn now(n: Now) -> LNow {

@@ -159,13 +159,16 @@ impl Core {
         let ids: Vec<u64> = self.reads.keys().copied().collect();
         for id in ids {
             let cfg = &self.cfg;
-            let Some((recruit, expired)) = self.reads.get_mut(&id).map(|r| r.timer.due(now, cfg)) else {
+            let Some(due) = self.reads.get_mut(&id).map(|r| r.timer.due(now, cfg)) else {
                 continue;
             };
-            if recruit {
+            if due.recruit {
                 self.recruit_for_read(id);
             }
-            if let Some(rd) = expired.then(|| self.reads.remove(&id)).flatten() {
+            if due.resend {
+                self.resend_read(id);
+            }
+            if let Some(rd) = due.expired.then(|| self.reads.remove(&id)).flatten() {
                 if !rd.answered {
                     let reason = if rd.awaiting.is_empty() {
                         format!(
@@ -183,6 +186,23 @@ impl Core {
         }
     }
 
+    /// Asks again every target that has not replied (while unanswered).
+    fn resend_read(&mut self, id: u64) {
+        let Some(rd) = self.reads.get(&id).filter(|r| !r.answered) else {
+            return;
+        };
+        let silent: Vec<NodeId> = rd
+            .asked
+            .iter()
+            .filter(|n| !rd.replies.contains_key(*n))
+            .cloned()
+            .collect();
+        let key = rd.key.clone();
+        for node in silent {
+            self.send(&node, Msg::Get { id, key: key.clone() });
+        }
+    }
+
     fn recruit_for_read(&mut self, id: u64) {
         let me = self.cfg.id.clone();
         let Some(rd) = self.reads.get_mut(&id) else {
@@ -197,6 +217,7 @@ impl Core {
         for node in &silent {
             self.mark_down(node);
         }
+        self.resend_read(id);
         if !self.cfg.sloppy_quorum {
             return;
         }

@@ -51,6 +51,10 @@ pub struct Config {
     /// A replica that has not answered a request for this long is marked
     /// down (and, with a sloppy quorum, replaced by a fallback).
     pub replica_timeout_ns: u64,
+    /// A coordinator re-sends a request's messages to the targets that have
+    /// not answered this often (0: never), so a message lost while a peer
+    /// link reconnected does not turn an answerable request into `Unknown`.
+    pub resend_interval_ns: u64,
     /// Down peers are pinged this often.
     pub probe_interval_ns: u64,
     /// A fallback offers each hint to its home node this often.
@@ -97,6 +101,7 @@ impl Config {
             merkle_depth: 4,
             request_timeout_ns: 1_000_000_000,
             replica_timeout_ns: 150_000_000,
+            resend_interval_ns: 200_000_000,
             probe_interval_ns: 100_000_000,
             handoff_interval_ns: 200_000_000,
         }

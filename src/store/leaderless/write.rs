@@ -233,13 +233,16 @@ impl Core {
         let ids: Vec<u64> = self.writes.keys().copied().collect();
         for id in ids {
             let cfg = &self.cfg;
-            let Some((recruit, expired)) = self.writes.get_mut(&id).map(|w| w.timer.due(now, cfg)) else {
+            let Some(due) = self.writes.get_mut(&id).map(|w| w.timer.due(now, cfg)) else {
                 continue;
             };
-            if recruit {
+            if due.recruit {
                 self.recruit_for_write(id);
             }
-            if let Some(wr) = expired.then(|| self.writes.remove(&id)).flatten() {
+            if due.resend {
+                self.resend_write(id);
+            }
+            if let Some(wr) = due.expired.then(|| self.writes.remove(&id)).flatten() {
                 if !wr.replied {
                     let reason = format!(
                         "{} of W={} acknowledgements within the deadline; the write may be stored on some replicas",
@@ -249,6 +252,33 @@ impl Core {
                     self.respond(wr.origin, Outcome::Unknown { reason });
                 }
             }
+        }
+    }
+
+    /// Sends the delta again to every target that has not acknowledged it,
+    /// while the write is unanswered (once W acknowledged, the replicas that
+    /// missed it are left to hints, read repair and anti-entropy).
+    fn resend_write(&mut self, id: u64) {
+        let me = self.cfg.id.clone();
+        let Some(wr) = self.writes.get(&id).filter(|w| !w.replied) else {
+            return;
+        };
+        let msgs: Vec<(NodeId, Msg)> = wr
+            .slots
+            .iter()
+            .filter(|(n, s)| !s.acked && **n != me)
+            .map(|(n, s)| {
+                let msg = Msg::Put {
+                    id,
+                    key: wr.key.clone(),
+                    state: wr.delta.clone(),
+                    hint: s.hint.clone(),
+                };
+                (n.clone(), msg)
+            })
+            .collect();
+        for (to, msg) in msgs {
+            self.send(&to, msg);
         }
     }
 
@@ -271,6 +301,7 @@ impl Core {
         for (node, _, _) in &silent {
             self.mark_down(node);
         }
+        self.resend_write(id);
         if !self.cfg.sloppy_quorum {
             return;
         }

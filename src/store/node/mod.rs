@@ -271,9 +271,13 @@ async fn start<P: Protocol>(cfg: &NodeConfig<P::Config>) -> Result<(Shell<P>, Qu
     tokio::spawn(net::accept_clients(client_l, tx.clone(), id.clone()));
     tokio::spawn(net::accept_admin(admin_l, tx.clone()));
     let mut peers = HashMap::new();
+    let send_timeout = cfg.core.peer_send_timeout_ms();
     for (pid, addr) in &cfg.cluster {
         if *pid != id {
-            peers.insert(pid.clone(), net::spawn_peer(id.clone(), addr.clone()));
+            peers.insert(
+                pid.clone(),
+                net::spawn_peer(id.clone(), addr.clone(), send_timeout),
+            );
         }
     }
 

@@ -67,7 +67,14 @@ where
 }
 
 /// Starts the outbound link to one peer; returns its (bounded, lossy) queue.
-pub(super) fn spawn_peer<M: Serialize + Send + 'static>(me: String, addr: String) -> mpsc::Sender<M> {
+/// With `send_timeout_ms`, a connection whose sent data stays unacknowledged
+/// that long is dropped with what it held (see
+/// [`crate::store::seam::CoreConfig::peer_send_timeout_ms`]).
+pub(super) fn spawn_peer<M: Serialize + Send + 'static>(
+    me: String,
+    addr: String,
+    send_timeout_ms: Option<u32>,
+) -> mpsc::Sender<M> {
     let (tx, mut rx) = mpsc::channel::<M>(8192);
     tokio::spawn(async move {
         loop {
@@ -82,6 +89,9 @@ pub(super) fn spawn_peer<M: Serialize + Send + 'static>(me: String, addr: String
                 }
             };
             let _ = s.set_nodelay(true);
+            if let Some(ms) = send_timeout_ms {
+                set_user_timeout(&s, ms);
+            }
             let mut buf = Vec::new();
             loop {
                 let Some(msg) = rx.recv().await else { return };
@@ -106,6 +116,23 @@ pub(super) fn spawn_peer<M: Serialize + Send + 'static>(me: String, addr: String
         }
     });
     tx
+}
+
+/// TCP_USER_TIMEOUT: the kernel aborts the connection when transmitted data
+/// stays unacknowledged for `ms` (the next write fails and the link reconnects).
+fn set_user_timeout(s: &TcpStream, ms: u32) {
+    use std::os::fd::AsRawFd;
+    let v: libc::c_uint = ms;
+    // SAFETY: a valid socket fd, an option value of the size given.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_USER_TIMEOUT,
+            &v as *const libc::c_uint as *const libc::c_void,
+            std::mem::size_of::<libc::c_uint>() as libc::socklen_t,
+        );
+    }
 }
 
 /// Where one client request's answer goes: its connection's writer, tagged

@@ -168,6 +168,14 @@ pub trait CoreConfig: Clone + Debug + Send + 'static {
     /// This node's id (also the name peers address it by).
     fn id(&self) -> &str;
     fn timers(&self) -> Timers;
+    /// How long data sent to a peer may stay unacknowledged before the host
+    /// drops the link and what it queued (`None`: the transport's own
+    /// patience, which after a partition heals delivers everything sent
+    /// during it). A core that expects lost messages (and repairs what they
+    /// miss) says how soon they count as lost.
+    fn peer_send_timeout_ms(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// A pure protocol core: one store topology.

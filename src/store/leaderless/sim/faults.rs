@@ -125,3 +125,51 @@ fn a_hint_survives_the_fallback_crashing_before_the_heal() {
     s.run(400);
     assert_eq!(s.local(&pl[2], key)["values"], json!([7]));
 }
+
+/// A peer link drops what it queued while reconnecting: the coordinator
+/// re-sends to the targets that have not answered, so a write whose first
+/// put was lost still reaches W instead of ending `Unknown`; with re-sending
+/// off the same loss leaves the write's outcome unknown.
+#[test]
+fn a_put_lost_while_a_link_reconnects_is_sent_again() {
+    let key = "k";
+    for resend in [true, false] {
+        let mut s = Sim::new(3, 31, |c| {
+            c.w = 3;
+            c.resend_interval_ns = if resend { 100 * MS } else { 0 };
+        });
+        let pl = s.preference_list(key);
+        let (a, c) = (pl[0].clone(), pl[2].clone());
+        // The link a -> c loses everything for 80 ms, then works again.
+        s.cut.insert((a.clone(), c.clone()));
+        let w = s.write(&a, key, json!(7));
+        s.run(80);
+        s.heal();
+        let outcome = s.await_reply(w, 1000);
+        if resend {
+            assert!(matches!(outcome, Outcome::Ok { .. }), "{outcome:?}");
+            assert_eq!(s.local(&c, key)["values"], json!([7]));
+        } else {
+            assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+        }
+    }
+}
+
+/// The same for reads: a `Get` lost on a reconnecting link is asked again,
+/// so R=3 is reached instead of the read failing.
+#[test]
+fn a_get_lost_while_a_link_reconnects_is_sent_again() {
+    let key = "k";
+    let mut s = Sim::new(3, 32, |c| c.r = 3);
+    let pl = s.preference_list(key);
+    let w = s.write(&pl[0], key, json!(5));
+    assert!(matches!(s.await_reply(w, 500), Outcome::Ok { .. }));
+    s.run(50);
+    s.cut.insert((pl[0].clone(), pl[1].clone()));
+    let r = s.read(&pl[0], key);
+    s.run(80);
+    s.heal();
+    let outcome = s.await_reply(r, 1000);
+    assert!(matches!(outcome, Outcome::Ok { .. }), "{outcome:?}");
+    assert_eq!(s.value(r)["values"], json!([5]));
+}
