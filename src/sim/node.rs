@@ -370,7 +370,14 @@ impl<P: SimProtocol> Sim<P> {
 
     /// A client request reaches node `i`: the node takes it, or the client's
     /// connection turns out to be dead.
-    pub(crate) fn on_request(&mut self, client: usize, attempt: u64, i: usize, inc: u64, op: ClientOp) {
+    pub(crate) fn on_request(
+        &mut self,
+        client: usize,
+        attempt: u64,
+        i: usize,
+        inc: u64,
+        (op, opts): (ClientOp, P::ClientOpts),
+    ) {
         let n = &self.nodes[i];
         if n.state == State::Down || n.inc != inc {
             let at = self.now + self.client_delay();
@@ -387,7 +394,6 @@ impl<P: SimProtocol> Sim<P> {
         self.next_req += 1;
         let req = self.next_req;
         self.nodes[i].waiting.insert(req, (client, attempt));
-        let opts = self.opts.clone();
         self.deliver(i, Queued::Input(Input::Client { req, op, opts }));
     }
 

@@ -20,7 +20,8 @@ use crate::rundir::RunDir;
 use crate::runner::recorder::Recorder;
 use crate::runner::{self, TestConfig};
 use crate::store::core::Core;
-use crate::system::builtin_ops::{acct, OpMap};
+use crate::store::Topology;
+use crate::system::builtin_ops::acct;
 use crate::system::SystemKind;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -56,12 +57,10 @@ pub fn simulate(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<
     if cfg.system.kind != SystemKind::Builtin {
         return Err(SimError::Target(cfg.system.kind.label()));
     }
-    if cfg.system.builtin.topology != crate::store::Topology::SingleLeader {
-        return Err(SimError::Topology(
-            format!("{:?}", cfg.system.builtin.topology).to_lowercase(),
-        ));
+    match cfg.system.builtin.topology {
+        Topology::SingleLeader => simulate_with::<Core>(cfg, history, deep),
+        Topology::Leaderless => simulate_with::<crate::store::leaderless::Core>(cfg, history, deep),
     }
-    simulate_with::<Core>(cfg, history, deep)
 }
 
 fn node_names(n: usize) -> Vec<String> {
@@ -98,7 +97,7 @@ fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -
         nodes,
         grudge: Grudge::default(),
         clients: Vec::new(),
-        map: OpMap::new(info.clone()),
+        ops: P::ops(&info, modes),
         info,
         wl,
         gen_rng: ChaCha8Rng::seed_from_u64(cfg.seed),
@@ -106,7 +105,6 @@ fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -
         digest: Digest::new(deep),
         nem: NemState::default(),
         next_req: 0,
-        opts: P::client_opts(modes),
         deep,
         deadline: u64::MAX,
         stats: Stats::default(),
@@ -137,7 +135,7 @@ impl<P: SimProtocol> Sim<P> {
     }
 
     /// Runs until `client` is done, for at most `limit` ns.
-    fn run_client(&mut self, client: usize, limit: u64) {
+    pub(crate) fn run_client(&mut self, client: usize, limit: u64) {
         let end = self.now + limit;
         while !self.clients[client].done && self.now < end {
             self.run_until(self.now + 10 * MS);
@@ -222,6 +220,7 @@ fn simulate_with<P: SimProtocol>(
     sim.wait_healthy()?;
     sim.prepare()?;
     let client_phase_ns = sim.client_phase();
+    sim.converge();
     let recovery = sim.now + cfg.recovery.duration().as_nanos() as u64;
     sim.run_until(recovery);
     sim.final_reads();
