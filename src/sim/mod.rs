@@ -161,6 +161,8 @@ pub struct Stats {
     pub dropped: u64,
     pub duplicated: u64,
     pub crashes: u64,
+    /// Nodes that died of a failed disk sync.
+    pub fsync_failures: u64,
 }
 
 /// The simulated world and everything in it.
@@ -169,6 +171,8 @@ pub struct Sim<P: SimProtocol> {
     seq: u64,
     queue: BinaryHeap<Timed<P::Msg, P::ClientOpts>>,
     rng: ChaCha8Rng,
+    /// Draws the disk's failed syncs (apart from `rng`: see [`World::draw_fsync_failures`]).
+    disk_rng: ChaCha8Rng,
     world: World,
     cfg: TestConfig,
     names: Vec<String>,

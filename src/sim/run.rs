@@ -33,6 +33,8 @@ use std::time::{Duration, Instant};
 /// Salt of the simulator's own rng (the world, latencies, jitter), apart from
 /// the generator's and the nemesis's, which are seeded as a real run seeds them.
 const SIM_SALT: u64 = 0x7369_6d75_6c61_7465;
+/// Salt of the rng that draws failed disk syncs.
+const DISK_SALT: u64 = 0x6469_736b_6661_696c;
 /// How long nodes get to agree on a leader (as `Target::health_timeout`).
 const HEALTH_NS: u64 = 20_000 * MS;
 
@@ -67,10 +69,16 @@ fn node_names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("n{i}")).collect()
 }
 
-fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<Sim<P>, SimError> {
+pub(super) fn build<P: SimProtocol>(
+    cfg: &TestConfig,
+    history: Option<&Path>,
+    deep: bool,
+) -> Result<Sim<P>, SimError> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ SIM_SALT);
     let n = cfg.system.nodes;
-    let world = World::draw(&mut rng, n);
+    let mut world = World::draw(&mut rng, n);
+    let mut disk_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ DISK_SALT);
+    world.draw_fsync_failures(&mut disk_rng);
     let names = node_names(n);
     let modes = &cfg.system.builtin;
     let nodes = names
@@ -89,6 +97,7 @@ fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -
         seq: 0,
         queue: BinaryHeap::new(),
         rng,
+        disk_rng,
         fifo: vec![vec![0; n]; n],
         world,
         cfg: cfg.clone(),
@@ -213,27 +222,43 @@ fn simulate_with<P: SimProtocol>(
     history: Option<&Path>,
     deep: bool,
 ) -> Result<Simulated, SimError> {
-    let mut sim = build::<P>(cfg, history, deep)?;
-    for i in 0..sim.nodes.len() {
-        sim.start_node(i);
+    run_phases(build::<P>(cfg, history, deep)?, cfg)
+}
+
+/// The test's phases in `sim`, built for `cfg`.
+fn run_phases<P: SimProtocol>(mut sim: Sim<P>, cfg: &TestConfig) -> Result<Simulated, SimError> {
+    sim.start_cluster()?;
+    sim.run_test(cfg)
+}
+
+impl<P: SimProtocol> Sim<P> {
+    /// Starts every node and waits until the cluster is healthy.
+    pub(super) fn start_cluster(&mut self) -> Result<(), SimError> {
+        for i in 0..self.nodes.len() {
+            self.start_node(i);
+        }
+        self.wait_healthy()
     }
-    sim.wait_healthy()?;
-    sim.prepare()?;
-    let client_phase_ns = sim.client_phase();
-    sim.converge();
-    let recovery = sim.now + cfg.recovery.duration().as_nanos() as u64;
-    sim.run_until(recovery);
-    sim.final_reads();
-    let (history, _) = sim.rec.snapshot();
-    Ok(Simulated {
-        history,
-        logs: sim.nodes.iter().map(|n| (n.id.clone(), n.log.clone())).collect(),
-        world: sim.world.describe(),
-        digest: sim.digest,
-        stats: sim.stats,
-        client_phase_ns,
-        end_ns: sim.now,
-    })
+
+    /// The phases after the cluster is up: prepare, clients and nemesis, converge, recover, final reads.
+    pub(super) fn run_test(mut self, cfg: &TestConfig) -> Result<Simulated, SimError> {
+        self.prepare()?;
+        let client_phase_ns = self.client_phase();
+        self.converge();
+        let recovery = self.now + cfg.recovery.duration().as_nanos() as u64;
+        self.run_until(recovery);
+        self.final_reads();
+        let (history, _) = self.rec.snapshot();
+        Ok(Simulated {
+            history,
+            logs: self.nodes.iter().map(|n| (n.id.clone(), n.log.clone())).collect(),
+            world: self.world.describe(),
+            digest: self.digest,
+            stats: self.stats,
+            client_phase_ns,
+            end_ns: self.now,
+        })
+    }
 }
 
 impl Simulated {

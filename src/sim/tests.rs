@@ -244,3 +244,25 @@ fn leaderless_lww_loses_adds_siblings_and_crdt_do_not_and_w1_r1_reads_stale() {
     }
     assert_eq!(invalid_seeds(&register(2, 2), seeds), 0);
 }
+
+/// A disk that fails a sync: the node logs `fatal` and exits as `faultline
+/// node` does, losing what it had not synced; the others carry on and
+/// nothing acknowledged is lost (the safe store under the default faults).
+#[test]
+fn a_failed_sync_ends_the_node_and_loses_nothing_acknowledged() {
+    let mut c = cfg(11, 8.0);
+    c.workload = crate::workload::WorkloadKind::Set;
+    let mut sim = run::build::<crate::store::core::Core>(&c, None, false).unwrap();
+    sim.world.fsync_fail = 0.001;
+    sim.start_cluster().unwrap();
+    let s = sim.run_test(&c).unwrap();
+    assert!(s.stats.fsync_failures > 0, "{:?}", s.stats);
+    let fatal: usize = s
+        .logs
+        .iter()
+        .map(|(_, l)| l.matches("fatal: WAL sync failed").count())
+        .sum();
+    assert_eq!(fatal as u64, s.stats.fsync_failures);
+    let v = s.check(&c).unwrap();
+    assert_ne!(v.valid, Validity::Invalid, "{:?}", v.results);
+}
