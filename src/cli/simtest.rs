@@ -17,13 +17,14 @@ pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
     }
     let simulated = out.sim.end_ns as f64 / 1e9;
     eprintln!(
-        "  {}; {} events, {} messages ({} dropped, {} duplicated), {} crashes",
+        "  {}; {} events, {} messages ({} dropped, {} duplicated), {} crashes ({} of a failed sync)",
         out.sim.world,
         out.sim.stats.events,
         out.sim.stats.messages,
         out.sim.stats.dropped,
         out.sim.stats.duplicated,
-        out.sim.stats.crashes
+        out.sim.stats.crashes,
+        out.sim.stats.fsync_failures
     );
     eprintln!(
         "  simulated {simulated:.1} s in {:.0} ms of wall time ({:.0}x), {:.0} ms with check and report",

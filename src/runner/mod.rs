@@ -9,7 +9,7 @@
 pub mod cleanup;
 pub mod clients;
 pub mod config;
-mod converge;
+pub mod converge;
 pub mod phases;
 pub mod plan;
 pub mod progress;

@@ -8,15 +8,16 @@
 //! the same machine with the runner's retry rules.
 
 use super::node::State;
+use super::ops::Next;
 use super::{Ev, Sim, SimProtocol, MS};
 use crate::client::Completion;
 use crate::history::{Op, OpType, Process};
 use crate::runner::clients::complete;
 use crate::store::ops::{ClientOp, Outcome};
-use crate::system::builtin_ops::Answer;
 use crate::workload::pace::Pace;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
 use std::collections::VecDeque;
 
 /// What a simulated client is for.
@@ -27,21 +28,30 @@ pub(crate) enum Role {
     Final { ops: VecDeque<Op>, tries: usize },
     /// The bank's initial balances (unrecorded), at most [`PREPARE_TRIES`] tries.
     Prepare { op: Op, tries: usize },
+    /// One unrecorded op at one node, once (the convergence phase's replica
+    /// reads); its completion is kept in `result`.
+    Probe { op: Op, result: Option<Completion> },
 }
 
 const FINAL_TRIES: usize = 20;
 const PREPARE_TRIES: usize = 50;
 
 /// The op a client has in flight.
-struct Pending {
+struct Pending<O> {
     inv: Op,
     op: ClientOp,
+    opts: O,
     /// Sends so far (the real client sends at most twice: one redirect).
     sends: u32,
+    /// Which of the op's requests is in flight (0: the first; 1: a
+    /// read-modify-write's write).
+    stage: u32,
+    /// When the op times out, once its first request is sent.
+    deadline: Option<u64>,
 }
 
-pub(crate) struct SimClient {
-    role: Role,
+pub(crate) struct SimClient<O> {
+    pub role: Role,
     process: u64,
     home: usize,
     rng: ChaCha8Rng,
@@ -51,14 +61,14 @@ pub(crate) struct SimClient {
     concurrency: u64,
     /// The node this client is connected to, and its incarnation then.
     conn: Option<(usize, u64)>,
-    pending: Option<Pending>,
+    pending: Option<Pending<O>>,
     attempt: u64,
     pub done: bool,
     /// Why a prepare client gave up.
     pub failure: Option<String>,
 }
 
-impl SimClient {
+impl<O> SimClient<O> {
     /// Worker `index` of `concurrency`, seeded as `runner::clients::client_loop` seeds it.
     pub fn worker(
         index: usize,
@@ -67,7 +77,7 @@ impl SimClient {
         rate: f64,
         home: usize,
         timeout_ns: u64,
-    ) -> SimClient {
+    ) -> SimClient<O> {
         let rng = ChaCha8Rng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         SimClient {
             role: Role::Worker,
@@ -85,7 +95,7 @@ impl SimClient {
         }
     }
 
-    pub fn with_role(role: Role, process: u64, timeout_ns: u64) -> SimClient {
+    pub fn with_role(role: Role, process: u64, timeout_ns: u64) -> SimClient<O> {
         SimClient {
             role,
             process,
@@ -102,6 +112,14 @@ impl SimClient {
         }
     }
 
+    /// A probe (see [`Role::Probe`]) of `node`.
+    pub fn probe(role: Role, node: usize, timeout_ns: u64) -> SimClient<O> {
+        SimClient {
+            home: node,
+            ..SimClient::with_role(role, 0, timeout_ns)
+        }
+    }
+
     /// The paced wait before the next op (ns).
     pub fn stagger_ns(&mut self) -> u64 {
         self.stagger()
@@ -114,7 +132,7 @@ impl SimClient {
 
 impl<P: SimProtocol> Sim<P> {
     /// Adds a client and wakes it `after` ns from now; returns its index.
-    pub(crate) fn add_client(&mut self, c: SimClient, after: u64) -> usize {
+    pub(crate) fn add_client(&mut self, c: SimClient<P::ClientOpts>, after: u64) -> usize {
         self.clients.push(c);
         let client = self.clients.len() - 1;
         self.schedule(self.now + after, Ev::Wake { client });
@@ -153,30 +171,34 @@ impl<P: SimProtocol> Sim<P> {
                 c.conn = None;
                 op.clone()
             }
+            Role::Probe { op, .. } => op.clone(),
         };
         let home = self.clients[client].home;
-        let op = match self.map.translate(&inv) {
-            Ok(op) => op,
-            Err(e) => {
-                let fail = Completion::fail(inv.value.clone(), e);
-                self.clients[client].pending = Some(Pending {
-                    inv,
-                    op: ClientOp::Read {
-                        key: Default::default(),
-                    },
-                    sends: 0,
-                });
-                return self.finish(client, fail, 0);
-            }
+        let (op, opts, fail) = match self.ops.first(&inv) {
+            Ok((op, opts)) => (op, opts, None),
+            Err(e) => (ClientOp::Read { key: Value::Null }, Default::default(), Some(e)),
         };
-        self.clients[client].pending = Some(Pending { inv, op, sends: 0 });
-        self.send_request(client, home);
+        let fail = fail.map(|e| Completion::fail(inv.value.clone(), e));
+        self.clients[client].pending = Some(Pending {
+            inv,
+            op,
+            opts,
+            sends: 0,
+            stage: 0,
+            deadline: None,
+        });
+        match fail {
+            Some(fail) => self.finish(client, fail, 0),
+            None => self.send_request(client, home),
+        }
     }
 
-    /// Sends the pending op to `node` (connecting first if need be).
+    /// Sends the pending op's request to `node` (connecting first if need be).
     fn send_request(&mut self, client: usize, node: usize) {
         let n = &self.nodes[node];
         let (state, inc) = (n.state, n.inc);
+        let moves_on = self.ops.moves_on_refusal();
+        let nodes = self.nodes.len();
         let c = &mut self.clients[client];
         if c.conn.is_none_or(|(cn, _)| cn != node) {
             if state == State::Down {
@@ -189,6 +211,9 @@ impl<P: SimProtocol> Sim<P> {
                     .as_ref()
                     .map(|p| p.inv.value.clone())
                     .unwrap_or_default();
+                if moves_on && matches!(c.role, Role::Worker) {
+                    c.home = (c.home + 1) % nodes;
+                }
                 return self.finish(client, Completion::fail(v, e), 100 * MS);
             }
             c.conn = Some((node, inc));
@@ -196,9 +221,14 @@ impl<P: SimProtocol> Sim<P> {
         let Some(p) = c.pending.as_mut() else { return };
         p.sends += 1;
         c.attempt += 1;
-        let (attempt, op) = (c.attempt, p.op.clone());
+        let (attempt, op, opts) = (c.attempt, p.op.clone(), p.opts.clone());
+        // A redirect gets a fresh timeout; an op's later request shares the first's.
+        let due = match p.deadline {
+            Some(d) if p.stage > 0 => d,
+            _ => self.now + c.timeout_ns,
+        };
+        p.deadline.get_or_insert(due);
         let conn_inc = c.conn.map_or(inc, |x| x.1);
-        let timeout = c.timeout_ns;
         let at = self.now + self.client_delay();
         self.schedule(
             at,
@@ -208,9 +238,10 @@ impl<P: SimProtocol> Sim<P> {
                 node,
                 inc: conn_inc,
                 op,
+                opts,
             },
         );
-        self.schedule(self.now + timeout, Ev::Timeout { client, attempt });
+        self.schedule(due, Ev::Timeout { client, attempt });
     }
 
     pub(crate) fn on_reply(&mut self, client: usize, attempt: u64, node: usize, outcome: Outcome) {
@@ -219,41 +250,63 @@ impl<P: SimProtocol> Sim<P> {
             return;
         };
         let known = |l: &str| self.index.contains_key(l);
-        match self.map.answer(&p.inv, &self.names[node], outcome, known) {
-            Answer::Done(done) => self.finish(client, done, 0),
-            Answer::Redirect(l) if p.sends < 2 => {
+        let next = self
+            .ops
+            .answer(&p.inv, p.stage, &self.names[node], outcome, &known);
+        let v = p.inv.value.clone();
+        match next {
+            Next::Done(done) => self.finish(client, done, 0),
+            Next::Redirect(l) if p.sends < 2 => {
                 let to = self.index[&l];
                 self.send_request(client, to);
             }
-            Answer::Redirect(_) => {
-                let v = p.inv.value.clone();
-                self.finish(client, Completion::fail(v, "not leader after redirect"), 0);
+            Next::Redirect(_) => self.finish(client, Completion::fail(v, "not leader after redirect"), 0),
+            Next::Then(..) if p.deadline.is_some_and(|d| self.now >= d) => self.finish(
+                client,
+                Completion::fail(v, "no time left to write after the read"),
+                0,
+            ),
+            Next::Then(op, opts) => {
+                if let Some(p) = self.clients[client].pending.as_mut() {
+                    (p.op, p.opts) = (op, opts);
+                    p.stage += 1;
+                }
+                self.send_request(client, node);
             }
         }
     }
 
+    /// The op's request got no answer: `info`, unless that request changes
+    /// nothing (then `fail`, as the real client records it).
+    fn unanswered(&mut self, client: usize, error: String) {
+        let Some(p) = self.clients[client].pending.as_ref() else {
+            return;
+        };
+        let v = p.inv.value.clone();
+        let done = if self.ops.harmless(&p.inv, p.stage) {
+            Completion::fail(v, error)
+        } else {
+            Completion::info(v, error)
+        };
+        self.finish(client, done, 0);
+    }
+
     pub(crate) fn on_lost(&mut self, client: usize, attempt: u64, node: usize) {
         let c = &self.clients[client];
-        if let Some(p) = c.pending.as_ref().filter(|_| c.attempt == attempt) {
+        if c.pending.is_some() && c.attempt == attempt {
             let e = format!(
                 "connection to {} lost: Connection reset by peer (simulated)",
                 self.names[node]
             );
-            let v = p.inv.value.clone();
-            self.finish(client, Completion::info(v, e), 0);
+            self.unanswered(client, e);
         }
     }
 
     pub(crate) fn on_timeout(&mut self, client: usize, attempt: u64) {
         let c = &self.clients[client];
-        if let Some(p) = c.pending.as_ref().filter(|_| c.attempt == attempt) {
+        if c.pending.is_some() && c.attempt == attempt {
             let node = c.conn.map_or(String::new(), |(n, _)| self.names[n].clone());
-            let v = p.inv.value.clone();
-            self.finish(
-                client,
-                Completion::info(v, format!("timed out waiting for {node}")),
-                0,
-            );
+            self.unanswered(client, format!("timed out waiting for {node}"));
         }
     }
 
@@ -266,6 +319,11 @@ impl<P: SimProtocol> Sim<P> {
         let ty = done.ty;
         if ty == OpType::Info {
             c.conn = None;
+        }
+        if let Role::Probe { result, .. } = &mut c.role {
+            *result = Some(done);
+            c.done = true;
+            return;
         }
         let recorded = !matches!(c.role, Role::Prepare { .. });
         let next = match &mut c.role {
@@ -310,6 +368,7 @@ impl<P: SimProtocol> Sim<P> {
                 }
                 100 * MS
             }
+            Role::Probe { .. } => return,
         };
         if recorded {
             self.record(complete(&p.inv, done));

@@ -1,7 +1,8 @@
 //! The deterministic simulator: a whole test (`faultline test --sim`) in one
 //! thread and simulated time, from the seed alone. The nodes run the very
 //! driver and core `faultline node` runs ([`crate::store::driver`] over a
-//! [`SimProtocol`] core); what the node process does with sockets, the WAL and
+//! [`SimProtocol`] core: single-leader or leaderless, each with its client
+//! mapping, [`ops::SimOps`]); what the node process does with sockets, the WAL and
 //! the clock is played by the simulated world ([`world`]): peer links with
 //! latency, loss, duplication and reordering, the nemesis's grudges, disks
 //! that lose unsynced writes on a crash ([`disk`]), clocks with offsets and
@@ -13,14 +14,17 @@
 //! every choice is made in one order (a heap of timed events, ties broken by
 //! insertion), so one seed is one run ([`digest`] checks it). The module
 //! layout: this file holds the world state and the event loop; `node`,
-//! `clients` and `nemesis` add the handling of their events to [`Sim`];
+//! `clients`, `converge` and `nemesis` add the handling of their events to [`Sim`];
 //! `run` is the test's phases and its outputs; `sweep` runs many seeds.
 
 mod clients;
+mod converge;
 pub mod digest;
 pub mod disk;
+mod leaderless;
 mod nemesis;
 mod node;
+pub mod ops;
 pub mod protocol;
 mod run;
 pub mod sweep;
@@ -34,12 +38,12 @@ use crate::net::Grudge;
 use crate::runner::recorder::Recorder;
 use crate::runner::TestConfig;
 use crate::store::ops::{ClientOp, Outcome};
-use crate::system::builtin_ops::OpMap;
 use crate::workload::{Workload, WorkloadInfo};
 use clients::SimClient;
 use digest::Digest;
 use nemesis::NemState;
 use node::SimNode;
+use ops::SimOps;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BinaryHeap, HashMap};
 use thiserror::Error;
@@ -51,9 +55,6 @@ pub enum SimError {
     Config(String),
     #[error("the simulator runs the built-in store only (got --target {0}); run it for real without --sim")]
     Target(String),
-    /// The leaderless core has no simulator binding yet (one `SimProtocol` impl away).
-    #[error("the simulator runs the single-leader topology only (got --topology {0}); run it for real without --sim")]
-    Topology(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
     #[error("cluster did not become healthy in simulated time: {0}")]
@@ -70,7 +71,7 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> SimError {
 const MS: u64 = 1_000_000;
 
 /// One thing that happens at a simulated time.
-pub(crate) enum Ev<M> {
+pub(crate) enum Ev<M, O> {
     /// A peer message arrives (if `to` is still incarnation `inc`).
     Peer {
         from: usize,
@@ -94,6 +95,7 @@ pub(crate) enum Ev<M> {
         node: usize,
         inc: u64,
         op: ClientOp,
+        opts: O,
     },
     /// A node's answer arrives at the client.
     Reply {
@@ -128,24 +130,24 @@ pub(crate) enum Ev<M> {
 }
 
 /// An event with its time; the heap pops the earliest, ties in insertion order.
-struct Timed<M> {
+struct Timed<M, O> {
     at: u64,
     seq: u64,
-    ev: Ev<M>,
+    ev: Ev<M, O>,
 }
 
-impl<M> PartialEq for Timed<M> {
+impl<M, O> PartialEq for Timed<M, O> {
     fn eq(&self, o: &Self) -> bool {
         (self.at, self.seq) == (o.at, o.seq)
     }
 }
-impl<M> Eq for Timed<M> {}
-impl<M> PartialOrd for Timed<M> {
+impl<M, O> Eq for Timed<M, O> {}
+impl<M, O> PartialOrd for Timed<M, O> {
     fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(o))
     }
 }
-impl<M> Ord for Timed<M> {
+impl<M, O> Ord for Timed<M, O> {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         (o.at, o.seq).cmp(&(self.at, self.seq))
     }
@@ -159,14 +161,18 @@ pub struct Stats {
     pub dropped: u64,
     pub duplicated: u64,
     pub crashes: u64,
+    /// Nodes that died of a failed disk sync.
+    pub fsync_failures: u64,
 }
 
 /// The simulated world and everything in it.
 pub struct Sim<P: SimProtocol> {
     now: u64,
     seq: u64,
-    queue: BinaryHeap<Timed<P::Msg>>,
+    queue: BinaryHeap<Timed<P::Msg, P::ClientOpts>>,
     rng: ChaCha8Rng,
+    /// Draws the disk's failed syncs (apart from `rng`: see [`World::draw_fsync_failures`]).
+    disk_rng: ChaCha8Rng,
     world: World,
     cfg: TestConfig,
     names: Vec<String>,
@@ -175,17 +181,17 @@ pub struct Sim<P: SimProtocol> {
     grudge: Grudge,
     /// Latest arrival per link (FIFO links).
     fifo: Vec<Vec<u64>>,
-    clients: Vec<SimClient>,
+    clients: Vec<SimClient<P::ClientOpts>>,
     wl: Box<dyn Workload>,
     info: WorkloadInfo,
-    map: OpMap,
+    /// How clients speak the workload to this topology.
+    ops: Box<dyn SimOps<P::ClientOpts>>,
     /// The generator's rng (as `runner::clients::Gen`): seeded from the test seed.
     gen_rng: ChaCha8Rng,
     rec: Recorder,
     digest: Digest,
     nem: NemState,
     next_req: u64,
-    opts: P::ClientOpts,
     /// Hash message contents into the digest too (slower).
     deep: bool,
     /// Clients stop starting ops at this time (end of the client phase).
@@ -194,7 +200,7 @@ pub struct Sim<P: SimProtocol> {
 }
 
 impl<P: SimProtocol> Sim<P> {
-    fn schedule(&mut self, at: u64, ev: Ev<P::Msg>) {
+    fn schedule(&mut self, at: u64, ev: Ev<P::Msg, P::ClientOpts>) {
         self.seq += 1;
         self.queue.push(Timed {
             at: at.max(self.now),
@@ -215,7 +221,7 @@ impl<P: SimProtocol> Sim<P> {
         self.now = self.now.max(t);
     }
 
-    fn dispatch(&mut self, ev: Ev<P::Msg>) {
+    fn dispatch(&mut self, ev: Ev<P::Msg, P::ClientOpts>) {
         match ev {
             Ev::Peer { from, to, inc, msg } => self.arrive(from, to, inc, msg),
             Ev::Tick { node, inc } => self.on_tick(node, inc),
@@ -226,7 +232,8 @@ impl<P: SimProtocol> Sim<P> {
                 node,
                 inc,
                 op,
-            } => self.on_request(client, attempt, node, inc, op),
+                opts,
+            } => self.on_request(client, attempt, node, inc, (op, opts)),
             Ev::Reply {
                 client,
                 attempt,

@@ -34,6 +34,8 @@ pub(crate) enum Queued<P: SimProtocol> {
     Input(InputOf<P>),
     Tick,
     Synced,
+    /// The sync under way failed (EIO): the node exits.
+    SyncFailed,
 }
 
 pub struct SimNode<P: SimProtocol> {
@@ -140,13 +142,31 @@ impl<P: SimProtocol> Sim<P> {
     /// SIGKILL: the process and its unsynced writes are gone; clients waiting
     /// on it see their connection reset.
     pub(crate) fn kill_node(&mut self, i: usize) {
+        self.end_process(i, "killed (simulated SIGKILL)");
+    }
+
+    /// A failed disk sync: the node does what `faultline node` does (logs
+    /// `fatal` and exits); what the failed sync was writing may or may not
+    /// have reached the disk, as after a crash. Nothing restarts it (the
+    /// nemesis restarts only the nodes it killed).
+    fn fail_sync(&mut self, i: usize) {
+        self.nodes[i].line(
+            self.now,
+            "fatal: WAL sync failed: Input/output error (os error 5) (simulated)",
+        );
+        self.stats.fsync_failures += 1;
+        self.end_process(i, "exited");
+    }
+
+    /// The process ends (`how`, for its log line).
+    fn end_process(&mut self, i: usize, how: &str) {
         let torn = self.world.torn;
         let n = &mut self.nodes[i];
         if n.state == State::Down {
             return;
         }
         let lost = n.disk.crash(&mut self.rng, torn);
-        n.line(self.now, &format!("killed (simulated SIGKILL): {lost}"));
+        n.line(self.now, &format!("{how}: {lost}"));
         n.state = State::Down;
         n.driver = None;
         n.inc += 1;
@@ -210,6 +230,9 @@ impl<P: SimProtocol> Sim<P> {
     /// One batch: the items stepped in order, then the driver's `ready` performed.
     fn batch(&mut self, i: usize, items: Vec<Queued<P>>) {
         for item in items {
+            if matches!(item, Queued::SyncFailed) {
+                return self.fail_sync(i);
+            }
             let host = self.nodes[i].host(self.now);
             let jitter = match &item {
                 Queued::Tick => {
@@ -228,6 +251,7 @@ impl<P: SimProtocol> Sim<P> {
             match item {
                 Queued::Tick => d.step(host, Input::Tick { jitter_ns: jitter }),
                 Queued::Input(input) => d.step(host, input),
+                Queued::SyncFailed => {}
                 Queued::Synced => {
                     n.busy = false;
                     if let Some(upto) = n.disk.complete_sync() {
@@ -310,16 +334,29 @@ impl<P: SimProtocol> Sim<P> {
     }
 
     pub(crate) fn on_synced(&mut self, i: usize, inc: u64) {
-        let n = &mut self.nodes[i];
-        if n.inc != inc {
+        if self.nodes[i].inc != inc {
             return;
         }
+        // Disks fail from the client phase on (a node lost before the cluster
+        // is healthy would make the seed a harness error, not a test).
+        let fail = if self.deadline < u64::MAX {
+            self.world.fsync_fail
+        } else {
+            0.0
+        };
+        let item = if self.nodes[i].fsync != FsyncPolicy::Never && fail > 0.0 && self.disk_rng.gen_bool(fail)
+        {
+            Queued::SyncFailed
+        } else {
+            Queued::Synced
+        };
+        let n = &mut self.nodes[i];
         if n.state == State::Up && n.busy {
-            let mut items = vec![Queued::Synced];
+            let mut items = vec![item];
             items.append(&mut n.inbox);
             self.batch(i, items);
         } else {
-            self.deliver(i, Queued::Synced);
+            self.deliver(i, item);
         }
     }
 
@@ -370,7 +407,14 @@ impl<P: SimProtocol> Sim<P> {
 
     /// A client request reaches node `i`: the node takes it, or the client's
     /// connection turns out to be dead.
-    pub(crate) fn on_request(&mut self, client: usize, attempt: u64, i: usize, inc: u64, op: ClientOp) {
+    pub(crate) fn on_request(
+        &mut self,
+        client: usize,
+        attempt: u64,
+        i: usize,
+        inc: u64,
+        (op, opts): (ClientOp, P::ClientOpts),
+    ) {
         let n = &self.nodes[i];
         if n.state == State::Down || n.inc != inc {
             let at = self.now + self.client_delay();
@@ -387,7 +431,6 @@ impl<P: SimProtocol> Sim<P> {
         self.next_req += 1;
         let req = self.next_req;
         self.nodes[i].waiting.insert(req, (client, attempt));
-        let opts = self.opts.clone();
         self.deliver(i, Queued::Input(Input::Client { req, op, opts }));
     }
 

@@ -1,10 +1,13 @@
 //! What the simulator needs of a core beyond the seam: its configuration as
-//! `faultline node` builds it from a test's store modes, and the options its
-//! clients send. One impl per topology; the simulator is generic over it.
+//! `faultline node` builds it from a test's store modes, and how its clients
+//! speak a workload. One impl per topology; the simulator is generic over it.
 
+use super::ops::SimOps;
 use crate::store::core::{Config, Core};
-use crate::store::seam::Protocol;
+use crate::store::seam::{NoOpts, Protocol};
+use crate::system::builtin_ops::OpMap;
 use crate::system::BuiltinModes;
+use crate::workload::WorkloadInfo;
 
 /// The snapshot interval `faultline node` uses unless told (`--snapshot-every`).
 pub const SNAPSHOT_EVERY: u64 = 10_000;
@@ -15,10 +18,8 @@ pub trait SimProtocol: Protocol {
     /// built-in target's argv makes `faultline node` build.
     fn config(id: &str, nodes: &[String], modes: &BuiltinModes) -> Self::Config;
 
-    /// The options every client request carries under `modes`.
-    fn client_opts(_modes: &BuiltinModes) -> Self::ClientOpts {
-        Self::ClientOpts::default()
-    }
+    /// How its clients speak workload `info` under `modes` (its real client's mapping).
+    fn ops(info: &WorkloadInfo, modes: &BuiltinModes) -> Box<dyn SimOps<Self::ClientOpts>>;
 }
 
 impl SimProtocol for Core {
@@ -32,5 +33,9 @@ impl SimProtocol for Core {
         c.election_timeout_ns = m.election_timeout_ms * 1_000_000;
         c.snapshot_every = SNAPSHOT_EVERY;
         c
+    }
+
+    fn ops(info: &WorkloadInfo, _modes: &BuiltinModes) -> Box<dyn SimOps<NoOpts>> {
+        Box::new(OpMap::new(info.clone()))
     }
 }

@@ -20,7 +20,8 @@ use crate::rundir::RunDir;
 use crate::runner::recorder::Recorder;
 use crate::runner::{self, TestConfig};
 use crate::store::core::Core;
-use crate::system::builtin_ops::{acct, OpMap};
+use crate::store::Topology;
+use crate::system::builtin_ops::acct;
 use crate::system::SystemKind;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -32,6 +33,8 @@ use std::time::{Duration, Instant};
 /// Salt of the simulator's own rng (the world, latencies, jitter), apart from
 /// the generator's and the nemesis's, which are seeded as a real run seeds them.
 const SIM_SALT: u64 = 0x7369_6d75_6c61_7465;
+/// Salt of the rng that draws failed disk syncs.
+const DISK_SALT: u64 = 0x6469_736b_6661_696c;
 /// How long nodes get to agree on a leader (as `Target::health_timeout`).
 const HEALTH_NS: u64 = 20_000 * MS;
 
@@ -56,22 +59,26 @@ pub fn simulate(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<
     if cfg.system.kind != SystemKind::Builtin {
         return Err(SimError::Target(cfg.system.kind.label()));
     }
-    if cfg.system.builtin.topology != crate::store::Topology::SingleLeader {
-        return Err(SimError::Topology(
-            format!("{:?}", cfg.system.builtin.topology).to_lowercase(),
-        ));
+    match cfg.system.builtin.topology {
+        Topology::SingleLeader => simulate_with::<Core>(cfg, history, deep),
+        Topology::Leaderless => simulate_with::<crate::store::leaderless::Core>(cfg, history, deep),
     }
-    simulate_with::<Core>(cfg, history, deep)
 }
 
 fn node_names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("n{i}")).collect()
 }
 
-fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<Sim<P>, SimError> {
+pub(super) fn build<P: SimProtocol>(
+    cfg: &TestConfig,
+    history: Option<&Path>,
+    deep: bool,
+) -> Result<Sim<P>, SimError> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ SIM_SALT);
     let n = cfg.system.nodes;
-    let world = World::draw(&mut rng, n);
+    let mut world = World::draw(&mut rng, n);
+    let mut disk_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ DISK_SALT);
+    world.draw_fsync_failures(&mut disk_rng);
     let names = node_names(n);
     let modes = &cfg.system.builtin;
     let nodes = names
@@ -90,6 +97,7 @@ fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -
         seq: 0,
         queue: BinaryHeap::new(),
         rng,
+        disk_rng,
         fifo: vec![vec![0; n]; n],
         world,
         cfg: cfg.clone(),
@@ -98,7 +106,7 @@ fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -
         nodes,
         grudge: Grudge::default(),
         clients: Vec::new(),
-        map: OpMap::new(info.clone()),
+        ops: P::ops(&info, modes),
         info,
         wl,
         gen_rng: ChaCha8Rng::seed_from_u64(cfg.seed),
@@ -106,7 +114,6 @@ fn build<P: SimProtocol>(cfg: &TestConfig, history: Option<&Path>, deep: bool) -
         digest: Digest::new(deep),
         nem: NemState::default(),
         next_req: 0,
-        opts: P::client_opts(modes),
         deep,
         deadline: u64::MAX,
         stats: Stats::default(),
@@ -137,7 +144,7 @@ impl<P: SimProtocol> Sim<P> {
     }
 
     /// Runs until `client` is done, for at most `limit` ns.
-    fn run_client(&mut self, client: usize, limit: u64) {
+    pub(crate) fn run_client(&mut self, client: usize, limit: u64) {
         let end = self.now + limit;
         while !self.clients[client].done && self.now < end {
             self.run_until(self.now + 10 * MS);
@@ -215,26 +222,43 @@ fn simulate_with<P: SimProtocol>(
     history: Option<&Path>,
     deep: bool,
 ) -> Result<Simulated, SimError> {
-    let mut sim = build::<P>(cfg, history, deep)?;
-    for i in 0..sim.nodes.len() {
-        sim.start_node(i);
+    run_phases(build::<P>(cfg, history, deep)?, cfg)
+}
+
+/// The test's phases in `sim`, built for `cfg`.
+fn run_phases<P: SimProtocol>(mut sim: Sim<P>, cfg: &TestConfig) -> Result<Simulated, SimError> {
+    sim.start_cluster()?;
+    sim.run_test(cfg)
+}
+
+impl<P: SimProtocol> Sim<P> {
+    /// Starts every node and waits until the cluster is healthy.
+    pub(super) fn start_cluster(&mut self) -> Result<(), SimError> {
+        for i in 0..self.nodes.len() {
+            self.start_node(i);
+        }
+        self.wait_healthy()
     }
-    sim.wait_healthy()?;
-    sim.prepare()?;
-    let client_phase_ns = sim.client_phase();
-    let recovery = sim.now + cfg.recovery.duration().as_nanos() as u64;
-    sim.run_until(recovery);
-    sim.final_reads();
-    let (history, _) = sim.rec.snapshot();
-    Ok(Simulated {
-        history,
-        logs: sim.nodes.iter().map(|n| (n.id.clone(), n.log.clone())).collect(),
-        world: sim.world.describe(),
-        digest: sim.digest,
-        stats: sim.stats,
-        client_phase_ns,
-        end_ns: sim.now,
-    })
+
+    /// The phases after the cluster is up: prepare, clients and nemesis, converge, recover, final reads.
+    pub(super) fn run_test(mut self, cfg: &TestConfig) -> Result<Simulated, SimError> {
+        self.prepare()?;
+        let client_phase_ns = self.client_phase();
+        self.converge();
+        let recovery = self.now + cfg.recovery.duration().as_nanos() as u64;
+        self.run_until(recovery);
+        self.final_reads();
+        let (history, _) = self.rec.snapshot();
+        Ok(Simulated {
+            history,
+            logs: self.nodes.iter().map(|n| (n.id.clone(), n.log.clone())).collect(),
+            world: self.world.describe(),
+            digest: self.digest,
+            stats: self.stats,
+            client_phase_ns,
+            end_ns: self.now,
+        })
+    }
 }
 
 impl Simulated {

@@ -163,3 +163,106 @@ fn unsafe_modes_are_caught_and_the_safe_defaults_are_not() {
         assert_eq!(invalid_seeds(&safe_cfg, 1..5), 0, "{name}: safe default flagged");
     }
 }
+
+/// A leaderless test of `workload` under `nemesis` with `f` setting its modes.
+fn leaderless(
+    seed: u64,
+    workload: &str,
+    nemesis: &str,
+    f: impl Fn(&mut crate::system::leaderless::LeaderlessModes),
+) -> TestConfig {
+    let mut c = cfg(seed, 4.0);
+    c.recovery = Secs::new(1.0).unwrap();
+    c.nemesis_interval = Secs::new(1.0).unwrap();
+    c.workload = workload.parse().unwrap();
+    c.nemesis = nemesis.parse().unwrap();
+    c.system.builtin.topology = crate::store::Topology::Leaderless;
+    f(&mut c.system.builtin.leaderless);
+    c
+}
+
+/// The leaderless store in the simulator: its real core and client mapping,
+/// with the convergence phase reading every key from each of its replicas.
+#[test]
+fn a_leaderless_test_reads_every_replica_after_the_heal_and_is_valid() {
+    let c = leaderless(3, "set", "partition", |_| {});
+    let s = simulate(&c, None, false).unwrap();
+    let verdict = s.check(&c).unwrap();
+    assert_eq!(verdict.valid, Validity::Valid, "{:?}", verdict.results);
+    let ids: Vec<&str> = verdict.results.iter().map(|v| v.checker.as_str()).collect();
+    assert!(ids.contains(&"convergence"), "{ids:?}");
+    let conv: Vec<_> = s.history.nemesis_ops().filter(|o| o.f == "converge").collect();
+    assert_eq!(conv.len(), 2, "one invoke and one info");
+    let keys = conv[1].value["keys"].as_object().unwrap();
+    assert_eq!(keys.len(), 1, "set keeps one key");
+    let key = keys.values().next().unwrap();
+    assert_eq!(key["replicas"].as_array().map(Vec::len), Some(3), "{key}");
+    // The last observation: every replica answered the same elements, and the final read saw them.
+    let obs = key["observations"].as_array().unwrap();
+    let last = &obs[obs.len() - 1][1];
+    let first = last.as_object().unwrap().values().next().unwrap();
+    assert!(first.as_array().is_some_and(|a| a.len() > 100), "{last}");
+    let read = s
+        .history
+        .client_ops()
+        .filter(|o| o.f == "read" && o.ty == OpType::Ok)
+        .last()
+        .unwrap();
+    assert_eq!(&read.value, first);
+    let d = check_determinism(&c).unwrap();
+    assert!(d.ok(), "{:?}", d.first_difference);
+}
+
+/// What the README's leaderless table says, in the simulator: last-write-wins
+/// under clock faults loses acknowledged adds; siblings and the OR-set lose
+/// none; N=3 W=1 R=1 reads go stale under partitions, W=R=2 reads do not.
+#[test]
+fn leaderless_lww_loses_adds_siblings_and_crdt_do_not_and_w1_r1_reads_stale() {
+    use crate::store::conflict::ConflictMode;
+    let seeds = 1..4;
+    let set = |conflict| leaderless(0, "set", "clock,partition", move |m| m.conflict = conflict);
+    let lww = sweep::sweep(&set(ConflictMode::Lww), seeds.clone(), 0, |_| {}).unwrap();
+    for r in &lww.results {
+        assert_eq!(r.valid, Ok(Validity::Invalid), "seed {}: {:?}", r.seed, r.anomaly);
+        let a = r.anomaly.as_deref().unwrap_or("");
+        assert!(
+            a.starts_with("set: ") && a.contains(" lost"),
+            "seed {}: {a}",
+            r.seed
+        );
+    }
+    for safe in [ConflictMode::Siblings, ConflictMode::Crdt] {
+        assert_eq!(invalid_seeds(&set(safe), seeds.clone()), 0, "{safe:?}");
+    }
+    let register = |w, r| leaderless(0, "register", "partition", move |m| (m.w, m.r) = (w, r));
+    for seed in seeds.clone() {
+        let mut c = register(1, 1);
+        c.seed = seed;
+        let v = simulate(&c, None, false).unwrap().check(&c).unwrap();
+        let stale = v.results.iter().find(|v| v.checker == "stale").unwrap();
+        assert_eq!(stale.valid, Validity::Invalid, "seed {seed}: {}", stale.summary);
+    }
+    assert_eq!(invalid_seeds(&register(2, 2), seeds), 0);
+}
+
+/// A disk that fails a sync: the node logs `fatal` and exits as `faultline
+/// node` does, losing what it had not synced; the others carry on and
+/// nothing acknowledged is lost (the safe store under the default faults).
+#[test]
+fn a_failed_sync_ends_the_node_and_loses_nothing_acknowledged() {
+    let mut c = cfg(11, 8.0);
+    c.workload = crate::workload::WorkloadKind::Set;
+    let mut sim = run::build::<crate::store::core::Core>(&c, None, false).unwrap();
+    sim.world.fsync_fail = 0.001;
+    sim.start_cluster().unwrap();
+    let s = sim.run_test(&c).unwrap();
+    assert!(s.stats.fsync_failures > 0, "{:?}", s.stats);
+    let fatal: usize = s
+        .logs
+        .iter()
+        .map(|(_, l)| l.matches("fatal: WAL sync failed").count())
+        .sum();
+    assert_eq!(fatal as u64, s.stats.fsync_failures);
+    let v = s.check(&c).unwrap();
+    assert_ne!(v.valid, Validity::Invalid, "{:?}", v.results);
+}

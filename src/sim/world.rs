@@ -45,6 +45,9 @@ pub struct World {
     /// Chance a crash keeps part of the writes whose sync was under way (their
     /// last write torn and cut off by recovery's checksum), instead of none.
     pub torn: f64,
+    /// Chance a disk sync fails (EIO): the node logs `fatal` and exits, as
+    /// `faultline node` does. Drawn apart from the rest ([`World::draw_fsync_failures`]).
+    pub fsync_fail: f64,
     /// Per node: core clock rate (1 ± a few percent).
     pub rates: Vec<f64>,
     /// Per node: wall clock offset, ms.
@@ -117,9 +120,17 @@ impl World {
             sync,
             slow_sync,
             torn,
+            fsync_fail: 0.0,
             rates,
             offsets_ms,
         }
+    }
+
+    /// Whether this world's disks fail syncs, and how often (one world in
+    /// five; rare enough that a node does not die in every run). From its own
+    /// rng, so that worlds without failures stay as they were.
+    pub fn draw_fsync_failures(&mut self, rng: &mut ChaCha8Rng) {
+        self.fsync_fail = maybe(rng, 0.2, |r| r.gen_range(0.000_01..0.000_1));
     }
 
     /// One delay on `link`.
@@ -159,7 +170,8 @@ impl World {
         let max_off = self.offsets_ms.iter().map(|o| o.abs()).max().unwrap_or(0);
         format!(
             "simulated: links {:.2}-{:.2} ms + exp(<= {:.2} ms), loss {:.1}%, duplicates {:.1}%, \
-             spikes {:.1}%, {}; disk sync {:.2} ms + exp({:.2} ms), stalls {:.1}%, torn crashes {:.0}%; \
+             spikes {:.1}%, {}; disk sync {:.2} ms + exp({:.2} ms), stalls {:.1}%, torn crashes {:.0}%, \
+             failed syncs {:.3}%; \
              clocks rate +-{:.1}%, offset +-{} ms",
             lo as f64 / 1e6,
             hi as f64 / 1e6,
@@ -172,6 +184,7 @@ impl World {
             self.sync.jitter_ns as f64 / 1e6,
             self.slow_sync * 100.0,
             self.torn * 100.0,
+            self.fsync_fail * 100.0,
             max_rate * 100.0,
             max_off
         )

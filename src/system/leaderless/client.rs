@@ -39,9 +39,9 @@ pub struct LeaderlessClient {
 }
 
 /// What a quorum read found: the siblings and the context to write back.
-struct Found {
-    values: Vec<Value>,
-    context: Option<CausalContext>,
+pub(crate) struct Found {
+    pub values: Vec<Value>,
+    pub context: Option<CausalContext>,
 }
 
 impl LeaderlessClient {
@@ -148,7 +148,7 @@ impl LeaderlessClient {
 
 /// The siblings and context of a read answer (`{"values", "context"}`, a
 /// bare set or counter under `crdt`, `null` for an absent key).
-fn found(v: Value) -> Found {
+pub(crate) fn found(v: Value) -> Found {
     match v {
         Value::Object(mut m) => Found {
             values: m
@@ -169,7 +169,7 @@ fn found(v: Value) -> Found {
 }
 
 /// The union of sibling sets, sorted.
-fn union(values: &[Value]) -> Value {
+pub(crate) fn union(values: &[Value]) -> Value {
     let mut all: Vec<Value> = values
         .iter()
         .flat_map(|v| v.as_array().cloned().unwrap_or_default())
@@ -180,7 +180,7 @@ fn union(values: &[Value]) -> Value {
 }
 
 /// The greatest sibling (`null` when there is none).
-fn greatest(values: &[Value]) -> Value {
+pub(crate) fn greatest(values: &[Value]) -> Value {
     values.iter().cloned().max_by(value_order).unwrap_or(Value::Null)
 }
 
@@ -270,7 +270,7 @@ impl Client for LeaderlessClient {
 
 /// What one replica holds, comparable across replicas: a set's elements, or
 /// the sorted siblings of a register or counter.
-fn replica_value(set: bool, v: Value) -> Value {
+pub(crate) fn replica_value(set: bool, v: Value) -> Value {
     let f = found(v);
     if set {
         return union_or_set(&f.values);
@@ -281,7 +281,7 @@ fn replica_value(set: bool, v: Value) -> Value {
 }
 
 /// A set value with `elem` added.
-fn add_elem(set: Value, elem: &Value) -> Value {
+pub(crate) fn add_elem(set: Value, elem: &Value) -> Value {
     let mut a = set.as_array().cloned().unwrap_or_default();
     if !a.contains(elem) {
         a.push(elem.clone());
@@ -291,7 +291,7 @@ fn add_elem(set: Value, elem: &Value) -> Value {
 }
 
 /// A set read: the union of register siblings, or an OR-set's elements.
-fn union_or_set(values: &[Value]) -> Value {
+pub(crate) fn union_or_set(values: &[Value]) -> Value {
     if values.iter().all(Value::is_array) {
         union(values)
     } else {

@@ -3,7 +3,8 @@
 //! --anti-entropy-ms --sloppy-quorum`), the node flags they become, and the
 //! client ([`client`]) that speaks to any node (every node coordinates).
 
-mod client;
+/// The client; its sibling-merging helpers are shared with the simulator (`sim::leaderless`).
+pub(crate) mod client;
 
 pub use client::LeaderlessClient;
 
