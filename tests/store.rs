@@ -12,5 +12,6 @@ mod store {
     mod drift;
     mod faults;
     mod leaderless;
+    mod leaderless_repair;
     mod lease;
 }

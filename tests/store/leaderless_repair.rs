@@ -4,7 +4,7 @@
 //! and with anti-entropy and read repair off the convergence checker names
 //! the keys whose replicas never agreed, while anti-entropy makes them agree.
 
-mod runner_common;
+use crate::support::runner as runner_common;
 
 use serde_json::Value;
 
@@ -42,6 +42,7 @@ fn verdict<'a>(results: &'a Value, checker: &str) -> &'a Value {
 
 #[test]
 fn a_sloppy_quorum_with_siblings_loses_nothing_once_hints_are_handed_off() {
+    let _serial = serial!();
     let flags = ["--sloppy-quorum", "--conflict", "siblings", "--workload", "set"];
     let (code, r) = run(&flags, "4");
     let set = verdict(&r, "set");
@@ -58,6 +59,7 @@ fn a_sloppy_quorum_with_siblings_loses_nothing_once_hints_are_handed_off() {
 
 #[test]
 fn without_repair_the_convergence_checker_names_the_keys_and_anti_entropy_mends_them() {
+    let _serial = serial!();
     let off = [
         "--workload",
         "register",
