@@ -15,9 +15,11 @@ pub mod grudge;
 pub mod netns;
 pub mod null;
 pub mod proxy;
+pub mod shape;
 
 pub use crate::util::runtag::RunTag;
 pub use grudge::Grudge;
+pub use shape::{Cut, Shape};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -17,7 +17,7 @@ pub use config::TestConfig;
 
 use crate::checker::{compose, CheckOptions, Composed, Validity, Verdict};
 use crate::history::{History, Op, OpType, Process};
-use crate::nemesis::{plan, Kind, Nemesis};
+use crate::nemesis::{plan, Nemesis};
 use crate::net::{self, Layout, NetBackend, NetError, RunTag};
 use crate::report::RunResults;
 use crate::rundir::RunDir;
@@ -157,11 +157,8 @@ pub fn run(
 ) -> Result<RunOutcome, RunnerError> {
     validate(cfg)?;
     let mut wl = cfg.workload.build();
-    // A fault the target cannot inject fails the run before anything starts
-    // (a drift that silently never happened would make a valid verdict lie).
-    if cfg.nemesis.contains(Kind::ClockDrift) && !target.supports_clock_rate() {
-        return Err(TargetError::unsupported(target.name(), "clock rates (--nemesis clock-drift)").into());
-    }
+    // A fault the target cannot take fails the run before anything starts (see nemesis::admit).
+    let (faults, fault_notes) = crate::nemesis::admit::admit(&cfg.nemesis, &*target)?;
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -175,6 +172,7 @@ pub fn run(
     let prog = progress::Progress::new();
     prog.line(&format!("run directory {}", dir.path().display()));
     prog.line(&format!("seed {}  net {}", cfg.seed, net_note));
+    fault_notes.iter().for_each(|n| prog.line(n));
     if !stale.processes.is_empty() || !stale.namespaces.is_empty() {
         prog.line(&format!("removed leftovers of earlier runs: {stale:?}"));
     }
@@ -221,7 +219,7 @@ pub fn run(
     let limit = cfg.time_limit.duration();
     let steps = plan(
         cfg.seed,
-        cfg.nemesis.as_slice(),
+        faults.faults(),
         nodes.len(),
         cfg.nemesis_interval.duration(),
         limit,
@@ -285,7 +283,7 @@ pub fn run(
 
     // Check.
     let (history, write_err) = rec.snapshot();
-    let mut warnings = Vec::new();
+    let mut warnings = fault_notes;
     if let Some(e) = write_err {
         warnings.push(format!("history.jsonl write error: {e}"));
     }
@@ -326,11 +324,12 @@ fn results_of(
     dir: &RunDir,
     warnings: Vec<String>,
 ) -> RunResults {
+    let composed_results = composed.results;
     RunResults {
         faultline_version: env!("CARGO_PKG_VERSION").to_string(),
         name: cfg.name.clone(),
         valid: composed.valid,
-        results: composed.results,
+        results: composed_results.clone(),
         test: serde_json::to_value(cfg).unwrap_or_default(),
         seed: Some(cfg.seed),
         ops: history.len(),
@@ -338,6 +337,7 @@ fn results_of(
         started_at: 0,
         replay: Some(format!("faultline test --replay {}", dir.path().display())),
         net: None,
+        coverage: Some(crate::report::coverage::of(history, &composed_results)),
         warnings,
     }
 }

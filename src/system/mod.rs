@@ -136,6 +136,12 @@ pub trait Target: Send + Sync {
         Err(TargetError::unsupported(self.name(), "clock offsets"))
     }
 
+    /// Whether [`Target::set_clock_offset`] works, so a run that needs it
+    /// (`--nemesis clock`) can fail before anything starts.
+    fn supports_clock_offset(&self) -> bool {
+        false
+    }
+
     /// Makes the node's clock run at `rate` times real time from now on (1.0
     /// undoes it): the time its leases and timeouts are measured in, not its
     /// wall clock. Targets that support it also answer `true` from

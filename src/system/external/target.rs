@@ -61,6 +61,8 @@ pub trait TargetSystem: System {
         node: &str,
         w: &WorkloadInfo,
     ) -> Result<Box<dyn Client>, TargetError>;
+    /// Whether [`TargetSystem::set_clock_offset`] is implemented.
+    const CLOCK_OFFSETS: bool = false;
     fn set_clock_offset(_c: &Cluster<Self>, _node: &str, _offset_ms: i64) -> Result<(), TargetError> {
         Err(TargetError::unsupported(Self::NAME, "clock offsets"))
     }
@@ -199,6 +201,9 @@ where
     }
     fn set_clock_offset(&self, node: &str, offset_ms: i64) -> Result<(), TargetError> {
         Y::set_clock_offset(self.c()?, node, offset_ms)
+    }
+    fn supports_clock_offset(&self) -> bool {
+        Y::CLOCK_OFFSETS
     }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         Ok(Y::leader(self.c()?))
