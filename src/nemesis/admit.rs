@@ -6,18 +6,21 @@
 use super::kinds::{Kind, Kinds};
 use crate::system::{Target, TargetError};
 
-/// What clock faults a system can take.
+/// What clock and packet faults a system and network back end can take.
 #[derive(Clone, Copy, Debug)]
 pub struct Clocks {
     pub offsets: bool,
     pub rates: bool,
+    /// The network back end applies packet faults (the proxy).
+    pub packets: bool,
 }
 
 impl Clocks {
-    pub fn of(target: &dyn Target) -> Clocks {
+    pub fn of(target: &dyn Target, net_kind: &str) -> Clocks {
         Clocks {
             offsets: target.supports_clock_offset(),
             rates: target.supports_clock_rate(),
+            packets: net_kind == "proxy",
         }
     }
 }
@@ -27,13 +30,20 @@ fn refusal(kind: Kind, c: Clocks) -> Option<&'static str> {
     match kind {
         Kind::Clock if !c.offsets => Some("clock offsets (--nemesis clock)"),
         Kind::ClockDrift if !c.rates => Some("clock rates (--nemesis clock-drift)"),
+        Kind::Delay | Kind::Loss if !c.packets => {
+            Some("packet faults (--nemesis delay, loss) on this network back end; they need --net proxy")
+        }
         _ => None,
     }
 }
 
-/// The faults to schedule on `target`, and a note per kind left out of `all`.
-pub fn admit(kinds: &Kinds, target: &dyn Target) -> Result<(Kinds, Vec<String>), TargetError> {
-    admit_clocks(kinds, target.name(), Clocks::of(target))
+/// The faults to schedule on `target` over a `net_kind` back end, and a note per kind left out of `all`.
+pub fn admit(
+    kinds: &Kinds,
+    target: &dyn Target,
+    net_kind: &str,
+) -> Result<(Kinds, Vec<String>), TargetError> {
+    admit_clocks(kinds, target.name(), Clocks::of(target, net_kind))
 }
 
 /// [`admit`] for a system named `name` that can take `clocks`.
@@ -67,6 +77,7 @@ mod tests {
         let none = Clocks {
             offsets: false,
             rates: false,
+            packets: false,
         };
         let e = admit_clocks(&parse_kinds("partition,clock").unwrap(), "etcd", none)
             .unwrap_err()
@@ -78,6 +89,7 @@ mod tests {
         let offsets = Clocks {
             offsets: true,
             rates: false,
+            packets: true,
         };
         let e = admit_clocks(&parse_kinds("clock-drift").unwrap(), "redis", offsets)
             .unwrap_err()
@@ -86,8 +98,13 @@ mod tests {
         assert!(admit_clocks(&parse_kinds("clock:leader").unwrap(), "redis", offsets).is_ok());
         let (k, notes) = admit_clocks(&Kinds::all(), "etcd", none).unwrap();
         assert!(!k.contains(Kind::Clock) && !k.contains(Kind::ClockDrift) && k.contains(Kind::Kill));
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        let (k, notes) = admit(&Kinds::all(), &Reference::new()).unwrap();
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(!k.contains(Kind::Delay) && !k.contains(Kind::Loss));
+        let e = admit_clocks(&parse_kinds("loss").unwrap(), "builtin", none)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--net proxy"), "{e}");
+        let (k, notes) = admit(&Kinds::all(), &Reference::new(), "proxy").unwrap();
         assert_eq!((k, notes.len()), (Kinds::all(), 0));
     }
 }

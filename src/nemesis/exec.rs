@@ -6,7 +6,7 @@
 
 use super::aim::Victims;
 use super::schedule::Action;
-use crate::net::{shape, NetBackend};
+use crate::net::{shape, NetBackend, Packets};
 use crate::system::Target;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -25,6 +25,7 @@ pub struct Nemesis<'a> {
     /// attempted, so a change whose reply was lost is still undone).
     drifted: BTreeSet<String>,
     partitioned: bool,
+    packets: bool,
 }
 
 /// What a fault did: the nodes it took effect on (`hit`, what fault coverage
@@ -55,6 +56,7 @@ impl<'a> Nemesis<'a> {
             skewed: BTreeSet::new(),
             drifted: BTreeSet::new(),
             partitioned: false,
+            packets: false,
         }
     }
 
@@ -233,6 +235,22 @@ impl<'a> Nemesis<'a> {
                 });
                 outcome(&hit, errors, Map::from_iter([("rate".to_string(), json!(rate))]))
             }
+            Action::Delay {
+                delay_ms, jitter_ms, ..
+            } => self.packets(Packets {
+                delay_ms: *delay_ms,
+                jitter_ms: *jitter_ms,
+                loss_percent: 0,
+            }),
+            Action::Loss { percent, .. } => self.packets(Packets {
+                loss_percent: *percent,
+                ..Packets::default()
+            }),
+            Action::PacketHeal => {
+                self.net.set_packets(&Packets::default()).map_err(|x| e(&x))?;
+                self.packets = false;
+                Ok(json!("healed"))
+            }
             Action::ClockRateReset => {
                 let vs: Vec<String> = std::mem::take(&mut self.drifted).into_iter().collect();
                 let mut first_err = None;
@@ -244,6 +262,17 @@ impl<'a> Nemesis<'a> {
                 first_err.map_or(Ok(json!(vs)), Err)
             }
         }
+    }
+
+    /// Puts packet faults on every link: every node is hit.
+    fn packets(&mut self, p: Packets) -> Result<Value, String> {
+        self.packets = true;
+        self.net.set_packets(&p).map_err(|x| x.to_string())?;
+        outcome(
+            &self.nodes,
+            Map::new(),
+            Map::from_iter([("packets".to_string(), json!(p))]),
+        )
     }
 
     /// A node whose clock cannot be set now: killed (a restarted node starts
@@ -258,6 +287,9 @@ impl<'a> Nemesis<'a> {
         let mut out = Vec::new();
         if self.partitioned {
             out.push((Action::Heal, self.apply(&Action::Heal)));
+        }
+        if self.packets {
+            out.push((Action::PacketHeal, self.apply(&Action::PacketHeal)));
         }
         if !self.paused.is_empty() {
             out.push((Action::Resume, self.apply(&Action::Resume)));

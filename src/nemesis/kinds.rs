@@ -33,25 +33,33 @@ pub enum Kind {
     Clock,
     /// Clock *rate* far beyond `--max-drift`, through the next fault: what breaks read leases.
     ClockDrift,
+    /// Every node-to-node chunk delayed, with jitter (proxy back end; hits every link).
+    Delay,
+    /// Node-to-node packets lost: retransmission stalls (proxy back end; hits every link).
+    Loss,
 }
 
-pub const KIND_NAMES: &[&str] = &["partition", "kill", "pause", "clock", "clock-drift"];
-const KINDS: [Kind; 5] = [
+pub const KIND_NAMES: &[&str] = &[
+    "partition",
+    "kill",
+    "pause",
+    "clock",
+    "clock-drift",
+    "delay",
+    "loss",
+];
+const KINDS: [Kind; 7] = [
     Kind::Partition,
     Kind::Kill,
     Kind::Pause,
     Kind::Clock,
     Kind::ClockDrift,
+    Kind::Delay,
+    Kind::Loss,
 ];
 
 /// What `all` (and no `--nemesis` at all) means.
-pub const ALL: &[Kind] = &[
-    Kind::Partition,
-    Kind::Kill,
-    Kind::Pause,
-    Kind::Clock,
-    Kind::ClockDrift,
-];
+pub const ALL: &[Kind] = &KINDS;
 
 /// Older names that fix a target.
 const ALIASES: &[(&str, Kind, Aim)] = &[
@@ -67,9 +75,13 @@ impl Kind {
         KIND_NAMES[self as usize]
     }
 
-    /// Whether a fault of this kind hits chosen nodes (every kind so far).
+    /// Whether a fault of this kind hits chosen nodes (packet faults hit every link).
     pub fn takes_aim(self) -> bool {
-        true
+        !self.is_packet()
+    }
+
+    pub fn is_packet(self) -> bool {
+        matches!(self, Kind::Delay | Kind::Loss)
     }
 
     /// Clock faults: not every system can take them.
@@ -317,6 +329,10 @@ mod tests {
         let e = parse_kinds("kill:most").unwrap_err().to_string();
         assert!(e.contains("`most`") && e.contains("one, leader"), "{e}");
         assert!(parse_kinds("meteor").is_err());
+        assert!(parse_kinds("delay:one")
+            .unwrap_err()
+            .to_string()
+            .contains("takes no target"));
         // `all` named with something else is an explicit list: nothing may be dropped.
         assert!(!parse_kinds("all,kill").unwrap().is_all());
         assert_eq!(Kinds::all().faults().len(), ALL.len());

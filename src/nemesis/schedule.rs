@@ -69,6 +69,19 @@ pub enum Action {
     },
     /// Every drifted clock runs at real time again.
     ClockRateReset,
+    /// Every node-to-node link delays each chunk by `delay_ms` plus up to `jitter_ms`.
+    Delay {
+        target: Aim,
+        delay_ms: u64,
+        jitter_ms: u64,
+    },
+    /// Every node-to-node link loses `percent` of first transmissions.
+    Loss {
+        target: Aim,
+        percent: u8,
+    },
+    /// Packet faults off.
+    PacketHeal,
 }
 
 impl Action {
@@ -86,6 +99,9 @@ impl Action {
             Action::ClockReset => "clock-reset",
             Action::ClockDrift { .. } => "clock-drift",
             Action::ClockRateReset => "clock-rate-reset",
+            Action::Delay { .. } => "delay",
+            Action::Loss { .. } => "loss",
+            Action::PacketHeal => "packet-heal",
         }
     }
 
@@ -97,7 +113,9 @@ impl Action {
             | Action::Pause { target, .. }
             | Action::ClockBump { target, .. }
             | Action::ClockStrobe { target, .. }
-            | Action::ClockDrift { target, .. } => Some(*target),
+            | Action::ClockDrift { target, .. }
+            | Action::Delay { target, .. }
+            | Action::Loss { target, .. } => Some(*target),
             _ => None,
         }
     }
@@ -246,32 +264,103 @@ fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, n: usize, iv: u64) -> (Act
                 Action::ClockRateReset,
             )
         }
+        Kind::Delay => {
+            // 16 to 512 ms, log-uniform, and up to as much again of jitter.
+            let delay_ms = 2f64.powf(rng.gen_range(4.0..9.0)).round() as u64;
+            let jitter_ms = rng.gen_range(0..=delay_ms);
+            let target = Aim::All;
+            (
+                Action::Delay {
+                    target,
+                    delay_ms,
+                    jitter_ms,
+                },
+                Action::PacketHeal,
+            )
+        }
+        Kind::Loss => {
+            let percent = rng.gen_range(5..=50);
+            (
+                Action::Loss {
+                    target: Aim::All,
+                    percent,
+                },
+                Action::PacketHeal,
+            )
+        }
     }
 }
 
-/// The whole schedule for a client phase of `limit`: a fault every 1.5
-/// intervals (start at t, undo at t + interval, next start half an interval
-/// later). Empty when `faults` is empty. Faults are dealt from a deck and
+/// Which stream a kind runs in: process faults, network faults, clock faults.
+/// Streams run side by side (as Jepsen's combined nemesis interleaves its
+/// packages), so faults of different streams overlap; within a stream they
+/// never do, so every undo undoes exactly the fault before it.
+fn stream(k: Kind) -> usize {
+    match k {
+        Kind::Kill | Kind::Pause => 0,
+        Kind::Partition | Kind::Delay | Kind::Loss => 1,
+        Kind::Clock | Kind::ClockDrift => 2,
+    }
+}
+
+/// The whole schedule for a client phase of `limit`. Each stream (see
+/// [`stream`]) that has faults runs a fault every 1.5 intervals (start at t,
+/// undo at t + interval, next start half an interval later), the streams
+/// staggered by a third of an interval; the steps are merged by time. Empty
+/// when `faults` is empty. Each stream deals its faults from a deck and their
 /// targets from a Latin square ([`Targets`]), so a short run still covers
 /// every kind and target.
 ///
 /// Clock drift is the exception: alone it harms nothing (a slow leader that
-/// still hears its followers is a fine leader), so when another fault fits
-/// after it, its undo waits until that fault's undo (same offset, just after
-/// it) and a partition lands while the leader is slowed. A drift that follows
-/// a drift extends the pending undo instead of adding one. Invariant: every
-/// fault started is undone within `limit`, and offsets never decrease.
+/// still hears its followers is a fine leader), so when another fault of its
+/// stream fits after it, its undo waits until that fault's undo (same offset,
+/// just after it), which lets partitions of the network stream land while
+/// clocks are slowed. A drift that follows a drift extends the pending undo
+/// instead of adding one. Invariant: every fault started is undone within
+/// `limit`, and offsets never decrease.
 pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit: Duration) -> Vec<Step> {
-    use rand::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
     let mut out = Vec::new();
     if faults.is_empty() || nodes == 0 || interval.is_zero() {
         return out;
     }
     let iv = (interval.as_millis() as u64).max(1);
+    for g in 0..3u64 {
+        let mine: Vec<Fault> = faults
+            .iter()
+            .copied()
+            .filter(|f| stream(f.kind) as u64 == g)
+            .collect();
+        if !mine.is_empty() {
+            let offset = g * iv / 3;
+            out.extend(plan_stream(
+                seed ^ g.wrapping_mul(0x9e37_79b9),
+                &mine,
+                nodes,
+                iv,
+                offset,
+                limit,
+            ));
+        }
+    }
+    out.sort_by_key(|s| s.at_ms);
+    out
+}
+
+/// One stream of [`plan`], its first fault at `offset` + half an interval.
+fn plan_stream(
+    seed: u64,
+    faults: &[Fault],
+    nodes: usize,
+    iv: u64,
+    offset: u64,
+    limit: Duration,
+) -> Vec<Step> {
+    use rand::SeedableRng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
+    let mut out = Vec::new();
     let gap = (iv / 2).max(1);
     let limit_ms = limit.as_millis() as u64;
-    let mut t = gap;
+    let mut t = gap + offset;
     let mut drift_undo: Option<Action> = None;
     let mut deck = Deck::new(faults);
     let mut targets = Targets::default();
@@ -279,6 +368,7 @@ pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit
         let f = deck.draw(&mut rng);
         let target = match f.aim {
             Some(a) => a,
+            None if f.kind.is_packet() => Aim::All,
             None => targets.draw(f.kind, &mut rng),
         };
         let (s, undo) = start(f, target, &mut rng, nodes, iv);

@@ -26,22 +26,30 @@ fn plans_are_seeded_and_every_fault_is_undone() {
     assert!(a.iter().all(|s| s.at_ms <= 30_000));
     assert!(a.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
     assert!(plan(5, &[], 5, iv, limit).is_empty());
-    let without_drift = faults("partition,kill,pause,clock");
     for seed in 0..20 {
-        let s = plan(seed, &without_drift, 5, iv, limit);
+        // One stream: a fault every 1.5 s, each undone 1 s later.
+        let s = plan(seed, &faults("kill,pause"), 5, iv, limit);
         assert_eq!(s.len(), 2 * 20, "a fault every 1.5 s: {s:?}");
         for pair in s.chunks(2) {
             assert_eq!(pair[1].action.f(), undo_of(&pair[0].action));
             assert_eq!(pair[1].at_ms - pair[0].at_ms, 1000);
         }
+        // Three streams side by side: processes, network, clocks.
+        let s = plan(seed, &faults("partition,kill,pause,clock"), 5, iv, limit);
+        let starts = s.iter().filter(|s| s.action.target().is_some()).count();
+        assert_eq!(starts, 20 + 19 + 19, "{s:?}");
+        let undos = s.len() - starts;
+        assert_eq!(undos, starts);
     }
 }
 
 #[test]
 fn the_default_mix_draws_every_kind_and_target_several_times_in_30_s() {
-    let all = faults("all");
+    // `all` on the netns back end, which leaves packet faults out.
+    let all = faults("partition,kill,pause,clock,clock-drift");
+    let (iv, limit) = (Duration::from_millis(1500), Duration::from_secs(30));
     for seed in 0..10 {
-        let steps = plan(seed, &all, 5, Duration::from_secs(1), Duration::from_secs(30));
+        let steps = plan(seed, &all, 5, iv, limit);
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         let mut aims: BTreeMap<Aim, usize> = BTreeMap::new();
         for s in &steps {
@@ -53,12 +61,51 @@ fn the_default_mix_draws_every_kind_and_target_several_times_in_30_s() {
             }
         }
         assert_eq!(aims.len(), AIMS.len(), "seed {seed}: {aims:?}");
-        assert!(aims.values().all(|&c| c >= 2), "seed {seed}: {aims:?}");
+        assert!(aims.values().all(|&c| c >= 4), "seed {seed}: {aims:?}");
         // partition, kill, pause, and the clock family (bumps, strobes, drift).
         assert_eq!(kinds.len(), 4, "seed {seed}: {kinds:?}");
         assert!(kinds.values().all(|&c| c >= 2), "seed {seed}: {kinds:?}");
     }
-    assert_eq!(ALL.len(), 5);
+    assert_eq!(ALL.len(), 7);
+    // With packet faults (the proxy back end): every kind still several times.
+    let steps = plan(3, &faults("all"), 5, iv, limit);
+    let fs: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.action.target().is_some())
+        .map(|s| s.action.f())
+        .collect();
+    for f in ["delay", "loss", "kill", "partition"] {
+        assert!(fs.iter().filter(|x| **x == f).count() >= 2, "{f}: {fs:?}");
+    }
+}
+
+#[test]
+fn packet_faults_hit_every_link_and_are_healed() {
+    for seed in 0..20 {
+        let steps = plan(
+            seed,
+            &faults("delay,loss"),
+            5,
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        );
+        for pair in steps.chunks(2) {
+            match pair[0].action {
+                Action::Delay {
+                    target,
+                    delay_ms,
+                    jitter_ms,
+                } => {
+                    assert!(target == Aim::All && (16..=512).contains(&delay_ms) && jitter_ms <= delay_ms);
+                }
+                Action::Loss { target, percent } => {
+                    assert!(target == Aim::All && (5..=50).contains(&percent))
+                }
+                ref other => panic!("{other:?}"),
+            }
+            assert_eq!(pair[1].action, Action::PacketHeal);
+        }
+    }
 }
 
 #[test]
@@ -164,14 +211,14 @@ fn partitions_draw_shapes_by_target_and_some_are_one_way() {
 
 #[test]
 fn clock_drift_outlasts_the_next_fault_and_is_always_undone() {
-    let kinds = faults("clock-drift,partition:leader");
+    let kinds = faults("clock-drift,clock:one,partition:leader");
     let (iv, limit) = (Duration::from_millis(1500), Duration::from_secs(15));
     let mut overlapped = 0;
     for seed in 0..40 {
         let steps = plan(seed, &kinds, 5, iv, limit);
         assert!(steps.windows(2).all(|w| w[0].at_ms <= w[1].at_ms), "{steps:?}");
         assert!(steps.iter().all(|s| s.at_ms <= 15_000));
-        let (mut drifted, mut cut) = (false, false);
+        let (mut drifted, mut cut, mut skewed) = (false, false, false);
         for s in &steps {
             match &s.action {
                 Action::ClockDrift { permille, .. } => {
@@ -179,9 +226,14 @@ fn clock_drift_outlasts_the_next_fault_and_is_always_undone() {
                     drifted = true;
                 }
                 Action::ClockRateReset => {
-                    assert!(drifted && !cut, "seed {seed}: reset after the heal: {steps:?}");
+                    assert!(
+                        drifted && !skewed,
+                        "seed {seed}: reset before the bump's undo: {steps:?}"
+                    );
                     drifted = false;
                 }
+                Action::ClockBump { .. } | Action::ClockStrobe { .. } => skewed = true,
+                Action::ClockReset => skewed = false,
                 Action::Partition { .. } => {
                     overlapped += usize::from(drifted);
                     cut = true;
@@ -190,10 +242,13 @@ fn clock_drift_outlasts_the_next_fault_and_is_always_undone() {
                 other => panic!("{other:?}"),
             }
         }
-        assert!(!drifted && !cut, "seed {seed}: left in place: {steps:?}");
+        assert!(
+            !drifted && !cut && !skewed,
+            "seed {seed}: left in place: {steps:?}"
+        );
     }
-    assert!(overlapped > 10, "partitions under drift: {overlapped}");
-    let alone = plan(3, &faults("clock-drift"), 5, iv, Duration::from_secs(4));
+    assert!(overlapped > 40, "partitions under drift: {overlapped}");
+    let alone = plan(3, &faults("clock-drift"), 5, iv, Duration::from_secs(5));
     assert_eq!(alone.len(), 2, "{alone:?}");
-    assert_eq!((alone[1].at_ms, alone[1].action.f()), (2250, "clock-rate-reset"));
+    assert_eq!((alone[1].at_ms, alone[1].action.f()), (3250, "clock-rate-reset"));
 }

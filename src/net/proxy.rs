@@ -13,7 +13,7 @@
 //! forwarded chunk in both directions.
 
 use super::null::free_port;
-use super::{Grudge, Layout, NetBackend, NetError, NodeNet};
+use super::{Grudge, Layout, NetBackend, NetError, NodeNet, Packets};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -25,6 +25,7 @@ use std::time::Duration;
 #[derive(Default)]
 struct Shared {
     grudge: RwLock<Grudge>,
+    packets: RwLock<Packets>,
     latency_ms: AtomicU64,
     shutdown: AtomicBool,
 }
@@ -57,6 +58,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, sender: Str
     let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buf = vec![0u8; 64 * 1024];
     let mut lost = false;
+    let (mut rng, mut losses) = (rand::thread_rng(), 0u32);
     loop {
         let dropped = shared.drops(&receiver, &sender);
         if shared.shutdown.load(Ordering::Relaxed) || (lost && !dropped) {
@@ -67,8 +69,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, sender: Str
             Ok(_) if shared.drops(&receiver, &sender) => lost = true,
             Ok(n) => {
                 let lat = shared.latency_ms.load(Ordering::Relaxed);
-                if lat > 0 {
-                    std::thread::sleep(Duration::from_millis(lat));
+                let packets = shared.packets.read().map(|p| *p).unwrap_or_default();
+                let hold = Duration::from_millis(lat) + packets.hold(&mut rng, &mut losses);
+                if !hold.is_zero() {
+                    std::thread::sleep(hold);
                 }
                 if shared.drops(&receiver, &sender) {
                     lost = true;
@@ -160,7 +164,15 @@ impl NetBackend for Proxy {
 
     fn heal(&self) -> Result<(), NetError> {
         self.shared.latency_ms.store(0, Ordering::Relaxed);
+        self.set_packets(&Packets::default())?;
         self.partition(&Grudge::default())
+    }
+
+    fn set_packets(&self, p: &Packets) -> Result<(), NetError> {
+        if let Ok(mut cur) = self.shared.packets.write() {
+            *cur = *p;
+        }
+        Ok(())
     }
 
     fn set_latency(&self, ms: u64) -> Result<(), NetError> {

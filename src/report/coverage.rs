@@ -74,6 +74,9 @@ fn family(f: &str) -> Option<(&'static str, bool)> {
         "clock-reset" | "reset-clock" => ("clock", false),
         "clock-drift" => ("clock-drift", true),
         "clock-rate-reset" => ("clock-drift", false),
+        "delay" => ("delay", true),
+        "loss" => ("loss", true),
+        "packet-heal" => ("delay", false),
         _ => return None,
     })
 }
@@ -129,8 +132,16 @@ pub fn faults(h: &History) -> Vec<FaultEvent> {
                 anomalies: BTreeMap::new(),
             });
         } else {
-            for i in open.remove(kind).unwrap_or_default() {
-                out[i].end = op.time.max(out[i].start);
+            // One undo heals both packet faults.
+            let heals: &[&'static str] = if op.f == "packet-heal" {
+                &["delay", "loss"]
+            } else {
+                &[kind]
+            };
+            for k in heals {
+                for i in open.remove(k).unwrap_or_default() {
+                    out[i].end = op.time.max(out[i].start);
+                }
             }
         }
     }

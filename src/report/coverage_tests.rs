@@ -132,3 +132,17 @@ fn the_section_lists_every_row_and_escapes() {
     section(&mut empty, &Coverage::default());
     assert!(empty.is_empty());
 }
+
+#[test]
+fn report_html_shows_the_coverage_table_of_a_run() {
+    let h = history();
+    let mut results = crate::report::example::failing_run(20, 1, 1).1;
+    results.results = vec![verdict(vec![("lost", vec![1])])];
+    let page = crate::report::html::render(&h, &results);
+    assert!(
+        page.contains(r#"<section id="coverage"><h2>Fault coverage</h2>"#),
+        "no coverage section"
+    );
+    assert!(page.contains("<td>kill</td><td>leader</td><td>1</td><td>1</td><td>lost before</td>"));
+    assert!(page.contains("<td>partition</td><td>majority</td><td>1</td><td>1</td><td>—</td>"));
+}

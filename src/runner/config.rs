@@ -77,7 +77,7 @@ impl Default for TestConfig {
             workload: WorkloadKind::Register,
             checkers: Vec::new(),
             nemesis: Kinds::all(),
-            nemesis_interval: Secs::new(1.0).expect("in range"),
+            nemesis_interval: Secs::new(1.5).expect("in range"),
             concurrency: 10,
             rate: 200.0,
             time_limit: Secs::new(30.0).expect("in range"),

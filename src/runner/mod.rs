@@ -158,7 +158,7 @@ pub fn run(
     validate(cfg)?;
     let mut wl = cfg.workload.build();
     // A fault the target cannot take fails the run before anything starts (see nemesis::admit).
-    let (faults, fault_notes) = crate::nemesis::admit::admit(&cfg.nemesis, &*target)?;
+    let (faults, fault_notes) = crate::nemesis::admit::admit(&cfg.nemesis, &*target, net.kind())?;
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
