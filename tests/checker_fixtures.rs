@@ -4,8 +4,9 @@
 //! The ok file must be valid; the bad file invalid with an anomaly of that kind.
 
 use faultline::checker::{registry, CheckOptions, Validity};
-use faultline::history::jsonl;
+use faultline::history::{jsonl, NodeEvents};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkers")
@@ -24,7 +25,7 @@ fn options(base: &Path, kind: &str, side: &str) -> CheckOptions {
             .map(|e| e.unwrap().path())
             .collect();
         logs.sort();
-        o.node_logs = logs;
+        o.node_events = Some(Arc::new(NodeEvents::read(&logs)));
     }
     o
 }

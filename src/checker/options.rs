@@ -1,7 +1,8 @@
-//! Options every checker may read: budgets and where extra evidence lives.
+//! Options every checker may read: budgets and the evidence beside the history.
 
 use super::Budget;
-use std::path::PathBuf;
+use crate::history::NodeEvents;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Shared by all checkers. Budgets make a checker answer `unknown` instead of
@@ -18,8 +19,10 @@ pub struct CheckOptions {
     pub model: Option<String>,
     /// Check keyed histories per key (P-compositionality). On by default.
     pub partition: bool,
-    /// Node log files (ground truth for split brain), when checking a run directory.
-    pub node_logs: Vec<PathBuf>,
+    /// The nodes' own events (ground truth for split brain, failover windows), parsed
+    /// once from their logs by whoever has them (the runner, `check --node-logs`).
+    /// `None` when there are no node logs: checkers then judge from the history alone.
+    pub node_events: Option<Arc<NodeEvents>>,
     /// Worker threads for parallel checkers; 0 means rayon's default.
     pub threads: usize,
     /// Workload parameters a checker may need, e.g. `{"total": 100, "accounts": [0,1,2],
@@ -35,7 +38,7 @@ impl Default for CheckOptions {
             memory_limit: Some(budget.memory),
             model: None,
             partition: true,
-            node_logs: Vec::new(),
+            node_events: None,
             threads: 0,
             params: serde_json::Value::Null,
         }

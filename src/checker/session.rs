@@ -63,141 +63,24 @@ impl Checker for Session {
         };
         let writes = index_writes(&all);
         let empty = KeyWrites::default();
-        // Keys as small integers, resolved once per op (strings only for messages).
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut kws: Vec<&KeyWrites> = Vec::new();
-        let key_of: Vec<u32> = all
-            .iter()
-            .map(|s| {
-                let k = s.key_str();
-                *ids.entry(k).or_insert_with_key(|k| {
-                    kws.push(writes.get(k).unwrap_or(&empty));
-                    (kws.len() - 1) as u32
-                })
-            })
-            .collect();
+        let (key_of, kws) = key_ids(&all, &writes, &empty);
         let deps = write_deps(&all, &key_of, &kws);
-        let mut sessions: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        for (i, s) in all.iter().enumerate() {
-            if s.outcome == Outcome::Ok && matches!(s.f, "read" | "write" | "cas") {
-                sessions.entry(s.process).or_default().push(i);
-            }
-        }
-        let mut v = Verdict::valid("session", "");
-        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let sessions = sessions_of(&all);
+        let mut walk = Walk {
+            all: &all,
+            key_of: &key_of,
+            kws: &kws,
+            deps: &deps,
+            v: Verdict::valid("session", ""),
+            counts: BTreeMap::new(),
+        };
         for (process, ops) in &sessions {
             if over_budget(opts, started) {
                 return Verdict::unknown("session", super::time_ran_out());
             }
-            let mut floors: HashMap<u32, Vec<Floor>> = HashMap::new();
-            // Consistent prefix: the latest start of a write this session has read, and that read.
-            let mut seen_start: Option<(u64, usize)> = None;
-            for &i in ops {
-                let s = &all[i];
-                let kid = key_of[i];
-                let kw = kws[kid as usize];
-                if s.f != "read" {
-                    if let Some(w) = super::register::written_value(s) {
-                        let src = kw.source(w);
-                        let fl = floors.entry(kid).or_default();
-                        fl.retain(|f| !kw.precedes(f.src, src));
-                        fl.push(Floor {
-                            src,
-                            by: i,
-                            via: None,
-                            kind: "read-your-writes",
-                        });
-                    }
-                    continue;
-                }
-                let u = kw.source(s.value);
-                let mut flagged = false;
-                if let Some(fl) = floors.get(&kid) {
-                    // Several floors may be broken at once; name the most specific guarantee.
-                    let broken = fl
-                        .iter()
-                        .filter(|f| kw.precedes(u, f.src))
-                        .min_by_key(|f| priority(f.kind));
-                    if let Some(f) = broken {
-                        flagged = true;
-                        let kind = match f.kind {
-                            "monotonic-reads" if same_writer(kw, u, f.src) => "monotonic-writes",
-                            k => k,
-                        };
-                        *counts.entry(kind).or_default() += 1;
-                        if counts[kind] <= MAX_LISTED {
-                            v.push_anomaly(floor_anomaly(kind, *process, &s.key_str(), f, s, &all));
-                        } else {
-                            v.valid = super::Validity::Invalid;
-                        }
-                    }
-                }
-                if !flagged {
-                    if let Some((t, via)) = seen_start {
-                        if let Some((end, w)) = kw.first_acked_after(u) {
-                            if end < t {
-                                let kind = "consistent-prefix";
-                                *counts.entry(kind).or_default() += 1;
-                                if counts[kind] <= MAX_LISTED {
-                                    let newer = &all[kw.writes[w].span];
-                                    let key = s.key_str();
-                                    let mut ops = all[via].ops();
-                                    ops.extend(s.ops());
-                                    ops.extend(newer.ops());
-                                    v.push_anomaly(Anomaly {
-                                        kind: kind.into(),
-                                        explanation: format!(
-                                            "Process {process} read {} (op {}), whose write began after write {} to key {key} was acknowledged, then read {} from key {key} (op {}), older than that write: it saw a later write without an earlier one.",
-                                            all[via].value, all[via].inv, newer.inv, s.value, s.inv
-                                        ),
-                                        ops,
-                                        data: json!({"process": process, "key": key, "pair": [all[via].inv, s.inv]}),
-                                    });
-                                } else {
-                                    v.valid = super::Validity::Invalid;
-                                }
-                            }
-                        }
-                    }
-                }
-                // Raise floors: this read, then the dependencies of the write it saw.
-                let fl = floors.entry(kid).or_default();
-                if !fl.iter().any(|f| kw.precedes(u, f.src)) {
-                    fl.retain(|f| !kw.precedes(f.src, u));
-                    fl.push(Floor {
-                        src: u,
-                        by: i,
-                        via: None,
-                        kind: "monotonic-reads",
-                    });
-                }
-                if let Source::Write(w) = u {
-                    let ws = kw.writes[w].span;
-                    let start = all[ws].start;
-                    if seen_start.is_none_or(|(t, _)| start > t) {
-                        seen_start = Some((start, i));
-                    }
-                    for (dk, dsrc, dspan, was_write) in deps.get(&ws).into_iter().flatten() {
-                        let dkw = kws[*dk as usize];
-                        let fl = floors.entry(*dk).or_default();
-                        if fl.iter().any(|f| dkw.precedes(*dsrc, f.src) || f.src == *dsrc) {
-                            continue;
-                        }
-                        fl.retain(|f| !dkw.precedes(f.src, *dsrc));
-                        fl.push(Floor {
-                            src: *dsrc,
-                            by: *dspan,
-                            via: Some(i),
-                            kind: if *was_write {
-                                "monotonic-writes"
-                            } else {
-                                "writes-follow-reads"
-                            },
-                        });
-                    }
-                }
-            }
+            walk.session(*process, ops);
         }
+        let Walk { mut v, counts, .. } = walk;
         let total: usize = counts.values().sum();
         v.summary = if total == 0 {
             format!("{} sessions, no session guarantee broken", sessions.len())
@@ -213,6 +96,191 @@ impl Checker for Session {
             )
         };
         v.with_details(json!({"sessions": sessions.len(), "violations": counts}))
+    }
+}
+
+/// Keys as small integers, resolved once per op (strings only for messages): each span's
+/// key id, and the writes of each key id.
+fn key_ids<'w>(
+    all: &[Span],
+    writes: &'w HashMap<String, KeyWrites>,
+    empty: &'w KeyWrites,
+) -> (Vec<u32>, Vec<&'w KeyWrites>) {
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut kws: Vec<&KeyWrites> = Vec::new();
+    let key_of = all
+        .iter()
+        .map(|s| {
+            let k = s.key_str();
+            *ids.entry(k).or_insert_with_key(|k| {
+                kws.push(writes.get(k).unwrap_or(empty));
+                (kws.len() - 1) as u32
+            })
+        })
+        .collect();
+    (key_of, kws)
+}
+
+/// The sessions: each process's ok reads, writes and cas, in history order.
+fn sessions_of(all: &[Span]) -> BTreeMap<u64, Vec<usize>> {
+    let mut sessions: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, s) in all.iter().enumerate() {
+        if s.outcome == Outcome::Ok && matches!(s.f, "read" | "write" | "cas") {
+            sessions.entry(s.process).or_default().push(i);
+        }
+    }
+    sessions
+}
+
+/// One session's knowledge: floors per key, and the latest start of a write it has read
+/// (with that read), for consistent prefix.
+#[derive(Default)]
+struct SessionState {
+    floors: HashMap<u32, Vec<Floor>>,
+    seen_start: Option<(u64, usize)>,
+}
+
+/// The walk over all sessions: the indexed history, and the verdict so far.
+struct Walk<'a, 'h> {
+    all: &'a [Span<'h>],
+    key_of: &'a [u32],
+    kws: &'a [&'a KeyWrites],
+    deps: &'a HashMap<usize, Vec<Dep>>,
+    v: Verdict,
+    counts: BTreeMap<&'static str, usize>,
+}
+
+impl Walk<'_, '_> {
+    /// Walks one session's ops in order: writes raise floors; each read is held to them.
+    fn session(&mut self, process: u64, ops: &[usize]) {
+        let mut st = SessionState::default();
+        for &i in ops {
+            let s = &self.all[i];
+            let kid = self.key_of[i];
+            let kw = self.kws[kid as usize];
+            if s.f != "read" {
+                if let Some(w) = super::register::written_value(s) {
+                    let src = kw.source(w);
+                    let fl = st.floors.entry(kid).or_default();
+                    fl.retain(|f| !kw.precedes(f.src, src));
+                    fl.push(Floor {
+                        src,
+                        by: i,
+                        via: None,
+                        kind: "read-your-writes",
+                    });
+                }
+                continue;
+            }
+            let u = kw.source(s.value);
+            if !self.broken_floor(process, &st, i, u) {
+                self.consistent_prefix(process, &st, i, u);
+            }
+            self.raise_floors(&mut st, i, u);
+        }
+    }
+
+    /// Counts a violation of `kind`; lists it while fewer than [`MAX_LISTED`] are.
+    fn found(&mut self, kind: &'static str, anomaly: impl FnOnce() -> Anomaly) {
+        *self.counts.entry(kind).or_default() += 1;
+        if self.counts[kind] <= MAX_LISTED {
+            self.v.push_anomaly(anomaly());
+        } else {
+            self.v.valid = super::Validity::Invalid;
+        }
+    }
+
+    /// Whether read `i` (of source `u`) breaks a floor of its key; reports the most
+    /// specific guarantee it breaks (several floors may be broken at once).
+    fn broken_floor(&mut self, process: u64, st: &SessionState, i: usize, u: Source) -> bool {
+        let (all, kid) = (self.all, self.key_of[i]);
+        let kw = self.kws[kid as usize];
+        let Some(fl) = st.floors.get(&kid) else {
+            return false;
+        };
+        let broken = fl
+            .iter()
+            .filter(|f| kw.precedes(u, f.src))
+            .min_by_key(|f| priority(f.kind));
+        let Some(f) = broken else { return false };
+        let kind = match f.kind {
+            "monotonic-reads" if same_writer(kw, u, f.src) => "monotonic-writes",
+            k => k,
+        };
+        let s = &all[i];
+        self.found(kind, || floor_anomaly(kind, process, &s.key_str(), f, s, all));
+        true
+    }
+
+    /// Consistent prefix: read `i` returned a value older than a write acknowledged before
+    /// the start of a write the session has already read.
+    fn consistent_prefix(&mut self, process: u64, st: &SessionState, i: usize, u: Source) {
+        let (all, kw) = (self.all, self.kws[self.key_of[i] as usize]);
+        let Some((t, via)) = st.seen_start else { return };
+        let Some((end, w)) = kw.first_acked_after(u) else {
+            return;
+        };
+        if end >= t {
+            return;
+        }
+        let s = &all[i];
+        self.found("consistent-prefix", || {
+            let newer = &all[kw.writes[w].span];
+            let key = s.key_str();
+            let mut ops = all[via].ops();
+            ops.extend(s.ops());
+            ops.extend(newer.ops());
+            Anomaly {
+                kind: "consistent-prefix".into(),
+                explanation: format!(
+                    "Process {process} read {} (op {}), whose write began after write {} to key {key} was acknowledged, then read {} from key {key} (op {}), older than that write: it saw a later write without an earlier one.",
+                    all[via].value, all[via].inv, newer.inv, s.value, s.inv
+                ),
+                ops,
+                data: json!({"process": process, "key": key, "pair": [all[via].inv, s.inv]}),
+            }
+        });
+    }
+
+    /// After read `i` of source `u`: raises its key's floor to `u`, then the floors of the
+    /// keys the write it saw depended on.
+    fn raise_floors(&self, st: &mut SessionState, i: usize, u: Source) {
+        let (all, kid) = (self.all, self.key_of[i]);
+        let kw = self.kws[kid as usize];
+        let fl = st.floors.entry(kid).or_default();
+        if !fl.iter().any(|f| kw.precedes(u, f.src)) {
+            fl.retain(|f| !kw.precedes(f.src, u));
+            fl.push(Floor {
+                src: u,
+                by: i,
+                via: None,
+                kind: "monotonic-reads",
+            });
+        }
+        let Source::Write(w) = u else { return };
+        let ws = kw.writes[w].span;
+        let start = all[ws].start;
+        if st.seen_start.is_none_or(|(t, _)| start > t) {
+            st.seen_start = Some((start, i));
+        }
+        for (dk, dsrc, dspan, was_write) in self.deps.get(&ws).into_iter().flatten() {
+            let dkw = self.kws[*dk as usize];
+            let fl = st.floors.entry(*dk).or_default();
+            if fl.iter().any(|f| dkw.precedes(*dsrc, f.src) || f.src == *dsrc) {
+                continue;
+            }
+            fl.retain(|f| !dkw.precedes(f.src, *dsrc));
+            fl.push(Floor {
+                src: *dsrc,
+                by: *dspan,
+                via: Some(i),
+                kind: if *was_write {
+                    "monotonic-writes"
+                } else {
+                    "writes-follow-reads"
+                },
+            });
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Split brain: two nodes acting as leader at once.
 //!
-//! With node logs (`opts.node_logs`, event lines per
+//! With node events (`opts.node_events`, parsed from the event lines per
 //! [`crate::history::node_event`]) the evidence is the nodes' own word:
 //! - `two-leaders-one-term`: two nodes announced leadership of the same term;
 //! - `split-brain`: two nodes' *acting* windows overlap, where a node acts as
@@ -19,7 +19,7 @@
 
 use super::span::{ms, spans, Outcome, Span};
 use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
-use crate::history::node_event::{read_events, NodeEvent};
+use crate::history::node_event::NodeEvent;
 use crate::history::History;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -68,22 +68,17 @@ impl Checker for SplitBrain {
             Ok(s) => s,
             Err(e) => return Verdict::unknown("split_brain", format!("history cannot be paired: {e}")),
         };
-        if opts.node_logs.is_empty() {
+        let Some(ev) = &opts.node_events else {
             return from_history(&all);
+        };
+        if let Some(bad) = ev.unreadable() {
+            let e = bad.error.as_deref().unwrap_or_default();
+            return Verdict::unknown(
+                "split_brain",
+                format!("cannot read node log {}: {e}", bad.path.display()),
+            );
         }
-        let mut events = Vec::new();
-        for p in &opts.node_logs {
-            match read_events(p) {
-                Ok(mut e) => events.append(&mut e),
-                Err(e) => {
-                    return Verdict::unknown(
-                        "split_brain",
-                        format!("cannot read node log {}: {e}", p.display()),
-                    )
-                }
-            }
-        }
-        from_events(events, &all)
+        from_events(&ev.events, &all)
     }
 }
 
@@ -95,8 +90,8 @@ fn write_id(f: &str, key: Option<&Value>, value: &Value) -> String {
     )
 }
 
-fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
-    events.sort_by_key(|e| e.time);
+/// `events` sorted by time (as [`crate::history::NodeEvents`] keeps them).
+fn from_events(events: &[NodeEvent], all: &[Span]) -> Verdict {
     let mut ok_writes: HashMap<String, Vec<&Span>> = HashMap::new();
     for s in all
         .iter()
@@ -120,7 +115,7 @@ fn from_events(mut events: Vec<NodeEvent>, all: &[Span]) -> Verdict {
     let mut tenures: Vec<Tenure> = Vec::new();
     let mut open: HashMap<String, usize> = HashMap::new();
     let mut discards: HashMap<(u64, u64), Vec<&NodeEvent>> = HashMap::new();
-    for e in &events {
+    for e in events {
         match e.event.as_str() {
             "leader" => {
                 let l = leaders.entry(e.term).or_default();

@@ -8,7 +8,7 @@ use super::convert::import_options;
 use crate::checker::registry::{build_all, CheckerId};
 use crate::checker::{compose, Anomaly, Budget, CheckOptions, Composed};
 use crate::history::import::{self, Format, Imported};
-use crate::history::{pair, History, OpType};
+use crate::history::{pair, History, NodeEvents, OpType};
 use crate::report::RunResults;
 use crate::util::text::clip;
 use crate::util::Secs;
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How many anomaly explanations the terminal summary shows.
@@ -160,9 +161,10 @@ fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
     let memory_limit = args
         .memory_limit
         .map_or(budget.memory, |mb| (mb as u64).saturating_mul(1 << 20));
-    let node_logs = match &args.node_logs {
-        None => Vec::new(),
-        Some(dir) => node_log_files(dir)?,
+    // The node logs are parsed here, once: checkers receive their events as data.
+    let node_events = match &args.node_logs {
+        None => None,
+        Some(dir) => NodeEvents::read_if_any(&node_log_files(dir)?).map(Arc::new),
     };
     let mut params = Map::new();
     for p in &args.params {
@@ -182,7 +184,7 @@ fn check_options(args: &Args) -> anyhow::Result<CheckOptions> {
         memory_limit: Some(memory_limit),
         model: args.model.clone(),
         partition: !args.no_partition,
-        node_logs,
+        node_events,
         threads: 0,
         params: if params.is_empty() {
             Value::Null

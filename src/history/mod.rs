@@ -13,6 +13,6 @@ pub mod pairing;
 
 pub use import::{read_path, read_str, Format, ImportError};
 pub use in_memory::History;
-pub use node_event::NodeEvent;
+pub use node_event::{NodeEvent, NodeEvents};
 pub use op::{Op, OpType, Process};
 pub use pairing::{pair, Pairing, PairingError};

@@ -3,13 +3,14 @@
 //! A node's log file may hold any text; lines that parse as a JSON object with
 //! an `"event"` field are events. Times share the history's base: nanoseconds
 //! of CLOCK_MONOTONIC minus the run's time origin (passed to nodes as
-//! `--time-origin-ns`), so events line up with ops. The split-brain checker
-//! reads these; the store writes them.
+//! `--time-origin-ns`), so events line up with ops. The store writes them; the
+//! harness parses a run's logs once into [`NodeEvents`], which checkers and the
+//! report receive as data (they never open node logs themselves).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeEvent {
@@ -58,5 +59,127 @@ impl NodeEvent {
     /// The line a node writes (no trailing newline).
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// One node log as read: its file name and size, how many event lines it held, or why
+/// it could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeLog {
+    pub path: PathBuf,
+    pub size: u64,
+    pub events: usize,
+    /// Why the log could not be read (its events are then missing, not empty).
+    pub error: Option<String>,
+}
+
+impl NodeLog {
+    /// The file name, as the report lists it.
+    pub fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// The node events of a run, parsed once from its node logs: the evidence beside the
+/// history. Invariant: `events` is sorted by time, stably (ties keep the order of the
+/// logs as given, then of their lines).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeEvents {
+    pub logs: Vec<NodeLog>,
+    pub events: Vec<NodeEvent>,
+}
+
+impl NodeEvents {
+    /// Parses every log in `paths`; a log that cannot be read is kept with its error.
+    pub fn read(paths: &[PathBuf]) -> NodeEvents {
+        let mut out = NodeEvents::default();
+        for p in paths {
+            let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            let (events, error) = match read_events(p) {
+                Ok(e) => (e, None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
+            out.logs.push(NodeLog {
+                path: p.clone(),
+                size,
+                events: events.len(),
+                error,
+            });
+            out.events.extend(events);
+        }
+        out.events.sort_by_key(|e| e.time);
+        out
+    }
+
+    /// [`NodeEvents::read`], or `None` without any log (nothing to judge by: checkers then
+    /// use the history alone, which is not the same as logs without events).
+    pub fn read_if_any(paths: &[PathBuf]) -> Option<NodeEvents> {
+        (!paths.is_empty()).then(|| NodeEvents::read(paths))
+    }
+
+    /// Events that did not come from files (tests, synthetic runs), sorted by time.
+    pub fn from_events(mut events: Vec<NodeEvent>) -> NodeEvents {
+        events.sort_by_key(|e| e.time);
+        NodeEvents {
+            logs: Vec::new(),
+            events,
+        }
+    }
+
+    /// The first log that could not be read, if any.
+    pub fn unreadable(&self) -> Option<&NodeLog> {
+        self.logs.iter().find(|l| l.error.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(event: &str, node: &str, time: u64) -> String {
+        NodeEvent {
+            event: event.into(),
+            node: node.into(),
+            term: 1,
+            index: None,
+            time,
+            f: None,
+            key: None,
+            value: Value::Null,
+        }
+        .to_line()
+    }
+
+    #[test]
+    fn logs_are_parsed_once_into_time_order_and_an_unreadable_log_is_kept_with_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("n1.log"), dir.path().join("n2.log"));
+        std::fs::write(
+            &a,
+            format!(
+                "starting\n{}\n{}\n",
+                line("leader", "n1", 30),
+                line("ack", "n1", 10)
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            &b,
+            format!("{}\nnot {{\"event\": json\n", line("leader", "n2", 10)),
+        )
+        .unwrap();
+        let missing = dir.path().join("n3.log");
+        let ev = NodeEvents::read(&[a, b, missing]);
+        let order: Vec<_> = ev.events.iter().map(|e| (e.node.as_str(), e.time)).collect();
+        assert_eq!(order, [("n1", 10), ("n2", 10), ("n1", 30)]);
+        assert_eq!(ev.logs.iter().map(|l| l.events).collect::<Vec<_>>(), [2, 1, 0]);
+        assert_eq!(ev.logs[0].name(), "n1.log");
+        assert!(ev.logs[0].size > 0);
+        let bad = ev.unreadable().expect("the missing log is reported");
+        assert_eq!(bad.name(), "n3.log");
+        assert!(bad.error.is_some());
     }
 }

@@ -24,7 +24,7 @@ mod witness;
 pub use escape::{html as escape_html, json_for_script};
 pub use results::RunResults;
 
-use crate::history::{jsonl, History};
+use crate::history::{jsonl, History, NodeEvents};
 use crate::rundir::RunDir;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -81,26 +81,20 @@ pub fn load_run(run: &RunDir) -> Result<(History, RunResults, html::Extras), Rep
 }
 
 /// What the page shows besides history and results: the source directory and the run's
-/// node logs. Unreadable logs are shown empty rather than failing the report (they are
-/// supporting evidence only).
+/// node logs, parsed here. Unreadable logs are shown empty rather than failing the report
+/// (they are supporting evidence only).
 pub fn load_extras(run: &RunDir) -> html::Extras {
-    let mut extras = html::Extras {
+    extras_of(run, &NodeEvents::read(&run.node_logs()))
+}
+
+/// The page's extras from node events already parsed (the runner parses a run's logs once,
+/// for its checkers and its report).
+pub fn extras_of(run: &RunDir, events: &NodeEvents) -> html::Extras {
+    html::Extras {
         source: Some(run.path().display().to_string()),
-        ..Default::default()
-    };
-    for p in run.node_logs() {
-        let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-        // An unreadable log is shown with zero events rather than failing the report.
-        let events = crate::history::node_event::read_events(&p).unwrap_or_default();
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        extras.node_logs.push((name, size, events.len()));
-        extras.node_events.extend(events);
+        node_logs: events.logs.iter().map(|l| (l.name(), l.size, l.events)).collect(),
+        node_events: events.events.clone(),
     }
-    extras.node_events.sort_by_key(|e| e.time);
-    extras
 }
 
 /// Reads a run directory and writes its `report.html`; returns its path.

@@ -38,6 +38,8 @@ use std::path::PathBuf;
 pub const MAX_CONCURRENCY: usize = 10_000;
 /// The longest test name (it becomes a directory name).
 pub const MAX_NAME: usize = 200;
+/// The lowest positive `rate` (ops/s over all clients) a test may ask for.
+pub const MIN_RATE: f64 = 0.001;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -154,11 +156,16 @@ impl TestConfig {
                 "must be positive (got 0)",
             ));
         }
-        if !self.rate.is_finite() || self.rate < 0.0 {
+        // A positive rate below MIN_RATE would make a client's pause (concurrency / rate,
+        // staggered up to twice that) too long for a `Duration`; no test wants it anyway.
+        if !self.rate.is_finite() || self.rate < 0.0 || (self.rate > 0.0 && self.rate < MIN_RATE) {
             return Err(Invalid::new(
                 "--rate",
                 "rate",
-                format!("must be a number of ops/s >= 0 (got {})", self.rate),
+                format!(
+                    "must be 0 (unlimited) or a number of ops/s >= {MIN_RATE} (got {})",
+                    self.rate
+                ),
             ));
         }
         if !self.nemesis.is_empty() && self.nemesis_interval.is_zero() {
@@ -221,6 +228,7 @@ mod tests {
         bad(&|c| c.time_limit = Secs::ZERO, "--time-limit");
         bad(&|c| c.nemesis_interval = Secs::ZERO, "--nemesis-interval");
         bad(&|c| c.rate = f64::NAN, "--rate");
+        bad(&|c| c.rate = 1e-300, "--rate");
         bad(&|c| c.op_timeout_ms = 0, "--op-timeout-ms");
         bad(&|c| c.seed = u64::MAX, "--seed");
         bad(&|c| c.system.nodes = 0, "--nodes");

@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod clients;
 pub mod config;
+pub mod phases;
 pub mod plan;
 pub mod progress;
 pub mod recorder;
@@ -16,16 +17,16 @@ pub mod recorder;
 pub use config::TestConfig;
 
 use crate::checker::{compose, CheckOptions, Composed, Validity, Verdict};
-use crate::history::{History, Op, OpType, Process};
-use crate::nemesis::{plan, Nemesis};
-use crate::net::{self, Layout, NetBackend, NetError, RunTag};
+use crate::history::{History, NodeEvents, Op, OpType, Process};
+use crate::nemesis::Nemesis;
+use crate::net::{self, NetBackend, NetError, RunTag};
 use crate::report::RunResults;
 use crate::rundir::RunDir;
-use crate::system::{NodeCtx, Target, TargetError};
+use crate::system::{Target, TargetError};
 use crate::util::clock::monotonic_ns;
 use recorder::Recorder;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -81,12 +82,12 @@ pub fn install_ctrlc() {
 }
 
 /// The report hook: writes the run's `report.html` from its history and these results
-/// (its node logs are shown too). Errors become warnings in results.json: a report that
-/// fails to render never fails a run.
-pub fn write_report_hook(run: &RunDir, results: &RunResults) -> Result<(), String> {
+/// (its node logs, as parsed for the checkers, are shown too). Errors become warnings in
+/// results.json: a report that fails to render never fails a run.
+pub fn write_report_hook(run: &RunDir, results: &RunResults, events: &NodeEvents) -> Result<(), String> {
     let render = || -> Result<(), crate::report::ReportError> {
         let history = crate::history::jsonl::read_file(&run.history())?;
-        let extras = crate::report::load_extras(run);
+        let extras = crate::report::extras_of(run, events);
         let page = crate::report::html::render_with(&history, results, &extras);
         crate::report::write_html(&run.report(), &page)
     };
@@ -145,9 +146,9 @@ fn placed<T: Send>(net: &dyn NetBackend, f: impl FnOnce() -> T + Send) -> Result
     })
 }
 
-/// Runs one test end to end. `net_note` says which back end was chosen and
-/// why; `origin_ns` (CLOCK_MONOTONIC) is time 0 of the history, the same
-/// origin the target passed to its nodes.
+/// Runs one test end to end, phase by phase (see [`phases`]). `net_note` says which back
+/// end was chosen and why; `origin_ns` (CLOCK_MONOTONIC) is time 0 of the history, the
+/// same origin the target passed to its nodes.
 pub fn run(
     cfg: &TestConfig,
     target: Box<dyn Target>,
@@ -159,148 +160,43 @@ pub fn run(
     let mut wl = cfg.workload.build();
     // A fault the target cannot take fails the run before anything starts (see nemesis::admit).
     let (faults, fault_notes) = crate::nemesis::admit::admit(&cfg.nemesis, &*target, net.kind())?;
+    let admitted = TestConfig {
+        nemesis: faults,
+        ..cfg.clone()
+    };
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let stale = cleanup::clean(cleanup::Scope::Stale);
-    let dir = RunDir::create(&cfg.store_dir, &cfg.name).map_err(|e| RunnerError::Io {
-        context: "creating the run directory".into(),
-        source: std::io::Error::new(e.source.kind(), e.to_string()),
-    })?;
-    write_config(&dir, cfg)?;
     let prog = progress::Progress::new();
-    prog.line(&format!("run directory {}", dir.path().display()));
-    prog.line(&format!("seed {}  net {}", cfg.seed, net_note));
+    let dir = phases::open_run_dir(cfg, net_note, &prog)?;
     fault_notes.iter().for_each(|n| prog.line(n));
-    if !stale.processes.is_empty() || !stale.namespaces.is_empty() {
-        prog.line(&format!("removed leftovers of earlier runs: {stale:?}"));
-    }
-
     let mut cluster = Cluster { target, net };
     let nodes = node_names(cfg.system.nodes);
-    let plan_ports = cluster.target.ports();
-    let nets = cluster.net.setup(&Layout {
-        nodes: nodes.clone(),
-        ports: plan_ports.names.clone(),
-        peer: plan_ports.peer.clone(),
-    })?;
-    let mut ctxs = Vec::new();
-    for n in nets {
-        let data_dir = dir.data_dir(&n.id);
-        std::fs::create_dir_all(&data_dir).map_err(io(format!("creating {}", data_dir.display())))?;
-        ctxs.push(NodeCtx {
-            id: n.id.clone(),
-            log: dir.node_log(&n.id),
-            data_dir,
-            net: n,
-        });
-    }
-    cluster.target.setup(ctxs)?;
-    for n in &nodes {
-        cluster.target.start(n)?;
-    }
-    prog.line(&format!(
-        "started {} nodes of {}",
-        nodes.len(),
-        cluster.target.name()
-    ));
-    let limit = cluster.target.health_timeout();
-    wait_healthy(&*cluster.target, &*cluster.net, &nodes, limit)?;
-    prog.line("cluster healthy");
+    let files = |id: &str| phases::NodeFiles {
+        data_dir: dir.data_dir(id),
+        log: dir.node_log(id),
+    };
+    phases::start_cluster(&mut cluster, &nodes, files, Some(&prog))?;
     let info = wl.info();
-    {
-        let (target, net) = (&*cluster.target, &*cluster.net);
-        placed(net, || target.prepare(&info))??;
-    }
-
-    // Client phase.
+    phases::prepare(&cluster, &info)?;
     let rec = Recorder::new(Some(&dir.history()), origin_ns).map_err(io("creating history.jsonl"))?;
-    let limit = cfg.time_limit.duration();
-    let steps = plan(
-        cfg.seed,
-        faults.faults(),
-        nodes.len(),
-        cfg.nemesis_interval.duration(),
-        limit,
-    );
-    let t0 = Instant::now();
-    let deadline = t0 + limit;
-    {
-        let target: &dyn Target = &*cluster.target;
-        let net: &dyn NetBackend = &*cluster.net;
-        let gen = std::sync::Mutex::new(clients::Gen::new(&mut *wl, cfg.seed));
-        std::thread::scope(|s| {
-            for i in 0..cfg.concurrency {
-                let (gen, rec, info, nodes) = (&gen, &rec, &info, &nodes);
-                s.spawn(move || {
-                    clients::client_loop(clients::ClientCtx {
-                        index: i,
-                        concurrency: cfg.concurrency,
-                        seed: cfg.seed,
-                        rate: cfg.rate,
-                        deadline,
-                        timeout: Duration::from_millis(cfg.op_timeout_ms),
-                        node: &nodes[i % nodes.len()],
-                        target,
-                        net,
-                        gen,
-                        rec,
-                        info,
-                        stop: &STOP,
-                    })
-                });
-            }
-            let (rec, nodes, steps) = (&rec, &nodes, &steps);
-            s.spawn(move || nemesis_loop(target, net, nodes, steps, t0, deadline, rec));
-            prog.client_phase(rec, deadline, &STOP);
-        });
+    let phase = phases::client_phase(&admitted, &cluster, &nodes, &mut *wl, &info, &rec, &prog);
+    if !phase.interrupted {
+        phases::recover(cfg);
+        phases::final_reads(cfg, &cluster, &nodes, &*wl, &info, &rec)?;
     }
-    let duration_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let interrupted = STOP.load(Ordering::SeqCst);
-    prog.line(&format!(
-        "client phase done: {} ops in {:.1} s{}",
-        rec.len(),
-        duration_ms / 1000.0,
-        if interrupted { " (interrupted)" } else { "" }
-    ));
-
-    // Recovery and final reads.
-    if !interrupted {
-        std::thread::sleep(cfg.recovery.duration());
-        let finals = wl.final_ops();
-        if !finals.is_empty() {
-            let (target, net) = (&*cluster.target, &*cluster.net);
-            let first_process = (cfg.concurrency as u64) * 1_000_000;
-            placed(net, || {
-                clients::final_reads(target, &nodes, &info, &rec, finals, first_process, cfg)
-            })?;
-        }
-    }
-    let logs = cluster.target.log_files();
-    drop(cluster);
-    prog.line("torn down; checking");
-
-    // Check.
-    let (history, write_err) = rec.snapshot();
-    let mut warnings = fault_notes;
-    if let Some(e) = write_err {
-        warnings.push(format!("history.jsonl write error: {e}"));
-    }
-    let logs = logs.into_iter().map(|(_, p)| p).collect();
-    let composed = check(cfg, &*wl, &history, logs);
-    let mut results = results_of(cfg, composed, &history, &dir, warnings);
-    results.duration_ms = duration_ms;
+    let events = phases::teardown(cluster, &prog);
+    let mut results = phases::check_run(cfg, &*wl, &rec, events.clone(), &dir);
+    results.warnings.extend(fault_notes);
+    results.duration_ms = phase.duration_ms;
     results.started_at = started_at;
     results.net = Some(net_note.split_whitespace().next().unwrap_or("").to_string());
-    if let Err(e) = write_report_hook(&dir, &results) {
-        results.warnings.push(format!("report: {e}"));
-    }
-    // One JUnit test case per checker, for CI that collects `store/**/junit.xml`.
-    if let Err(e) = std::fs::write(dir.junit(), crate::report::junit::for_run(&results)) {
-        results.warnings.push(format!("junit.xml: {e}"));
-    }
-    write_results(&dir, &results)?;
+    phases::save(
+        &dir,
+        &mut results,
+        events.as_deref().unwrap_or(&NodeEvents::default()),
+    )?;
     Ok(RunOutcome { dir, results })
 }
 
@@ -324,12 +220,11 @@ fn results_of(
     dir: &RunDir,
     warnings: Vec<String>,
 ) -> RunResults {
-    let composed_results = composed.results;
     RunResults {
         faultline_version: env!("CARGO_PKG_VERSION").to_string(),
         name: cfg.name.clone(),
         valid: composed.valid,
-        results: composed_results.clone(),
+        results: composed.results.clone(),
         test: serde_json::to_value(cfg).unwrap_or_default(),
         seed: Some(cfg.seed),
         ops: history.len(),
@@ -337,7 +232,7 @@ fn results_of(
         started_at: 0,
         replay: Some(format!("faultline test --replay {}", dir.path().display())),
         net: None,
-        coverage: Some(crate::report::coverage::of(history, &composed_results)),
+        coverage: Some(crate::report::coverage::of(history, &composed.results)),
         warnings,
     }
 }
@@ -352,9 +247,9 @@ pub fn recheck(dir: &RunDir) -> Result<(History, RunResults), RunnerError> {
     let cfg = r.finish().map_err(|e| RunnerError::Config(e.to_string()))?;
     let history =
         crate::history::jsonl::read_file(&dir.history()).map_err(|e| RunnerError::Config(e.to_string()))?;
-    let logs = dir.node_logs();
+    let events = NodeEvents::read_if_any(&dir.node_logs()).map(Arc::new);
     let wl = cfg.workload.build();
-    let composed = check(&cfg, &*wl, &history, logs);
+    let composed = check(&cfg, &*wl, &history, events);
     let mut warnings = history.warnings.clone();
     warnings.push(format!(
         "{} has no results.json (the run was stopped before it finished): checked now from its history",
@@ -366,7 +261,8 @@ pub fn recheck(dir: &RunDir) -> Result<(History, RunResults), RunnerError> {
 }
 
 /// The check phase: the config's checkers (its own list, else its workload's) over
-/// `history`, with the workload's model and parameters and the nodes' logs.
+/// `history`, with the workload's model and parameters and the nodes' events (`None`
+/// without node logs).
 ///
 /// A history in which no client operation succeeded is never `valid`: nothing was tested
 /// (every op timed out, or no node answered), so the verdict is `unknown`, saying so.
@@ -374,12 +270,12 @@ pub fn check(
     cfg: &TestConfig,
     wl: &dyn crate::workload::Workload,
     history: &History,
-    node_logs: Vec<PathBuf>,
+    node_events: Option<Arc<NodeEvents>>,
 ) -> Composed {
     let checkers = crate::checker::registry::build_all(&cfg.checker_ids());
     let opts = CheckOptions {
         model: wl.model(),
-        node_logs,
+        node_events,
         params: wl.params(),
         ..CheckOptions::default()
     };
@@ -516,14 +412,14 @@ mod tests {
         };
         let wl = cfg.workload.build();
         for ty in [OpType::Fail, OpType::Info] {
-            let c = check(&cfg, &*wl, &history(ty), Vec::new());
+            let c = check(&cfg, &*wl, &history(ty), None);
             assert_eq!(c.valid, Validity::Unknown, "{ty:?}");
             assert!(c
                 .results
                 .iter()
                 .any(|v| v.summary.contains("no client operation succeeded")));
         }
-        let empty = check(&cfg, &*wl, &History::default(), Vec::new());
+        let empty = check(&cfg, &*wl, &History::default(), None);
         assert_eq!(empty.valid, Validity::Unknown);
     }
 }

@@ -12,8 +12,16 @@ pub struct Pace {
 }
 
 impl Pace {
+    /// The longest mean pause between one client's ops (a year).
+    pub const MAX_MEAN: Duration = Duration::from_secs(365 * 24 * 3600);
+
+    /// A mean pause past [`Pace::MAX_MEAN`] (a rate too low to mean anything) is held there,
+    /// so no rate can overflow a `Duration`; the test config refuses such rates up front.
     pub fn new(rate: f64, clients: usize, deadline: Instant) -> Pace {
-        let mean = (rate > 0.0).then(|| Duration::from_secs_f64(clients.max(1) as f64 / rate));
+        let mean = (rate > 0.0).then(|| {
+            Duration::try_from_secs_f64(clients.max(1) as f64 / rate)
+                .map_or(Pace::MAX_MEAN, |d| d.min(Pace::MAX_MEAN))
+        });
         Pace { mean, deadline }
     }
 
@@ -49,5 +57,7 @@ mod tests {
         assert!((0.09..0.11).contains(&mean), "{mean}");
         assert!(p.expired());
         assert_eq!(Pace::new(0.0, 4, Instant::now()).delay(&mut rng), Duration::ZERO);
+        let slow = Pace::new(1e-300, 4, Instant::now()).delay(&mut rng);
+        assert!(slow <= Pace::MAX_MEAN * 2, "{slow:?}");
     }
 }

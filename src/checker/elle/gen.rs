@@ -65,12 +65,68 @@ struct Gen {
 /// Generates a history per `cfg`. Deterministic in `cfg.seed`.
 pub fn generate(cfg: &GenConfig) -> History {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let txns = serial_txns(cfg, &mut rng);
+    let mut h = History::new(interleave(cfg, txns, &mut rng));
+    h.reindex();
+    h
+}
+
+/// The serial execution's database state: the keys in use and what each holds.
+struct Serial {
+    active: Vec<u64>,
+    next_key: u64,
+    writes: HashMap<u64, u64>,
+    lists: HashMap<u64, Vec<u64>>,
+    regs: HashMap<u64, u64>,
+}
+
+impl Serial {
+    /// What a read of `k` returns in the serial order.
+    fn read(&self, model: Model, k: u64) -> Value {
+        match model {
+            Model::ListAppend => self
+                .lists
+                .get(&k)
+                .filter(|l| !l.is_empty())
+                .map(|l| json!(l))
+                .unwrap_or(Value::Null),
+            Model::RwRegister => self.regs.get(&k).map(|v| json!(v)).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Writes the next value of the key in `slot` (retiring a key written
+    /// `max_writes_per_key` times); applies it when the txn takes effect.
+    fn write(&mut self, cfg: &GenConfig, slot: usize, apply: bool) -> (u64, u64) {
+        if self.writes.get(&self.active[slot]).copied().unwrap_or(0) >= cfg.max_writes_per_key as u64 {
+            self.active[slot] = self.next_key;
+            self.next_key += 1;
+        }
+        let k = self.active[slot];
+        let n = self.writes.entry(k).or_insert(0);
+        *n += 1;
+        let v = *n;
+        if apply {
+            match cfg.model {
+                Model::ListAppend => self.lists.entry(k).or_default().push(v),
+                Model::RwRegister => {
+                    self.regs.insert(k, v);
+                }
+            }
+        }
+        (k, v)
+    }
+}
+
+/// The transactions in serial order, each with its outcome and what it read and wrote.
+fn serial_txns(cfg: &GenConfig, rng: &mut ChaCha8Rng) -> Vec<Gen> {
     let keys = cfg.keys.max(1);
-    let mut active: Vec<u64> = (0..keys as u64).collect();
-    let mut next_key = keys as u64;
-    let mut writes: HashMap<u64, u64> = HashMap::new();
-    let mut lists: HashMap<u64, Vec<u64>> = HashMap::new();
-    let mut regs: HashMap<u64, u64> = HashMap::new();
+    let mut db = Serial {
+        active: (0..keys as u64).collect(),
+        next_key: keys as u64,
+        writes: HashMap::new(),
+        lists: HashMap::new(),
+        regs: HashMap::new(),
+    };
     let wf = match cfg.model {
         Model::ListAppend => "append",
         Model::RwRegister => "w",
@@ -92,38 +148,16 @@ pub fn generate(cfg: &GenConfig) -> History {
         for _ in 0..cfg.ops_per_txn {
             let slot = rng.gen_range(0..keys);
             if rng.gen_bool(cfg.read_rate.clamp(0.0, 1.0)) && !tail {
-                let k = active[slot];
+                let k = db.active[slot];
                 inv.push(json!(["r", k, null]));
-                let v = match cfg.model {
-                    Model::ListAppend => lists
-                        .get(&k)
-                        .filter(|l| !l.is_empty())
-                        .map(|l| json!(l))
-                        .unwrap_or(Value::Null),
-                    Model::RwRegister => regs.get(&k).map(|v| json!(v)).unwrap_or(Value::Null),
-                };
+                let v = db.read(cfg.model, k);
                 done.push(if ty == OpType::Ok {
                     json!(["r", k, v])
                 } else {
                     json!(["r", k, null])
                 });
             } else {
-                if writes.get(&active[slot]).copied().unwrap_or(0) >= cfg.max_writes_per_key as u64 {
-                    active[slot] = next_key;
-                    next_key += 1;
-                }
-                let k = active[slot];
-                let n = writes.entry(k).or_insert(0);
-                *n += 1;
-                let v = *n;
-                if apply {
-                    match cfg.model {
-                        Model::ListAppend => lists.entry(k).or_default().push(v),
-                        Model::RwRegister => {
-                            regs.insert(k, v);
-                        }
-                    }
-                }
+                let (k, v) = db.write(cfg, slot, apply);
                 inv.push(json!([wf, k, v]));
                 done.push(json!([wf, k, v]));
             }
@@ -139,10 +173,16 @@ pub fn generate(cfg: &GenConfig) -> History {
             complete,
         });
     }
+    txns
+}
+
+/// The history: `txns` invoked in serial order (strict) or shuffled, each completing
+/// `concurrency` steps after its invocation.
+fn interleave(cfg: &GenConfig, mut txns: Vec<Gen>, rng: &mut ChaCha8Rng) -> Vec<Op> {
     let mut order: Vec<usize> = (0..txns.len()).collect();
     if !cfg.strict {
         use rand::seq::SliceRandom;
-        order.shuffle(&mut rng);
+        order.shuffle(rng);
     }
     let c = cfg.concurrency.max(1);
     let mut procs: Vec<u64> = (0..c as u64).collect();
@@ -185,7 +225,5 @@ pub fn generate(cfg: &GenConfig) -> History {
     while let Some((done, p)) = in_flight.pop_front() {
         finish(&mut ops, &mut txns[done], p);
     }
-    let mut h = History::new(ops);
-    h.reindex();
-    h
+    ops
 }

@@ -21,7 +21,6 @@
 use super::failover::{self, Phase};
 use super::span::{ms, over_budget, quantiles_ms, spans, Outcome, Span};
 use super::{Anomaly, CheckOptions, Checker, Validity, Verdict};
-use crate::history::node_event::read_events;
 use crate::history::History;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -481,16 +480,11 @@ fn thousands(n: usize) -> String {
 /// [`failover::attribute`]; else the nearest window), with counts per phase
 /// (`[before, during, after]`). `None` without lost elements or without windows.
 fn attribution(lost: &[Lost], opts: &CheckOptions, history_end: u64) -> Option<(Anomaly, [usize; 3])> {
-    if lost.is_empty() || opts.node_logs.is_empty() {
+    let events = &opts.node_events.as_ref()?.events;
+    if lost.is_empty() {
         return None;
     }
-    let events: Vec<_> = opts
-        .node_logs
-        .iter()
-        .filter_map(|p| read_events(p).ok())
-        .flatten()
-        .collect();
-    let windows = failover::windows_until(&events, history_end);
+    let windows = failover::windows_until(events, history_end);
     if windows.is_empty() {
         return None;
     }
@@ -571,7 +565,7 @@ fn attribution(lost: &[Lost], opts: &CheckOptions, history_end: u64) -> Option<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{Op, OpType, Process};
+    use crate::history::{NodeEvents, Op, OpType, Process};
 
     /// Builds a history from (process, type, f, value, time) rows.
     fn hist(rows: &[(u64, OpType, &str, Value, u64)]) -> History {
@@ -646,7 +640,7 @@ mod tests {
         }
         std::fs::write(&p, text).unwrap();
         let opts = CheckOptions {
-            node_logs: vec![p],
+            node_events: Some(std::sync::Arc::new(NodeEvents::read(&[p]))),
             ..CheckOptions::default()
         };
         (dir, opts)

@@ -6,12 +6,13 @@
 use crate::client::Client;
 use crate::history::OpType;
 use crate::net::null::NullNet;
-use crate::net::{Layout, NetBackend, RunTag};
+use crate::net::RunTag;
 use crate::runner::clients::{complete, Gen};
+use crate::runner::phases::{start_cluster, NodeFiles};
 use crate::runner::recorder::Recorder;
-use crate::runner::wait_healthy;
+use crate::runner::Cluster;
 use crate::system::builtin::Builtin;
-use crate::system::{BuiltinModes, NodeCtx, Target};
+use crate::system::{BuiltinModes, Target};
 use crate::util::clock::monotonic_ns;
 use crate::workload::WorkloadKind;
 use anyhow::Context;
@@ -86,50 +87,33 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let origin = monotonic_ns();
     let tag = RunTag::current();
     let bin = std::env::current_exe().context("locating faultline")?;
-    let mut target = Builtin::new(bin, BuiltinModes::default(), origin, tag.as_str());
-    let mut net = NullNet::default();
+    let target = Builtin::new(bin, BuiltinModes::default(), origin, tag.as_str());
+    let mut cluster = Cluster {
+        target: Box::new(target),
+        net: Box::new(NullNet::default()),
+    };
     let nodes: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
-    let p = target.ports();
-    let nets = net.setup(&Layout {
-        nodes: nodes.clone(),
-        ports: p.names,
-        peer: p.peer,
-    })?;
-    let ctxs = nets
-        .into_iter()
-        .map(|n| NodeCtx {
-            id: n.id.clone(),
-            data_dir: dir.path().join(&n.id),
-            log: dir.path().join(format!("{}.log", n.id)),
-            net: n,
-        })
-        .collect::<Vec<_>>();
-    for c in &ctxs {
-        std::fs::create_dir_all(&c.data_dir)?;
+    let files = |id: &str| NodeFiles {
+        data_dir: dir.path().join(id),
+        log: dir.path().join(format!("{id}.log")),
+    };
+    start_cluster(&mut cluster, &nodes, files, None)?;
+    // The cluster guard tears the nodes down on every return below, error or not.
+    let target = &*cluster.target;
+    let (mut plain, mut recorded) = (Vec::new(), Vec::new());
+    for round in 0..2 {
+        plain.push(phase(target, &nodes, &a, None)?);
+        let rec = Recorder::new(Some(&dir.path().join(format!("h{round}.jsonl"))), origin)?;
+        recorded.push(phase(target, &nodes, &a, Some(&rec))?);
     }
-    target.setup(ctxs)?;
-    for n in &nodes {
-        target.start(n)?;
-    }
-    let result = (|| -> anyhow::Result<()> {
-        wait_healthy(&target, &net, &nodes, Duration::from_secs(20))?;
-        let (mut plain, mut recorded) = (Vec::new(), Vec::new());
-        for round in 0..2 {
-            plain.push(phase(&target, &nodes, &a, None)?);
-            let rec = Recorder::new(Some(&dir.path().join(format!("h{round}.jsonl"))), origin)?;
-            recorded.push(phase(&target, &nodes, &a, Some(&rec))?);
-        }
-        let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let (p, r) = (avg(&plain), avg(&recorded));
-        println!(
-            "runner bench: {} clients, {} nodes quorum, workload {}, {} s x 4 phases",
-            a.clients, a.nodes, a.workload, a.secs
-        );
-        println!("  without recording: {p:.0} ok ops/s  (phases {plain:.0?})");
-        println!("  with recording:    {r:.0} ok ops/s  (phases {recorded:.0?})");
-        println!("  recording overhead: {:.1}%", (1.0 - r / p) * 100.0);
-        Ok(())
-    })();
-    target.teardown()?;
-    result.map(|_| 0)
+    let avg = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (p, r) = (avg(&plain), avg(&recorded));
+    println!(
+        "runner bench: {} clients, {} nodes quorum, workload {}, {} s x 4 phases",
+        a.clients, a.nodes, a.workload, a.secs
+    );
+    println!("  without recording: {p:.0} ok ops/s  (phases {plain:.0?})");
+    println!("  with recording:    {r:.0} ok ops/s  (phases {recorded:.0?})");
+    println!("  recording overhead: {:.1}%", (1.0 - r / p) * 100.0);
+    Ok(0)
 }
