@@ -20,6 +20,7 @@ pub mod net;
 pub mod report;
 pub mod rundir;
 pub mod runner;
+pub mod sim;
 pub mod store;
 pub mod system;
 pub mod util;

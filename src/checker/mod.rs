@@ -4,6 +4,7 @@
 pub mod bank;
 mod budget;
 pub mod compose;
+pub mod convergence;
 pub mod counter;
 pub mod elle;
 pub mod failover;

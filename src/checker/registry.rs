@@ -28,6 +28,7 @@ pub enum CheckerId {
     Bank,
     Perf,
     Elle,
+    Convergence,
     Noop,
 }
 
@@ -43,6 +44,7 @@ impl CheckerId {
         CheckerId::Bank,
         CheckerId::Perf,
         CheckerId::Elle,
+        CheckerId::Convergence,
         CheckerId::Noop,
     ];
 
@@ -57,6 +59,7 @@ impl CheckerId {
             CheckerId::Bank => "bank",
             CheckerId::Perf => "perf",
             CheckerId::Elle => "elle",
+            CheckerId::Convergence => "convergence",
             CheckerId::Noop => "noop",
         }
     }
@@ -73,6 +76,7 @@ impl CheckerId {
             CheckerId::Bank => Box::new(super::bank::Bank),
             CheckerId::Perf => Box::new(super::perf::Perf),
             CheckerId::Elle => Box::new(super::elle::Elle),
+            CheckerId::Convergence => Box::new(super::convergence::Convergence),
             CheckerId::Noop => Box::new(Noop),
         }
     }
@@ -110,6 +114,7 @@ pub const NAMES: &[&str] = &[
     "bank",
     "perf",
     "elle",
+    "convergence",
     "noop",
 ];
 

@@ -9,8 +9,11 @@ mod convert;
 mod kv;
 mod node;
 mod report;
+mod sim;
+mod simtest;
 mod suite;
 mod test;
+mod test_topology;
 
 use crate::exit;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -38,6 +41,8 @@ pub enum Command {
     Report(report::Args),
     /// Run a suite of tests (CI gate): summary, junit.xml, baselines.
     Suite(suite::Args),
+    /// Sweep seeds in the simulator: `faultline sim --seeds 1..1000 [test flags]`.
+    Sim(sim::SweepArgs),
     /// Run one node of the built-in replicated store.
     Node(node::Args),
     /// Talk to a built-in store cluster by hand.
@@ -70,6 +75,10 @@ pub fn main() -> i32 {
         Command::Test(a) => {
             let m = matches.subcommand_matches("test").cloned().unwrap_or_default();
             test::run(a, &m)
+        }
+        Command::Sim(a) => {
+            let m = matches.subcommand_matches("sim").cloned().unwrap_or_default();
+            sim::sweep(a, &m)
         }
         Command::Check(a) => check::run(a),
         Command::Convert(a) => convert::run(a),

@@ -1,8 +1,11 @@
 //! `faultline node`: run one node of the built-in replicated store.
 
+use crate::store::conflict::ConflictMode;
 use crate::store::core::{Config, Core, Reads, Replication};
+use crate::store::leaderless::{self, ReadRepair};
 use crate::store::node::{run_node, NodeConfig};
 use crate::store::wal::FsyncPolicy;
+use crate::store::Topology;
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -63,6 +66,74 @@ pub struct Args {
     /// Snapshot and compact the log every N applied entries (0 = never).
     #[arg(long, default_value_t = 10_000)]
     pub snapshot_every: u64,
+    /// Which protocol the node runs: single-leader (Raft-style) or leaderless
+    /// (Dynamo-style quorums; the flags below).
+    #[arg(long, value_enum, default_value = "single-leader")]
+    pub topology: Topology,
+    #[command(flatten)]
+    pub leaderless: LeaderlessArgs,
+}
+
+/// The leaderless topology's settings (refused with any other topology).
+#[derive(clap::Args, Debug, Default)]
+pub struct LeaderlessArgs {
+    /// Replicas per key (default: 3, or the node count if smaller).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Acknowledgements a write waits for (default: a majority of N).
+    #[arg(long)]
+    pub w: Option<usize>,
+    /// Replies a read waits for (default: a majority of N).
+    #[arg(long)]
+    pub r: Option<usize>,
+    /// Concurrent writes: lww (last write wins by wall clock: loses writes), siblings
+    /// (kept side by side with version vectors), crdt (OR-set adds, PN-counter increments).
+    #[arg(long, value_enum)]
+    pub conflict: Option<ConflictMode>,
+    /// Repair stale replicas a read met: sync (before answering), async (after), off.
+    #[arg(long, value_enum)]
+    pub read_repair: Option<ReadRepair>,
+    /// Anti-entropy (Merkle tree exchange) round interval; 0 = off (default 1000).
+    #[arg(long)]
+    pub anti_entropy_ms: Option<u64>,
+    /// Unsafe for reads: replace unreachable replicas by the next healthy nodes (hinted handoff).
+    #[arg(long)]
+    pub sloppy_quorum: bool,
+}
+
+impl LeaderlessArgs {
+    /// The first leaderless flag given, for the refusal under another topology.
+    fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.n.is_some(), "--n"),
+            (self.w.is_some(), "--w"),
+            (self.r.is_some(), "--r"),
+            (self.conflict.is_some(), "--conflict"),
+            (self.read_repair.is_some(), "--read-repair"),
+            (self.anti_entropy_ms.is_some(), "--anti-entropy-ms"),
+            (self.sloppy_quorum, "--sloppy-quorum"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    /// The leaderless core's configuration for node `id` of `nodes`, checked.
+    pub fn config(&self, id: &str, nodes: &[&str]) -> anyhow::Result<leaderless::Config> {
+        let mut c = leaderless::Config::new(id, nodes);
+        if let Some(n) = self.n {
+            c.n = n;
+            c.w = n / 2 + 1;
+            c.r = n / 2 + 1;
+        }
+        c.w = self.w.unwrap_or(c.w);
+        c.r = self.r.unwrap_or(c.r);
+        c.conflict = self.conflict.unwrap_or(c.conflict);
+        c.read_repair = self.read_repair.unwrap_or(c.read_repair);
+        c.anti_entropy_ms = self.anti_entropy_ms.unwrap_or(c.anti_entropy_ms);
+        c.sloppy_quorum = self.sloppy_quorum;
+        c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(c)
+    }
 }
 
 /// Parses `n1=ADDR,n2=ADDR,...` into an ordered map.
@@ -99,9 +170,15 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if !(0.0..1.0).contains(&a.max_drift) {
         bail!("--max-drift must be at least 0 and below 1 (got {})", a.max_drift);
     }
+    let nodes: Vec<&str> = cluster.keys().map(String::as_str).collect();
+    if a.topology == Topology::Leaderless {
+        return run_leaderless(&a, cluster.clone(), &nodes);
+    }
+    if let Some(flag) = a.leaderless.first_given() {
+        bail!("{flag} is a setting of --topology leaderless (this node runs single-leader)");
+    }
     std::fs::create_dir_all(&a.data_dir)
         .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
-    let nodes: Vec<&str> = cluster.keys().map(String::as_str).collect();
     let mut core = Config::new(&a.id, &nodes);
     core.replication = a.replication;
     core.reads = a.reads;
@@ -122,5 +199,32 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         time_origin_ns: a.time_origin_ns,
     };
     run_node::<Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
+    Ok(crate::exit::VALID)
+}
+
+/// `--topology leaderless`: the same node shell, WAL and admin endpoint
+/// around the leaderless core. Everything is checked before anything starts.
+fn run_leaderless(a: &Args, cluster: BTreeMap<String, String>, nodes: &[&str]) -> anyhow::Result<i32> {
+    if a.replication != Replication::Quorum || a.reads != Reads::Linearizable || a.no_fencing {
+        bail!(
+            "--replication, --reads and --no-fencing are settings of the single-leader topology; \
+             a leaderless store is tuned with --n, --w, --r, --conflict and --read-repair"
+        );
+    }
+    let core = a.leaderless.config(&a.id, nodes)?;
+    std::fs::create_dir_all(&a.data_dir)
+        .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
+    let cfg = NodeConfig {
+        core,
+        listen: a.listen,
+        client: a.client,
+        admin: a.admin,
+        log: a.log.clone().unwrap_or_else(|| a.data_dir.join("node.log")),
+        cluster,
+        data_dir: a.data_dir.clone(),
+        fsync: a.fsync,
+        time_origin_ns: a.time_origin_ns,
+    };
+    run_node::<leaderless::Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
     Ok(crate::exit::VALID)
 }

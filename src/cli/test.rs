@@ -111,6 +111,16 @@ pub struct Args {
     /// Re-run the test recorded in DIR/test.toml (plans and flags given as well win over it).
     #[arg(long)]
     pub replay: Option<PathBuf>,
+    /// The built-in store's topology and its leaderless settings.
+    #[command(flatten)]
+    pub topology: super::test_topology::TopologyArgs,
+    /// Run in the deterministic simulator: the built-in store's own driver and core, with
+    /// clients, network, disks and clocks simulated in one thread from the seed.
+    #[arg(long)]
+    pub sim: bool,
+    /// Simulate the seed twice and compare a digest of every event (exit 3 if they differ).
+    #[arg(long)]
+    pub check_determinism: bool,
 }
 
 fn parse_target(s: &str) -> Result<SystemKind, String> {
@@ -198,6 +208,10 @@ fn flags_layer(a: &Args, m: &ArgMatches) -> anyhow::Result<Table> {
     if given("fsync") {
         put(&mut target, "fsync", &a.fsync)?;
     }
+    a.topology.put(&mut target, given)?;
+    if a.sim || a.check_determinism {
+        put(&mut top, "simulated", &true)?;
+    }
     if !target.is_empty() {
         top.insert("target".into(), Value::Table(target));
     }
@@ -219,6 +233,9 @@ pub fn config(a: &Args, m: &ArgMatches) -> anyhow::Result<TestConfig> {
 
 /// Runs one resolved config; returns the verdict.
 pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
+    if cfg.simulated {
+        return super::simtest::run_one(cfg);
+    }
     let out = runner::execute(cfg)?;
     let r = &out.results;
     for v in &r.results {
@@ -240,17 +257,14 @@ pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
 
 pub fn run(a: Args, m: &ArgMatches) -> anyhow::Result<i32> {
     let base = config(&a, m)?;
+    if a.check_determinism {
+        return super::simtest::determinism(&base, a.test_count);
+    }
     runner::install_ctrlc();
     let mut verdict = Validity::Valid;
     for i in 0..a.test_count {
         let mut cfg = base.clone();
-        if i > 0 {
-            cfg.seed = base
-                .seed
-                .wrapping_add(i as u64)
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                >> 1;
-        }
+        cfg.seed = super::simtest::nth_seed(base.seed, i);
         eprintln!("faultline: test {}/{} seed {}", i + 1, a.test_count, cfg.seed);
         verdict = verdict.combine(run_one(&cfg)?);
         if runner::STOP.load(std::sync::atomic::Ordering::SeqCst) {

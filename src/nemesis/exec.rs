@@ -11,8 +11,30 @@ use crate::system::Target;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+
+/// How long a fault aimed at the leader waits for one when none is known (a
+/// leader just killed or cut off is being replaced): the fault is meant for
+/// the node that leads, and an election takes a few hundred milliseconds.
+/// The simulator waits the same way (see `sim::nemesis`).
+pub const LEADER_WAIT_MS: u64 = 2_000;
+/// How often the leader is asked again while waiting.
+pub const LEADER_POLL_MS: u64 = 50;
+
+/// Whether `action` is aimed at whoever leads (resolved when it runs).
+pub fn needs_leader(action: &Action) -> bool {
+    match action {
+        Action::Partition { shape, .. } => *shape == crate::net::Shape::Leader,
+        Action::Kill { victims, .. }
+        | Action::Pause { victims, .. }
+        | Action::ClockBump { victims, .. }
+        | Action::ClockStrobe { victims, .. }
+        | Action::ClockDrift { victims, .. } => *victims == Victims::Leader,
+        _ => false,
+    }
+}
 
 pub struct Nemesis<'a> {
     target: &'a dyn Target,
@@ -26,11 +48,13 @@ pub struct Nemesis<'a> {
     drifted: BTreeSet<String>,
     partitioned: bool,
     packets: bool,
+    /// Turns of the fallback when no leader is found (see [`Nemesis::leader`]).
+    fallback: Cell<usize>,
 }
 
 /// What a fault did: the nodes it took effect on (`hit`, what fault coverage
 /// counts), the nodes it could not touch and why, and details.
-fn outcome(
+pub(crate) fn outcome(
     hit: &[String],
     errors: Map<String, Value>,
     mut extra: Map<String, Value>,
@@ -57,19 +81,36 @@ impl<'a> Nemesis<'a> {
             drifted: BTreeSet::new(),
             partitioned: false,
             packets: false,
+            fallback: Cell::new(0),
         }
     }
 
-    /// The leader as the system reports it; else the first node neither killed nor paused.
+    /// The leader as the system reports it, waiting up to [`LEADER_WAIT_MS`]
+    /// for one where the system has leaders; else (no leader, or a leaderless
+    /// system) the live nodes take turns, so such faults still spread.
     fn leader(&self) -> String {
-        match self.target.leader() {
-            Ok(Some(l)) if self.nodes.contains(&l) => l,
-            _ => self
-                .nodes
-                .iter()
-                .find(|n| !self.killed.contains(*n) && !self.paused.contains(*n))
-                .unwrap_or(&self.nodes[0])
-                .clone(),
+        let end = Instant::now() + Duration::from_millis(LEADER_WAIT_MS);
+        loop {
+            if let Ok(Some(l)) = self.target.leader() {
+                if self.nodes.contains(&l) {
+                    return l;
+                }
+            }
+            if !self.target.has_leader() || Instant::now() >= end {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(LEADER_POLL_MS));
+        }
+        let live: Vec<&String> = self
+            .nodes
+            .iter()
+            .filter(|n| !self.killed.contains(*n) && !self.paused.contains(*n))
+            .collect();
+        let turn = self.fallback.get();
+        self.fallback.set(turn + 1);
+        match live.len() {
+            0 => self.nodes[turn % self.nodes.len()].clone(),
+            k => live[turn % k].clone(),
         }
     }
 
@@ -111,8 +152,13 @@ impl<'a> Nemesis<'a> {
             Action::Partition {
                 shape: sh, cut, seed, ..
             } => {
+                let leader = if *sh == crate::net::Shape::Leader {
+                    self.leader()
+                } else {
+                    String::new()
+                };
                 let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                let g = shape::grudge(*sh, *cut, &self.nodes, &self.leader(), &mut rng);
+                let g = shape::grudge(*sh, *cut, &self.nodes, &leader, &mut rng);
                 self.partitioned = true;
                 self.net.partition(&g).map_err(|x| e(&x))?;
                 let hit: Vec<String> =

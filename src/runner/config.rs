@@ -69,6 +69,9 @@ pub struct TestConfig {
     /// The system under test and its modes (`[target]`).
     #[serde(rename = "target")]
     pub system: SystemConfig,
+    /// Run in the deterministic simulator (`--sim`, `crate::sim`) instead of for real.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 impl Default for TestConfig {
@@ -88,6 +91,7 @@ impl Default for TestConfig {
             net: NetKind::Auto,
             store_dir: PathBuf::from("store"),
             system: SystemConfig::default(),
+            simulated: false,
         }
     }
 }
@@ -115,7 +119,11 @@ impl TestConfig {
     /// The checkers to run: the plan's list, else the workload's.
     pub fn checker_ids(&self) -> Vec<CheckerId> {
         if self.checkers.is_empty() {
-            self.workload.checkers().to_vec()
+            let mut ids = self.workload.checkers().to_vec();
+            if self.system.is_leaderless() {
+                ids.push(CheckerId::Convergence);
+            }
+            ids
         } else {
             self.checkers.clone()
         }
@@ -124,7 +132,10 @@ impl TestConfig {
     /// `<target>-<workload>-<nemesis>`: the name a test gets unless it is given one.
     /// `target` is the system's label (a definition file's `name`, not its path).
     pub fn default_name(&self, target: &str) -> String {
-        format!("{target}-{}-{}", self.workload, self.nemesis.label())
+        let sim = if self.simulated { "sim-" } else { "" };
+        // `kill:leader` reads as `kill-leader` in a directory name.
+        let nemesis = self.nemesis.label().replace(':', "-");
+        format!("{sim}{target}-{}-{nemesis}", self.workload)
     }
 
     /// Everything that can be refused before anything starts.
@@ -177,6 +188,7 @@ impl TestConfig {
         }
         crate::util::secs::millis(self.op_timeout_ms, 1)
             .map_err(|m| Invalid::new("--op-timeout-ms", "op_timeout_ms", m))?;
+        crate::system::leaderless::check_workload(self.system.is_leaderless(), self.workload)?;
         self.system.validate()
     }
 }

@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod clients;
 pub mod config;
+mod converge;
 pub mod phases;
 pub mod plan;
 pub mod progress;
@@ -183,6 +184,8 @@ pub fn run(
     let rec = Recorder::new(Some(&dir.history()), origin_ns).map_err(io("creating history.jsonl"))?;
     let phase = phases::client_phase(&admitted, &cluster, &nodes, &mut *wl, &info, &rec, &prog);
     if !phase.interrupted {
+        // Leaderless stores: every replica read directly until they agree.
+        converge::phase(cfg, &*cluster.target, &*cluster.net, &nodes, &info, &rec)?;
         phases::recover(cfg);
         phases::final_reads(cfg, &cluster, &nodes, &*wl, &info, &rec)?;
     }
@@ -201,19 +204,19 @@ pub fn run(
 }
 
 /// Writes the resolved config as the run's `test.toml` (what `--replay` reads).
-fn write_config(dir: &RunDir, cfg: &TestConfig) -> Result<(), RunnerError> {
+pub fn write_config(dir: &RunDir, cfg: &TestConfig) -> Result<(), RunnerError> {
     let text = toml::to_string_pretty(cfg).map_err(|e| RunnerError::Config(e.to_string()))?;
     std::fs::write(dir.test_toml(), text).map_err(io("writing test.toml"))
 }
 
-fn write_results(dir: &RunDir, r: &RunResults) -> Result<(), RunnerError> {
+pub fn write_results(dir: &RunDir, r: &RunResults) -> Result<(), RunnerError> {
     let text = serde_json::to_string_pretty(r).map_err(|e| RunnerError::Config(e.to_string()))?;
     std::fs::write(dir.results(), text).map_err(io("writing results.json"))
 }
 
 /// results.json's content for a checked run (duration, start and network left for the
 /// caller, who knows them).
-fn results_of(
+pub fn results_of(
     cfg: &TestConfig,
     composed: Composed,
     history: &History,

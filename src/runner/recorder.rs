@@ -42,9 +42,14 @@ impl Recorder {
     }
 
     /// Stamps `op` with time and index, writes it (flushed) and keeps it.
-    pub fn record(&self, mut op: Op) -> Op {
+    pub fn record(&self, op: Op) -> Op {
+        self.record_at(op, self.now())
+    }
+
+    /// [`Recorder::record`] at `time_ns` since the origin (the simulator's clock).
+    pub fn record_at(&self, mut op: Op, time_ns: u64) -> Op {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        op.time = self.now();
+        op.time = time_ns;
         op.index = g.ops.len() as u64;
         if let Some(w) = g.writer.as_mut() {
             if let Err(e) = w.append(&mut op) {

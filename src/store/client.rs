@@ -5,7 +5,8 @@
 //! [`ClientError::is_definite`]; a timeout or a connection lost after sending is not.
 
 use crate::store::frame::{self, FrameError};
-use crate::store::ops::{Request, Response};
+use crate::store::ops::{ClientOp, Request, Response};
+use serde::Serialize;
 use std::io::BufReader;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -37,6 +38,16 @@ impl ClientError {
     pub fn is_definite(&self) -> bool {
         matches!(self, ClientError::Connect { .. } | ClientError::NotSent(_))
     }
+}
+
+/// A request frame as sent: the op and the options flattened beside it.
+#[derive(Serialize)]
+struct Frame<'a, O> {
+    id: u64,
+    #[serde(flatten)]
+    op: &'a ClientOp,
+    #[serde(flatten)]
+    opts: &'a O,
 }
 
 pub struct StoreClient {
@@ -73,13 +84,22 @@ impl StoreClient {
     /// Sends `req` (its id is replaced by a fresh one) and waits for the answer.
     /// After an unknown-outcome error the connection should be dropped.
     pub fn request(&mut self, req: &Request, timeout: Duration) -> Result<Response, ClientError> {
+        self.request_with(&req.op, &crate::store::seam::NoOpts {}, timeout)
+    }
+
+    /// Sends `op` with a protocol's request options (flattened beside the op
+    /// in the frame, e.g. the leaderless store's `w`, `r`, `context`, `local`)
+    /// and waits for the answer.
+    pub fn request_with<O: Serialize>(
+        &mut self,
+        op: &ClientOp,
+        opts: &O,
+        timeout: Duration,
+    ) -> Result<Response, ClientError> {
         let addr = self.addr;
         let id = self.next_id;
         self.next_id += 1;
-        let req = Request {
-            id,
-            op: req.op.clone(),
-        };
+        let req = Frame { id, op, opts };
         let t = Some(timeout.max(Duration::from_millis(1)));
         if self.timeout != t {
             let _ = self.writer.set_write_timeout(t);

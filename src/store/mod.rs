@@ -7,7 +7,7 @@
 //! leader), [`driver`] (the sans-IO node driver: batching, syncs, held sends,
 //! the node's clock), [`wal`] (durable log), [`frame`] (length-delimited
 //! framing), [`client`] and [`admin`] (blocking client libraries), [`node`]
-//! (the tokio process around the driver).
+//! (the tokio process around the driver), [`topology`] (which core a node runs).
 
 pub mod admin;
 pub mod client;
@@ -19,8 +19,10 @@ pub mod leaderless;
 pub mod node;
 pub mod ops;
 pub mod seam;
+pub mod topology;
 pub mod wal;
 
 pub use admin::{AdminClient, NodeStatus};
 pub use client::{ClientError, StoreClient};
 pub use ops::{ClientOp, KvState, MicroOp, Outcome, Request, Response};
+pub use topology::Topology;

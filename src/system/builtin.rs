@@ -8,6 +8,7 @@
 //! bank `read` is a txn of reads; `txn` passes through. `NotLeader` answers are
 //! followed once to the hinted leader.
 
+use super::builtin_ops::{acct, Answer, OpMap};
 use super::process::{NodeProcess, Supervisor};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::{Client, Completion};
@@ -15,9 +16,11 @@ use crate::history::Op;
 use crate::store::admin::AdminClient;
 use crate::store::client::{ClientError, StoreClient};
 use crate::store::core::{Reads, Replication, Role};
-use crate::store::ops::{ClientOp, Outcome, Request};
+use crate::store::ops::Request;
 use crate::store::wal::FsyncPolicy;
-use serde_json::{json, Map, Value};
+use crate::store::Topology;
+use crate::system::leaderless::{LeaderlessClient, LeaderlessModes};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +37,12 @@ pub struct BuiltinModes {
     pub fsync: FsyncPolicy,
     pub heartbeat_ms: u64,
     pub election_timeout_ms: u64,
+    /// Which protocol the nodes run; `leaderless` takes the settings below.
+    pub topology: Topology,
+    pub leaderless: LeaderlessModes,
+    /// A leaderless key a plan or flag set while the topology is single-leader
+    /// (refused by [`crate::system::SystemConfig::validate`], never ignored).
+    pub leaderless_given: Option<&'static str>,
 }
 
 impl Default for BuiltinModes {
@@ -45,6 +54,9 @@ impl Default for BuiltinModes {
             fsync: FsyncPolicy::Batch,
             heartbeat_ms: 50,
             election_timeout_ms: 500,
+            topology: Topology::SingleLeader,
+            leaderless: LeaderlessModes::default(),
+            leaderless_given: None,
         }
     }
 }
@@ -139,7 +151,14 @@ impl Builtin {
         if !m.fencing {
             v.push("--no-fencing".into());
         }
+        if m.topology == Topology::Leaderless {
+            v.extend(m.leaderless.argv());
+        }
         v
+    }
+
+    fn leaderless(&self) -> bool {
+        self.modes.topology == Topology::Leaderless
     }
 }
 
@@ -173,7 +192,8 @@ impl Target for Builtin {
             .admin(node, t)?
             .status()
             .map_err(|e| TargetError::node(node, e.to_string()))?;
-        if s.leader.is_some() {
+        // Leaderless: every node coordinates, so answering is being ready.
+        if s.leader.is_some() || (self.leaderless() && s.role == Role::Peer) {
             Ok(())
         } else {
             Err(TargetError::node(node, "no leader known yet"))
@@ -209,6 +229,9 @@ impl Target for Builtin {
     }
     fn supports_clock_offset(&self) -> bool {
         true
+    }
+    fn has_leader(&self) -> bool {
+        !self.leaderless()
     }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         let mut best: Option<(u64, String)> = None;
@@ -270,11 +293,16 @@ impl Target for Builtin {
             .map(|id| Ok((id.clone(), self.dial(id, "client")?)))
             .collect::<Result<_, TargetError>>()?;
         self.ctx(node)?;
+        if self.leaderless() {
+            let conflict = self.modes.leaderless.conflict;
+            let addrs = addrs.into_iter().collect();
+            return Ok(Box::new(LeaderlessClient::new(addrs, node, w, conflict)));
+        }
         Ok(Box::new(BuiltinClient {
             addrs,
             node: node.to_string(),
             conn: None,
-            workload: w.clone(),
+            map: OpMap::new(w.clone()),
             next_id: 0,
         }))
     }
@@ -294,121 +322,11 @@ struct BuiltinClient {
     addrs: BTreeMap<String, SocketAddr>,
     node: String,
     conn: Option<StoreClient>,
-    workload: WorkloadInfo,
+    map: OpMap,
     next_id: u64,
 }
 
-fn acct(v: &Value) -> Value {
-    json!(format!(
-        "acct-{}",
-        v.as_str().map(String::from).unwrap_or_else(|| v.to_string())
-    ))
-}
-
-fn mop(v: &Value) -> (String, Value, Value) {
-    (
-        v[0].as_str().unwrap_or("").to_string(),
-        v[1].clone(),
-        v[2].clone(),
-    )
-}
-
 impl BuiltinClient {
-    /// The store op for a history op, or why it cannot be expressed.
-    fn translate(&self, op: &Op) -> Result<ClientOp, String> {
-        let key = op.key.clone().unwrap_or(Value::Null);
-        let v = &op.value;
-        Ok(match (self.workload.name.as_str(), op.f.as_str()) {
-            ("set", "add") => ClientOp::Append {
-                key: json!("set"),
-                value: v.clone(),
-            },
-            ("set", "read") => ClientOp::Read { key: json!("set") },
-            ("counter", "incr") => ClientOp::Txn {
-                ops: vec![("incr".into(), json!("counter"), v.clone())],
-            },
-            ("counter", "read") => ClientOp::Read {
-                key: json!("counter"),
-            },
-            ("bank", "transfer") => ClientOp::Transfer {
-                from: acct(&v["from"]),
-                to: acct(&v["to"]),
-                amount: v["amount"].as_i64().unwrap_or(0),
-            },
-            ("bank", "read") => ClientOp::Txn {
-                ops: self
-                    .accounts()
-                    .iter()
-                    .map(|a| ("r".into(), acct(a), Value::Null))
-                    .collect(),
-            },
-            (_, "txn") => ClientOp::Txn {
-                ops: v
-                    .as_array()
-                    .map(|a| a.iter().map(mop).collect())
-                    .unwrap_or_default(),
-            },
-            (_, "read") => ClientOp::Read { key },
-            (_, "write") => ClientOp::Write {
-                key,
-                value: v.clone(),
-            },
-            (_, "cas") => ClientOp::Cas {
-                key,
-                old: v[0].clone(),
-                new: v[1].clone(),
-            },
-            (w, f) => return Err(format!("builtin target: workload {w} has no op {f}")),
-        })
-    }
-
-    fn accounts(&self) -> Vec<Value> {
-        self.workload.params["accounts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The completion value for an ok answer.
-    fn ok_value(&self, op: &Op, value: Value) -> Value {
-        match (self.workload.name.as_str(), op.f.as_str()) {
-            ("set", "read") => {
-                if value.is_null() {
-                    json!([])
-                } else {
-                    value
-                }
-            }
-            ("counter", "read") => json!(value.as_i64().unwrap_or(0)),
-            ("bank", "read") => {
-                let mut m = Map::new();
-                let reads = value.as_array().cloned().unwrap_or_default();
-                for (a, r) in self.accounts().iter().zip(reads) {
-                    let k = a.as_str().map(String::from).unwrap_or_else(|| a.to_string());
-                    m.insert(k, json!(r[2].as_i64().unwrap_or(0)));
-                }
-                Value::Object(m)
-            }
-            (_, "txn") => {
-                // Reads of never-written keys are empty lists.
-                let a = value.as_array().cloned().unwrap_or_default();
-                Value::Array(
-                    a.into_iter()
-                        .map(|m| {
-                            if m[0] == "r" && m[2].is_null() {
-                                json!(["r", m[1], []])
-                            } else {
-                                m
-                            }
-                        })
-                        .collect(),
-                )
-            }
-            (_, "read") => value,
-            _ => op.value.clone(),
-        }
-    }
-
     fn send(
         &mut self,
         node: &str,
@@ -435,7 +353,7 @@ impl BuiltinClient {
 
 impl Client for BuiltinClient {
     fn invoke(&mut self, op: &Op, timeout: Duration) -> Completion {
-        let cop = match self.translate(op) {
+        let cop = match self.map.translate(op) {
             Ok(c) => c,
             Err(e) => return Completion::fail(op.value.clone(), e),
         };
@@ -447,19 +365,13 @@ impl Client for BuiltinClient {
         let mut node = self.node.clone();
         for _hop in 0..2 {
             match self.send(&node, &req, timeout) {
-                Ok(resp) => match resp.outcome {
-                    Outcome::Ok { value } => return Completion::ok(self.ok_value(op, value)).on(resp.node),
-                    Outcome::Fail { reason } | Outcome::Error { reason } => {
-                        return Completion::fail(op.value.clone(), reason).on(resp.node)
+                Ok(resp) => {
+                    let known = |l: &str| self.addrs.contains_key(l);
+                    match self.map.answer(op, &resp.node, resp.outcome, known) {
+                        Answer::Done(c) => return c,
+                        Answer::Redirect(l) => node = l,
                     }
-                    Outcome::Unknown { reason } => {
-                        return Completion::info(op.value.clone(), reason).on(resp.node)
-                    }
-                    Outcome::NotLeader { leader } => match leader {
-                        Some(l) if self.addrs.contains_key(&l) && l != node => node = l,
-                        _ => return Completion::fail(op.value.clone(), "not leader").on(resp.node),
-                    },
-                },
+                }
                 Err(e) if e.is_definite() => return Completion::fail(op.value.clone(), e.to_string()),
                 Err(e) => return Completion::info(op.value.clone(), e.to_string()),
             }

@@ -10,8 +10,12 @@
 
 use super::builtin::{value_name, BuiltinModes};
 use super::external::TargetDef;
+use super::leaderless::LeaderlessModes;
+use crate::store::conflict::ConflictMode;
 use crate::store::core::{Reads, Replication};
+use crate::store::leaderless::ReadRepair;
 use crate::store::wal::FsyncPolicy;
+use crate::store::Topology;
 use crate::util::Invalid;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -126,6 +130,23 @@ struct TargetTable {
     fsync: FsyncPolicy,
     heartbeat_ms: u64,
     election_timeout_ms: u64,
+    topology: Topology,
+    // The leaderless store's keys: written only for that topology, and refused for the
+    // other when present (so `n = 3` without `topology = "leaderless"` is not ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    w: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflict: Option<ConflictMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_repair: Option<ReadRepair>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anti_entropy_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sloppy_quorum: Option<bool>,
 }
 
 impl Default for TargetTable {
@@ -137,6 +158,9 @@ impl Default for TargetTable {
 impl From<SystemConfig> for TargetTable {
     fn from(c: SystemConfig) -> TargetTable {
         let m = c.builtin;
+        let on = m.topology == Topology::Leaderless;
+        let l = m.leaderless;
+        let some = |x| if on { Some(x) } else { None };
         TargetTable {
             name: c.kind,
             nodes: c.nodes,
@@ -147,12 +171,32 @@ impl From<SystemConfig> for TargetTable {
             fsync: m.fsync,
             heartbeat_ms: m.heartbeat_ms,
             election_timeout_ms: m.election_timeout_ms,
+            topology: m.topology,
+            n: some(l.n),
+            w: some(l.w),
+            r: some(l.r),
+            conflict: on.then_some(l.conflict),
+            read_repair: on.then_some(l.read_repair),
+            anti_entropy_ms: on.then_some(l.anti_entropy_ms),
+            sloppy_quorum: on.then_some(l.sloppy_quorum),
         }
     }
 }
 
 impl From<TargetTable> for SystemConfig {
     fn from(t: TargetTable) -> SystemConfig {
+        let d = LeaderlessModes::default();
+        let given = [
+            ("n", t.n.is_some()),
+            ("w", t.w.is_some()),
+            ("r", t.r.is_some()),
+            ("conflict", t.conflict.is_some()),
+            ("read_repair", t.read_repair.is_some()),
+            ("anti_entropy_ms", t.anti_entropy_ms.is_some()),
+            ("sloppy_quorum", t.sloppy_quorum.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(k, on)| on.then_some(k));
         SystemConfig {
             kind: t.name,
             nodes: t.nodes,
@@ -164,6 +208,17 @@ impl From<TargetTable> for SystemConfig {
                 fsync: t.fsync,
                 heartbeat_ms: t.heartbeat_ms,
                 election_timeout_ms: t.election_timeout_ms,
+                topology: t.topology,
+                leaderless_given: given.filter(|_| t.topology == Topology::SingleLeader),
+                leaderless: LeaderlessModes {
+                    n: t.n.unwrap_or(d.n),
+                    w: t.w.unwrap_or(d.w),
+                    r: t.r.unwrap_or(d.r),
+                    conflict: t.conflict.unwrap_or(d.conflict),
+                    read_repair: t.read_repair.unwrap_or(d.read_repair),
+                    anti_entropy_ms: t.anti_entropy_ms.unwrap_or(d.anti_entropy_ms),
+                    sloppy_quorum: t.sloppy_quorum.unwrap_or(d.sloppy_quorum),
+                },
             },
         }
     }
@@ -188,6 +243,11 @@ fn reads_or_serializable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Reads
 }
 
 impl SystemConfig {
+    /// The built-in store running its leaderless topology.
+    pub fn is_leaderless(&self) -> bool {
+        self.kind.has_store_modes() && self.builtin.topology == Topology::Leaderless
+    }
+
     /// The definition file a `--target FILE.toml` names, loaded (and checked).
     pub fn definition(&self) -> Result<Option<(TargetDef, PathBuf)>, Invalid> {
         let SystemKind::Definition(path) = &self.kind else {
@@ -229,10 +289,47 @@ impl SystemConfig {
         crate::util::secs::millis(m.election_timeout_ms, 1)
             .map_err(|e| Invalid::key("target.election_timeout_ms", e))?;
         self.validate_modes_apply()?;
+        self.validate_topology()?;
         if let Some(bin) = &self.node_binary {
             check_executable(bin).map_err(|m| Invalid::new("--node-binary", "target.node_binary", m))?;
         }
         Ok(())
+    }
+
+    /// Leaderless settings need `--topology leaderless` (and the built-in store), whose
+    /// quorums must fit N and N the cluster; single-leader modes do not apply to it.
+    fn validate_topology(&self) -> Result<(), Invalid> {
+        let m = &self.builtin;
+        if m.topology == Topology::SingleLeader {
+            return match m.leaderless_given {
+                Some(key) => Err(Invalid::new(
+                    &format!("--{}", key.replace('_', "-")),
+                    &format!("target.{key}"),
+                    "is a setting of the leaderless store: add --topology leaderless",
+                )),
+                None => Ok(()),
+            };
+        }
+        if !self.kind.has_store_modes() {
+            return Err(Invalid::new(
+                "--topology",
+                "target.topology",
+                format!(
+                    "a topology of the built-in store; target {} has none",
+                    self.kind.label()
+                ),
+            ));
+        }
+        let d = BuiltinModes::default();
+        if m.replication != d.replication || m.reads != d.reads || !m.fencing {
+            return Err(Invalid::new(
+                "--topology",
+                "target.topology",
+                "--replication, --reads and --no-fencing are single-leader modes; \
+                 a leaderless store is tuned with --n, --w, --r, --conflict and --read-repair",
+            ));
+        }
+        m.leaderless.validate(self.nodes)
     }
 
     /// The store's modes are refused for systems they would silently not apply to; etcd

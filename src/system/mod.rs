@@ -12,12 +12,14 @@
 //! traffic crosses the root network namespace.
 
 pub mod builtin;
+pub mod builtin_ops;
 pub mod command;
 pub mod config;
 pub mod etcd;
 pub mod external;
 mod factory;
 pub mod faketime;
+pub mod leaderless;
 pub mod process;
 pub mod redis;
 pub mod reference;
@@ -153,6 +155,12 @@ pub trait Target: Send + Sync {
     /// Whether [`Target::set_clock_rate`] works, so a run that needs it
     /// (`--nemesis clock-drift`) can fail before anything starts.
     fn supports_clock_rate(&self) -> bool {
+        false
+    }
+
+    /// Whether the system elects leaders, so a fault aimed at the leader may
+    /// wait for one to be elected (see `nemesis::exec::LEADER_WAIT_MS`).
+    fn has_leader(&self) -> bool {
         false
     }
 

@@ -31,6 +31,7 @@ mod entropy;
 mod handoff;
 mod health;
 mod merkle;
+mod protocol;
 mod read;
 mod request;
 mod ring;
@@ -42,6 +43,7 @@ mod types;
 mod write;
 
 pub use merkle::MerkleTree;
+pub use protocol::TICK_NS;
 pub use request::{plan, Plan};
 pub use ring::{key_hash, Ring};
 pub use store::Store;
@@ -117,6 +119,10 @@ pub struct Core {
     persisted: u64,
     ae: Entropy,
     out: Vec<Action>,
+    /// The admin status as of the last tick ([`protocol`]).
+    shown: Status,
+    /// Peer messages sent since start.
+    sent: u64,
 }
 
 impl Core {
@@ -153,6 +159,8 @@ impl Core {
             persisted: 0,
             ae,
             out: Vec::new(),
+            shown: Status::default(),
+            sent: 0,
             cfg,
         }
     }
@@ -176,6 +184,7 @@ impl Core {
             merkle_roots: self.store.roots(),
             down: self.health.down(),
             open_requests: self.writes.len() + self.reads.len() + self.forwards.len(),
+            messages_sent: self.sent,
         }
     }
 
@@ -243,6 +252,7 @@ impl Core {
     }
 
     fn send(&mut self, to: &str, msg: Msg) {
+        self.sent += 1;
         self.out.push(Action::Send {
             to: to.to_string(),
             msg,

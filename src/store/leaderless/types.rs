@@ -309,7 +309,7 @@ pub enum Action {
 }
 
 /// A summary for the admin endpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     /// Share of the key space each node is first in the preference list for.
     pub ownership: BTreeMap<NodeId, f64>,
@@ -324,4 +324,7 @@ pub struct Status {
     pub down: Vec<NodeId>,
     /// Coordinated requests still open.
     pub open_requests: usize,
+    /// Peer messages this node has sent since it started (benchmarks: messages per op).
+    #[serde(default)]
+    pub messages_sent: u64,
 }

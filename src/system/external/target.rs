@@ -55,6 +55,8 @@ pub trait TargetSystem: System {
     /// The node spec for a node context from the network back end.
     fn spec(def: &TargetDef, n: &NodeCtx) -> Result<Self::Spec, TargetError>;
     fn leader(c: &Cluster<Self>) -> Option<NodeId>;
+    /// Whether [`TargetSystem::leader`] can name a leader (a command target cannot).
+    const HAS_LEADER: bool = true;
     fn client(
         t: &ExternalTarget<Self>,
         c: &Cluster<Self>,
@@ -204,6 +206,9 @@ where
     }
     fn supports_clock_offset(&self) -> bool {
         Y::CLOCK_OFFSETS
+    }
+    fn has_leader(&self) -> bool {
+        Y::HAS_LEADER
     }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         Ok(Y::leader(self.c()?))

@@ -70,10 +70,11 @@ impl Tally {
 fn thread_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
     let workers: Vec<_> = (0..load.clients)
         .map(|w| {
+            let load = load.clone();
             std::thread::spawn(move || -> anyhow::Result<Tally> {
                 let mut gen = OpGen::new(load.seed, w, load.ratio);
                 let mut tally = Tally::new()?;
-                let mut c = StoreClient::connect(load.target, Duration::from_secs(1))?;
+                let mut c = StoreClient::connect(load.target(w), Duration::from_secs(1))?;
                 while Instant::now() < load.until {
                     let (read, op) = gen.next_op();
                     let start = Instant::now();
@@ -101,10 +102,11 @@ fn event_loop_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
     rt.block_on(async move {
         let tasks: Vec<_> = (0..load.clients)
             .map(|w| {
+                let load = load.clone();
                 tokio::spawn(async move {
                     let mut gen = OpGen::new(load.seed, w, load.ratio);
                     let mut tally = Tally::new()?;
-                    let s = tokio::net::TcpStream::connect(load.target).await?;
+                    let s = tokio::net::TcpStream::connect(load.target(w)).await?;
                     s.set_nodelay(true)?;
                     let (rd, mut wr) = s.into_split();
                     // Buffered: a response's length and body in one read, not two.
@@ -137,15 +139,22 @@ pub(super) struct Tally {
     pub(super) errors: u64,
 }
 
-/// What every driver runs: `clients` closed-loop clients against `target`
-/// until `until`, each drawing its ops from `seed` with `ratio` reads.
-#[derive(Clone, Copy, Debug)]
+/// What every driver runs: `clients` closed-loop clients against `targets`
+/// (client or connection `i` against `targets[i % len]`) until `until`, each
+/// drawing its ops from `seed` with `ratio` reads.
+#[derive(Clone, Debug)]
 pub(super) struct Load {
-    pub(super) target: SocketAddr,
+    pub(super) targets: std::sync::Arc<Vec<SocketAddr>>,
     pub(super) clients: usize,
     pub(super) seed: u64,
     pub(super) ratio: f64,
     pub(super) until: Instant,
+}
+
+impl Load {
+    fn target(&self, i: usize) -> SocketAddr {
+        self.targets[i % self.targets.len().max(1)]
+    }
 }
 
 /// How the clients reach the leader.
@@ -191,8 +200,8 @@ fn shared_conn_clients(load: Load, conns: usize) -> anyhow::Result<Vec<Tally>> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let mut links = Vec::new();
-        for _ in 0..conns {
-            let s = tokio::net::TcpStream::connect(load.target).await?;
+        for c in 0..conns {
+            let s = tokio::net::TcpStream::connect(load.target(c)).await?;
             s.set_nodelay(true)?;
             let (rd, mut wr) = s.into_split();
             let pending: Pending = Default::default();
@@ -227,6 +236,7 @@ fn shared_conn_clients(load: Load, conns: usize) -> anyhow::Result<Vec<Tally>> {
         let tasks: Vec<_> = (0..load.clients)
             .map(|w| {
                 let link = links[w % conns].clone();
+                let load = load.clone();
                 tokio::task::spawn_local(async move {
                     let mut gen = OpGen::new(load.seed, w, load.ratio);
                     let mut tally = Tally::new()?;

@@ -4,11 +4,13 @@
 //! (lease vs linearizable), each client drawing its mix from `--seed`.
 
 mod drivers;
+mod leaderless;
 
 use super::measure::{cpu_line, cpu_per_op, histogram, line, total_cpu};
 use crate::store::admin::AdminClient;
 use crate::store::core::{Reads, Replication, Role};
 use crate::store::wal::FsyncPolicy;
+use crate::store::Topology;
 use crate::system::builtin::value_name;
 use anyhow::{bail, Context};
 use drivers::{Driver, Load};
@@ -50,6 +52,14 @@ pub struct Args {
     /// outstanding, as etcd's `benchmark --clients N --conns M` does.
     #[arg(long)]
     pub conns: Option<usize>,
+    /// The store's topology; leaderless clients spread over every node (any node
+    /// coordinates) and the bench reports peer messages per op.
+    #[arg(long, value_enum, default_value = "single-leader")]
+    pub topology: Topology,
+    /// Leaderless settings (as `faultline node`); the bench's blind writes default to
+    /// `--conflict lww` (under siblings each blind write would add a sibling).
+    #[command(flatten)]
+    pub leaderless: crate::cli::node::LeaderlessArgs,
 }
 
 struct Nodes(Vec<Child>);
@@ -72,6 +82,26 @@ fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(crate::util::ports::free_addr()?)
 }
 
+/// Waits (20 s at most) for a leader that has committed; returns its index.
+fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
+    let t = Duration::from_secs(1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = admin.iter().position(|ad| {
+            AdminClient::connect(*ad, t)
+                .and_then(|mut c| c.status())
+                .is_ok_and(|s| s.role == Role::Leader && s.commit_index > 0)
+        });
+        if let Some(l) = found {
+            return Ok(l);
+        }
+        if Instant::now() > deadline {
+            bail!("no leader elected within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
         bail!("--nodes, --clients, --conns and --secs must be positive");
@@ -86,6 +116,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let client: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
     let admin: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
     let cluster: Vec<String> = ids.iter().zip(&peer).map(|(i, p)| format!("{i}={p}")).collect();
+    let mode_args = leaderless::node_args(&a, &ids)?;
     let mut nodes = Nodes(Vec::new());
     for i in 0..a.nodes {
         let child = Command::new(&exe)
@@ -99,39 +130,24 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             .args(["--admin", &admin[i].to_string()])
             .arg("--data-dir")
             .arg(dir.path().join(&ids[i]))
-            .args([
-                "--fsync",
-                &value_name(&a.fsync),
-                "--replication",
-                &value_name(&a.replication),
-                "--reads",
-                &value_name(&a.read_mode),
-            ])
+            .args(["--fsync", &value_name(&a.fsync)])
+            .args(&mode_args)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .context("cannot start a node")?;
         nodes.0.push(child);
     }
-    let t = Duration::from_secs(1);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let leader = loop {
-        let found = admin.iter().position(|ad| {
-            AdminClient::connect(*ad, t)
-                .and_then(|mut c| c.status())
-                .is_ok_and(|s| s.role == Role::Leader && s.commit_index > 0)
-        });
-        if let Some(l) = found {
-            break l;
+    let targets = match a.topology {
+        Topology::Leaderless => {
+            leaderless::wait_ready(&admin)?;
+            client.clone()
         }
-        if Instant::now() > deadline {
-            bail!("no leader elected within 20 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        Topology::SingleLeader => vec![client[wait_leader(&admin)?]],
     };
+    let msgs_before = leaderless::messages_sent(&admin);
     let cpu_before = total_cpu(&pids(&nodes));
     let until = Instant::now() + Duration::from_secs(a.secs);
-    let target = client[leader];
     let driver = if a.thread_per_client {
         Driver::Threads
     } else {
@@ -140,13 +156,16 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         }
     };
     let tallies = driver.run(Load {
-        target,
+        targets: std::sync::Arc::new(targets),
         clients: a.clients,
         seed: a.seed,
         ratio: a.reads_ratio,
         until,
     })?;
     let cpu_after = total_cpu(&pids(&nodes));
+    let msgs = leaderless::messages_sent(&admin)
+        .zip(msgs_before)
+        .map(|(b, a)| b.saturating_sub(a));
     let mut writes = histogram()?;
     let mut reads = histogram()?;
     let mut errors = 0;
@@ -158,7 +177,8 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let rate = |h: &Histogram<u64>| h.len() as f64 / a.secs as f64;
     println!(
-        "store bench: {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
+        "store bench: {} {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
+        value_name(&a.topology),
         a.nodes,
         a.clients,
         driver.describe(a.clients),
@@ -174,6 +194,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         println!("{}", line("reads", &reads, a.secs));
     }
     let ops = writes.len() + reads.len();
+    let per_op = msgs.map(|m| m as f64 / ops.max(1) as f64);
+    if let Some(p) = per_op {
+        println!("peer messages per op: {p:.2} ({} sent)", msgs.unwrap_or(0));
+    }
     let (cpu, cpu_us_per_op) = cpu_per_op(cpu_before, cpu_after, ops);
     if let Some(l) = cpu_line(cpu, cpu_us_per_op, a.secs) {
         println!("{l}");
@@ -186,7 +210,8 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             "read_p99_ms": ms(&reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
             "errors": errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
             "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": cpu,
-            "node_cpu_us_per_op": cpu_us_per_op})
+            "node_cpu_us_per_op": cpu_us_per_op, "topology": value_name(&a.topology),
+            "messages_per_op": per_op})
     );
     Ok(crate::exit::VALID)
 }

@@ -1,0 +1,51 @@
+//! `faultline test`'s flags for the built-in store's topology
+//! (`--topology leaderless --n --w --r --conflict --read-repair
+//! --anti-entropy-ms --sloppy-quorum`), as keys of the flags' plan layer.
+
+use super::node::LeaderlessArgs;
+use crate::store::Topology;
+use anyhow::Context;
+use toml::{Table, Value};
+
+#[derive(clap::Args, Debug)]
+pub struct TopologyArgs {
+    /// The built-in store's protocol: single-leader (Raft-style) or leaderless
+    /// (Dynamo-style quorums: --n, --w, --r, --conflict, ...).
+    #[arg(long, value_enum, default_value = "single-leader")]
+    pub topology: Topology,
+    /// The leaderless store's settings (as `faultline node` takes them).
+    #[command(flatten)]
+    pub leaderless: LeaderlessArgs,
+}
+
+impl TopologyArgs {
+    /// Puts the flags given on the command line into the `[target]` table.
+    pub fn put(&self, target: &mut Table, given: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+        fn val<T: serde::Serialize>(key: &str, v: &T) -> anyhow::Result<Value> {
+            Value::try_from(v)
+                .with_context(|| format!("--{}: not representable in test.toml", key.replace('_', "-")))
+        }
+        if given("topology") {
+            target.insert("topology".into(), val("topology", &self.topology)?);
+        }
+        let l = &self.leaderless;
+        for (key, v) in [("n", l.n), ("w", l.w), ("r", l.r)] {
+            if let Some(v) = v {
+                target.insert(key.into(), val(key, &(v as u64))?);
+            }
+        }
+        if let Some(c) = &l.conflict {
+            target.insert("conflict".into(), val("conflict", c)?);
+        }
+        if let Some(rr) = &l.read_repair {
+            target.insert("read_repair".into(), val("read_repair", rr)?);
+        }
+        if let Some(ms) = l.anti_entropy_ms {
+            target.insert("anti_entropy_ms".into(), val("anti_entropy_ms", &ms)?);
+        }
+        if l.sloppy_quorum {
+            target.insert("sloppy_quorum".into(), Value::Boolean(true));
+        }
+        Ok(())
+    }
+}

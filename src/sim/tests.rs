@@ -1,0 +1,167 @@
+//! The simulator end to end: a default test is valid and records its faults as
+//! the real nemesis does, one seed is one run, and the world's faults happen.
+
+use super::*;
+use crate::checker::Validity;
+use crate::history::OpType;
+use crate::util::Secs;
+use std::time::Duration;
+
+fn cfg(seed: u64, secs: f64) -> TestConfig {
+    TestConfig {
+        seed,
+        name: "t".into(),
+        time_limit: Secs::new(secs).unwrap(),
+        simulated: true,
+        ..TestConfig::default()
+    }
+}
+
+#[test]
+fn a_default_test_is_valid_and_records_each_scheduled_fault() {
+    let c = cfg(5, 12.0);
+    let s = simulate(&c, None, false).unwrap();
+    let verdict = s.check(&c).unwrap();
+    assert_eq!(verdict.valid, Validity::Valid, "{:?}", verdict.results);
+    let oks = s.history.client_ops().filter(|o| o.ty == OpType::Ok).count();
+    // Three fault streams (some faults kill or cut off a majority) leave about a
+    // sixth of the attempts ok; a stuck simulation would leave none.
+    assert!(oks > 250, "{oks} ok ops in 12 s at 200 ops/s");
+    // Every scheduled step is recorded, in order, as an invoke and an info.
+    let steps = crate::nemesis::plan(
+        5,
+        c.nemesis.faults(),
+        5,
+        Duration::from_secs(3),
+        Duration::from_secs(12),
+    );
+    let invoked: Vec<&str> = s
+        .history
+        .nemesis_ops()
+        .filter(|o| o.ty == OpType::Invoke)
+        .map(|o| o.f.as_str())
+        .collect();
+    let planned: Vec<&str> = steps.iter().map(|st| st.action.f()).collect();
+    assert!(!planned.is_empty());
+    assert_eq!(&invoked[..planned.len()], &planned[..], "{invoked:?}");
+    assert_eq!(
+        s.history.nemesis_ops().filter(|o| o.ty == OpType::Info).count(),
+        invoked.len()
+    );
+    // Times are simulated: the client phase starts after the election and lasts the limit.
+    assert!((12_000_000_000..13_000_000_000 + 2_000_000_000).contains(&s.client_phase_ns));
+    let last = s.history.ops.last().unwrap().time;
+    assert!(last <= s.end_ns, "{last} > {}", s.end_ns);
+    // Node logs carry the event lines the split-brain checker reads.
+    assert!(s.logs.iter().any(|(_, l)| l.contains("\"event\":\"leader\"")));
+}
+
+#[test]
+fn one_seed_is_one_run_and_seeds_differ() {
+    let a = simulate(&cfg(9, 4.0), None, true).unwrap();
+    let b = simulate(&cfg(9, 4.0), None, true).unwrap();
+    assert_eq!(a.digest.value(), b.digest.value());
+    assert_eq!(a.digest.first_difference(&b.digest), None);
+    assert_eq!(a.history.ops, b.history.ops);
+    assert_eq!(a.logs, b.logs);
+    let c = simulate(&cfg(10, 4.0), None, true).unwrap();
+    assert_ne!(a.digest.value(), c.digest.value());
+    assert!(a.digest.first_difference(&c.digest).is_some());
+}
+
+/// CI's determinism check: 100 short seeds, each simulated twice, message contents included.
+#[test]
+fn determinism_holds_over_a_hundred_short_seeds() {
+    for seed in 0..100 {
+        let mut c = cfg(seed, 1.5);
+        c.nemesis_interval = Secs::new(0.25).unwrap();
+        c.recovery = Secs::new(0.5).unwrap();
+        let d = check_determinism(&c).unwrap();
+        assert!(d.ok(), "seed {seed}: {:?} {:?}", d.digests, d.first_difference);
+        assert!(d.events[0] > 400, "seed {seed}: {} events", d.events[0]);
+    }
+}
+
+#[test]
+fn other_targets_are_refused_naming_the_flag() {
+    let mut c = cfg(1, 1.0);
+    c.system.kind = crate::system::SystemKind::Etcd;
+    let e = simulate(&c, None, false).err().unwrap().to_string();
+    assert!(e.contains("--target etcd"), "{e}");
+}
+
+fn sweep_cfg(f: impl Fn(&mut TestConfig)) -> TestConfig {
+    let mut c = cfg(0, 10.0);
+    c.recovery = Secs::new(2.0).unwrap();
+    f(&mut c);
+    c
+}
+
+fn invalid_seeds(c: &TestConfig, seeds: std::ops::Range<u64>) -> usize {
+    let s = sweep::sweep(c, seeds, 0, |_| {}).unwrap();
+    assert_eq!(s.errors(), 0, "{:?}", s.results);
+    s.count(Validity::Invalid)
+}
+
+/// The README's unsafe modes, each caught in the simulator in every one of a few seeds
+/// (a sweep of 40 seeds each catches every one), and the safe defaults under the same faults not.
+#[test]
+fn unsafe_modes_are_caught_and_the_safe_defaults_are_not() {
+    use crate::nemesis::Kinds;
+    use crate::store::core::{Reads, Replication};
+    use crate::store::wal::FsyncPolicy;
+    use crate::workload::WorkloadKind;
+    let iv = Secs::new(1.0).unwrap();
+    let cases: Vec<(&str, TestConfig, TestConfig)> = vec![
+        (
+            "async replication",
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-leader,partition-leader".parse::<Kinds>().unwrap();
+                c.nemesis_interval = iv;
+                c.system.builtin.replication = Replication::Async;
+            }),
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-leader,partition-leader".parse::<Kinds>().unwrap();
+                c.nemesis_interval = iv;
+            }),
+        ),
+        (
+            "follower reads",
+            sweep_cfg(|c| {
+                c.nemesis = "partition".parse::<Kinds>().unwrap();
+                c.system.builtin.reads = Reads::Follower;
+            }),
+            sweep_cfg(|c| c.nemesis = "partition".parse::<Kinds>().unwrap()),
+        ),
+        (
+            "no fencing",
+            sweep_cfg(|c| {
+                c.nemesis = "partition-leader".parse::<Kinds>().unwrap();
+                c.system.builtin.fencing = false;
+            }),
+            sweep_cfg(|c| c.nemesis = "partition-leader".parse::<Kinds>().unwrap()),
+        ),
+        (
+            "fsync never",
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-all".parse::<Kinds>().unwrap();
+                c.system.builtin.fsync = FsyncPolicy::Never;
+            }),
+            sweep_cfg(|c| {
+                c.workload = WorkloadKind::Set;
+                c.nemesis = "kill-all".parse::<Kinds>().unwrap();
+            }),
+        ),
+    ];
+    for (name, unsafe_cfg, safe_cfg) in cases {
+        assert_eq!(
+            invalid_seeds(&unsafe_cfg, 1..5),
+            4,
+            "{name}: unsafe mode not caught"
+        );
+        assert_eq!(invalid_seeds(&safe_cfg, 1..5), 0, "{name}: safe default flagged");
+    }
+}

@@ -1,0 +1,236 @@
+//! How the leaderless core plugs into the seam
+//! ([`crate::store::seam::Protocol`]), so `faultline node --topology
+//! leaderless` runs it in the same node shell, WAL and admin endpoint as the
+//! single-leader core.
+//!
+//! Durability: every `Persist` becomes one WAL append. Only messages that
+//! carry no state (`get`, `forward`, pings and the Merkle hash exchange) may
+//! leave before the batch that precedes them is synced; a `put-ack`, a
+//! coordinator's `put` (holding the dot it minted) and every state it ships
+//! wait for the sync. The admin status is the core's [`Status`] (ring
+//! ownership, hints pending, Merkle roots), refreshed on every tick because
+//! the Merkle roots are computed lazily.
+
+use super::types::{Action as LAction, Input as LInput, Now as LNow};
+use super::{Config, Core, Msg, Record, RequestOpts, Status};
+use crate::store::seam::{
+    Action, ActionOf, CoreConfig, Input, InputOf, Now, Protocol, ProtocolStatus, Role, StoredOf, Timers,
+    Write,
+};
+use serde_json::Value;
+
+/// How often a node's core is ticked: request deadlines, probes, handoff and
+/// anti-entropy rounds are all measured in ticks of this size.
+pub const TICK_NS: u64 = 5_000_000;
+
+impl CoreConfig for Config {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn timers(&self) -> Timers {
+        Timers {
+            tick_ns: TICK_NS,
+            jitter_below_ns: 0,
+        }
+    }
+}
+
+fn now(n: Now) -> LNow {
+    LNow {
+        mono_ns: n.mono_ns,
+        wall_ns: n.wall_ns,
+    }
+}
+
+impl Core {
+    /// The admin status as of the last tick (or start).
+    pub fn shown_status(&self) -> &Status {
+        &self.shown
+    }
+}
+
+impl Protocol for Core {
+    type Config = Config;
+    type Msg = Msg;
+    type Record = Record;
+    /// The records a compaction kept (replayed before the log after it).
+    type Snapshot = Vec<Record>;
+    type ClientOpts = RequestOpts;
+
+    /// Replays the snapshot's records, then the log's: each is a join, so
+    /// the order of duplicates cannot matter. `entropy` seeds request ids.
+    fn recover(cfg: Config, disk: StoredOf<Core>, at: Now, entropy: u64) -> (Core, String) {
+        let records: Vec<Record> = disk.snapshot.into_iter().flatten().chain(disk.log).collect();
+        let n = records.len();
+        let mut core = Core::new(cfg, records, now(at), entropy);
+        core.shown = Core::status(&mut core);
+        let summary = format!(
+            "{n} records: {} keys, {} hints pending",
+            core.shown.keys,
+            core.shown.hints_pending.values().sum::<usize>()
+        );
+        (core, summary)
+    }
+
+    fn step(&mut self, at: Now, input: InputOf<Core>) -> Vec<ActionOf<Core>> {
+        let tick = matches!(input, Input::Tick { .. });
+        let input = match input {
+            Input::Peer { from, msg } => LInput::Peer { from, msg },
+            Input::Client { req, op, opts } => LInput::Client { req, op, opts },
+            Input::Tick { .. } => LInput::Tick,
+            Input::Flush => LInput::Flush,
+            Input::Persisted { upto } => LInput::Persisted { upto },
+        };
+        let out = Core::step(self, now(at), input);
+        if tick {
+            self.shown = Core::status(self);
+        }
+        out.into_iter()
+            .map(|a| match a {
+                LAction::Send { to, msg } => Action::Send { to, msg },
+                LAction::Reply { req, outcome } => Action::Reply { req, outcome },
+                LAction::Persist(r) => Action::Persist(Write::Append(r)),
+                LAction::Event(e) => Action::Event(e),
+            })
+            .collect()
+    }
+
+    fn status(&self, _now: Now) -> ProtocolStatus {
+        let mut detail = match serde_json::to_value(&self.shown) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        let cfg = &self.cfg;
+        detail.insert("topology".into(), Value::from("leaderless"));
+        detail.insert("n".into(), Value::from(cfg.n));
+        detail.insert("w".into(), Value::from(cfg.w));
+        detail.insert("r".into(), Value::from(cfg.r));
+        detail.insert(
+            "conflict".into(),
+            serde_json::to_value(cfg.conflict).unwrap_or_default(),
+        );
+        ProtocolStatus {
+            role: Role::Peer,
+            term: 0,
+            leader: None,
+            detail,
+        }
+    }
+
+    fn may_send_before_sync(msg: &Msg) -> bool {
+        matches!(
+            msg,
+            Msg::Get { .. }
+                | Msg::Forward { .. }
+                | Msg::Ping
+                | Msg::Pong
+                | Msg::AeLevel { .. }
+                | Msg::AeLeaves { .. }
+        )
+    }
+
+    /// The count of `Persist` actions emitted: `Persisted` up to it lets a
+    /// coordinator count its own copy.
+    fn persist_mark(&self) -> u64 {
+        self.persist_issued
+    }
+
+    /// A coordinator's copy must be durable before its `put`s leave, so
+    /// there is nothing to overlap with the sync: do it inline when idle.
+    fn sync_in_background(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::driver::{Driver, HostTime};
+    use crate::store::ops::{ClientOp, Outcome};
+    use crate::store::seam::Stored;
+    use serde_json::json;
+
+    fn host(ms: u64) -> HostTime {
+        HostTime {
+            mono_ns: ms * 1_000_000,
+            unix_ns: 1_700_000_000_000_000_000 + ms * 1_000_000,
+        }
+    }
+
+    /// A one-node cluster (N=W=R=1) through the real driver: the write is
+    /// answered only after its record is reported synced, and a restart
+    /// from what was persisted still holds it.
+    #[test]
+    fn a_write_is_acknowledged_after_its_sync_and_survives_a_restart() {
+        let cfg = Config::new("n1", &["n1"]);
+        let (mut d, _) = Driver::<Core>::start(cfg.clone(), Stored::default(), host(0), 7);
+        let _ = d.ready(host(0));
+        let op = ClientOp::Write {
+            key: json!("k"),
+            value: json!(5),
+        };
+        d.step(
+            host(1),
+            Input::Client {
+                req: 1,
+                op,
+                opts: RequestOpts::default(),
+            },
+        );
+        let r = d.ready(host(1));
+        assert!(r.replies.is_empty(), "answered before its sync: {:?}", r.replies);
+        let batch = r.persist.expect("the write is persisted");
+        d.synced(host(2), batch.id);
+        let r = d.ready(host(2));
+        assert_eq!(r.replies, vec![(1, Outcome::Ok { value: json!(null) })]);
+        let mut disk = Stored::default();
+        batch.writes.into_iter().for_each(|w| disk.apply(w));
+        let (mut d2, summary) = Driver::<Core>::start(cfg, disk, host(10), 9);
+        assert!(summary.contains("1 keys"), "{summary}");
+        let read = ClientOp::Read { key: json!("k") };
+        d2.step(
+            host(11),
+            Input::Client {
+                req: 2,
+                op: read,
+                opts: RequestOpts::default(),
+            },
+        );
+        let r = d2.ready(host(11));
+        let Some((2, Outcome::Ok { value })) = r.replies.first().cloned() else {
+            panic!("no read answer: {:?}", r.replies);
+        };
+        assert_eq!(value["values"], json!([5]));
+    }
+
+    #[test]
+    fn the_admin_status_shows_ring_ownership_hints_and_merkle_roots() {
+        let cfg = Config::new("n1", &["n1", "n2", "n3"]);
+        let (mut d, _) = Driver::<Core>::start(cfg, Stored::default(), host(0), 1);
+        d.step(host(5), Input::Tick { jitter_ns: 0 });
+        let s = d.status(host(5)).expect("status fits the admin schema");
+        assert_eq!(s.role, Role::Peer);
+        assert_eq!(s.leader, None);
+        let own = s.detail["ownership"].as_object().expect("ownership");
+        assert_eq!(own.len(), 3);
+        let total: f64 = own.values().filter_map(Value::as_f64).sum();
+        assert!((total - 1.0).abs() < 1e-6, "{total}");
+        assert!(s.detail["hints_pending"].is_object());
+        assert!(!s.detail["merkle_roots"].as_object().expect("roots").is_empty());
+        assert_eq!(
+            (s.detail["n"].as_u64(), s.detail["conflict"].as_str()),
+            (Some(3), Some("siblings"))
+        );
+    }
+
+    #[test]
+    fn acknowledgements_and_states_wait_for_the_sync_but_lookups_do_not() {
+        assert!(!Core::may_send_before_sync(&Msg::PutAck { id: 1 }));
+        assert!(!Core::may_send_before_sync(&Msg::GetReply { id: 1, state: None }));
+        assert!(Core::may_send_before_sync(&Msg::Get {
+            id: 1,
+            key: "k".into()
+        }));
+        assert!(Core::may_send_before_sync(&Msg::Ping));
+    }
+}

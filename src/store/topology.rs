@@ -1,0 +1,14 @@
+//! Which protocol core a built-in store node runs (`--topology`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topology {
+    /// One leader orders every write (Raft-style; [`crate::store::core`]).
+    #[default]
+    SingleLeader,
+    /// Dynamo-style: any node coordinates, N/W/R quorums, conflicts resolved
+    /// per `--conflict` ([`crate::store::leaderless`]).
+    Leaderless,
+}
