@@ -261,11 +261,14 @@ impl<'a> Nemesis<'a> {
                 outcome(&hit, errors, extra)
             }
             Action::ClockReset => {
+                // A node that could not be reset (paused) stays listed, so the
+                // next reset or `heal_all` (after its resume) tries again.
                 let vs: Vec<String> = std::mem::take(&mut self.skewed).into_iter().collect();
                 let mut first_err = None;
                 for v in &vs {
                     if let Err(x) = self.target.set_clock_offset(v, 0) {
                         first_err.get_or_insert(format!("{v}: {x}"));
+                        self.skewed.insert(v.clone());
                     }
                 }
                 first_err.map_or(Ok(json!(vs)), Err)
@@ -303,6 +306,7 @@ impl<'a> Nemesis<'a> {
                 for v in &vs {
                     if let Err(x) = self.target.set_clock_rate(v, 1.0) {
                         first_err.get_or_insert(format!("{v}: {x}"));
+                        self.drifted.insert(v.clone());
                     }
                 }
                 first_err.map_or(Ok(json!(vs)), Err)

@@ -385,6 +385,7 @@ impl<P: SimProtocol> Sim<P> {
                 for &v in &vs {
                     if let Err(x) = self.set_offset(v, 0) {
                         first_err.get_or_insert(format!("{}: {x}", self.names[v]));
+                        self.nem.skewed.insert(v);
                     }
                 }
                 first_err.map_or(Ok(self.names_of(&vs)), Err)
@@ -411,6 +412,7 @@ impl<P: SimProtocol> Sim<P> {
                 for &v in &vs {
                     if let Err(x) = self.set_rate(v, 1.0) {
                         first_err.get_or_insert(format!("{}: {x}", self.names[v]));
+                        self.nem.drifted.insert(v);
                     }
                 }
                 first_err.map_or(Ok(self.names_of(&vs)), Err)

@@ -187,7 +187,17 @@ impl<P: SimProtocol> Sim<P> {
         self.schedule(self.now + tick, Ev::Tick { node: i, inc });
         let n = &mut self.nodes[i];
         if n.busy {
-            n.inbox.insert(0, Queued::Tick);
+            // A sync that completed during the pause is seen first (the fsync
+            // returned while the process was stopped); else the node keeps waiting.
+            match n.inbox.iter().position(|q| matches!(q, Queued::Synced)) {
+                Some(p) => {
+                    n.inbox.remove(p);
+                    let mut items = vec![Queued::Synced, Queued::Tick];
+                    items.append(&mut n.inbox);
+                    self.batch(i, items);
+                }
+                None => n.inbox.insert(0, Queued::Tick),
+            }
             return;
         }
         let mut items = vec![Queued::Tick];
