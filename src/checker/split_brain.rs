@@ -5,9 +5,14 @@
 //! - `two-leaders-one-term`: two nodes announced leadership of the same term;
 //! - `split-brain`: two nodes' *acting* windows overlap, where a node acts as
 //!   leader of a term from its `leader` event to its last `ack` in that term
-//!   (a window with no ack does not count). Listed: the window, the nodes, the
-//!   writes each acknowledged inside it (matched to history ops by f, key and
-//!   value) and the acknowledged writes later discarded;
+//!   (a window with no ack does not count), and a write acknowledged inside the
+//!   window was later discarded or cannot stand beside the newer leader's (an
+//!   older-term ack at a log index the newer leader already used). Listed: the
+//!   window, the nodes, the writes each acknowledged inside it (matched to
+//!   history ops by f, key and value) and the acknowledged writes later
+//!   discarded. An overlap that loses nothing is a deposed leader confirming
+//!   entries a majority already held (legal in Raft): kept in
+//!   `details.windows`, not an anomaly;
 //! - `discarded-acknowledged-write`: a write a node acknowledged was later
 //!   discarded (by the same term and log index), split brain or not.
 //!
@@ -207,8 +212,8 @@ impl<'e> Evidence<'e> {
             .collect()
     }
 
-    /// `split-brain`: every pair of acting windows of different nodes that overlap;
-    /// returns the windows.
+    /// Every pair of acting windows of different nodes that overlap (returned);
+    /// those that lose a write are `split-brain` anomalies.
     fn overlaps(&self, writes: &OkWrites, v: &mut Verdict) -> Vec<Value> {
         let acting: Vec<&Tenure> = self.tenures.iter().filter(|t| t.last_ack.is_some()).collect();
         let mut windows = Vec::new();
@@ -241,6 +246,12 @@ impl<'e> Evidence<'e> {
                     "discarded": discarded,
                 });
                 windows.push(window.clone());
+                // A deposed leader may still acknowledge entries of its term that a
+                // majority stored before the new term began (leader completeness
+                // keeps them): overlap alone loses nothing.
+                if discarded.is_empty() && !conflicting(a, b, lo, hi) {
+                    continue;
+                }
                 v.push_anomaly(Anomaly {
                     kind: "split-brain".into(),
                     explanation: format!(
@@ -280,6 +291,23 @@ impl<'e> Evidence<'e> {
     }
 }
 
+/// Whether the older-term tenure acknowledged, inside `lo..=hi`, a log index
+/// at or beyond one the newer-term tenure acknowledged in its own term. A newer
+/// leader appends after every entry it inherited, so an older entry it kept
+/// sits below its own: both acknowledgements cannot stand, even if the logs
+/// end before either side discards anything.
+fn conflicting(a: &Tenure, b: &Tenure, lo: u64, hi: u64) -> bool {
+    let (old, new) = if a.term <= b.term { (a, b) } else { (b, a) };
+    if old.term == new.term {
+        return false;
+    }
+    let Some(first_new) = new.acks.iter().filter_map(|e| e.index).min() else {
+        return false;
+    };
+    old.acks_in(lo, hi)
+        .any(|e| e.index.is_some_and(|i| i >= first_new))
+}
+
 /// The verdict from the nodes' own events, `events` sorted by time (as
 /// [`crate::history::NodeEvents`] keeps them).
 fn from_events(events: &[NodeEvent], all: &[Span]) -> Verdict {
@@ -289,8 +317,9 @@ fn from_events(events: &[NodeEvent], all: &[Span]) -> Verdict {
     ev.two_leaders(&mut v);
     let windows = ev.overlaps(&writes, &mut v);
     let lost = ev.discarded_acks(&writes, &mut v);
+    let split = v.anomalies.iter().filter(|a| a.kind == "split-brain").count();
     v.summary = format!(
-        "{} leader tenures from node logs: {} overlapping acting windows, {} terms with two leaders, {} acknowledged writes discarded",
+        "{} leader tenures from node logs: {} overlapping acting windows ({split} split brain), {} terms with two leaders, {} acknowledged writes discarded",
         ev.tenures.len(),
         windows.len(),
         ev.leaders.values().filter(|l| l.len() > 1).count(),
@@ -407,5 +436,45 @@ mod tests {
         assert_eq!(v.details["source"], "history", "{v:?}");
         let v = SplitBrain.check(&h, &with(NodeEvents::default()));
         assert_eq!(v.details["source"], "node-logs", "{v:?}");
+    }
+
+    fn ack(node: &str, term: u64, time: u64, index: u64) -> NodeEvent {
+        let mut e = ev("ack", node, term, time);
+        e.index = Some(index);
+        e
+    }
+
+    /// A deposed leader confirming, after the next leader's election, an entry a
+    /// majority held (below the new leader's own entries) is legal; the same ack
+    /// at an index the new leader reused, or of an entry later discarded, is not.
+    #[test]
+    fn a_late_ack_of_a_kept_entry_is_not_split_brain_but_a_clashing_one_is() {
+        let h = one_write();
+        let base = || {
+            vec![
+                ev("leader", "n1", 1, 0),
+                ack("n1", 1, 10, 5),
+                ev("leader", "n2", 2, 100),
+                ack("n2", 2, 120, 7),
+            ]
+        };
+        let mut legal = base();
+        legal.push(ack("n1", 1, 150, 6));
+        let v = SplitBrain.check(&h, &with(NodeEvents::from_events(legal)));
+        assert_eq!(v.valid, Validity::Valid, "{v:?}");
+        assert_eq!(v.details["windows"].as_array().unwrap().len(), 1, "{v:?}");
+
+        let mut clash = base();
+        clash.push(ack("n1", 1, 150, 7));
+        let v = SplitBrain.check(&h, &with(NodeEvents::from_events(clash)));
+        assert!(v.anomalies.iter().any(|a| a.kind == "split-brain"), "{v:?}");
+
+        let mut lost = base();
+        lost.push(ack("n1", 1, 150, 6));
+        let mut d = ev("discard", "n1", 1, 300);
+        d.index = Some(6);
+        lost.push(d);
+        let v = SplitBrain.check(&h, &with(NodeEvents::from_events(lost)));
+        assert!(v.anomalies.iter().any(|a| a.kind == "split-brain"), "{v:?}");
     }
 }

@@ -134,6 +134,7 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
             .map_or(0, |d| d.as_secs()),
         replay: None,
         net: None,
+        coverage: Some(crate::report::coverage::of(h, &composed.results)),
         warnings,
     };
     // HTML-REPORT: `--html OUT` writes the self-contained page for this history.

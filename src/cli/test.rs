@@ -52,12 +52,13 @@ pub struct Args {
     /// list-append), bank, counter, session.
     #[arg(long, value_enum, default_value_t = d().workload)]
     pub workload: WorkloadKind,
-    /// Fault kinds, comma separated: partition, kill, pause, clock, kill-leader,
-    /// partition-leader, kill-majority, kill-all, clock-drift (the leader's clock runs at
-    /// 0.2-0.4x through the next fault; builtin only); `all` = partition,kill,pause,clock; none.
+    /// Fault kinds, comma separated: partition, kill, pause, clock, clock-drift (clocks run
+    /// at 0.2-0.4x through the next fault), each optionally `:TARGET` (one, leader, minority,
+    /// majority, all; drawn per fault from the seed when absent); kill-leader, partition-leader,
+    /// kill-majority, kill-all; `all` = every kind the system can take; none.
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]
     pub nemesis: Kinds,
-    /// Seconds between nemesis steps.
+    /// Seconds a fault lasts; the next starts half as long after its undo.
     #[arg(long, default_value_t = d().nemesis_interval, allow_negative_numbers = true,
           value_parser = args::positive_secs)]
     pub nemesis_interval: Secs,
@@ -128,7 +129,7 @@ fn parse_target(s: &str) -> Result<SystemKind, String> {
 
 fn parse_nemesis(s: &str) -> Result<Kinds, String> {
     s.parse()
-        .map_err(|e: crate::nemesis::schedule::ScheduleError| e.to_string())
+        .map_err(|e: crate::nemesis::ScheduleError| e.to_string())
 }
 
 fn parse_name(s: &str) -> Result<String, String> {

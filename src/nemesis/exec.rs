@@ -4,29 +4,35 @@
 //! paused, clock-skewed and clock-drifted nodes; a partition), so [`Nemesis::heal_all`] can
 //! undo all of them at the end of a run, on Ctrl-C, or after an error.
 
-use super::schedule::{Action, Shape, Victims};
-use crate::net::{Grudge, NetBackend};
+use super::aim::Victims;
+use super::schedule::Action;
+use crate::net::{shape, NetBackend, Packets};
 use crate::system::Target;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::cell::Cell;
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// The grudge a partition step of `shape` builds over `nodes` (non-empty) from its
-/// `seed`; `leader` is asked only by shapes that need the current leader. Shared with the
-/// simulator, so one seed cuts the same links for real and in simulation.
-pub fn grudge(shape: Shape, seed: u64, nodes: &[String], leader: impl FnOnce() -> String) -> Grudge {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    match shape {
-        Shape::Halves => Grudge::random_halves(nodes, &mut rng),
-        Shape::IsolateOne => {
-            let i = rand::Rng::gen_range(&mut rng, 0..nodes.len());
-            Grudge::isolate(nodes, &nodes[i])
-        }
-        Shape::IsolateLeader => Grudge::isolate(nodes, &leader()),
-        Shape::MajoritiesRing => Grudge::majorities_ring(nodes, &mut rng),
-        Shape::Bridge => Grudge::bridge(nodes, &mut rng),
+/// How long a fault aimed at the leader waits for one when none is known (a
+/// leader just killed or cut off is being replaced): the fault is meant for
+/// the node that leads, and an election takes a few hundred milliseconds.
+/// The simulator waits the same way (see `sim::nemesis`).
+pub const LEADER_WAIT_MS: u64 = 2_000;
+/// How often the leader is asked again while waiting.
+pub const LEADER_POLL_MS: u64 = 50;
+
+/// Whether `action` is aimed at whoever leads (resolved when it runs).
+pub fn needs_leader(action: &Action) -> bool {
+    match action {
+        Action::Partition { shape, .. } => *shape == crate::net::Shape::Leader,
+        Action::Kill { victims, .. }
+        | Action::Pause { victims, .. }
+        | Action::ClockBump { victims, .. }
+        | Action::ClockStrobe { victims, .. }
+        | Action::ClockDrift { victims, .. } => *victims == Victims::Leader,
+        _ => false,
     }
 }
 
@@ -41,6 +47,26 @@ pub struct Nemesis<'a> {
     /// attempted, so a change whose reply was lost is still undone).
     drifted: BTreeSet<String>,
     partitioned: bool,
+    packets: bool,
+    /// Turns of the fallback when no leader is found (see [`Nemesis::leader`]).
+    fallback: Cell<usize>,
+}
+
+/// What a fault did: the nodes it took effect on (`hit`, what fault coverage
+/// counts), the nodes it could not touch and why, and details.
+pub(crate) fn outcome(
+    hit: &[String],
+    errors: Map<String, Value>,
+    mut extra: Map<String, Value>,
+) -> Result<Value, String> {
+    if hit.is_empty() && !errors.is_empty() {
+        return Err(Value::Object(errors).to_string());
+    }
+    extra.insert("hit".into(), json!(hit));
+    if !errors.is_empty() {
+        extra.insert("errors".into(), Value::Object(errors));
+    }
+    Ok(Value::Object(extra))
 }
 
 impl<'a> Nemesis<'a> {
@@ -54,13 +80,37 @@ impl<'a> Nemesis<'a> {
             skewed: BTreeSet::new(),
             drifted: BTreeSet::new(),
             partitioned: false,
+            packets: false,
+            fallback: Cell::new(0),
         }
     }
 
+    /// The leader as the system reports it, waiting up to [`LEADER_WAIT_MS`]
+    /// for one where the system has leaders; else (no leader, or a leaderless
+    /// system) the live nodes take turns, so such faults still spread.
     fn leader(&self) -> String {
-        match self.target.leader() {
-            Ok(Some(l)) if self.nodes.contains(&l) => l,
-            _ => self.nodes[0].clone(),
+        let end = Instant::now() + Duration::from_millis(LEADER_WAIT_MS);
+        loop {
+            if let Ok(Some(l)) = self.target.leader() {
+                if self.nodes.contains(&l) {
+                    return l;
+                }
+            }
+            if !self.target.has_leader() || Instant::now() >= end {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(LEADER_POLL_MS));
+        }
+        let live: Vec<&String> = self
+            .nodes
+            .iter()
+            .filter(|n| !self.killed.contains(*n) && !self.paused.contains(*n))
+            .collect();
+        let turn = self.fallback.get();
+        self.fallback.set(turn + 1);
+        match live.len() {
+            0 => self.nodes[turn % self.nodes.len()].clone(),
+            k => live[turn % k].clone(),
         }
     }
 
@@ -71,33 +121,70 @@ impl<'a> Nemesis<'a> {
         }
     }
 
-    fn node(&self, i: usize) -> String {
-        self.nodes[i % self.nodes.len()].clone()
+    /// Runs `f` on each victim it applies to; returns the nodes hit and the errors.
+    fn each(
+        &mut self,
+        vs: &[String],
+        skip: impl Fn(&Self, &str) -> bool,
+        mut f: impl FnMut(&mut Self, &str) -> Result<(), String>,
+    ) -> (Vec<String>, Map<String, Value>) {
+        let (mut hit, mut errors) = (Vec::new(), Map::new());
+        for v in vs {
+            if skip(self, v) {
+                continue;
+            }
+            match f(self, v) {
+                Ok(()) => hit.push(v.clone()),
+                Err(e) => {
+                    errors.insert(v.clone(), json!(e));
+                }
+            }
+        }
+        (hit, errors)
     }
 
     /// Applies one step; returns the value recorded on its completion op
-    /// (what was actually done), or the error text.
+    /// (what was actually done: `hit` lists the nodes a fault took effect
+    /// on), or the error text.
     pub fn apply(&mut self, action: &Action) -> Result<Value, String> {
         let e = |x: &dyn std::fmt::Display| x.to_string();
         match action {
-            Action::Partition { shape, seed } => {
-                let g = grudge(*shape, *seed, &self.nodes, || self.leader());
+            Action::Partition {
+                shape: sh, cut, seed, ..
+            } => {
+                let leader = if *sh == crate::net::Shape::Leader {
+                    self.leader()
+                } else {
+                    String::new()
+                };
+                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
+                let g = shape::grudge(*sh, *cut, &self.nodes, &leader, &mut rng);
                 self.partitioned = true;
                 self.net.partition(&g).map_err(|x| e(&x))?;
-                Ok(g.to_json())
+                let hit: Vec<String> =
+                    g.0.iter()
+                        .filter(|(_, s)| !s.is_empty())
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                let mut extra = Map::new();
+                extra.insert("grudge".into(), g.to_json());
+                outcome(&hit, Map::new(), extra)
             }
             Action::Heal => {
                 self.net.heal().map_err(|x| e(&x))?;
                 self.partitioned = false;
                 Ok(json!("healed"))
             }
-            Action::Kill { victims } => {
+            Action::Kill { victims, .. } => {
                 let vs = self.resolve(victims);
-                for v in &vs {
-                    self.target.kill(v).map_err(|x| e(&x))?;
-                    self.killed.insert(v.clone());
-                }
-                Ok(json!(vs))
+                let skip = |n: &Self, v: &str| n.killed.contains(v) || !n.target.is_running(v);
+                let (hit, errors) = self.each(&vs, skip, |n, v| {
+                    n.target.kill(v).map_err(|x| e(&x))?;
+                    n.paused.remove(v);
+                    n.killed.insert(v.to_string());
+                    Ok(())
+                });
+                outcome(&hit, errors, Map::new())
             }
             Action::Restart => {
                 let vs: Vec<String> = std::mem::take(&mut self.killed).into_iter().collect();
@@ -106,16 +193,15 @@ impl<'a> Nemesis<'a> {
                 }
                 Ok(json!(vs))
             }
-            Action::Pause { victims } => {
+            Action::Pause { victims, .. } => {
                 let vs = self.resolve(victims);
-                for v in &vs {
-                    if self.killed.contains(v) {
-                        continue;
-                    }
-                    self.target.pause(v).map_err(|x| e(&x))?;
-                    self.paused.insert(v.clone());
-                }
-                Ok(json!(vs))
+                let skip = |n: &Self, v: &str| n.killed.contains(v) || n.paused.contains(v);
+                let (hit, errors) = self.each(&vs, skip, |n, v| {
+                    n.target.pause(v).map_err(|x| e(&x))?;
+                    n.paused.insert(v.to_string());
+                    Ok(())
+                });
+                outcome(&hit, errors, Map::new())
             }
             Action::Resume => {
                 let vs: Vec<String> = std::mem::take(&mut self.paused).into_iter().collect();
@@ -124,46 +210,125 @@ impl<'a> Nemesis<'a> {
                 }
                 Ok(json!(vs))
             }
-            Action::ClockBump { node, ms } => {
-                let n = self.node(*node);
-                self.skewed.insert(n.clone());
-                self.target.set_clock_offset(&n, *ms).map_err(|x| e(&x))?;
-                Ok(json!({ n: ms }))
+            Action::ClockBump { victims, ms, .. } => {
+                let vs = self.resolve(victims);
+                let mut set = Map::new();
+                let (hit, errors) = self.each(&vs, Self::unreachable, |n, v| {
+                    let off = ms.get(set.len() % ms.len().max(1)).copied().unwrap_or(0);
+                    n.skewed.insert(v.to_string());
+                    n.target.set_clock_offset(v, off).map_err(|x| e(&x))?;
+                    set.insert(v.to_string(), json!(off));
+                    Ok(())
+                });
+                outcome(
+                    &hit,
+                    errors,
+                    Map::from_iter([("ms".to_string(), Value::Object(set))]),
+                )
             }
-            Action::ClockStrobe { node, ms, flips } => {
-                let n = self.node(*node);
-                self.skewed.insert(n.clone());
-                for i in 0..*flips {
-                    let off = if i % 2 == 0 { *ms } else { 0 };
-                    self.target.set_clock_offset(&n, off).map_err(|x| e(&x))?;
-                    std::thread::sleep(Duration::from_millis(50));
+            Action::ClockStrobe {
+                victims,
+                ms,
+                period_ms,
+                duration_ms,
+                ..
+            } => {
+                let vs = self.resolve(victims);
+                let vs: Vec<String> = vs.into_iter().filter(|v| !self.unreachable(v)).collect();
+                self.skewed.extend(vs.iter().cloned());
+                let end = Instant::now() + Duration::from_millis(*duration_ms);
+                let mut flips = 0u32;
+                let mut hit = BTreeSet::new();
+                let mut errors = Map::new();
+                while Instant::now() < end || flips == 0 {
+                    let off = if flips % 2 == 0 { *ms } else { 0 };
+                    for v in &vs {
+                        match self.target.set_clock_offset(v, off) {
+                            Ok(()) => {
+                                hit.insert(v.clone());
+                            }
+                            Err(x) => {
+                                errors.insert(v.clone(), json!(x.to_string()));
+                            }
+                        }
+                    }
+                    flips += 1;
+                    std::thread::sleep(Duration::from_millis((*period_ms).max(1)));
                 }
-                self.target.set_clock_offset(&n, *ms).map_err(|x| e(&x))?;
-                Ok(json!({"node": n, "ms": ms, "flips": flips}))
+                let hit: Vec<String> = hit.into_iter().collect();
+                let extra =
+                    Map::from_iter([("ms".to_string(), json!(ms)), ("flips".to_string(), json!(flips))]);
+                outcome(&hit, errors, extra)
             }
             Action::ClockReset => {
+                // A node that could not be reset (paused) stays listed, so the
+                // next reset or `heal_all` (after its resume) tries again.
                 let vs: Vec<String> = std::mem::take(&mut self.skewed).into_iter().collect();
+                let mut first_err = None;
                 for v in &vs {
-                    self.target.set_clock_offset(v, 0).map_err(|x| e(&x))?;
+                    if let Err(x) = self.target.set_clock_offset(v, 0) {
+                        first_err.get_or_insert(format!("{v}: {x}"));
+                        self.skewed.insert(v.clone());
+                    }
                 }
-                Ok(json!(vs))
+                first_err.map_or(Ok(json!(vs)), Err)
             }
-            Action::ClockDrift { permille } => {
-                // The leader, so its lease reads are what the drift exercises.
-                let n = self.leader();
+            Action::ClockDrift {
+                victims, permille, ..
+            } => {
+                let vs = self.resolve(victims);
                 let rate = f64::from(*permille) / 1000.0;
-                self.drifted.insert(n.clone());
-                self.target.set_clock_rate(&n, rate).map_err(|x| e(&x))?;
-                Ok(json!({ n: rate }))
+                let (hit, errors) = self.each(&vs, Self::unreachable, |n, v| {
+                    n.drifted.insert(v.to_string());
+                    n.target.set_clock_rate(v, rate).map_err(|x| e(&x))
+                });
+                outcome(&hit, errors, Map::from_iter([("rate".to_string(), json!(rate))]))
+            }
+            Action::Delay {
+                delay_ms, jitter_ms, ..
+            } => self.packets(Packets {
+                delay_ms: *delay_ms,
+                jitter_ms: *jitter_ms,
+                loss_percent: 0,
+            }),
+            Action::Loss { percent, .. } => self.packets(Packets {
+                loss_percent: *percent,
+                ..Packets::default()
+            }),
+            Action::PacketHeal => {
+                self.net.set_packets(&Packets::default()).map_err(|x| e(&x))?;
+                self.packets = false;
+                Ok(json!("healed"))
             }
             Action::ClockRateReset => {
                 let vs: Vec<String> = std::mem::take(&mut self.drifted).into_iter().collect();
+                let mut first_err = None;
                 for v in &vs {
-                    self.target.set_clock_rate(v, 1.0).map_err(|x| e(&x))?;
+                    if let Err(x) = self.target.set_clock_rate(v, 1.0) {
+                        first_err.get_or_insert(format!("{v}: {x}"));
+                        self.drifted.insert(v.clone());
+                    }
                 }
-                Ok(json!(vs))
+                first_err.map_or(Ok(json!(vs)), Err)
             }
         }
+    }
+
+    /// Puts packet faults on every link: every node is hit.
+    fn packets(&mut self, p: Packets) -> Result<Value, String> {
+        self.packets = true;
+        self.net.set_packets(&p).map_err(|x| x.to_string())?;
+        outcome(
+            &self.nodes,
+            Map::new(),
+            Map::from_iter([("packets".to_string(), json!(p))]),
+        )
+    }
+
+    /// A node whose clock cannot be set now: killed (a restarted node starts
+    /// with a true clock) or paused (its admin port does not answer).
+    fn unreachable(&self, v: &str) -> bool {
+        self.killed.contains(v) || self.paused.contains(v)
     }
 
     /// Undoes every fault still in place; returns the undo actions that ran
@@ -172,6 +337,9 @@ impl<'a> Nemesis<'a> {
         let mut out = Vec::new();
         if self.partitioned {
             out.push((Action::Heal, self.apply(&Action::Heal)));
+        }
+        if self.packets {
+            out.push((Action::PacketHeal, self.apply(&Action::PacketHeal)));
         }
         if !self.paused.is_empty() {
             out.push((Action::Resume, self.apply(&Action::Resume)));
@@ -190,71 +358,5 @@ impl<'a> Nemesis<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::net::null::NullNet;
-    use crate::net::{Layout, NetBackend};
-    use crate::system::reference::Reference;
-    use crate::system::NodeCtx;
-
-    #[test]
-    fn faults_are_applied_and_all_healed() {
-        let dir = tempfile::tempdir().unwrap();
-        let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
-        let mut net = NullNet::default();
-        let nets = net
-            .setup(&Layout {
-                nodes: nodes.clone(),
-                ports: vec!["peer".into()],
-                peer: "peer".into(),
-            })
-            .unwrap();
-        let mut t = Reference::new();
-        t.setup(
-            nets.into_iter()
-                .map(|n| NodeCtx {
-                    id: n.id.clone(),
-                    data_dir: dir.path().to_path_buf(),
-                    log: dir.path().join(format!("{}.log", n.id)),
-                    net: n,
-                })
-                .collect(),
-        )
-        .unwrap();
-        for n in &nodes {
-            t.start(n).unwrap();
-        }
-        let mut nem = Nemesis::new(&t, &net, nodes.clone());
-        let v = nem
-            .apply(&Action::Kill {
-                victims: Victims::Leader,
-            })
-            .unwrap();
-        assert_eq!(v, json!(["n1"]));
-        assert!(!t.is_running("n1"));
-        nem.apply(&Action::Pause {
-            victims: Victims::Nodes(vec![1, 2]),
-        })
-        .unwrap();
-        let g = nem
-            .apply(&Action::Partition {
-                shape: Shape::IsolateLeader,
-                seed: 1,
-            })
-            .unwrap();
-        // n1 is dead, n2 and n3 paused: the first node up, n4, leads.
-        assert_eq!(g["n2"], json!(["n4"]), "{g}");
-        nem.apply(&Action::ClockBump { node: 3, ms: 500 }).unwrap();
-        // The drift goes to the leader: n4 (n1 dead, n2 and n3 paused).
-        let d = nem.apply(&Action::ClockDrift { permille: 250 }).unwrap();
-        assert_eq!(d, json!({"n4": 0.25}));
-        let undone: Vec<&str> = nem.heal_all().iter().map(|(a, _)| a.f()).collect();
-        assert_eq!(
-            undone,
-            vec!["heal", "resume", "restart", "clock-reset", "clock-rate-reset"]
-        );
-        assert!(nodes.iter().all(|n| t.healthy(n, Duration::ZERO).is_ok()));
-        assert!(net.log.lock().unwrap().last().unwrap().is_empty());
-        assert!(nem.heal_all().is_empty());
-    }
-}
+#[path = "exec_tests.rs"]
+mod tests;

@@ -1,6 +1,6 @@
 //! Grudges as plain data: node → the nodes it drops traffic from (Jepsen's
-//! shape). Every constructor here is symmetric (if a drops b, b drops a), so
-//! back ends that can only cut whole links (the proxy) enforce them exactly.
+//! shape). Every constructor here but [`Grudge::one_way`] is symmetric (if a
+//! drops b, b drops a); both back ends enforce one-way grudges too.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -19,6 +19,17 @@ impl Grudge {
         for x in a {
             for y in b {
                 g.drop_both(x, y);
+            }
+        }
+        g
+    }
+
+    /// Every node in `to` drops traffic from every node in `from`; not the reverse.
+    pub fn one_way(to: &[String], from: &[String]) -> Grudge {
+        let mut g = Grudge::default();
+        for x in to {
+            for y in from.iter().filter(|y| *y != x) {
+                g.0.entry(x.clone()).or_default().insert(y.clone());
             }
         }
         g

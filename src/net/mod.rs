@@ -14,10 +14,14 @@
 pub mod grudge;
 pub mod netns;
 pub mod null;
+pub mod packet;
 pub mod proxy;
+pub mod shape;
 
 pub use crate::util::runtag::RunTag;
 pub use grudge::Grudge;
+pub use packet::Packets;
+pub use shape::{Cut, Shape};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -85,6 +89,14 @@ pub trait NetBackend: Send + Sync {
         Err(NetError::Unsupported {
             backend: self.kind().to_string(),
             what: "latency".into(),
+        })
+    }
+
+    /// Applies packet faults to every node-to-node link (`Packets::default()` removes them).
+    fn set_packets(&self, _p: &Packets) -> Result<(), NetError> {
+        Err(NetError::Unsupported {
+            backend: self.kind().to_string(),
+            what: "packet faults (--nemesis delay, loss; use --net proxy)".into(),
         })
     }
 

@@ -66,6 +66,9 @@ impl NetBackend for NullNet {
     fn set_latency(&self, _ms: u64) -> Result<(), NetError> {
         Ok(())
     }
+    fn set_packets(&self, _p: &super::Packets) -> Result<(), NetError> {
+        Ok(())
+    }
     fn teardown(&mut self) -> Result<(), NetError> {
         Ok(())
     }

@@ -2,14 +2,18 @@
 //! (node a dialling node b's peer port) goes through a TCP proxy thread owned
 //! by the harness. No privileges needed; proxies die with the harness.
 //!
-//! A link is cut when the grudge cuts it in either direction: open
-//! connections are closed and new ones are accepted and closed at once (a
-//! byte stream cannot lose single messages without corrupting framing, so an
-//! asymmetric grudge is enforced as a symmetric cut). Latency delays every
+//! Grudges are enforced per direction, as dropped packets would be: while the
+//! receiver of a direction drops its sender, the bytes that direction carries
+//! are read and thrown away (the other direction keeps flowing, so a one-way
+//! cut is one-way on connections that were open). A connection that lost
+//! bytes is closed once its direction is healed (a byte stream with a hole in
+//! it would corrupt framing; TCP would have given up on it too). New
+//! connections over a link cut in either direction are closed at once, as a
+//! handshake cannot complete through a one-way drop. Latency delays every
 //! forwarded chunk in both directions.
 
 use super::null::free_port;
-use super::{Grudge, Layout, NetBackend, NetError, NodeNet};
+use super::{Grudge, Layout, NetBackend, NetError, NodeNet, Packets};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -21,6 +25,7 @@ use std::time::Duration;
 #[derive(Default)]
 struct Shared {
     grudge: RwLock<Grudge>,
+    packets: RwLock<Packets>,
     latency_ms: AtomicU64,
     shutdown: AtomicBool,
 }
@@ -28,6 +33,11 @@ struct Shared {
 impl Shared {
     fn cut(&self, a: &str, b: &str) -> bool {
         self.grudge.read().map(|g| g.cut(a, b)).unwrap_or(false)
+    }
+
+    /// True when `to` drops what `from` sends.
+    fn drops(&self, to: &str, from: &str) -> bool {
+        self.grudge.read().map(|g| g.drops(to, from)).unwrap_or(false)
     }
 }
 
@@ -43,21 +53,30 @@ impl Proxy {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, a: String, b: String) {
+/// Forwards what node `sender` writes on `from` to node `receiver` on `to`.
+fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, sender: String, receiver: String) {
     let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buf = vec![0u8; 64 * 1024];
+    let mut lost = false;
+    let (mut rng, mut losses) = (rand::thread_rng(), 0u32);
     loop {
-        if shared.shutdown.load(Ordering::Relaxed) || shared.cut(&a, &b) {
+        let dropped = shared.drops(&receiver, &sender);
+        if shared.shutdown.load(Ordering::Relaxed) || (lost && !dropped) {
             break;
         }
         match from.read(&mut buf) {
             Ok(0) => break,
+            Ok(_) if shared.drops(&receiver, &sender) => lost = true,
             Ok(n) => {
                 let lat = shared.latency_ms.load(Ordering::Relaxed);
-                if lat > 0 {
-                    std::thread::sleep(Duration::from_millis(lat));
+                let packets = shared.packets.read().map(|p| *p).unwrap_or_default();
+                let hold = Duration::from_millis(lat) + packets.hold(&mut rng, &mut losses);
+                if !hold.is_zero() {
+                    std::thread::sleep(hold);
                 }
-                if shared.cut(&a, &b) || to.write_all(&buf[..n]).is_err() {
+                if shared.drops(&receiver, &sender) {
+                    lost = true;
+                } else if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
             }
@@ -88,8 +107,9 @@ fn accept_loop(l: TcpListener, upstream: SocketAddr, shared: Arc<Shared>, a: Str
                 if let (Ok(d2), Ok(u2)) = (down.try_clone(), up.try_clone()) {
                     let (s1, s2) = (shared.clone(), shared.clone());
                     let (a1, b1, a2, b2) = (a.clone(), b.clone(), a.clone(), b.clone());
+                    // `a` dialled `b`: down carries a's bytes, up carries b's.
                     std::thread::spawn(move || pump(down, up, s1, a1, b1));
-                    std::thread::spawn(move || pump(u2, d2, s2, a2, b2));
+                    std::thread::spawn(move || pump(u2, d2, s2, b2, a2));
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(10)),
@@ -144,7 +164,15 @@ impl NetBackend for Proxy {
 
     fn heal(&self) -> Result<(), NetError> {
         self.shared.latency_ms.store(0, Ordering::Relaxed);
+        self.set_packets(&Packets::default())?;
         self.partition(&Grudge::default())
+    }
+
+    fn set_packets(&self, p: &Packets) -> Result<(), NetError> {
+        if let Ok(mut cur) = self.shared.packets.write() {
+            *cur = *p;
+        }
+        Ok(())
     }
 
     fn set_latency(&self, ms: u64) -> Result<(), NetError> {
@@ -236,5 +264,69 @@ mod tests {
         assert!(roundtrip(via));
         assert!(t.elapsed() >= Duration::from_millis(350));
         p.teardown().unwrap();
+    }
+
+    /// A server that echoes and remembers everything it received.
+    fn recording_echo() -> (SocketAddr, Arc<std::sync::Mutex<Vec<u8>>>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap();
+        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let g = got.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let g = g.clone();
+                std::thread::spawn(move || {
+                    let mut s = s;
+                    let mut b = [0u8; 1024];
+                    while let Ok(n) = s.read(&mut b) {
+                        g.lock().unwrap().extend_from_slice(&b[..n]);
+                        if n == 0 || s.write_all(&b[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (a, got)
+    }
+
+    #[test]
+    fn one_way_cuts_drop_one_direction_of_open_connections() {
+        let p = Proxy::new();
+        let (server, got) = recording_echo();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let via = l.local_addr().unwrap();
+        let sh = p.shared.clone();
+        // n1 dials n2 (the server) through the proxy.
+        std::thread::spawn(move || accept_loop(l, server, sh, "n1".into(), "n2".into()));
+        let ns: Vec<String> = vec!["n1".into(), "n2".into()];
+        let mut c = TcpStream::connect(via).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+        let mut b = [0u8; 4];
+        c.write_all(b"ping").unwrap();
+        c.read_exact(&mut b).unwrap();
+        // n1 deaf: what n1 sends still arrives, the replies are lost.
+        p.partition(&Grudge::one_way(&ns[..1], &ns[1..])).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        c.write_all(b"deaf").unwrap();
+        assert!(c.read_exact(&mut b).is_err(), "the reply crossed a one-way cut");
+        assert!(got.lock().unwrap().ends_with(b"deaf"), "n2 heard n1");
+        assert!(!roundtrip(via), "no new connection through a one-way cut");
+        // Healed: the connection that lost bytes is closed; new ones work.
+        p.heal().unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(c.write_all(b"more").is_err() || c.read_exact(&mut b).is_err());
+        assert!(roundtrip(via));
+        // n1 mute: nothing n1 sends arrives.
+        let mut c = TcpStream::connect(via).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+        c.write_all(b"ping").unwrap();
+        c.read_exact(&mut b).unwrap();
+        p.partition(&Grudge::one_way(&ns[1..], &ns[..1])).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        c.write_all(b"mute").unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!got.lock().unwrap().ends_with(b"mute"), "n2 heard a muted n1");
+        p.heal().unwrap();
     }
 }

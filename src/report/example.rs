@@ -194,6 +194,7 @@ fn results_for(h: &History) -> RunResults {
         started_at: 0,
         replay: Some("faultline test --replay store/builtin-register-partition/20260101T000000".into()),
         net: Some("proxy".into()),
+        coverage: None,
         warnings: vec![],
     }
 }

@@ -73,6 +73,7 @@ pub fn render_with(history: &History, results: &RunResults, extras: &Extras) -> 
         )
     });
     anomalies(&mut body, &ctx, results);
+    super::coverage::section(&mut body, &super::coverage::of(history, &results.results));
     plots(&mut body, &tl, &windows);
     nodes_and_config(&mut body, results, extras);
     let title = format!("faultline: {} ({})", results.name, results.valid);

@@ -116,6 +116,7 @@ mod tests {
             started_at: 0,
             replay: None,
             net: None,
+            coverage: None,
             warnings: vec![],
         };
         let x = for_run(&r);

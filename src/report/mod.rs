@@ -8,6 +8,7 @@
 mod anomalies;
 mod attribution;
 pub mod chromium;
+pub mod coverage;
 mod ctx;
 mod escape;
 pub mod example;

@@ -248,6 +248,8 @@ fn family(f: &str) -> Option<(&'static str, bool)> {
         "resume" | "unpause" => ("pause", false),
         "clock-drift" => ("drift", true),
         "clock-rate-reset" => ("drift", false),
+        "delay" | "loss" => ("packet", true),
+        "packet-heal" => ("packet", false),
         _ if f.starts_with("clock-reset") || f == "reset-clock" => ("clock", false),
         _ if f.starts_with("clock") || f == "bump" || f == "strobe" => ("clock", true),
         _ => return None,

@@ -37,6 +37,10 @@ pub struct RunResults {
     /// The network back end actually used (`netns` or `proxy`), when a test ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net: Option<String>,
+    /// Per fault kind and target: faults fired, took effect, and the anomalies
+    /// placed during/after them (`report::coverage`). Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::coverage::Coverage>,
     /// Warnings (history reader, cleanup, ...), shown in the report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

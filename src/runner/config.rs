@@ -82,7 +82,7 @@ impl Default for TestConfig {
             workload: WorkloadKind::Register,
             checkers: Vec::new(),
             nemesis: Kinds::all(),
-            nemesis_interval: Secs::new(3.0).expect("in range"),
+            nemesis_interval: Secs::new(1.5).expect("in range"),
             concurrency: 10,
             rate: 200.0,
             time_limit: Secs::new(30.0).expect("in range"),
@@ -133,7 +133,9 @@ impl TestConfig {
     /// `target` is the system's label (a definition file's `name`, not its path).
     pub fn default_name(&self, target: &str) -> String {
         let sim = if self.simulated { "sim-" } else { "" };
-        format!("{sim}{target}-{}-{}", self.workload, self.nemesis.label())
+        // `kill:leader` reads as `kill-leader` in a directory name.
+        let nemesis = self.nemesis.label().replace(':', "-");
+        format!("{sim}{target}-{}-{nemesis}", self.workload)
     }
 
     /// Everything that can be refused before anything starts.

@@ -19,7 +19,7 @@ pub use config::TestConfig;
 
 use crate::checker::{compose, CheckOptions, Composed, Validity, Verdict};
 use crate::history::{History, NodeEvents, Op, OpType, Process};
-use crate::nemesis::{Kind, Nemesis};
+use crate::nemesis::Nemesis;
 use crate::net::{self, NetBackend, NetError, RunTag};
 use crate::report::RunResults;
 use crate::rundir::RunDir;
@@ -159,17 +159,19 @@ pub fn run(
 ) -> Result<RunOutcome, RunnerError> {
     validate(cfg)?;
     let mut wl = cfg.workload.build();
-    // A fault the target cannot inject fails the run before anything starts
-    // (a drift that silently never happened would make a valid verdict lie).
-    if cfg.nemesis.contains(Kind::ClockDrift) && !target.supports_clock_rate() {
-        return Err(TargetError::unsupported(target.name(), "clock rates (--nemesis clock-drift)").into());
-    }
+    // A fault the target cannot take fails the run before anything starts (see nemesis::admit).
+    let (faults, fault_notes) = crate::nemesis::admit::admit(&cfg.nemesis, &*target, net.kind())?;
+    let admitted = TestConfig {
+        nemesis: faults,
+        ..cfg.clone()
+    };
     let started_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let prog = progress::Progress::new();
     let dir = phases::open_run_dir(cfg, net_note, &prog)?;
+    fault_notes.iter().for_each(|n| prog.line(n));
     let mut cluster = Cluster { target, net };
     let nodes = node_names(cfg.system.nodes);
     let files = |id: &str| phases::NodeFiles {
@@ -180,7 +182,7 @@ pub fn run(
     let info = wl.info();
     phases::prepare(&cluster, &info)?;
     let rec = Recorder::new(Some(&dir.history()), origin_ns).map_err(io("creating history.jsonl"))?;
-    let phase = phases::client_phase(cfg, &cluster, &nodes, &mut *wl, &info, &rec, &prog);
+    let phase = phases::client_phase(&admitted, &cluster, &nodes, &mut *wl, &info, &rec, &prog);
     if !phase.interrupted {
         // Leaderless stores: every replica read directly until they agree.
         converge::phase(cfg, &*cluster.target, &*cluster.net, &nodes, &info, &rec)?;
@@ -189,6 +191,7 @@ pub fn run(
     }
     let events = phases::teardown(cluster, &prog);
     let mut results = phases::check_run(cfg, &*wl, &rec, events.clone(), &dir);
+    results.warnings.extend(fault_notes);
     results.duration_ms = phase.duration_ms;
     results.started_at = started_at;
     results.net = Some(net_note.split_whitespace().next().unwrap_or("").to_string());
@@ -224,7 +227,7 @@ pub fn results_of(
         faultline_version: env!("CARGO_PKG_VERSION").to_string(),
         name: cfg.name.clone(),
         valid: composed.valid,
-        results: composed.results,
+        results: composed.results.clone(),
         test: serde_json::to_value(cfg).unwrap_or_default(),
         seed: Some(cfg.seed),
         ops: history.len(),
@@ -232,6 +235,7 @@ pub fn results_of(
         started_at: 0,
         replay: Some(format!("faultline test --replay {}", dir.path().display())),
         net: None,
+        coverage: Some(crate::report::coverage::of(history, &composed.results)),
         warnings,
     }
 }

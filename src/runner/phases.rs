@@ -120,7 +120,7 @@ pub fn client_phase(
     let limit = cfg.time_limit.duration();
     let steps = plan(
         cfg.seed,
-        cfg.nemesis.as_slice(),
+        cfg.nemesis.faults(),
         nodes.len(),
         cfg.nemesis_interval.duration(),
         limit,

@@ -1,20 +1,21 @@
 //! The nemesis in simulation: the real schedule (`nemesis::plan`, same seed),
 //! each step applied to the simulated world and recorded as
 //! `runner`'s nemesis loop records it (an `invoke` with the action, an `info`
-//! with what was done or the error), with the same bookkeeping as
-//! `nemesis::exec` so that [`Sim::heal_all`] undoes what is left in place.
+//! with what was done, `hit` naming the nodes it took effect on, or the error),
+//! with the same bookkeeping as `nemesis::exec` so that [`Sim::heal_all`] undoes
+//! what is left in place.
 
 use super::node::State;
 use super::{Ev, Sim, SimProtocol, MS};
 use crate::history::{Op, OpType, Process};
-use crate::nemesis::exec::grudge;
-use crate::nemesis::schedule::{Action, Step, Victims};
-use crate::net::Grudge;
-use serde_json::{json, Value};
-use std::collections::BTreeSet;
-
-/// Time between the flips of a clock strobe (as `nemesis::exec`).
-const STROBE_NS: u64 = 50 * MS;
+use crate::nemesis::exec::{needs_leader, outcome, LEADER_POLL_MS, LEADER_WAIT_MS};
+use crate::nemesis::schedule::{Action, Step};
+use crate::nemesis::Victims;
+use crate::net::{shape, Grudge, Packets};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Default)]
 pub(crate) struct NemState {
@@ -24,9 +25,20 @@ pub(crate) struct NemState {
     skewed: BTreeSet<usize>,
     drifted: BTreeSet<usize>,
     partitioned: bool,
+    /// Packet faults on every node-to-node link (as the proxy back end's).
+    pub packets: Packets,
+    /// Per link: consecutive lost first transmissions (the stall doubles).
+    pub losses: BTreeMap<(usize, usize), u32>,
     /// A clock strobe is under way: the real nemesis loop is blocked in it, so
     /// steps due meanwhile wait for it (in order).
     pub strobing: bool,
+    /// The strobe under way: its victims, the nodes it reached, and errors.
+    strobe: Option<(Vec<usize>, BTreeSet<usize>, Map<String, Value>)>,
+    /// A step aimed at the leader waits for one (step, since when), as the
+    /// real nemesis does, blocking the steps behind it.
+    waiting: Option<(usize, u64)>,
+    /// Turns of the fallback when no leader is found.
+    fallback: usize,
     deferred: std::collections::VecDeque<usize>,
 }
 
@@ -39,9 +51,9 @@ impl<P: SimProtocol> Sim<P> {
         self.nem.steps = steps;
     }
 
-    /// The node leading the highest term among those answering (else the first), as
+    /// The node leading the highest term among those answering, as
     /// `Target::leader` finds it.
-    pub(crate) fn leader(&mut self) -> usize {
+    fn find_leader(&mut self) -> Option<usize> {
         let mut best: Option<(u64, usize)> = None;
         for i in 0..self.nodes.len() {
             if let Some(s) = self.status(i) {
@@ -50,7 +62,23 @@ impl<P: SimProtocol> Sim<P> {
                 }
             }
         }
-        best.map_or(0, |b| b.1)
+        best.map(|b| b.1)
+    }
+
+    /// The leader; else, as `nemesis::exec`, the live nodes take turns.
+    pub(crate) fn leader(&mut self) -> usize {
+        if let Some(l) = self.find_leader() {
+            return l;
+        }
+        let live: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| !self.nem.killed.contains(i) && !self.nem.paused.contains(i))
+            .collect();
+        let turn = self.nem.fallback;
+        self.nem.fallback += 1;
+        match live.len() {
+            0 => turn % self.nodes.len(),
+            k => live[turn % k],
+        }
     }
 
     fn record_nemesis(&mut self, action: &Action, out: Result<Value, String>) {
@@ -72,52 +100,114 @@ impl<P: SimProtocol> Sim<P> {
     }
 
     pub(crate) fn on_nemesis(&mut self, step: usize) {
+        let resumed = self.nem.waiting.is_some_and(|(s, _)| s == step);
         if self.now >= self.deadline {
+            if resumed {
+                self.nem.waiting = None;
+                self.nem.strobing = false;
+            }
             return;
         }
-        if self.nem.strobing {
+        if self.nem.strobing && !resumed {
             self.nem.deferred.push_back(step);
             return;
         }
         let action = self.nem.steps[step].action.clone();
-        if let Action::ClockStrobe { node, ms, flips } = action {
-            // Recorded when the strobe is over, like the real one.
+        if needs_leader(&action) && self.find_leader().is_none() {
+            let since = self.nem.waiting.filter(|_| resumed).map_or(self.now, |w| w.1);
+            if self.now < since + LEADER_WAIT_MS * MS {
+                self.nem.waiting = Some((step, since));
+                self.nem.strobing = true;
+                self.schedule(self.now + LEADER_POLL_MS * MS, Ev::Nemesis { step });
+                return;
+            }
+        }
+        if resumed {
+            self.nem.waiting = None;
+            self.nem.strobing = false;
+        }
+        if let Action::ClockStrobe {
+            victims,
+            period_ms,
+            duration_ms,
+            ..
+        } = &action
+        {
+            // Recorded when the strobe is over, like the real one (which blocks
+            // the nemesis loop while it flips).
             let inv = serde_json::to_value(&action).unwrap_or_default();
             self.record(Op::new(OpType::Invoke, Process::Nemesis, action.f(), inv));
-            let n = node % self.nodes.len();
-            self.nem.skewed.insert(n);
+            let vs: Vec<usize> = self
+                .resolve(victims)
+                .into_iter()
+                .filter(|v| !self.unreachable(*v))
+                .collect();
+            self.nem.skewed.extend(vs.iter().copied());
+            self.nem.strobe = Some((vs, BTreeSet::new(), Map::new()));
             self.nem.strobing = true;
-            let _ = ms;
-            return self.on_strobe(step, flips + 1);
+            let flips = duration_ms.div_ceil((*period_ms).max(1)).max(1);
+            return self.on_strobe(step, u32::try_from(flips).unwrap_or(u32::MAX));
         }
         let out = self.apply(&action);
         self.record_nemesis(&action, out);
+        if resumed {
+            self.run_deferred();
+        }
     }
 
-    /// One flip of a strobe: even flips set the offset, odd ones clear it; the
-    /// last sets it for good and completes the step.
+    /// Runs the steps that came due while the nemesis was busy, in order.
+    fn run_deferred(&mut self) {
+        while let Some(next) = self.nem.deferred.pop_front() {
+            self.on_nemesis(next);
+            if self.nem.strobing {
+                break;
+            }
+        }
+    }
+
+    /// One flip of a strobe (`left` to go, counting this one): flips alternate
+    /// between the amplitude and no offset, one period apart, as the real
+    /// loop's; at `left == 0` the strobe is over and recorded.
     pub(crate) fn on_strobe(&mut self, step: usize, left: u32) {
-        let Action::ClockStrobe { node, ms, flips } = self.nem.steps[step].action.clone() else {
+        let action = self.nem.steps[step].action.clone();
+        let Action::ClockStrobe {
+            ms,
+            period_ms,
+            duration_ms,
+            ..
+        } = action
+        else {
             return;
         };
-        let n = node % self.nodes.len();
-        let i = flips + 1 - left;
-        let off = if left == 1 || i % 2 == 0 { ms } else { 0 };
-        let r = self.set_offset(n, off);
-        if left == 1 || r.is_err() {
-            let action = self.nem.steps[step].action.clone();
-            let out = r.map(|_| json!({"node": self.names[n], "ms": ms, "flips": flips}));
-            self.record_done(&action, out);
+        let total = u32::try_from(duration_ms.div_ceil(period_ms.max(1)).max(1)).unwrap_or(u32::MAX);
+        if left == 0 {
+            let (_, hit, errors) = self.nem.strobe.take().unwrap_or_default();
+            let hit: Vec<String> = hit.iter().map(|i| self.names[*i].clone()).collect();
+            let extra = Map::from_iter([("ms".to_string(), json!(ms)), ("flips".to_string(), json!(total))]);
+            self.record_done(&action, outcome(&hit, errors, extra));
             self.nem.strobing = false;
-            while let Some(next) = self.nem.deferred.pop_front() {
-                self.on_nemesis(next);
-                if self.nem.strobing {
-                    break;
-                }
-            }
+            self.run_deferred();
             return;
         }
-        self.schedule(self.now + STROBE_NS, Ev::Strobe { step, left: left - 1 });
+        let off = if (total - left) % 2 == 0 { ms } else { 0 };
+        let vs = self.nem.strobe.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+        for v in vs {
+            let r = self.set_offset(v, off);
+            if let Some((_, hit, errors)) = self.nem.strobe.as_mut() {
+                match r {
+                    Ok(()) => {
+                        hit.insert(v);
+                    }
+                    Err(e) => {
+                        errors.insert(self.names[v].clone(), json!(e));
+                    }
+                }
+            }
+        }
+        self.schedule(
+            self.now + period_ms.max(1) * MS,
+            Ev::Strobe { step, left: left - 1 },
+        );
     }
 
     /// The admin endpoint's answer to a clock change on node `n`.
@@ -161,20 +251,61 @@ impl<P: SimProtocol> Sim<P> {
         }
     }
 
+    /// A node whose clock cannot be set now (as `nemesis::exec`): killed or paused.
+    fn unreachable(&self, n: usize) -> bool {
+        self.nem.killed.contains(&n) || self.nem.paused.contains(&n)
+    }
+
     fn names_of(&self, v: &[usize]) -> Value {
         json!(v.iter().map(|i| self.names[*i].clone()).collect::<Vec<_>>())
+    }
+
+    /// Runs `f` on each victim not skipped; the outcome names the nodes hit
+    /// and the errors, as the real nemesis's.
+    fn each(
+        &mut self,
+        vs: &[usize],
+        skip: impl Fn(&Self, usize) -> bool,
+        mut f: impl FnMut(&mut Self, usize) -> Result<(), String>,
+        extra: Map<String, Value>,
+    ) -> Result<Value, String> {
+        let (mut hit, mut errors) = (Vec::new(), Map::new());
+        for &v in vs {
+            if skip(self, v) {
+                continue;
+            }
+            match f(self, v) {
+                Ok(()) => hit.push(self.names[v].clone()),
+                Err(e) => {
+                    errors.insert(self.names[v].clone(), json!(e));
+                }
+            }
+        }
+        outcome(&hit, errors, extra)
     }
 
     /// Applies one action; what the real nemesis would record (see `nemesis::exec`).
     pub(crate) fn apply(&mut self, action: &Action) -> Result<Value, String> {
         match action {
-            Action::Partition { shape, seed } => {
+            Action::Partition { shape, cut, seed, .. } => {
                 let names = self.names.clone();
-                let g = grudge(*shape, *seed, &names, || names[self.leader()].clone());
+                let leader = if *shape == crate::net::Shape::Leader {
+                    names[self.leader()].clone()
+                } else {
+                    String::new()
+                };
+                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
+                let g = shape::grudge(*shape, *cut, &names, &leader, &mut rng);
                 self.nem.partitioned = true;
                 self.digest.add(self.now, ("partition", g.to_json().to_string()));
+                let hit: Vec<String> =
+                    g.0.iter()
+                        .filter(|(_, s)| !s.is_empty())
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                let extra = Map::from_iter([("grudge".to_string(), g.to_json())]);
                 self.grudge = g;
-                Ok(self.grudge.to_json())
+                outcome(&hit, Map::new(), extra)
             }
             Action::Heal => {
                 self.grudge = Grudge::default();
@@ -182,13 +313,20 @@ impl<P: SimProtocol> Sim<P> {
                 self.digest.add(self.now, "heal");
                 Ok(json!("healed"))
             }
-            Action::Kill { victims } => {
+            Action::Kill { victims, .. } => {
                 let vs = self.resolve(victims);
-                for &v in &vs {
-                    self.kill_node(v);
-                    self.nem.killed.insert(v);
-                }
-                Ok(self.names_of(&vs))
+                let skip = |s: &Self, v: usize| s.nem.killed.contains(&v) || s.nodes[v].state == State::Down;
+                self.each(
+                    &vs,
+                    skip,
+                    |s, v| {
+                        s.kill_node(v);
+                        s.nem.paused.remove(&v);
+                        s.nem.killed.insert(v);
+                        Ok(())
+                    },
+                    Map::new(),
+                )
             }
             Action::Restart => {
                 let vs: Vec<usize> = std::mem::take(&mut self.nem.killed).into_iter().collect();
@@ -199,57 +337,127 @@ impl<P: SimProtocol> Sim<P> {
                 }
                 Ok(self.names_of(&vs))
             }
-            Action::Pause { victims } => {
+            Action::Pause { victims, .. } => {
                 let vs = self.resolve(victims);
-                for &v in &vs {
-                    if self.nem.killed.contains(&v) {
-                        continue;
-                    }
-                    self.pause_node(v);
-                    self.nem.paused.insert(v);
-                }
-                Ok(self.names_of(&vs))
+                let skip = |s: &Self, v: usize| s.nem.killed.contains(&v) || s.nem.paused.contains(&v);
+                self.each(
+                    &vs,
+                    skip,
+                    |s, v| {
+                        s.pause_node(v);
+                        s.nem.paused.insert(v);
+                        Ok(())
+                    },
+                    Map::new(),
+                )
             }
             Action::Resume => {
                 let vs: Vec<usize> = std::mem::take(&mut self.nem.paused).into_iter().collect();
                 vs.iter().for_each(|&v| self.resume_node(v));
                 Ok(self.names_of(&vs))
             }
-            Action::ClockBump { node, ms } => {
-                let n = node % self.nodes.len();
-                self.nem.skewed.insert(n);
-                self.set_offset(n, *ms)?;
-                Ok(json!({ self.names[n].clone(): ms }))
+            Action::ClockBump { victims, ms, .. } => {
+                let vs = self.resolve(victims);
+                let mut set = Map::new();
+                let out = self.each(
+                    &vs,
+                    Self::unreachable,
+                    |s, v| {
+                        let off = ms.get(set.len() % ms.len().max(1)).copied().unwrap_or(0);
+                        s.nem.skewed.insert(v);
+                        s.set_offset(v, off)?;
+                        set.insert(s.names[v].clone(), json!(off));
+                        Ok(())
+                    },
+                    Map::new(),
+                );
+                out.map(|mut o| {
+                    o["ms"] = Value::Object(set);
+                    o
+                })
             }
-            Action::ClockStrobe { node, ms, .. } => {
-                // Only through `heal_all`'s path never; kept for completeness: set at once.
-                let n = node % self.nodes.len();
-                self.nem.skewed.insert(n);
-                self.set_offset(n, *ms)?;
-                Ok(json!({ self.names[n].clone(): ms }))
+            Action::ClockStrobe { .. } => {
+                Err("a clock strobe runs through the event queue (on_nemesis), never at once".into())
             }
             Action::ClockReset => {
                 let vs: Vec<usize> = std::mem::take(&mut self.nem.skewed).into_iter().collect();
+                let mut first_err = None;
                 for &v in &vs {
-                    self.set_offset(v, 0)?;
+                    if let Err(x) = self.set_offset(v, 0) {
+                        first_err.get_or_insert(format!("{}: {x}", self.names[v]));
+                        self.nem.skewed.insert(v);
+                    }
                 }
-                Ok(self.names_of(&vs))
+                first_err.map_or(Ok(self.names_of(&vs)), Err)
             }
-            Action::ClockDrift { permille } => {
-                let n = self.leader();
+            Action::ClockDrift {
+                victims, permille, ..
+            } => {
+                let vs = self.resolve(victims);
                 let rate = f64::from(*permille) / 1000.0;
-                self.nem.drifted.insert(n);
-                self.set_rate(n, rate)?;
-                Ok(json!({ self.names[n].clone(): rate }))
+                let extra = Map::from_iter([("rate".to_string(), json!(rate))]);
+                self.each(
+                    &vs,
+                    Self::unreachable,
+                    |s, v| {
+                        s.nem.drifted.insert(v);
+                        s.set_rate(v, rate)
+                    },
+                    extra,
+                )
             }
             Action::ClockRateReset => {
                 let vs: Vec<usize> = std::mem::take(&mut self.nem.drifted).into_iter().collect();
+                let mut first_err = None;
                 for &v in &vs {
-                    self.set_rate(v, 1.0)?;
+                    if let Err(x) = self.set_rate(v, 1.0) {
+                        first_err.get_or_insert(format!("{}: {x}", self.names[v]));
+                        self.nem.drifted.insert(v);
+                    }
                 }
-                Ok(self.names_of(&vs))
+                first_err.map_or(Ok(self.names_of(&vs)), Err)
+            }
+            Action::Delay {
+                delay_ms, jitter_ms, ..
+            } => self.packets(Packets {
+                delay_ms: *delay_ms,
+                jitter_ms: *jitter_ms,
+                loss_percent: 0,
+            }),
+            Action::Loss { percent, .. } => self.packets(Packets {
+                loss_percent: *percent,
+                ..Packets::default()
+            }),
+            Action::PacketHeal => {
+                self.nem.packets = Packets::default();
+                self.nem.losses.clear();
+                self.digest.add(self.now, "packet-heal");
+                Ok(json!("healed"))
             }
         }
+    }
+
+    /// Packet faults on every link: every node is hit.
+    fn packets(&mut self, p: Packets) -> Result<Value, String> {
+        self.nem.packets = p;
+        self.digest
+            .add(self.now, ("packets", p.delay_ms, p.jitter_ms, p.loss_percent));
+        outcome(
+            &self.names,
+            Map::new(),
+            Map::from_iter([("packets".to_string(), json!(p))]),
+        )
+    }
+
+    /// The extra hold of a peer message under the packet faults in place, ns
+    /// (the proxy's: delay, jitter, retransmission stalls for lost packets).
+    pub(crate) fn packet_hold(&mut self, from: usize, to: usize) -> u64 {
+        if self.nem.packets.is_none() {
+            return 0;
+        }
+        let p = self.nem.packets;
+        let losses = self.nem.losses.entry((from, to)).or_default();
+        p.hold(&mut self.rng, losses).as_nanos() as u64
     }
 
     /// Undoes every fault still in place, recording each undo (as `Nemesis::heal_all`).
@@ -257,6 +465,9 @@ impl<P: SimProtocol> Sim<P> {
         let mut undo = Vec::new();
         if self.nem.partitioned {
             undo.push(Action::Heal);
+        }
+        if !self.nem.packets.is_none() {
+            undo.push(Action::PacketHeal);
         }
         if !self.nem.paused.is_empty() {
             undo.push(Action::Resume);

@@ -207,7 +207,17 @@ impl<P: SimProtocol> Sim<P> {
         self.schedule(self.now + tick, Ev::Tick { node: i, inc });
         let n = &mut self.nodes[i];
         if n.busy {
-            n.inbox.insert(0, Queued::Tick);
+            // A sync that completed during the pause is seen first (the fsync
+            // returned while the process was stopped); else the node keeps waiting.
+            match n.inbox.iter().position(|q| matches!(q, Queued::Synced)) {
+                Some(p) => {
+                    n.inbox.remove(p);
+                    let mut items = vec![Queued::Synced, Queued::Tick];
+                    items.append(&mut n.inbox);
+                    self.batch(i, items);
+                }
+                None => n.inbox.insert(0, Queued::Tick),
+            }
             return;
         }
         let mut items = vec![Queued::Tick];
@@ -378,7 +388,8 @@ impl<P: SimProtocol> Sim<P> {
 
     fn schedule_peer(&mut self, from: usize, to: usize, msg: P::Msg) {
         let inc = self.nodes[to].inc;
-        let mut at = self.now + self.world.delay(&mut self.rng, self.world.links[from][to]);
+        let hold = self.packet_hold(from, to);
+        let mut at = self.now + self.world.delay(&mut self.rng, self.world.links[from][to]) + hold;
         if !self.world.reorder {
             at = at.max(self.fifo[from][to]);
             self.fifo[from][to] = at;

@@ -59,10 +59,29 @@ pub fn simulate(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<
     if cfg.system.kind != SystemKind::Builtin {
         return Err(SimError::Target(cfg.system.kind.label()));
     }
+    let cfg = &admitted(cfg)?;
     match cfg.system.builtin.topology {
         Topology::SingleLeader => simulate_with::<Core>(cfg, history, deep),
         Topology::Leaderless => simulate_with::<crate::store::leaderless::Core>(cfg, history, deep),
     }
+}
+
+/// `cfg` with the faults the simulated built-in store takes (as the real
+/// runner's `nemesis::admit`): every clock fault; packet faults only where the
+/// real run would have them, over the proxy back end, so one seed draws the same
+/// schedule for real and in simulation.
+fn admitted(cfg: &TestConfig) -> Result<TestConfig, SimError> {
+    let clocks = crate::nemesis::admit::Clocks {
+        offsets: true,
+        rates: true,
+        packets: cfg.net == crate::net::NetKind::Proxy,
+    };
+    let (nemesis, _) = crate::nemesis::admit::admit_clocks(&cfg.nemesis, "builtin", clocks)
+        .map_err(|e| SimError::Config(e.to_string()))?;
+    Ok(TestConfig {
+        nemesis,
+        ..cfg.clone()
+    })
 }
 
 fn node_names(n: usize) -> Vec<String> {
@@ -178,7 +197,7 @@ impl<P: SimProtocol> Sim<P> {
         let n = self.nodes.len();
         let steps = crate::nemesis::plan(
             cfg.seed,
-            cfg.nemesis.as_slice(),
+            cfg.nemesis.faults(),
             n,
             cfg.nemesis_interval.duration(),
             limit,

@@ -24,11 +24,13 @@ fn a_default_test_is_valid_and_records_each_scheduled_fault() {
     let verdict = s.check(&c).unwrap();
     assert_eq!(verdict.valid, Validity::Valid, "{:?}", verdict.results);
     let oks = s.history.client_ops().filter(|o| o.ty == OpType::Ok).count();
-    assert!(oks > 500, "{oks} ok ops in 12 s at 200 ops/s");
+    // Three fault streams (some faults kill or cut off a majority) leave about a
+    // sixth of the attempts ok; a stuck simulation would leave none.
+    assert!(oks > 250, "{oks} ok ops in 12 s at 200 ops/s");
     // Every scheduled step is recorded, in order, as an invoke and an info.
     let steps = crate::nemesis::plan(
         5,
-        c.nemesis.as_slice(),
+        c.nemesis.faults(),
         5,
         Duration::from_secs(3),
         Duration::from_secs(12),
@@ -76,7 +78,7 @@ fn determinism_holds_over_a_hundred_short_seeds() {
         c.recovery = Secs::new(0.5).unwrap();
         let d = check_determinism(&c).unwrap();
         assert!(d.ok(), "seed {seed}: {:?} {:?}", d.digests, d.first_difference);
-        assert!(d.events[0] > 1000, "seed {seed}: {} events", d.events[0]);
+        assert!(d.events[0] > 400, "seed {seed}: {} events", d.events[0]);
     }
 }
 

@@ -227,6 +227,12 @@ impl Target for Builtin {
     fn supports_clock_rate(&self) -> bool {
         true
     }
+    fn supports_clock_offset(&self) -> bool {
+        true
+    }
+    fn has_leader(&self) -> bool {
+        !self.leaderless()
+    }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         let mut best: Option<(u64, String)> = None;
         for id in self.nodes.keys() {

@@ -138,6 +138,12 @@ pub trait Target: Send + Sync {
         Err(TargetError::unsupported(self.name(), "clock offsets"))
     }
 
+    /// Whether [`Target::set_clock_offset`] works, so a run that needs it
+    /// (`--nemesis clock`) can fail before anything starts.
+    fn supports_clock_offset(&self) -> bool {
+        false
+    }
+
     /// Makes the node's clock run at `rate` times real time from now on (1.0
     /// undoes it): the time its leases and timeouts are measured in, not its
     /// wall clock. Targets that support it also answer `true` from
@@ -149,6 +155,12 @@ pub trait Target: Send + Sync {
     /// Whether [`Target::set_clock_rate`] works, so a run that needs it
     /// (`--nemesis clock-drift`) can fail before anything starts.
     fn supports_clock_rate(&self) -> bool {
+        false
+    }
+
+    /// Whether the system elects leaders, so a fault aimed at the leader may
+    /// wait for one to be elected (see `nemesis::exec::LEADER_WAIT_MS`).
+    fn has_leader(&self) -> bool {
         false
     }
 

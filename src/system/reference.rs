@@ -127,6 +127,12 @@ impl Target for Reference {
     fn supports_clock_rate(&self) -> bool {
         true
     }
+    fn supports_clock_offset(&self) -> bool {
+        true
+    }
+    fn has_leader(&self) -> bool {
+        true
+    }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         let d = self.shared.data.lock().unwrap_or_else(|e| e.into_inner());
         Ok(d.nodes

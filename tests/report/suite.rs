@@ -40,6 +40,7 @@ impl TestExecutor for Fake {
             started_at: 0,
             replay: None,
             net: None,
+            coverage: None,
             warnings: vec![],
         })
     }

@@ -119,7 +119,7 @@ fn run(reads: &str, seed: &str) -> Run {
     }
 }
 
-const NEMESIS: &str = "clock-drift,partition-leader";
+const NEMESIS: &str = "clock-drift:leader,partition-leader";
 
 fn verdict<'a>(r: &'a serde_json::Value, checker: &str) -> &'a serde_json::Value {
     r["results"]
@@ -206,7 +206,7 @@ fn a_drifted_leader_cut_off_serves_stale_lease_reads() {
     for seed in SEEDS {
         let steps = plan(
             seed.parse().unwrap(),
-            &kinds,
+            kinds.faults(),
             5,
             Duration::from_secs(2),
             Duration::from_secs(15),

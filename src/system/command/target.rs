@@ -342,6 +342,7 @@ impl TargetSystem for CommandSystem {
         })
     }
 
+    const HAS_LEADER: bool = false;
     /// Command targets have no leader the harness can ask for.
     fn leader(_c: &Cluster<Self>) -> Option<NodeId> {
         None

@@ -55,12 +55,16 @@ pub trait TargetSystem: System {
     /// The node spec for a node context from the network back end.
     fn spec(def: &TargetDef, n: &NodeCtx) -> Result<Self::Spec, TargetError>;
     fn leader(c: &Cluster<Self>) -> Option<NodeId>;
+    /// Whether [`TargetSystem::leader`] can name a leader (a command target cannot).
+    const HAS_LEADER: bool = true;
     fn client(
         t: &ExternalTarget<Self>,
         c: &Cluster<Self>,
         node: &str,
         w: &WorkloadInfo,
     ) -> Result<Box<dyn Client>, TargetError>;
+    /// Whether [`TargetSystem::set_clock_offset`] is implemented.
+    const CLOCK_OFFSETS: bool = false;
     fn set_clock_offset(_c: &Cluster<Self>, _node: &str, _offset_ms: i64) -> Result<(), TargetError> {
         Err(TargetError::unsupported(Self::NAME, "clock offsets"))
     }
@@ -199,6 +203,12 @@ where
     }
     fn set_clock_offset(&self, node: &str, offset_ms: i64) -> Result<(), TargetError> {
         Y::set_clock_offset(self.c()?, node, offset_ms)
+    }
+    fn supports_clock_offset(&self) -> bool {
+        Y::CLOCK_OFFSETS
+    }
+    fn has_leader(&self) -> bool {
+        Y::HAS_LEADER
     }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         Ok(Y::leader(self.c()?))

@@ -74,6 +74,7 @@ impl TargetSystem for Redis {
         let wait = (n > 0).then(|| (n as u32, t.def().adapter_int("wait_timeout_ms", 100) as u64));
         Ok(Box::new(c.client(workload, wait)))
     }
+    const CLOCK_OFFSETS: bool = true;
     fn set_clock_offset(c: &Cluster<Redis>, node: &str, offset_ms: i64) -> Result<(), TargetError> {
         c.set_clock_offset(node, offset_ms).map_err(te)
     }
