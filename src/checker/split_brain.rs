@@ -456,6 +456,7 @@ mod tests {
                 ack("n1", 1, 10, 5),
                 ev("leader", "n2", 2, 100),
                 ack("n2", 2, 120, 7),
+                ack("n2", 2, 200, 8),
             ]
         };
         let mut legal = base();

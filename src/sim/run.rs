@@ -70,7 +70,7 @@ pub fn simulate(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<
 /// runner's `nemesis::admit`): every clock fault; packet faults only where the
 /// real run would have them, over the proxy back end, so one seed draws the same
 /// schedule for real and in simulation.
-fn admitted(cfg: &TestConfig) -> Result<TestConfig, SimError> {
+pub(crate) fn admitted(cfg: &TestConfig) -> Result<TestConfig, SimError> {
     let clocks = crate::nemesis::admit::Clocks {
         offsets: true,
         rates: true,
