@@ -249,7 +249,7 @@ impl<'e> Evidence<'e> {
                 // A deposed leader may still acknowledge entries of its term that a
                 // majority stored before the new term began (leader completeness
                 // keeps them): overlap alone loses nothing.
-                if discarded.is_empty() && !conflicting(a, b, lo, hi) {
+                if discarded.is_empty() && !conflicting(a, b) {
                     continue;
                 }
                 v.push_anomaly(Anomaly {
@@ -291,12 +291,12 @@ impl<'e> Evidence<'e> {
     }
 }
 
-/// Whether the older-term tenure acknowledged, inside `lo..=hi`, a log index
-/// at or beyond one the newer-term tenure acknowledged in its own term. A newer
-/// leader appends after every entry it inherited, so an older entry it kept
-/// sits below its own: both acknowledgements cannot stand, even if the logs
-/// end before either side discards anything.
-fn conflicting(a: &Tenure, b: &Tenure, lo: u64, hi: u64) -> bool {
+/// Whether the older-term tenure acknowledged, after the newer-term tenure
+/// began, a log index at or beyond one the newer tenure acknowledged in its own
+/// term. A newer leader appends after every entry it inherited, so an older
+/// entry it kept sits below its own: both acknowledgements cannot stand, even
+/// if the logs end before either side discards anything.
+fn conflicting(a: &Tenure, b: &Tenure) -> bool {
     let (old, new) = if a.term <= b.term { (a, b) } else { (b, a) };
     if old.term == new.term {
         return false;
@@ -304,7 +304,9 @@ fn conflicting(a: &Tenure, b: &Tenure, lo: u64, hi: u64) -> bool {
     let Some(first_new) = new.acks.iter().filter_map(|e| e.index).min() else {
         return false;
     };
-    old.acks_in(lo, hi)
+    old.acks
+        .iter()
+        .filter(|e| e.time >= new.from)
         .any(|e| e.index.is_some_and(|i| i >= first_new))
 }
 

@@ -284,17 +284,7 @@ impl<'a> Nemesis<'a> {
                 });
                 outcome(&hit, errors, Map::from_iter([("rate".to_string(), json!(rate))]))
             }
-            Action::Delay {
-                delay_ms, jitter_ms, ..
-            } => self.packets(Packets {
-                delay_ms: *delay_ms,
-                jitter_ms: *jitter_ms,
-                loss_percent: 0,
-            }),
-            Action::Loss { percent, .. } => self.packets(Packets {
-                loss_percent: *percent,
-                ..Packets::default()
-            }),
+            a @ (Action::Delay { .. } | Action::Loss { .. }) => self.packets(a.packets().unwrap_or_default()),
             Action::PacketHeal => {
                 self.net.set_packets(&Packets::default()).map_err(|x| e(&x))?;
                 self.packets = false;

@@ -105,6 +105,24 @@ impl Action {
         }
     }
 
+    /// The packet faults a `delay` or `loss` step puts on every link.
+    pub fn packets(&self) -> Option<crate::net::Packets> {
+        match self {
+            Action::Delay {
+                delay_ms, jitter_ms, ..
+            } => Some(crate::net::Packets {
+                delay_ms: *delay_ms,
+                jitter_ms: *jitter_ms,
+                loss_percent: 0,
+            }),
+            Action::Loss { percent, .. } => Some(crate::net::Packets {
+                loss_percent: *percent,
+                ..Default::default()
+            }),
+            _ => None,
+        }
+    }
+
     /// The target a fault was aimed at (`None` for an undo).
     pub fn target(&self) -> Option<Aim> {
         match self {

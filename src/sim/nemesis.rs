@@ -17,6 +17,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A strobe under way: its victims, the nodes it reached, and errors by node.
+type Strobe = (Vec<usize>, BTreeSet<usize>, Map<String, Value>);
+
 #[derive(Default)]
 pub(crate) struct NemState {
     pub steps: Vec<Step>,
@@ -33,7 +36,7 @@ pub(crate) struct NemState {
     /// steps due meanwhile wait for it (in order).
     pub strobing: bool,
     /// The strobe under way: its victims, the nodes it reached, and errors.
-    strobe: Option<(Vec<usize>, BTreeSet<usize>, Map<String, Value>)>,
+    strobe: Option<Strobe>,
     /// A step aimed at the leader waits for one (step, since when), as the
     /// real nemesis does, blocking the steps behind it.
     waiting: Option<(usize, u64)>,
@@ -417,17 +420,7 @@ impl<P: SimProtocol> Sim<P> {
                 }
                 first_err.map_or(Ok(self.names_of(&vs)), Err)
             }
-            Action::Delay {
-                delay_ms, jitter_ms, ..
-            } => self.packets(Packets {
-                delay_ms: *delay_ms,
-                jitter_ms: *jitter_ms,
-                loss_percent: 0,
-            }),
-            Action::Loss { percent, .. } => self.packets(Packets {
-                loss_percent: *percent,
-                ..Packets::default()
-            }),
+            a @ (Action::Delay { .. } | Action::Loss { .. }) => self.packets(a.packets().unwrap_or_default()),
             Action::PacketHeal => {
                 self.nem.packets = Packets::default();
                 self.nem.losses.clear();

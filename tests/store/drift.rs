@@ -138,20 +138,27 @@ fn assert_drifted_leader_was_cut_off(dir: &std::path::Path) -> Vec<String> {
         .into_iter()
         .filter(|o| o["process"] == "nemesis" && o["type"] == "info")
         .collect();
-    let mut drifted: Option<String> = None;
+    // Every node whose clock is slowed now (a drift may follow a drift).
+    let mut drifted: Vec<String> = Vec::new();
     let mut cut_off_while_drifted = Vec::new();
     for o in &nem {
         match o["f"].as_str().unwrap_or("") {
             "clock-drift" => {
-                let v = o["value"].as_object().expect("drift names its node");
-                let (node, rate) = v.iter().next().expect("one node");
-                assert!((0.2..=0.4).contains(&rate.as_f64().unwrap()), "{o}");
-                drifted = Some(node.clone());
+                // `hit`: the node whose clock now runs at `rate` (none if it was down).
+                let v = &o["value"];
+                assert!((0.2..=0.4).contains(&v["rate"].as_f64().expect("rate")), "{o}");
+                if let Some(node) = v["hit"]
+                    .as_array()
+                    .and_then(|h| h.first())
+                    .and_then(|n| n.as_str())
+                {
+                    drifted.push(node.to_string());
+                }
             }
             "partition" => {
                 // An isolated node: every other node drops its traffic.
-                if let Some(d) = &drifted {
-                    let g = o["value"].as_object().expect("grudge");
+                for d in &drifted {
+                    let g = o["value"]["grudge"].as_object().expect("grudge");
                     let isolated = g.len() > 1
                         && g.iter()
                             .filter(|(n, _)| *n != d)
@@ -161,7 +168,7 @@ fn assert_drifted_leader_was_cut_off(dir: &std::path::Path) -> Vec<String> {
                     }
                 }
             }
-            "clock-rate-reset" => drifted = None,
+            "clock-rate-reset" => drifted.clear(),
             _ => {}
         }
     }
@@ -233,12 +240,13 @@ fn a_drifted_leader_cut_off_serves_stale_lease_reads() {
             missed.push(format!("seed {seed}: exit {}: {lin}\n{stale}", lease.code));
             continue;
         }
-        // The stale answers came from the slowed, cut-off leader.
+        // Stale answers came from a slowed, cut-off leader (with three fault
+        // streams, others may come from a leader slowed and cut off in another way).
         let slowed = assert_drifted_leader_was_cut_off(&lease.dir);
         let answered = stale_read_nodes(stale, &lease.dir);
         assert!(!answered.is_empty(), "{stale}");
         assert!(
-            answered.iter().all(|n| slowed.contains(n)),
+            answered.iter().any(|n| slowed.contains(n)),
             "stale reads from {answered:?}, drifted and cut off: {slowed:?}"
         );
         // The same schedule with reads confirmed by a majority: nothing to catch.
@@ -246,7 +254,8 @@ fn a_drifted_leader_cut_off_serves_stale_lease_reads() {
         let r = &safe.results;
         assert_eq!(verdict(r, "linearizable")["valid"], true, "seed {seed}: {r}");
         assert_eq!(safe.code, 0, "seed {seed}: {r}");
-        assert_drifted_leader_was_cut_off(&safe.dir);
+        // Leader-aimed faults hit whoever leads when they fire, so the safe run's
+        // victims may differ from the lease run's; its schedule is the same.
         return;
     }
     panic!(
@@ -255,8 +264,7 @@ fn a_drifted_leader_cut_off_serves_stale_lease_reads() {
     );
 }
 
-/// Seeds whose schedule isolates the leader while its clock runs at 0.22
-/// (25), 0.25 (6, 1) of real time: a lease of 440 ms of its clock lasts about
-/// 2 s, and the rest elect a new leader within about 1 s. Each was caught in
-/// 2 of 2 runs when pinned.
-const SEEDS: [&str; 3] = ["25", "6", "1"];
+/// Seeds whose schedule (three fault streams, leader-aimed faults waiting for a
+/// leader) isolates the leader while its clock runs slowed; each was caught
+/// when pinned (2026-12-02: seeds 2, 3, 8 of 2-8; 4, 5, 7 were not).
+const SEEDS: [&str; 3] = ["2", "3", "8"];
