@@ -99,7 +99,10 @@ fn a_builtin_store_run_under_netns_partitions_heals_and_cleans_up() {
     let dir = std::fs::canonicalize(store.path().join("latest")).unwrap();
     let h = history(&dir);
     let oks = h.iter().filter(|o| o["type"] == "ok").count();
-    assert!(oks > 100, "only {oks} ok ops");
+    // Partitions and kills now overlap (two fault streams) and may take a
+    // majority out on 3 nodes, so a 6 s run sees tens to a few hundred ok ops;
+    // none would mean the clients never reached the nodes through the namespaces.
+    assert!(oks > 20, "only {oks} ok ops");
     assert!(h
         .iter()
         .any(|o| o["process"] == "nemesis" && o["f"] == "partition" && o["type"] == "info"));
