@@ -122,6 +122,51 @@ fn sentinel_failover_loses_acknowledged_writes() {
     assert!(!cluster.is_running("n1"));
 }
 
+/// The hazard of redis-rs issue #1252 against a real server: a write that times out on a paused
+/// (SIGSTOP) primary is `info` and names the primary; once it resumes, the server runs that
+/// write and answers it on the dropped connection, and the client's next ops get their own
+/// replies (a read answered by the late `+OK` would fail as "GET answered Okay").
+#[test]
+fn a_write_timing_out_on_a_paused_primary_is_info_and_never_answers_the_next_op() {
+    let _serial = serial!();
+    if !present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut def = TargetDef::load(&def_path()).unwrap();
+    def.nodes = 1;
+    def.clock_faults = false;
+    let cluster = RedisCluster::local(def, &def_path(), dir.path()).unwrap();
+    cluster.start_all().unwrap();
+    let op = |f: &str, v: Value| Op::new(OpType::Invoke, Process::Client(0), f, v);
+    let long = Duration::from_secs(5);
+    let mut c = cluster.client(RedisWorkload::Register, None);
+    let w = c.invoke(&op("write", json!(1)), long);
+    assert_eq!((w.ty, w.node.as_deref()), (OpType::Ok, Some("n1")), "{w:?}");
+
+    cluster.pause("n1").unwrap();
+    let t = Instant::now();
+    let w = c.invoke(&op("write", json!(2)), Duration::from_millis(300));
+    let took = t.elapsed();
+    cluster.resume("n1").unwrap();
+    assert_eq!((w.ty, w.node.as_deref()), (OpType::Info, Some("n1")), "{w:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the op outlived its timeout: {took:?}"
+    );
+    std::thread::sleep(Duration::from_millis(300)); // the late reply is sent by now
+
+    let r = c.invoke(&op("read", Value::Null), long);
+    assert_eq!(r.ty, OpType::Ok, "{r:?}");
+    // The info write may or may not have happened; either way the read saw a written value.
+    assert!(r.value == json!(1) || r.value == json!(2), "{r:?}");
+    let w = c.invoke(&op("write", json!(3)), long);
+    assert_eq!(w.ty, OpType::Ok, "{w:?}");
+    let r = c.invoke(&op("read", Value::Null), long);
+    assert_eq!((r.ty, &r.value), (OpType::Ok, &json!(3)), "{r:?}");
+    cluster.teardown();
+}
+
 fn faketime_present() -> bool {
     let ok = Path::new(faultline::system::faketime::FAKETIME_LIB).is_file();
     if !ok {

@@ -11,12 +11,20 @@
 //! `read` = SMEMBERS. Values are stored as their JSON text.
 //! Outcomes: connect errors and error replies (`READONLY`, `NOREPLICAS`, ...) are `fail`
 //! (Redis rejects before executing); a timeout or a lost connection after sending is `info`
-//! (reads: `fail`).
+//! (reads: `fail`). Any error short of a complete reply drops the connection (see [`super::conn`]).
+//!
+//! Why not `redis::sentinel`: its sync lookup (`Sentinel::master_for`, `SentinelClient`, redis
+//! 1.8) connects to Sentinels and runs `ROLE` on the named primary with no connect or read
+//! timeout, and offers no way to set one. With a Sentinel or the named primary paused (SIGSTOP,
+//! the kernel still accepts the connection) it blocks for the whole pause, far past the op's
+//! timeout; under a partition, for the kernel's TCP retries. So the lookup below is ours, over
+//! the crate's connections, every step bounded by the op's deadline.
 
-use super::resp::{Conn, Reply};
+use super::conn::{server_error_text, text, Conn};
 use crate::client::{Client, Completion};
 use crate::history::Op;
 use crate::system::external::{cas_args, Outcome};
+use redis::Value as Reply;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -57,11 +65,17 @@ pub struct RedisClientConfig {
 pub struct RedisClient {
     cfg: RedisClientConfig,
     conn: Option<Conn>,
+    /// The node the current op's last command went to, kept when its connection is dropped.
+    sent_to: Option<String>,
 }
 
 impl RedisClient {
     pub fn new(cfg: RedisClientConfig) -> RedisClient {
-        RedisClient { cfg, conn: None }
+        RedisClient {
+            cfg,
+            conn: None,
+            sent_to: None,
+        }
     }
 
     /// The node the client is connected to, if any.
@@ -90,9 +104,9 @@ impl RedisClient {
                 )
             });
             match r {
-                Ok(Reply::Array(Some(a))) if a.len() == 2 => {
-                    let ip = a[0].as_text().unwrap_or_default();
-                    let port = a[1].as_text().unwrap_or_default();
+                Ok(Reply::Array(a)) if a.len() == 2 => {
+                    let ip = text(&a[0]).unwrap_or_default();
+                    let port = text(&a[1]).unwrap_or_default();
                     match format!("{ip}:{port}").parse() {
                         Ok(addr) => return Ok(addr),
                         Err(_) => why.push(format!("{s}: bad address {ip}:{port}")),
@@ -105,15 +119,14 @@ impl RedisClient {
         Err(format!("no Sentinel named a primary: {}", why.join("; ")))
     }
 
-    fn ensure_conn(&mut self, deadline: Instant) -> Result<&mut Conn, Outcome> {
+    fn ensure_conn(&mut self, deadline: Instant) -> Result<(), Outcome> {
         if self.conn.is_none() {
             let addr = self.primary_addr(deadline).map_err(Outcome::Fail)?;
             let left = deadline.saturating_duration_since(Instant::now());
             let mut c = Conn::connect(addr, left).map_err(|e| Outcome::Fail(e.to_string()))?;
             // ROLE changes nothing; any error here is still a definite failure of the op.
             match c.cmd(&["ROLE"], deadline) {
-                Ok(Reply::Array(Some(a)))
-                    if a.first().and_then(Reply::as_text).as_deref() == Some("master") => {}
+                Ok(Reply::Array(a)) if a.first().and_then(text).as_deref() == Some("master") => {}
                 Ok(r) => {
                     return Err(Outcome::Fail(format!(
                         "Sentinel named {addr} but it is not a primary: {r:?}"
@@ -123,14 +136,21 @@ impl RedisClient {
             }
             self.conn = Some(c);
         }
-        Ok(self.conn.as_mut().expect("set above"))
+        Ok(())
     }
 
     /// Runs one command on the primary. `mutating` decides whether a lost reply is `info`.
     fn run(&mut self, args: &[&[u8]], mutating: bool, deadline: Instant) -> Result<Reply, Outcome> {
-        let conn = self.ensure_conn(deadline)?;
-        match conn.call(args, deadline) {
-            Ok(Reply::Error(e)) => {
+        self.ensure_conn(deadline)?;
+        self.sent_to = self.node();
+        let conn = self.conn.as_mut().expect("ensured above");
+        let mut cmd = redis::Cmd::new();
+        for a in args {
+            cmd.arg(*a);
+        }
+        match conn.call(&cmd, deadline) {
+            Ok(Reply::ServerError(e)) => {
+                let e = server_error_text(&e);
                 if e.starts_with("READONLY") || e.starts_with("MASTERDOWN") || e.starts_with("LOADING") {
                     self.conn = None; // demoted or not ready: ask Sentinel next time
                 }
@@ -138,7 +158,7 @@ impl RedisClient {
             }
             Ok(r) => Ok(r),
             Err(e) => {
-                self.conn = None;
+                self.conn = None; // never reused: a late reply would answer the next op
                 if mutating {
                     Err(Outcome::Info(e.to_string()))
                 } else {
@@ -184,7 +204,7 @@ impl RedisClient {
             (RedisWorkload::Set, "read") => {
                 let key = self.key(op, "set");
                 match self.run(&[b"SMEMBERS", key.as_bytes()], false, deadline)? {
-                    Reply::Array(Some(items)) => {
+                    Reply::Array(items) => {
                         let mut elems: Vec<Value> = items.iter().map(parse_value).collect();
                         elems.sort_by(|a, b| match (a.as_i64(), b.as_i64()) {
                             (Some(x), Some(y)) => x.cmp(&y),
@@ -198,8 +218,8 @@ impl RedisClient {
             (_, "read") => {
                 let key = self.key(op, "r");
                 match self.run(&[b"GET", key.as_bytes()], false, deadline)? {
-                    Reply::Bulk(None) => Ok(Value::Null),
-                    r @ Reply::Bulk(Some(_)) => Ok(parse_value(&r)),
+                    Reply::Nil => Ok(Value::Null),
+                    r @ Reply::BulkString(_) => Ok(parse_value(&r)),
                     r => Err(Outcome::Fail(format!("GET answered {r:?}"))),
                 }
             }
@@ -243,7 +263,7 @@ impl RedisClient {
 }
 
 fn parse_value(r: &Reply) -> Value {
-    let t = r.as_text().unwrap_or_default();
+    let t = text(r).unwrap_or_default();
     serde_json::from_str(&t).unwrap_or(Value::String(t))
 }
 
@@ -252,12 +272,134 @@ impl Client for RedisClient {
         let deadline = Instant::now() + timeout;
         // Name the node before the op: a failed op drops the connection.
         let before = self.node();
+        self.sent_to = None;
         let r = self.apply(op, deadline);
-        let node = self.node().or(before);
+        let node = self.sent_to.take().or_else(|| self.node()).or(before);
         let c = Outcome::complete(op, r);
         match node {
             Some(n) => c.on(n),
             None => c,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::{self, now, Answer, Fake};
+    use super::*;
+    use crate::history::{OpType, Process};
+    use serde_json::json;
+
+    const ROLE_MASTER: &[u8] = b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n";
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// A primary answering `ROLE` as a master and everything else by `answer`, its Sentinel,
+    /// and a register client following them.
+    fn setup(answer: impl Fn(&str, usize) -> Answer + Send + Sync + 'static) -> (Fake, Fake, RedisClient) {
+        let primary = Fake::start(move |cmd, n| {
+            if cmd.contains("ROLE") {
+                now(ROLE_MASTER)
+            } else {
+                answer(cmd, n)
+            }
+        });
+        let sentinel = fake::sentinel(primary.addr);
+        let c = RedisClient::new(RedisClientConfig {
+            workload: RedisWorkload::Register,
+            sentinels: vec![sentinel.addr],
+            master: "fl".into(),
+            wait: None,
+            prefix: "t/".into(),
+            names: [(primary.addr, "n1".to_string())].into(),
+        });
+        (primary, sentinel, c)
+    }
+
+    fn op(f: &str, value: Value) -> Op {
+        Op::new(OpType::Invoke, Process::Client(0), f, value)
+    }
+
+    /// The hazard of redis-rs issue #1252: a timed-out command's late reply must never be read
+    /// as the next command's. The write is `info`, its connection is dropped, and the read
+    /// that follows gets its own reply on a new connection.
+    #[test]
+    fn a_timed_out_write_is_info_and_the_next_op_gets_its_own_reply() {
+        let (primary, _s, mut c) = setup(|cmd, conn| {
+            if cmd.contains("SET") && conn == 1 {
+                (Duration::from_millis(500), Some(b"+OK\r\n".to_vec()))
+            } else if cmd.contains("GET") {
+                now(b"$1\r\n7\r\n")
+            } else {
+                now(b"+OK\r\n")
+            }
+        });
+        let w = c.invoke(&op("write", json!(5)), Duration::from_millis(200));
+        assert_eq!((w.ty, w.node.as_deref()), (OpType::Info, Some("n1")), "{w:?}");
+        std::thread::sleep(Duration::from_millis(500)); // the late +OK is sent by now
+        let r = c.invoke(&op("read", Value::Null), SECOND);
+        assert_eq!((r.ty, &r.value), (OpType::Ok, &json!(7)), "{r:?}");
+        assert_eq!(primary.accepted(), 2, "the timed-out connection was reused");
+        let w = c.invoke(&op("write", json!(8)), SECOND);
+        assert_eq!(w.ty, OpType::Ok, "{w:?}");
+        assert_eq!(primary.accepted(), 2, "a healthy connection is kept");
+    }
+
+    #[test]
+    fn a_timed_out_read_is_fail() {
+        let (_p, _s, mut c) = setup(|_, _| (Duration::from_millis(500), Some(b"$-1\r\n".to_vec())));
+        let r = c.invoke(&op("read", Value::Null), Duration::from_millis(200));
+        assert_eq!(r.ty, OpType::Fail, "{r:?}");
+    }
+
+    #[test]
+    fn a_connection_lost_after_a_write_is_sent_is_info() {
+        let (_p, _s, mut c) = setup(|_, _| (Duration::ZERO, None));
+        let w = c.invoke(&op("write", json!(1)), SECOND);
+        assert_eq!(w.ty, OpType::Info, "{w:?}");
+    }
+
+    /// Error replies are definite failures; READONLY (demoted) also sends the client back to
+    /// Sentinel, other errors keep the connection.
+    #[test]
+    fn error_replies_are_fail_and_readonly_drops_the_connection() {
+        let (primary, sentinel, mut c) = setup(|cmd, _| {
+            if cmd.contains("\"ro\"") {
+                now(b"-READONLY You can't write against a read only replica.\r\n")
+            } else {
+                now(b"-NOREPLICAS Not enough good replicas to write.\r\n")
+            }
+        });
+        let w = c.invoke(&op("write", json!("nr")), SECOND);
+        assert_eq!(w.ty, OpType::Fail, "{w:?}");
+        assert!(
+            w.error.as_deref().unwrap_or("").starts_with("NOREPLICAS"),
+            "{w:?}"
+        );
+        let w = c.invoke(&op("write", json!("ro")), SECOND);
+        assert_eq!(w.ty, OpType::Fail, "{w:?}");
+        assert_eq!((primary.accepted(), sentinel.accepted()), (1, 1));
+        let _ = c.invoke(&op("write", json!("nr")), SECOND);
+        assert_eq!((primary.accepted(), sentinel.accepted()), (2, 2));
+    }
+
+    #[test]
+    fn an_unreachable_primary_or_sentinel_is_fail() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let sentinel = fake::sentinel(closed);
+        for sentinels in [vec![sentinel.addr], vec![closed]] {
+            let mut c = RedisClient::new(RedisClientConfig {
+                workload: RedisWorkload::Set,
+                sentinels,
+                master: "fl".into(),
+                wait: None,
+                prefix: "t/".into(),
+                names: BTreeMap::new(),
+            });
+            let w = c.invoke(&op("add", json!(1)), SECOND);
+            assert_eq!(w.ty, OpType::Fail, "{w:?}");
         }
     }
 }

@@ -9,9 +9,9 @@
 //!
 //! Invariant: a failed [`Cluster::start_all`] leaves nothing running; drop kills the rest.
 
+use super::conn::{text, Conn};
 use super::events::{EventJournal, Skews, Sources, EVENTS_FILE};
 use super::logparse::TimeBase;
-use super::resp::{Conn, Reply};
 use super::{RedisClient, RedisClientConfig, RedisWorkload};
 use crate::system::external::{
     spec_fields, wait_until, Cluster, ExternalError, NodeSpec, NodeVars, Retry, System, TargetDef,
@@ -136,20 +136,16 @@ impl System for Redis {
     fn healthy(c: &RedisCluster, node: &str, timeout: Duration) -> Result<(), String> {
         let s = c.spec(node).map_err(|e| e.to_string())?;
         let deadline = Instant::now() + timeout;
-        let mut rc = Conn::connect(s.redis_dial, timeout).map_err(|e| e.to_string())?;
-        let info = rc
-            .cmd(&["INFO", "replication"], deadline)
-            .map_err(|e| e.to_string())?;
-        let info = info.as_text().unwrap_or_default();
+        let info = Conn::once(s.redis_dial, &["INFO", "replication"], timeout).map_err(|e| e.to_string())?;
+        let info = text(&info).unwrap_or_default();
         if info.contains("role:slave") && !info.contains("master_link_status:up") {
             return Err(format!("replica {node} not linked to its primary yet"));
         }
-        let mut sc = Conn::connect(s.sentinel_dial, timeout).map_err(|e| format!("sentinel: {e}"))?;
-        let m = sc
-            .cmd(&["SENTINEL", "master", &c.sys.master], deadline)
-            .map_err(|e| e.to_string())?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let m = Conn::once(s.sentinel_dial, &["SENTINEL", "master", &c.sys.master], left)
+            .map_err(|e| format!("sentinel: {e}"))?;
         let fields = match m {
-            Reply::Array(Some(a)) => a.iter().filter_map(Reply::as_text).collect::<Vec<_>>(),
+            redis::Value::Array(a) => a.iter().filter_map(text).collect::<Vec<_>>(),
             other => return Err(format!("sentinel of {node}: {other:?}")),
         };
         let get = |k: &str| {
@@ -326,15 +322,8 @@ impl Cluster<Redis> {
     /// The node's replication role as it says itself (`master`, `slave`), by `ROLE`.
     pub fn role(&self, node: &str, timeout: Duration) -> Result<String, String> {
         let s = self.spec(node).map_err(|e| e.to_string())?;
-        let mut c = Conn::connect(s.redis_dial, timeout).map_err(|e| e.to_string())?;
-        match c
-            .cmd(&["ROLE"], Instant::now() + timeout)
-            .map_err(|e| e.to_string())?
-        {
-            Reply::Array(Some(a)) => a
-                .first()
-                .and_then(Reply::as_text)
-                .ok_or_else(|| "empty ROLE".into()),
+        match Conn::once(s.redis_dial, &["ROLE"], timeout).map_err(|e| e.to_string())? {
+            redis::Value::Array(a) => a.first().and_then(text).ok_or_else(|| "empty ROLE".into()),
             other => Err(format!("ROLE answered {other:?}")),
         }
     }
@@ -342,13 +331,9 @@ impl Cluster<Redis> {
     /// The node's clock as its server reports it (`TIME`), microseconds since the epoch.
     pub fn server_time_us(&self, node: &str, timeout: Duration) -> Result<i64, String> {
         let s = self.spec(node).map_err(|e| e.to_string())?;
-        let mut c = Conn::connect(s.redis_dial, timeout).map_err(|e| e.to_string())?;
-        match c
-            .cmd(&["TIME"], Instant::now() + timeout)
-            .map_err(|e| e.to_string())?
-        {
-            Reply::Array(Some(a)) if a.len() == 2 => {
-                let n = |r: &Reply| r.as_text().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
+        match Conn::once(s.redis_dial, &["TIME"], timeout).map_err(|e| e.to_string())? {
+            redis::Value::Array(a) if a.len() == 2 => {
+                let n = |r: &redis::Value| text(r).and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
                 Ok(n(&a[0]) * 1_000_000 + n(&a[1]))
             }
             other => Err(format!("TIME answered {other:?}")),
