@@ -151,25 +151,7 @@ impl<'a> Nemesis<'a> {
         match action {
             Action::Partition {
                 shape: sh, cut, seed, ..
-            } => {
-                let leader = if *sh == crate::net::Shape::Leader {
-                    self.leader()
-                } else {
-                    String::new()
-                };
-                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                let g = shape::grudge(*sh, *cut, &self.nodes, &leader, &mut rng);
-                self.partitioned = true;
-                self.net.partition(&g).map_err(|x| e(&x))?;
-                let hit: Vec<String> =
-                    g.0.iter()
-                        .filter(|(_, s)| !s.is_empty())
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                let mut extra = Map::new();
-                extra.insert("grudge".into(), g.to_json());
-                outcome(&hit, Map::new(), extra)
-            }
+            } => self.partition(*sh, *cut, *seed),
             Action::Heal => {
                 self.net.heal().map_err(|x| e(&x))?;
                 self.partitioned = false;
@@ -232,47 +214,8 @@ impl<'a> Nemesis<'a> {
                 period_ms,
                 duration_ms,
                 ..
-            } => {
-                let vs = self.resolve(victims);
-                let vs: Vec<String> = vs.into_iter().filter(|v| !self.unreachable(v)).collect();
-                self.skewed.extend(vs.iter().cloned());
-                let end = Instant::now() + Duration::from_millis(*duration_ms);
-                let mut flips = 0u32;
-                let mut hit = BTreeSet::new();
-                let mut errors = Map::new();
-                while Instant::now() < end || flips == 0 {
-                    let off = if flips % 2 == 0 { *ms } else { 0 };
-                    for v in &vs {
-                        match self.target.set_clock_offset(v, off) {
-                            Ok(()) => {
-                                hit.insert(v.clone());
-                            }
-                            Err(x) => {
-                                errors.insert(v.clone(), json!(x.to_string()));
-                            }
-                        }
-                    }
-                    flips += 1;
-                    std::thread::sleep(Duration::from_millis((*period_ms).max(1)));
-                }
-                let hit: Vec<String> = hit.into_iter().collect();
-                let extra =
-                    Map::from_iter([("ms".to_string(), json!(ms)), ("flips".to_string(), json!(flips))]);
-                outcome(&hit, errors, extra)
-            }
-            Action::ClockReset => {
-                // A node that could not be reset (paused) stays listed, so the
-                // next reset or `heal_all` (after its resume) tries again.
-                let vs: Vec<String> = std::mem::take(&mut self.skewed).into_iter().collect();
-                let mut first_err = None;
-                for v in &vs {
-                    if let Err(x) = self.target.set_clock_offset(v, 0) {
-                        first_err.get_or_insert(format!("{v}: {x}"));
-                        self.skewed.insert(v.clone());
-                    }
-                }
-                first_err.map_or(Ok(json!(vs)), Err)
-            }
+            } => self.strobe(victims, *ms, *period_ms, *duration_ms),
+            Action::ClockReset => self.reset_clocks(false),
             Action::ClockDrift {
                 victims, permille, ..
             } => {
@@ -290,18 +233,95 @@ impl<'a> Nemesis<'a> {
                 self.packets = false;
                 Ok(json!("healed"))
             }
-            Action::ClockRateReset => {
-                let vs: Vec<String> = std::mem::take(&mut self.drifted).into_iter().collect();
-                let mut first_err = None;
-                for v in &vs {
-                    if let Err(x) = self.target.set_clock_rate(v, 1.0) {
-                        first_err.get_or_insert(format!("{v}: {x}"));
-                        self.drifted.insert(v.clone());
+            Action::ClockRateReset => self.reset_clocks(true),
+        }
+    }
+
+    /// Cuts the links of one partition shape (drawn from `seed`).
+    fn partition(&mut self, sh: crate::net::Shape, cut: crate::net::Cut, seed: u64) -> Result<Value, String> {
+        let leader = if sh == crate::net::Shape::Leader {
+            self.leader()
+        } else {
+            String::new()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let g = shape::grudge(sh, cut, &self.nodes, &leader, &mut rng);
+        self.partitioned = true;
+        self.net.partition(&g).map_err(|x| x.to_string())?;
+        let hit: Vec<String> =
+            g.0.iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(k, _)| k.clone())
+                .collect();
+        let mut extra = Map::new();
+        extra.insert("grudge".into(), g.to_json());
+        outcome(&hit, Map::new(), extra)
+    }
+
+    /// Flips the victims' clocks between +`ms` and 0 every `period_ms` for
+    /// `duration_ms` (at least one flip).
+    fn strobe(
+        &mut self,
+        victims: &Victims,
+        ms: i64,
+        period_ms: u64,
+        duration_ms: u64,
+    ) -> Result<Value, String> {
+        let vs = self.resolve(victims);
+        let vs: Vec<String> = vs.into_iter().filter(|v| !self.unreachable(v)).collect();
+        self.skewed.extend(vs.iter().cloned());
+        let end = Instant::now() + Duration::from_millis(duration_ms);
+        let mut flips = 0u32;
+        let mut hit = BTreeSet::new();
+        let mut errors = Map::new();
+        while Instant::now() < end || flips == 0 {
+            let off = if flips % 2 == 0 { ms } else { 0 };
+            for v in &vs {
+                match self.target.set_clock_offset(v, off) {
+                    Ok(()) => {
+                        hit.insert(v.clone());
+                    }
+                    Err(x) => {
+                        errors.insert(v.clone(), json!(x.to_string()));
                     }
                 }
-                first_err.map_or(Ok(json!(vs)), Err)
+            }
+            flips += 1;
+            std::thread::sleep(Duration::from_millis(period_ms.max(1)));
+        }
+        let hit: Vec<String> = hit.into_iter().collect();
+        let extra = Map::from_iter([("ms".to_string(), json!(ms)), ("flips".to_string(), json!(flips))]);
+        outcome(&hit, errors, extra)
+    }
+
+    /// Puts every skewed (or, with `rates`, drifted) clock back to real time.
+    /// A node that could not be reset (paused) stays listed, so the next
+    /// reset or `heal_all` (after its resume) tries again.
+    fn reset_clocks(&mut self, rates: bool) -> Result<Value, String> {
+        let listed = if rates {
+            &mut self.drifted
+        } else {
+            &mut self.skewed
+        };
+        let vs: Vec<String> = std::mem::take(listed).into_iter().collect();
+        let mut first_err = None;
+        for v in &vs {
+            let r = if rates {
+                self.target.set_clock_rate(v, 1.0)
+            } else {
+                self.target.set_clock_offset(v, 0)
+            };
+            if let Err(x) = r {
+                first_err.get_or_insert(format!("{v}: {x}"));
+                if rates {
+                    &mut self.drifted
+                } else {
+                    &mut self.skewed
+                }
+                .insert(v.clone());
             }
         }
+        first_err.map_or(Ok(json!(vs)), Err)
     }
 
     /// Puts packet faults on every link: every node is hit.
