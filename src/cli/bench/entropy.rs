@@ -21,20 +21,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         anyhow::bail!("--keys must be positive and --differing at most --keys");
     }
     let r = anti_entropy(a.keys, a.differing);
-    println!(
-        "anti-entropy: {} keys, {} differing: {} of {} bytes transferred ({:.4}%), {} messages, \
-         {} keys repaired, converged {}; exchange {:.1} ms (setup {:.1} s)",
-        r.keys,
-        r.differing,
-        r.transferred_bytes,
-        r.data_bytes,
-        100.0 * r.transferred_share(),
-        r.messages,
-        r.repaired_keys,
-        r.converged,
-        r.exchange.as_secs_f64() * 1e3,
-        r.setup.as_secs_f64()
-    );
+    println!("anti-entropy: {r}");
     println!(
         "{}",
         serde_json::json!({"keys": r.keys, "differing": r.differing, "data_bytes": r.data_bytes,
