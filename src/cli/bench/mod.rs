@@ -4,6 +4,7 @@
 mod check;
 mod checkers;
 mod elle;
+mod entropy;
 mod etcd;
 mod fuzz;
 mod measure;
@@ -30,6 +31,8 @@ pub enum What {
     Elle(elle::Args),
     /// Built-in store throughput and latency.
     Store(store::Args),
+    /// Leaderless anti-entropy: bytes and time of one Merkle exchange between two replicas.
+    AntiEntropy(entropy::Args),
     /// The same write load against a real etcd cluster on this machine (for comparison).
     Etcd(etcd::Args),
     /// Runner overhead: recorded vs unrecorded ops/s.
@@ -47,6 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         What::Checkers(a) => checkers::run(a),
         What::Elle(a) => elle::run(a),
         What::Store(a) => store::run(a),
+        What::AntiEntropy(a) => entropy::run(a),
         What::Etcd(a) => etcd::run(a),
         What::Runner(a) => runner::run(a),
         What::Report(a) => report::run(a),

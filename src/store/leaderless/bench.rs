@@ -38,6 +38,26 @@ impl AeReport {
     }
 }
 
+impl std::fmt::Display for AeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} keys, {} differing: {} of {} bytes transferred ({:.4}%), {} messages, \
+             {} keys repaired, converged {}; exchange {:.1} ms (setup {:.1} s)",
+            self.keys,
+            self.differing,
+            self.transferred_bytes,
+            self.data_bytes,
+            100.0 * self.transferred_share(),
+            self.messages,
+            self.repaired_keys,
+            self.converged,
+            self.exchange.as_secs_f64() * 1e3,
+            self.setup.as_secs_f64()
+        )
+    }
+}
+
 fn state(i: usize, version: u64) -> KeyState {
     KeyState::Lww(LwwRegister::new(
         1_700_000_000_000_000_000 + version,
@@ -174,17 +194,7 @@ mod tests {
     #[ignore]
     fn one_million_keys_differing_in_one_hundred() {
         let r = anti_entropy(1_000_000, 100);
-        println!(
-            "{} keys, {} differing: {} of {} bytes ({:.4}%), {} messages, exchange {:?}, setup {:?}",
-            r.keys,
-            r.differing,
-            r.transferred_bytes,
-            r.data_bytes,
-            100.0 * r.transferred_share(),
-            r.messages,
-            r.exchange,
-            r.setup
-        );
+        println!("{r}");
         assert!(
             r.converged && r.repaired_keys == 100 && r.transferred_share() < 0.01,
             "{r:?}"

@@ -144,8 +144,11 @@ pub struct Core {
     out: Vec<Action>,
     /// The admin status as of the last tick ([`protocol`]).
     shown: Status,
-    /// Peer messages sent since start.
+    /// Peer messages sent since start: requests and their replies alike.
     sent: u64,
+    /// The ring's shares for the status, computed once: the ring never changes.
+    ownership: BTreeMap<NodeId, f64>,
+    replicated_share: f64,
 }
 
 impl Core {
@@ -170,7 +173,11 @@ impl Core {
             }
         }
         let ae = Entropy::new(&cfg, store.ring(), now.mono_ns);
+        let ownership = store.ring().ownership();
+        let replicated_share = store.ring().replicated_share(&cfg.id, cfg.n);
         Core {
+            ownership,
+            replicated_share,
             store,
             health: Health::default(),
             now,
@@ -198,10 +205,9 @@ impl Core {
     }
 
     pub fn status(&mut self) -> Status {
-        let ring = self.store.ring();
         Status {
-            ownership: ring.ownership(),
-            replicated_share: ring.replicated_share(&self.cfg.id, self.cfg.n),
+            ownership: self.ownership.clone(),
+            replicated_share: self.replicated_share,
             keys: self.store.len(),
             hints_pending: self.store.hints_pending(),
             merkle_roots: self.store.roots(),
@@ -274,6 +280,7 @@ impl Core {
         self.next_id
     }
 
+    /// Every peer message leaves through here, so `sent` counts them all.
     fn send(&mut self, to: &str, msg: Msg) {
         self.sent += 1;
         self.out.push(Action::Send {

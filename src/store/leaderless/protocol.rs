@@ -4,15 +4,22 @@
 //! single-leader core.
 //!
 //! Durability: every `Persist` becomes one WAL append. Only messages that
-//! carry no state (`get`, `forward`, pings and the Merkle hash exchange) may
-//! leave before the batch that precedes them is synced; a `put-ack`, a
-//! coordinator's `put` (holding the dot it minted) and every state it ships
-//! wait for the sync. The admin status is the core's [`Status`] (ring
-//! ownership, hints pending, Merkle roots), refreshed on every tick because
-//! the Merkle roots are computed lazily.
+//! carry no state (`get`, `forward`, pings and the Merkle hash exchange) and
+//! a coordinator's last-write-wins `put` may leave before the batch that
+//! precedes them is synced; a `put-ack`, a coordinator's `put` under
+//! `siblings`/`crdt` (holding the dot it minted: minted again after a crash
+//! that lost it, one dot would name two updates) and every state it ships
+//! wait for the sync. A last-write-wins delta is stamped with the wall clock
+//! and node id, not with a durable counter, so its replicas may write it in
+//! parallel with the coordinator (as a Raft leader's appends leave before its
+//! own disk write), and the coordinator still counts its own copy only once
+//! it is durable. The admin status is the core's [`Status`] (ring ownership,
+//! hints pending, Merkle roots), refreshed on every tick because the Merkle
+//! roots are computed lazily.
 
 use super::types::{Action as LAction, Input as LInput, Now as LNow};
 use super::{Config, Core, Msg, Record, RequestOpts, Status};
+use crate::store::conflict::KeyState;
 use crate::store::seam::{
     Action, ActionOf, CoreConfig, Input, InputOf, Now, Protocol, ProtocolStatus, Role, StoredOf, Timers,
     Write,
@@ -127,6 +134,10 @@ impl Protocol for Core {
         matches!(
             msg,
             Msg::Get { .. }
+                | Msg::Put {
+                    state: KeyState::Lww(_),
+                    ..
+                }
                 | Msg::Forward { .. }
                 | Msg::Ping
                 | Msg::Pong
@@ -141,8 +152,11 @@ impl Protocol for Core {
         self.persist_issued
     }
 
-    /// A coordinator's copy must be durable before its `put`s leave, so
-    /// there is nothing to overlap with the sync: do it inline when idle.
+    /// Inline when idle: a replica's acknowledgement and a minted `put` wait
+    /// for the sync anyway, and a last-write-wins `put` has already left
+    /// (its replicas write in parallel), so the sync saves two thread
+    /// hand-offs on the commit path, which on a busy machine each cost a
+    /// wait for a core.
     fn sync_in_background(&self) -> bool {
         false
     }
@@ -238,5 +252,26 @@ mod tests {
             key: "k".into()
         }));
         assert!(Core::may_send_before_sync(&Msg::Ping));
+    }
+
+    /// A last-write-wins put carries no minted dot, so the replicas may
+    /// write it while the coordinator does; a minted one waits.
+    #[test]
+    fn only_a_last_write_wins_put_leaves_before_the_coordinators_sync() {
+        use crate::store::conflict::{originate, ConflictMode, Update};
+        let put = |mode| {
+            let update = Update::Put {
+                value: json!(1),
+                context: Default::default(),
+            };
+            Msg::Put {
+                id: 1,
+                key: "k".into(),
+                state: originate(mode, None, "n1", 5, update).expect("a delta"),
+                hint: None,
+            }
+        };
+        assert!(Core::may_send_before_sync(&put(ConflictMode::Lww)));
+        assert!(!Core::may_send_before_sync(&put(ConflictMode::Siblings)));
     }
 }

@@ -179,8 +179,10 @@ pub type AeLeaf = (u32, u32, Vec<(String, u64)>);
 
 /// Peer-to-peer messages. Request ids are the coordinator's (seeded with the
 /// driver's nonce, so replies to a previous incarnation match nothing).
+/// Externally tagged on the wire (`{"put":{...}}`): an internally tagged enum
+/// is decoded through a buffered copy of every message, on the hot path.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum Msg {
     /// Join `state` into `key`, make it durable, then acknowledge. `hint`:
     /// the home node this copy is held for (sloppy quorum).
@@ -301,10 +303,12 @@ pub enum Input {
 }
 
 /// What the driver must do. `Persist` must be durable (per the fsync policy)
-/// before any later `Send` leaves: a replica's acknowledgement follows its
-/// record, and a coordinator's copy (holding the dot it minted) is durable
-/// before the write reaches anyone else. Replies and events may leave at once:
-/// a coordinator counts its own copy only after `Input::Persisted`.
+/// before any later `Send` leaves, except the sends the seam lets go first
+/// (`Protocol::may_send_before_sync`: lookups, and a last-write-wins `put`):
+/// a replica's acknowledgement follows its record, and a coordinator's copy
+/// holding a dot it minted is durable before the write reaches anyone else.
+/// Replies and events may leave at once: a coordinator counts its own copy
+/// only after `Input::Persisted`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Send { to: NodeId, msg: Msg },

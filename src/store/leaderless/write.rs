@@ -152,10 +152,7 @@ impl Core {
                     state: delta.clone(),
                     hint: s.hint.clone(),
                 };
-                self.out.push(super::Action::Send {
-                    to: node.clone(),
-                    msg,
-                });
+                self.send(node, msg);
             }
         }
     }

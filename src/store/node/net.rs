@@ -30,9 +30,16 @@ struct ClientFrame<O> {
 }
 
 /// What travels between peers: the sender's id and one core message.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct PeerFrame<M> {
     from: String,
+    msg: M,
+}
+
+/// [`PeerFrame`] as the sender writes it, borrowing its id.
+#[derive(Serialize)]
+struct PeerFrameOut<'a, M> {
+    from: &'a str,
     msg: M,
 }
 
@@ -98,13 +105,7 @@ pub(super) fn spawn_peer<M: Serialize + Send + 'static>(
                 buf.clear();
                 let mut pending = Some(msg);
                 while let Some(msg) = pending.take() {
-                    let _ = frame::encode(
-                        &mut buf,
-                        &PeerFrame {
-                            from: me.clone(),
-                            msg,
-                        },
-                    );
+                    let _ = frame::encode(&mut buf, &PeerFrameOut { from: &me, msg });
                     if buf.len() < (1 << 20) {
                         pending = rx.try_recv().ok();
                     }

@@ -95,41 +95,61 @@ fn thread_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
         .collect()
 }
 
-/// The same clients as tasks on one current-thread runtime.
+/// The same clients as tasks on one current-thread runtime, each keeping
+/// `load.depth` requests outstanding on its connection (answers matched by id).
 fn event_loop_clients(load: Load) -> anyhow::Result<Vec<Tally>> {
-    use tokio::io::AsyncWriteExt;
     let rt = runtime()?;
     rt.block_on(async move {
         let tasks: Vec<_> = (0..load.clients)
             .map(|w| {
                 let load = load.clone();
-                tokio::spawn(async move {
-                    let mut gen = OpGen::new(load.seed, w, load.ratio);
-                    let mut tally = Tally::new()?;
-                    let s = tokio::net::TcpStream::connect(load.target(w)).await?;
-                    s.set_nodelay(true)?;
-                    let (rd, mut wr) = s.into_split();
-                    // Buffered: a response's length and body in one read, not two.
-                    let mut rd = tokio::io::BufReader::new(rd);
-                    let mut buf = Vec::new();
-                    while Instant::now() < load.until {
-                        let (read, op) = gen.next_op();
-                        let start = Instant::now();
-                        buf.clear();
-                        crate::store::frame::encode(&mut buf, &Request { id: gen.i, op })?;
-                        wr.write_all(&buf).await?;
-                        let body = crate::store::frame::read_frame_async(&mut rd)
-                            .await?
-                            .ok_or_else(|| anyhow::anyhow!("the leader closed a client connection"))?;
-                        let r: crate::store::ops::Response = crate::store::frame::decode(&body)?;
-                        tally.record(read, matches!(r.outcome, Outcome::Ok { .. }), start.elapsed())?;
-                    }
-                    anyhow::Ok(tally)
-                })
+                tokio::spawn(pipelined_client(load, w))
             })
             .collect();
         join_all(tasks).await
     })
+}
+
+/// Client `w`: one connection, `load.depth` requests outstanding (1: a
+/// closed loop, each request sent when the previous one is answered). Every
+/// answer frees a slot for the next request until `load.until`; requests
+/// still outstanding then are awaited and counted.
+async fn pipelined_client(load: Load, w: usize) -> anyhow::Result<Tally> {
+    use tokio::io::AsyncWriteExt;
+    let mut gen = OpGen::new(load.seed, w, load.ratio);
+    let mut tally = Tally::new()?;
+    let s = tokio::net::TcpStream::connect(load.target(w)).await?;
+    s.set_nodelay(true)?;
+    let (rd, mut wr) = s.into_split();
+    // Buffered: a response's length and body in one read, not two.
+    let mut rd = tokio::io::BufReader::new(rd);
+    let mut buf = Vec::new();
+    let mut open: std::collections::HashMap<u64, (bool, Instant)> = Default::default();
+    let mut free = load.depth.max(1);
+    loop {
+        buf.clear();
+        while free > 0 && Instant::now() < load.until {
+            let (read, op) = gen.next_op();
+            crate::store::frame::encode(&mut buf, &Request { id: gen.i, op })?;
+            open.insert(gen.i, (read, Instant::now()));
+            free -= 1;
+        }
+        if !buf.is_empty() {
+            wr.write_all(&buf).await?;
+        }
+        if open.is_empty() {
+            return Ok(tally);
+        }
+        let body = crate::store::frame::read_frame_async(&mut rd)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a node closed a client connection"))?;
+        let r: Response = crate::store::frame::decode(&body)?;
+        let (read, start) = open
+            .remove(&r.id)
+            .ok_or_else(|| anyhow::anyhow!("an answer to request {} that is not outstanding", r.id))?;
+        tally.record(read, matches!(r.outcome, Outcome::Ok { .. }), start.elapsed())?;
+        free += 1;
+    }
 }
 
 /// One client's results.
@@ -149,6 +169,8 @@ pub(super) struct Load {
     pub(super) seed: u64,
     pub(super) ratio: f64,
     pub(super) until: Instant,
+    /// Requests each client keeps outstanding (event loop, a connection each).
+    pub(super) depth: usize,
 }
 
 impl Load {
@@ -168,10 +190,15 @@ pub(super) enum Driver {
 }
 
 impl Driver {
-    pub(super) fn describe(&self, clients: usize) -> String {
+    pub(super) fn describe(&self, clients: usize, depth: usize) -> String {
         match self {
             Driver::Threads => "a thread each".into(),
-            Driver::EventLoop { conns } if *conns >= clients => "one event loop, a connection each".into(),
+            Driver::EventLoop { conns } if *conns >= clients && depth > 1 => {
+                format!("one event loop, a connection each, {depth} requests in flight per client")
+            }
+            Driver::EventLoop { conns } if *conns >= clients => {
+                "one event loop, a connection each, one request in flight per client".into()
+            }
             Driver::EventLoop { conns } => format!("one event loop, over {conns} shared connection(s)"),
         }
     }

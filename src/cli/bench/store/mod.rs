@@ -1,7 +1,10 @@
 //! `faultline bench store`: throughput and latency of a built-in store cluster
-//! on loopback (real node processes, blocking clients sending to the leader).
-//! Writes only by default; `--reads-ratio` mixes in reads of `--read-mode`
-//! (lease vs linearizable), each client drawing its mix from `--seed`.
+//! on loopback (real node processes; clients send to the leader, or to every
+//! node under `--topology leaderless`). Each client has one request in flight
+//! unless `--in-flight` says more (pipelined on its connection, answers
+//! matched by id); the output says which. Writes only by default;
+//! `--reads-ratio` mixes in reads of `--read-mode` (lease vs linearizable),
+//! each client drawing its mix from `--seed`.
 
 mod drivers;
 mod leaderless;
@@ -22,8 +25,9 @@ use std::time::{Duration, Instant};
 /// Arguments of `faultline bench store`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
+    /// Node processes (default: 3 single-leader, 5 leaderless).
+    #[arg(long)]
+    pub nodes: Option<usize>,
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
     #[arg(long, default_value_t = 10)]
@@ -52,6 +56,10 @@ pub struct Args {
     /// outstanding, as etcd's `benchmark --clients N --conns M` does.
     #[arg(long)]
     pub conns: Option<usize>,
+    /// Requests each client keeps outstanding on its connection (answers are matched
+    /// by id; 1 = a closed loop, one request at a time). Default 1.
+    #[arg(long, conflicts_with_all = ["conns", "thread_per_client"])]
+    pub in_flight: Option<usize>,
     /// The store's topology; leaderless clients spread over every node (any node
     /// coordinates) and the bench reports peer messages per op.
     #[arg(long, value_enum, default_value = "single-leader")]
@@ -60,6 +68,22 @@ pub struct Args {
     /// `--conflict lww` (under siblings each blind write would add a sibling).
     #[command(flatten)]
     pub leaderless: crate::cli::node::LeaderlessArgs,
+}
+
+impl Args {
+    /// The node count: `--nodes`, else the topology's default (the issue's
+    /// leaderless figure is for 5 nodes, N=3).
+    fn node_count(&self) -> usize {
+        self.nodes.unwrap_or(match self.topology {
+            Topology::Leaderless => 5,
+            Topology::SingleLeader => 3,
+        })
+    }
+
+    /// Requests each client keeps outstanding.
+    fn depth(&self) -> usize {
+        self.in_flight.unwrap_or(1)
+    }
 }
 
 struct Nodes(Vec<Child>);
@@ -89,17 +113,18 @@ struct Started {
     admin: Vec<SocketAddr>,
 }
 
-/// Starts `a.nodes` node processes on free loopback ports, data under `dir`.
+/// Starts `a.node_count()` node processes on free loopback ports, data under `dir`.
 fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
     let exe = std::env::current_exe().context("cannot find the faultline binary")?;
-    let ids: Vec<String> = (1..=a.nodes).map(|i| format!("n{i}")).collect();
-    let peer: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let client: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let admin: Vec<SocketAddr> = (0..a.nodes).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    let count = a.node_count();
+    let ids: Vec<String> = (1..=count).map(|i| format!("n{i}")).collect();
+    let peer: Vec<SocketAddr> = (0..count).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    let client: Vec<SocketAddr> = (0..count).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    let admin: Vec<SocketAddr> = (0..count).map(|_| free_addr()).collect::<Result<_, _>>()?;
     let cluster: Vec<String> = ids.iter().zip(&peer).map(|(i, p)| format!("{i}={p}")).collect();
     let mode_args = leaderless::node_args(a, &ids)?;
     let mut nodes = Nodes(Vec::new());
-    for i in 0..a.nodes {
+    for i in 0..count {
         let child = Command::new(&exe)
             .args(["node", "--id", &ids[i], "--cluster", &cluster.join(",")])
             .args([
@@ -165,8 +190,8 @@ struct Figures {
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
-    if a.nodes == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) {
-        bail!("--nodes, --clients, --conns and --secs must be positive");
+    if a.node_count() == 0 || a.clients == 0 || a.secs == 0 || a.conns == Some(0) || a.depth() == 0 {
+        bail!("--nodes, --clients, --conns, --in-flight and --secs must be positive");
     }
     if !(0.0..=1.0).contains(&a.reads_ratio) {
         bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
@@ -190,6 +215,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         seed: a.seed,
         ratio: a.reads_ratio,
         until,
+        depth: a.depth(),
     })?;
     let cpu_after = total_cpu(&pids(&started.nodes));
     let msgs = leaderless::messages_sent(&started.admin)
@@ -225,9 +251,9 @@ fn print_figures(a: &Args, driver: &Driver, f: &Figures) {
     println!(
         "store bench: {} {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         value_name(&a.topology),
-        a.nodes,
+        a.node_count(),
         a.clients,
-        driver.describe(a.clients),
+        driver.describe(a.clients, a.depth()),
         a.secs,
         value_name(&a.replication),
         value_name(&a.fsync),
@@ -242,7 +268,10 @@ fn print_figures(a: &Args, driver: &Driver, f: &Figures) {
     let ops = writes.len() + reads.len();
     let per_op = f.msgs.map(|m| m as f64 / ops.max(1) as f64);
     if let Some(p) = per_op {
-        println!("peer messages per op: {p:.2} ({} sent)", f.msgs.unwrap_or(0));
+        println!(
+            "peer messages per op: {p:.2} ({} sent: requests and their acknowledgements/replies)",
+            f.msgs.unwrap_or(0)
+        );
     }
     if let Some(l) = cpu_line(f.cpu, f.cpu_us_per_op, a.secs) {
         println!("{l}");
@@ -253,7 +282,7 @@ fn print_figures(a: &Args, driver: &Driver, f: &Figures) {
             "p99_ms": ms(writes, 0.99), "p999_ms": ms(writes, 0.999), "ok": writes.len(),
             "reads_per_sec": rate(reads), "read_p50_ms": ms(reads, 0.5),
             "read_p99_ms": ms(reads, 0.99), "reads_ok": reads.len(), "read_mode": value_name(&a.read_mode),
-            "errors": f.errors, "nodes": a.nodes, "clients": a.clients, "seed": a.seed,
+            "errors": f.errors, "nodes": a.node_count(), "clients": a.clients, "in_flight": a.depth(), "seed": a.seed,
             "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": f.cpu,
             "node_cpu_us_per_op": f.cpu_us_per_op, "topology": value_name(&a.topology),
             "messages_per_op": per_op})
