@@ -69,7 +69,7 @@ fn an_async_loss_shrinks_to_a_few_faults_and_ops_and_its_plan_replays() {
         .iter()
         .find(|v| v["checker"] == "set")
         .unwrap();
-    assert_eq!(set["valid"], "invalid", "{set}");
+    assert_eq!(set["valid"], false, "results.json: invalid is `false`: {set}");
     assert_eq!(set["anomalies"][0]["kind"], "lost", "{set}");
     assert_eq!(client_ops(&dir), ops);
     let h = history(&dir);
