@@ -8,4 +8,6 @@ mod support;
 
 mod sim {
     mod cli;
+    mod coverage;
+    mod shrink;
 }

@@ -10,6 +10,7 @@ mod kv;
 mod node;
 mod report;
 mod sim;
+mod sim_shrink;
 mod simtest;
 mod suite;
 mod test;

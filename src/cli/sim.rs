@@ -3,12 +3,19 @@
 use crate::checker::Validity;
 use crate::sim;
 
-/// Arguments of `faultline sim`: the seeds, then any flags of `faultline test`.
+/// Arguments of `faultline sim`: the seeds (or one seed to shrink), then any flags of `faultline test`.
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
     /// Seeds to simulate: `A..B` (A to B, both included) or a single seed.
-    #[arg(long, value_parser = parse_seeds)]
-    pub seeds: std::ops::RangeInclusive<u64>,
+    #[arg(long, value_parser = parse_seeds, required_unless_present = "shrink", conflicts_with = "shrink")]
+    pub seeds: Option<std::ops::RangeInclusive<u64>>,
+    /// Shrink this failing seed: fewer and shorter faults, fewer operations, while the same
+    /// checker still finds the same anomaly; writes the smallest case as a plan file.
+    #[arg(long, value_parser = super::args::seed)]
+    pub shrink: Option<u64>,
+    /// Where `--shrink` writes its plan (default `shrunk-<seed>.toml` in --store-dir).
+    #[arg(long, requires = "shrink")]
+    pub out: Option<std::path::PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -38,7 +45,7 @@ fn replay_prefix(args: &[String]) -> String {
         }
         let name = a.split('=').next().unwrap_or("");
         match name {
-            "--seeds" | "--seed" | "--threads" => skip = !a.contains('='),
+            "--seeds" | "--seed" | "--threads" | "--shrink" | "--out" => skip = !a.contains('='),
             "--sim" | "--check-determinism" => {}
             _ => out.push(quote(a)),
         }
@@ -60,7 +67,17 @@ fn quote(a: &str) -> String {
 pub fn sweep(a: SweepArgs, m: &clap::ArgMatches) -> anyhow::Result<i32> {
     let mut base = super::test::config(&a.test, m)?;
     base.simulated = true;
-    let (first, last) = (*a.seeds.start(), *a.seeds.end());
+    if let Some(seed) = a.shrink {
+        base.seed = seed;
+        return super::sim_shrink::shrink(&base, a.threads, a.out.as_deref());
+    }
+    if a.out.is_some() {
+        anyhow::bail!("--out: only `faultline sim --shrink SEED` writes a plan");
+    }
+    let Some(seeds) = a.seeds else {
+        anyhow::bail!("faultline sim: give --seeds A..B or --shrink SEED");
+    };
+    let (first, last) = (*seeds.start(), *seeds.end());
     let replay = replay_prefix(&std::env::args().collect::<Vec<_>>());
     let total = last - first + 1;
     let bar = indicatif::ProgressBar::new(total);
@@ -101,6 +118,14 @@ pub fn sweep(a: SweepArgs, m: &clap::ArgMatches) -> anyhow::Result<i32> {
         s.seeds_per_minute(),
         s.speedup()
     );
+    let cov = s.coverage();
+    println!(
+        "coverage (\"sometimes\" counters over {} seeds; count, and seeds reaching it):",
+        cov.runs()
+    );
+    for l in cov.lines() {
+        println!("  {l}");
+    }
     Ok(if inv > 0 {
         crate::exit::INVALID
     } else if err > 0 {

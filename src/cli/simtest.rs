@@ -15,6 +15,20 @@ pub fn run_one(cfg: &TestConfig) -> anyhow::Result<Validity> {
     for w in &r.warnings {
         eprintln!("  warning: {w}");
     }
+    let cov = &out.sim.coverage;
+    let reached: Vec<String> = crate::sim::coverage::COUNTERS
+        .iter()
+        .filter(|c| cov.get(c.0) > 0)
+        .map(|c| format!("{} {}", c.0, cov.get(c.0)))
+        .collect();
+    eprintln!(
+        "  coverage: {}",
+        if reached.is_empty() {
+            "nothing interesting reached".into()
+        } else {
+            reached.join(", ")
+        }
+    );
     let simulated = out.sim.end_ns as f64 / 1e9;
     eprintln!(
         "  {}; {} events, {} messages ({} dropped, {} duplicated), {} crashes ({} of a failed sync)",

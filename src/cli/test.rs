@@ -42,6 +42,9 @@ pub struct Args {
     #[arg(long, default_value_t = d().concurrency, allow_negative_numbers = true,
           value_parser = args::count(runner::config::MAX_CONCURRENCY))]
     pub concurrency: usize,
+    /// At most this many client operations, all clients together (default: until the time limit).
+    #[arg(long, allow_negative_numbers = true, value_parser = args::count(i64::MAX as usize))]
+    pub ops: Option<usize>,
     /// Seconds of client activity.
     #[arg(long, default_value_t = d().time_limit, allow_negative_numbers = true, value_parser = args::positive_secs)]
     pub time_limit: Secs,
@@ -168,6 +171,9 @@ fn flags_layer(a: &Args, m: &ArgMatches) -> anyhow::Result<Table> {
     }
     if given("concurrency") {
         put(&mut top, "concurrency", &a.concurrency)?;
+    }
+    if let Some(n) = a.ops {
+        put(&mut top, "ops", &(n as u64))?;
     }
     if given("rate") {
         put(&mut top, "rate", &a.rate)?;

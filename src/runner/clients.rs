@@ -18,10 +18,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The shared generator: one workload and one rng seeded from the test seed,
-/// so the sequence of ops handed out is fixed by the seed.
+/// so the sequence of ops handed out is fixed by the seed; at most `budget`
+/// ops (the test's `ops`) when one is set.
 pub struct Gen<'a> {
     wl: &'a mut dyn Workload,
     rng: ChaCha8Rng,
+    budget: Option<u64>,
 }
 
 impl<'a> Gen<'a> {
@@ -29,10 +31,20 @@ impl<'a> Gen<'a> {
         Gen {
             wl,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            budget: None,
         }
     }
-    pub fn next(&mut self, process: u64) -> Op {
-        self.wl.next_op(&mut self.rng, process)
+
+    pub fn with_budget(self, budget: Option<u64>) -> Gen<'a> {
+        Gen { budget, ..self }
+    }
+
+    /// The next op, or `None` once the budget is spent.
+    pub fn next(&mut self, process: u64) -> Option<Op> {
+        if let Some(b) = self.budget.as_mut() {
+            *b = b.checked_sub(1)?;
+        }
+        Some(self.wl.next_op(&mut self.rng, process))
     }
 }
 
@@ -89,7 +101,9 @@ pub fn client_loop(ctx: ClientCtx) {
         // is the generator's order, so a seed fixes that sequence.
         let inv = {
             let mut gen = ctx.gen.lock().unwrap_or_else(|e| e.into_inner());
-            let op = gen.next(process);
+            let Some(op) = gen.next(process) else {
+                return;
+            };
             ctx.rec.record(op)
         };
         if client.is_none() {

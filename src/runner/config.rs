@@ -72,6 +72,14 @@ pub struct TestConfig {
     /// Run in the deterministic simulator (`--sim`, `crate::sim`) instead of for real.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
+    /// The most client operations the client phase starts, all clients together (`ops`;
+    /// none: until the time limit). Shrunk plans (`faultline sim --shrink`) set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops: Option<u64>,
+    /// An explicit fault schedule (`[[faults]]`, see [`super::faults`]) instead of the one the
+    /// seed draws from `nemesis` and `nemesis_interval`. Shrunk plans set it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "super::faults")]
+    pub faults: Option<Vec<crate::nemesis::Step>>,
 }
 
 impl Default for TestConfig {
@@ -92,6 +100,8 @@ impl Default for TestConfig {
             store_dir: PathBuf::from("store"),
             system: SystemConfig::default(),
             simulated: false,
+            ops: None,
+            faults: None,
         }
     }
 }
@@ -136,6 +146,21 @@ impl TestConfig {
         // `kill:leader` reads as `kill-leader` in a directory name.
         let nemesis = self.nemesis.label().replace(':', "-");
         format!("{sim}{target}-{}-{nemesis}", self.workload)
+    }
+
+    /// The fault schedule of the client phase on `nodes` nodes: the explicit list if the
+    /// plan gives one, else the one the seed draws (`nemesis::plan`).
+    pub fn schedule(&self, nodes: usize) -> Vec<crate::nemesis::Step> {
+        match &self.faults {
+            Some(steps) => steps.clone(),
+            None => crate::nemesis::plan(
+                self.seed,
+                self.nemesis.faults(),
+                nodes,
+                self.nemesis_interval.duration(),
+                self.time_limit.duration(),
+            ),
+        }
     }
 
     /// Everything that can be refused before anything starts.
@@ -188,6 +213,17 @@ impl TestConfig {
         }
         crate::util::secs::millis(self.op_timeout_ms, 1)
             .map_err(|m| Invalid::new("--op-timeout-ms", "op_timeout_ms", m))?;
+        if self.ops == Some(0) {
+            return Err(Invalid::new(
+                "--ops",
+                "ops",
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        if let Some(steps) = &self.faults {
+            super::faults::check(steps, &self.nemesis, self.system.nodes)
+                .map_err(|m| Invalid::key("faults", m))?;
+        }
         crate::system::leaderless::check_workload(self.system.is_leaderless(), self.workload)?;
         self.system.validate()
     }

@@ -10,6 +10,7 @@ pub mod cleanup;
 pub mod clients;
 pub mod config;
 pub mod converge;
+pub mod faults;
 pub mod phases;
 pub mod plan;
 pub mod progress;

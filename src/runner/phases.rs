@@ -12,7 +12,6 @@ use super::{
     write_report_hook, write_results, Cluster, RunnerError, TestConfig, STOP,
 };
 use crate::history::NodeEvents;
-use crate::nemesis::plan;
 use crate::net::{Layout, NetBackend};
 use crate::report::RunResults;
 use crate::rundir::RunDir;
@@ -118,18 +117,12 @@ pub fn client_phase(
     prog: &Progress,
 ) -> ClientPhase {
     let limit = cfg.time_limit.duration();
-    let steps = plan(
-        cfg.seed,
-        cfg.nemesis.faults(),
-        nodes.len(),
-        cfg.nemesis_interval.duration(),
-        limit,
-    );
+    let steps = cfg.schedule(nodes.len());
     let t0 = Instant::now();
     let deadline = t0 + limit;
     let target: &dyn Target = &*cluster.target;
     let net: &dyn NetBackend = &*cluster.net;
-    let gen = std::sync::Mutex::new(clients::Gen::new(wl, cfg.seed));
+    let gen = std::sync::Mutex::new(clients::Gen::new(wl, cfg.seed).with_budget(cfg.ops));
     std::thread::scope(|s| {
         for i in 0..cfg.concurrency {
             let gen = &gen;

@@ -139,6 +139,24 @@ impl<P: SimProtocol> Sim<P> {
         client
     }
 
+    /// Whether some workload client has a write in flight (any request but a read).
+    pub(crate) fn write_pending(&self) -> bool {
+        self.clients.iter().any(|c| {
+            matches!(c.role, Role::Worker)
+                && c.pending
+                    .as_ref()
+                    .is_some_and(|p| !matches!(p.op, ClientOp::Read { .. }))
+        })
+    }
+
+    /// Whether `client`'s request in flight is a read.
+    pub(crate) fn reading(&self, client: usize) -> bool {
+        self.clients[client]
+            .pending
+            .as_ref()
+            .is_some_and(|p| matches!(p.op, ClientOp::Read { .. }))
+    }
+
     pub(crate) fn on_wake(&mut self, client: usize) {
         let c = &mut self.clients[client];
         if c.done || c.pending.is_some() {
@@ -146,9 +164,13 @@ impl<P: SimProtocol> Sim<P> {
         }
         let inv = match &mut c.role {
             Role::Worker => {
-                if self.now >= self.deadline {
+                let spent = self.budget.is_some_and(|b| b == 0);
+                if self.now >= self.deadline || spent {
                     c.done = true;
                     return;
+                }
+                if let Some(b) = self.budget.as_mut() {
+                    *b -= 1;
                 }
                 let process = c.process;
                 let op = self.wl.next_op(&mut self.gen_rng, process);

@@ -93,6 +93,12 @@ impl<R: Clone + Serialize, S: Clone + Serialize> SimDisk<R, S> {
         Some(last)
     }
 
+    /// Writes not yet durable (queued, buffered or under sync): what a crash now may lose.
+    pub fn unsynced(&self) -> usize {
+        let queued: usize = self.queued.iter().map(|q| q.1.len()).sum();
+        queued + self.buffered.len() + self.syncing.as_ref().map_or(0, |s| s.1.len())
+    }
+
     /// The node dies. Returns what the crash did to unsynced data, for the node's log.
     pub fn crash(&mut self, rng: &mut ChaCha8Rng, torn: f64) -> String {
         let lost_queued: usize = self.queued.drain(..).map(|q| q.1.len()).sum();

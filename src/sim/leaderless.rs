@@ -40,6 +40,18 @@ impl SimProtocol for Core {
             conflict: m.leaderless.conflict,
         })
     }
+
+    /// A read answered with more than one sibling: concurrent writes were kept apart.
+    fn reply_coverage(outcome: &Outcome) -> Option<&'static str> {
+        match outcome {
+            Outcome::Ok { value } => value
+                .get("values")
+                .and_then(Value::as_array)
+                .is_some_and(|v| v.len() > 1)
+                .then_some("siblings-read"),
+            _ => None,
+        }
+    }
 }
 
 /// How the leaderless client merges a read before its write.

@@ -19,6 +19,7 @@
 
 mod clients;
 mod converge;
+pub mod coverage;
 pub mod digest;
 pub mod disk;
 mod leaderless;
@@ -27,6 +28,7 @@ mod node;
 pub mod ops;
 pub mod protocol;
 mod run;
+pub mod shrink;
 pub mod sweep;
 pub mod world;
 
@@ -192,11 +194,15 @@ pub struct Sim<P: SimProtocol> {
     digest: Digest,
     nem: NemState,
     next_req: u64,
+    /// Client ops the client phase may still start (the test's `ops`; none: no limit).
+    budget: Option<u64>,
     /// Hash message contents into the digest too (slower).
     deep: bool,
     /// Clients stop starting ops at this time (end of the client phase).
     deadline: u64,
     stats: Stats,
+    /// The run's "sometimes" counters ([`coverage`]).
+    coverage: coverage::Coverage,
 }
 
 impl<P: SimProtocol> Sim<P> {

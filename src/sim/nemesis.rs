@@ -311,6 +311,9 @@ impl<P: SimProtocol> Sim<P> {
                 outcome(&hit, Map::new(), extra)
             }
             Action::Heal => {
+                if self.nem.partitioned && self.write_pending() {
+                    self.coverage.hit("heal-with-write-pending");
+                }
                 self.grudge = Grudge::default();
                 self.nem.partitioned = false;
                 self.digest.add(self.now, "heal");

@@ -155,6 +155,7 @@ impl<P: SimProtocol> Sim<P> {
             "fatal: WAL sync failed: Input/output error (os error 5) (simulated)",
         );
         self.stats.fsync_failures += 1;
+        self.coverage.hit("fsync-failure");
         self.end_process(i, "exited");
     }
 
@@ -165,6 +166,10 @@ impl<P: SimProtocol> Sim<P> {
         if n.state == State::Down {
             return;
         }
+        if n.disk.unsynced() > 0 {
+            self.coverage.hit("crash-lost-unsynced");
+        }
+        let n = &mut self.nodes[i];
         let lost = n.disk.crash(&mut self.rng, torn);
         n.line(self.now, &format!("{how}: {lost}"));
         n.state = State::Down;
@@ -285,11 +290,13 @@ impl<P: SimProtocol> Sim<P> {
             self.send_peer(i, &to, msg);
         }
         for e in ready.events {
+            self.cover_event(e.kind);
             self.digest.add(self.now, ("event", i, e.kind, e.term, e.index));
             self.nodes[i].event(self.now, e);
         }
         for (req, outcome) in ready.replies {
             if let Some((client, attempt)) = self.nodes[i].waiting.remove(&req) {
+                self.cover_reply(i, client, &outcome);
                 let at = self.now + self.client_delay();
                 self.schedule(
                     at,
@@ -411,6 +418,9 @@ impl<P: SimProtocol> Sim<P> {
             self.digest.add(self.now, ("msg", from, to, format!("{msg:?}")));
         } else {
             self.digest.add(self.now, ("msg", from, to));
+        }
+        if let Some(c) = P::message_coverage(&msg) {
+            self.coverage.hit(c);
         }
         let from = self.names[from].clone();
         self.deliver(to, Queued::Input(Input::Peer { from, msg }));

@@ -20,6 +20,17 @@ pub trait SimProtocol: Protocol {
 
     /// How its clients speak workload `info` under `modes` (its real client's mapping).
     fn ops(info: &WorkloadInfo, modes: &BuiltinModes) -> Box<dyn SimOps<Self::ClientOpts>>;
+
+    /// The coverage counter (see [`super::coverage`]) a peer message arriving at a live
+    /// node reaches, if any.
+    fn message_coverage(_msg: &Self::Msg) -> Option<&'static str> {
+        None
+    }
+
+    /// The coverage counter a client reply reaches, if any.
+    fn reply_coverage(_outcome: &crate::store::ops::Outcome) -> Option<&'static str> {
+        None
+    }
 }
 
 impl SimProtocol for Core {
@@ -37,5 +48,9 @@ impl SimProtocol for Core {
 
     fn ops(info: &WorkloadInfo, _modes: &BuiltinModes) -> Box<dyn SimOps<NoOpts>> {
         Box::new(OpMap::new(info.clone()))
+    }
+
+    fn message_coverage(msg: &crate::store::core::Message) -> Option<&'static str> {
+        matches!(msg, crate::store::core::Message::InstallSnapshot { .. }).then_some("snapshot-install")
     }
 }

@@ -45,6 +45,8 @@ pub struct Simulated {
     pub logs: Vec<(String, String)>,
     pub digest: Digest,
     pub stats: Stats,
+    /// How often the run reached each interesting state.
+    pub coverage: super::coverage::Coverage,
     /// The world the seed drew, in one line.
     pub world: String,
     /// Simulated length of the client phase and of the whole run, ns.
@@ -78,6 +80,18 @@ pub(crate) fn admitted(cfg: &TestConfig) -> Result<TestConfig, SimError> {
     };
     let (nemesis, _) = crate::nemesis::admit::admit_clocks(&cfg.nemesis, "builtin", clocks)
         .map_err(|e| SimError::Config(e.to_string()))?;
+    if let Some(steps) = &cfg.faults {
+        let packets = steps
+            .iter()
+            .any(|s| crate::runner::faults::kind_of(&s.action).is_some_and(|k| k.is_packet()));
+        let note = if packets && !clocks.packets {
+            " (delay and loss faults need --net proxy)"
+        } else {
+            ""
+        };
+        crate::runner::faults::check(steps, &nemesis, cfg.system.nodes)
+            .map_err(|e| SimError::Config(format!("faults: {e}{note}")))?;
+    }
     Ok(TestConfig {
         nemesis,
         ..cfg.clone()
@@ -133,9 +147,11 @@ pub(super) fn build<P: SimProtocol>(
         digest: Digest::new(deep),
         nem: NemState::default(),
         next_req: 0,
+        budget: cfg.ops,
         deep,
         deadline: u64::MAX,
         stats: Stats::default(),
+        coverage: Default::default(),
     })
 }
 
@@ -195,14 +211,7 @@ impl<P: SimProtocol> Sim<P> {
         let limit = cfg.time_limit.duration();
         self.deadline = t0 + limit.as_nanos() as u64;
         let n = self.nodes.len();
-        let steps = crate::nemesis::plan(
-            cfg.seed,
-            cfg.nemesis.faults(),
-            n,
-            cfg.nemesis_interval.duration(),
-            limit,
-        );
-        self.schedule_nemesis(t0, steps);
+        self.schedule_nemesis(t0, cfg.schedule(n));
         let timeout = cfg.op_timeout_ms * MS;
         let workers: Vec<usize> = (0..cfg.concurrency)
             .map(|i| {
@@ -274,6 +283,7 @@ impl<P: SimProtocol> Sim<P> {
             world: self.world.describe(),
             digest: self.digest,
             stats: self.stats,
+            coverage: self.coverage,
             client_phase_ns,
             end_ns: self.now,
         })

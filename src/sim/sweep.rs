@@ -5,8 +5,9 @@
 //! sweep covers calm and hostile worlds alike; a failing seed replays alone
 //! with `faultline test --sim --seed N` and the same flags.
 
+use super::coverage::Coverage;
 use super::{simulate, SimError};
-use crate::checker::Validity;
+use crate::checker::{Composed, Validity};
 use crate::runner::TestConfig;
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -21,6 +22,8 @@ pub struct SeedResult {
     pub anomaly: Option<String>,
     pub simulated_ns: u64,
     pub wall: Duration,
+    /// The run's "sometimes" counters (empty if it could not run).
+    pub coverage: Coverage,
 }
 
 impl SeedResult {
@@ -57,6 +60,28 @@ impl Sweep {
     pub fn errors(&self) -> usize {
         self.results.iter().filter(|r| r.valid.is_err()).count()
     }
+
+    /// The counters summed over every seed that ran.
+    pub fn coverage(&self) -> Coverage {
+        let mut sum = Coverage::default();
+        for r in self.results.iter().filter(|r| r.valid.is_ok()) {
+            sum.add_run(&r.coverage);
+        }
+        sum
+    }
+}
+
+/// The first checker that did not say valid: `checker: kind: summary`.
+pub fn anomaly_line(c: &Composed) -> Option<String> {
+    c.results.iter().find(|v| v.valid != Validity::Valid).map(|v| {
+        let kind = v.anomalies.first().map_or("", |a| a.kind.as_str());
+        format!(
+            "{}: {kind}{}{}",
+            v.checker,
+            if kind.is_empty() { "" } else { ": " },
+            v.summary
+        )
+    })
 }
 
 /// Simulates and checks `base` with seed `seed`.
@@ -64,23 +89,14 @@ pub fn one(base: &TestConfig, seed: u64) -> SeedResult {
     let started = Instant::now();
     let mut cfg = base.clone();
     cfg.seed = seed;
-    let run = || -> Result<(Validity, Option<String>, u64), SimError> {
+    let run = || -> Result<(Validity, Option<String>, u64, Coverage), SimError> {
         let s = simulate(&cfg, None, false)?;
         let c = s.check(&cfg)?;
-        let anomaly = c.results.iter().find(|v| v.valid != Validity::Valid).map(|v| {
-            let kind = v.anomalies.first().map_or("", |a| a.kind.as_str());
-            format!(
-                "{}: {kind}{}{}",
-                v.checker,
-                if kind.is_empty() { "" } else { ": " },
-                v.summary
-            )
-        });
-        Ok((c.valid, anomaly, s.end_ns))
+        Ok((c.valid, anomaly_line(&c), s.end_ns, s.coverage))
     };
-    let (valid, anomaly, simulated_ns) = match run() {
-        Ok((v, a, ns)) => (Ok(v), a, ns),
-        Err(e) => (Err(e.to_string()), None, 0),
+    let (valid, anomaly, simulated_ns, coverage) = match run() {
+        Ok((v, a, ns, cov)) => (Ok(v), a, ns, cov),
+        Err(e) => (Err(e.to_string()), None, 0, Coverage::default()),
     };
     SeedResult {
         seed,
@@ -88,6 +104,7 @@ pub fn one(base: &TestConfig, seed: u64) -> SeedResult {
         anomaly,
         simulated_ns,
         wall: started.elapsed(),
+        coverage,
     }
 }
 

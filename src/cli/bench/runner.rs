@@ -49,7 +49,9 @@ fn phase(target: &dyn Target, nodes: &[String], a: &Args, rec: Option<&Recorder>
                 let mut process = i as u64;
                 let mut client: Option<Box<dyn Client>> = None;
                 while Instant::now() < deadline {
-                    let op = gen.lock().unwrap_or_else(|e| e.into_inner()).next(process);
+                    let Some(op) = gen.lock().unwrap_or_else(|e| e.into_inner()).next(process) else {
+                        break; // no budget is set here: never
+                    };
                     let inv = match rec {
                         Some(r) => r.record(op),
                         None => op,
