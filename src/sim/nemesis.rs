@@ -290,26 +290,7 @@ impl<P: SimProtocol> Sim<P> {
     /// Applies one action; what the real nemesis would record (see `nemesis::exec`).
     pub(crate) fn apply(&mut self, action: &Action) -> Result<Value, String> {
         match action {
-            Action::Partition { shape, cut, seed, .. } => {
-                let names = self.names.clone();
-                let leader = if *shape == crate::net::Shape::Leader {
-                    names[self.leader()].clone()
-                } else {
-                    String::new()
-                };
-                let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-                let g = shape::grudge(*shape, *cut, &names, &leader, &mut rng);
-                self.nem.partitioned = true;
-                self.digest.add(self.now, ("partition", g.to_json().to_string()));
-                let hit: Vec<String> =
-                    g.0.iter()
-                        .filter(|(_, s)| !s.is_empty())
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                let extra = Map::from_iter([("grudge".to_string(), g.to_json())]);
-                self.grudge = g;
-                outcome(&hit, Map::new(), extra)
-            }
+            Action::Partition { shape, cut, seed, .. } => self.partition(*shape, *cut, *seed),
             Action::Heal => {
                 if self.nem.partitioned && self.write_pending() {
                     self.coverage.hit("heal-with-write-pending");
@@ -362,40 +343,11 @@ impl<P: SimProtocol> Sim<P> {
                 vs.iter().for_each(|&v| self.resume_node(v));
                 Ok(self.names_of(&vs))
             }
-            Action::ClockBump { victims, ms, .. } => {
-                let vs = self.resolve(victims);
-                let mut set = Map::new();
-                let out = self.each(
-                    &vs,
-                    Self::unreachable,
-                    |s, v| {
-                        let off = ms.get(set.len() % ms.len().max(1)).copied().unwrap_or(0);
-                        s.nem.skewed.insert(v);
-                        s.set_offset(v, off)?;
-                        set.insert(s.names[v].clone(), json!(off));
-                        Ok(())
-                    },
-                    Map::new(),
-                );
-                out.map(|mut o| {
-                    o["ms"] = Value::Object(set);
-                    o
-                })
-            }
+            Action::ClockBump { victims, ms, .. } => self.bump(victims, ms),
             Action::ClockStrobe { .. } => {
                 Err("a clock strobe runs through the event queue (on_nemesis), never at once".into())
             }
-            Action::ClockReset => {
-                let vs: Vec<usize> = std::mem::take(&mut self.nem.skewed).into_iter().collect();
-                let mut first_err = None;
-                for &v in &vs {
-                    if let Err(x) = self.set_offset(v, 0) {
-                        first_err.get_or_insert(format!("{}: {x}", self.names[v]));
-                        self.nem.skewed.insert(v);
-                    }
-                }
-                first_err.map_or(Ok(self.names_of(&vs)), Err)
-            }
+            Action::ClockReset => self.reset_clocks(false),
             Action::ClockDrift {
                 victims, permille, ..
             } => {
@@ -412,17 +364,7 @@ impl<P: SimProtocol> Sim<P> {
                     extra,
                 )
             }
-            Action::ClockRateReset => {
-                let vs: Vec<usize> = std::mem::take(&mut self.nem.drifted).into_iter().collect();
-                let mut first_err = None;
-                for &v in &vs {
-                    if let Err(x) = self.set_rate(v, 1.0) {
-                        first_err.get_or_insert(format!("{}: {x}", self.names[v]));
-                        self.nem.drifted.insert(v);
-                    }
-                }
-                first_err.map_or(Ok(self.names_of(&vs)), Err)
-            }
+            Action::ClockRateReset => self.reset_clocks(true),
             a @ (Action::Delay { .. } | Action::Loss { .. }) => self.packets(a.packets().unwrap_or_default()),
             Action::PacketHeal => {
                 self.nem.packets = Packets::default();
@@ -431,6 +373,84 @@ impl<P: SimProtocol> Sim<P> {
                 Ok(json!("healed"))
             }
         }
+    }
+
+    /// Each victim's clock jumps by its own entry of `ms` (cycled).
+    fn bump(&mut self, victims: &Victims, ms: &[i64]) -> Result<Value, String> {
+        let vs = self.resolve(victims);
+        let mut set = Map::new();
+        let out = self.each(
+            &vs,
+            Self::unreachable,
+            |s, v| {
+                let off = ms.get(set.len() % ms.len().max(1)).copied().unwrap_or(0);
+                s.nem.skewed.insert(v);
+                s.set_offset(v, off)?;
+                set.insert(s.names[v].clone(), json!(off));
+                Ok(())
+            },
+            Map::new(),
+        );
+        out.map(|mut o| {
+            o["ms"] = Value::Object(set);
+            o
+        })
+    }
+
+    /// Cuts the links of one partition shape (drawn from `seed`).
+    fn partition(
+        &mut self,
+        shape: crate::net::Shape,
+        cut: crate::net::Cut,
+        seed: u64,
+    ) -> Result<Value, String> {
+        let names = self.names.clone();
+        let leader = if shape == crate::net::Shape::Leader {
+            names[self.leader()].clone()
+        } else {
+            String::new()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let g = shape::grudge(shape, cut, &names, &leader, &mut rng);
+        self.nem.partitioned = true;
+        self.digest.add(self.now, ("partition", g.to_json().to_string()));
+        let hit: Vec<String> =
+            g.0.iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(k, _)| k.clone())
+                .collect();
+        let extra = Map::from_iter([("grudge".to_string(), g.to_json())]);
+        self.grudge = g;
+        outcome(&hit, Map::new(), extra)
+    }
+
+    /// Puts every skewed (or, with `rates`, drifted) clock back; a node that
+    /// could not be reset stays listed for the next reset (as `nemesis::exec`).
+    fn reset_clocks(&mut self, rates: bool) -> Result<Value, String> {
+        let listed = if rates {
+            &mut self.nem.drifted
+        } else {
+            &mut self.nem.skewed
+        };
+        let vs: Vec<usize> = std::mem::take(listed).into_iter().collect();
+        let mut first_err = None;
+        for &v in &vs {
+            let r = if rates {
+                self.set_rate(v, 1.0)
+            } else {
+                self.set_offset(v, 0)
+            };
+            if let Err(x) = r {
+                first_err.get_or_insert(format!("{}: {x}", self.names[v]));
+                if rates {
+                    &mut self.nem.drifted
+                } else {
+                    &mut self.nem.skewed
+                }
+                .insert(v);
+            }
+        }
+        first_err.map_or(Ok(self.names_of(&vs)), Err)
     }
 
     /// Packet faults on every link: every node is hit.
