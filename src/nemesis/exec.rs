@@ -275,7 +275,7 @@ impl<'a> Nemesis<'a> {
         let mut hit = BTreeSet::new();
         let mut errors = Map::new();
         while Instant::now() < end || flips == 0 {
-            let off = if flips % 2 == 0 { ms } else { 0 };
+            let off = if flips.is_multiple_of(2) { ms } else { 0 };
             for v in &vs {
                 match self.target.set_clock_offset(v, off) {
                     Ok(()) => {

@@ -192,7 +192,7 @@ impl<P: SimProtocol> Sim<P> {
             self.run_deferred();
             return;
         }
-        let off = if (total - left) % 2 == 0 { ms } else { 0 };
+        let off = if (total - left).is_multiple_of(2) { ms } else { 0 };
         let vs = self.nem.strobe.as_ref().map(|s| s.0.clone()).unwrap_or_default();
         for v in vs {
             let r = self.set_offset(v, off);

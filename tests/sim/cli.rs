@@ -63,7 +63,7 @@ fn only_the_builtin_store_is_simulated() {
 }
 
 #[test]
-fn check_determinism_runs_each_seed_twice() {
+fn check_determinism_runs_each_of_100_seeds_twice() {
     let _serial = serial!();
     let out = Command::new(bin())
         .args([
@@ -72,7 +72,7 @@ fn check_determinism_runs_each_seed_twice() {
             "--seed",
             "8",
             "--test-count",
-            "3",
+            "100",
             "--time-limit",
             "2",
         ])
@@ -80,7 +80,8 @@ fn check_determinism_runs_each_seed_twice() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches(": deterministic (").count(), 3, "{text}");
+    // The bar: the determinism check passes for 100 seeds in CI (about 4 s in release).
+    assert_eq!(text.matches(": deterministic (").count(), 100, "{text}");
 }
 
 #[test]

@@ -168,7 +168,7 @@ fn invocation(model: &str, kind: u8, v: u8, mix: Mix) -> (&'static str, Value) {
     let val = |x: u8| -> Value {
         match model {
             "kv" => json!(["a", "b", "c", "ab"][x as usize % 4]),
-            _ if mix.null_writes && x % mix.values == 0 => Value::Null,
+            _ if mix.null_writes && x.is_multiple_of(mix.values) => Value::Null,
             _ => json!(x % mix.values),
         }
     };

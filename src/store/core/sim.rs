@@ -179,7 +179,7 @@ impl Sim {
                     self.input(&to, Input::Peer { from, msg });
                 }
             }
-            if now % (5 * MS) == 0 {
+            if now.is_multiple_of(5 * MS) {
                 let ids: Vec<String> = self.nodes.keys().cloned().collect();
                 for id in ids {
                     let jitter_ns = self.rng.gen_range(0..150 * MS);

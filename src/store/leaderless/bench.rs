@@ -75,7 +75,7 @@ pub fn anti_entropy(keys: usize, differing: usize) -> AeReport {
     cfg.n = 2;
     cfg.anti_entropy_ms = 0;
     let stride = (keys / differing.max(1)).max(1);
-    let is_diff = |i: usize| differing > 0 && i % stride == 0 && i / stride < differing;
+    let is_diff = |i: usize| differing > 0 && i.is_multiple_of(stride) && i / stride < differing;
     let mut data_bytes = 0u64;
     let a_records: Vec<Record> = (0..keys)
         .map(|i| {

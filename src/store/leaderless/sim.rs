@@ -155,7 +155,7 @@ impl Sim {
                     self.input(&to, Input::Peer { from, msg });
                 }
             }
-            if now % (5 * MS) == 0 {
+            if now.is_multiple_of(5 * MS) {
                 for id in self.nodes.keys().cloned().collect::<Vec<_>>() {
                     self.input(&id, Input::Tick);
                 }
