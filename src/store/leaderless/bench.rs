@@ -188,10 +188,9 @@ mod tests {
         assert_eq!((r.messages, r.repaired_keys), (1, 0), "{r:?}");
     }
 
-    /// The figure: 1,000,000 keys differing in 100.
-    /// `cargo test --release --lib leaderless::bench -- --ignored --nocapture`
+    /// The figure: 1,000,000 keys differing in 100 (about 9 s in
+    /// release; `faultline bench anti-entropy` prints bytes and time).
     #[test]
-    #[ignore]
     fn one_million_keys_differing_in_one_hundred() {
         let r = anti_entropy(1_000_000, 100);
         println!("{r}");
