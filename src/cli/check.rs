@@ -135,6 +135,7 @@ pub fn run(mut args: Args) -> anyhow::Result<i32> {
         replay: None,
         net: None,
         coverage: Some(crate::report::coverage::of(h, &composed.results)),
+        shards: None,
         warnings,
     };
     // HTML-REPORT: `--html OUT` writes the self-contained page for this history.

@@ -9,6 +9,7 @@ mod convert;
 mod kv;
 mod node;
 mod report;
+mod router;
 mod sim;
 mod sim_shrink;
 mod simtest;
@@ -46,6 +47,8 @@ pub enum Command {
     Sim(sim::SweepArgs),
     /// Run one node of the built-in replicated store.
     Node(node::Args),
+    /// Run the router of a sharded built-in store (forwards requests to the owning group).
+    Router(router::Args),
     /// Talk to a built-in store cluster by hand.
     Kv(kv::Args),
     /// Remove every namespace, rule, proxy and node process faultline left behind.
@@ -86,6 +89,7 @@ pub fn main() -> i32 {
         Command::Report(a) => report::run(a),
         Command::Suite(a) => suite::run(a),
         Command::Node(a) => node::run(a),
+        Command::Router(a) => router::run(a),
         Command::Kv(a) => kv::run(a),
         Command::Cleanup(a) => cleanup::run(a),
         Command::Bench(a) => bench::run(a),

@@ -1,6 +1,7 @@
 //! `faultline test`'s flags for the built-in store's topology
 //! (`--topology leaderless --n --w --r --conflict --read-repair
-//! --anti-entropy-ms --sloppy-quorum`), as keys of the flags' plan layer.
+//! --anti-entropy-ms --sloppy-quorum`; `--shards --partitioner`), as keys of the flags'
+//! plan layer.
 
 use super::node::LeaderlessArgs;
 use crate::store::Topology;
@@ -16,6 +17,14 @@ pub struct TopologyArgs {
     /// The leaderless store's settings (as `faultline node` takes them).
     #[command(flatten)]
     pub leaderless: LeaderlessArgs,
+    /// Shard the built-in store: K single-leader groups of --nodes nodes each, behind a
+    /// router process (`faultline router`) that every client talks to.
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Which group owns a key (with --shards): hash (modulo K), consistent (ring with
+    /// virtual nodes), range (alphabetical key ranges: hot spots when keys are skewed).
+    #[arg(long, value_enum)]
+    pub partitioner: Option<crate::store::shard::PartitionerKind>,
 }
 
 impl TopologyArgs {
@@ -45,6 +54,12 @@ impl TopologyArgs {
         }
         if l.sloppy_quorum {
             target.insert("sloppy_quorum".into(), Value::Boolean(true));
+        }
+        if let Some(k) = self.shards {
+            target.insert("shards".into(), val("shards", &(k as u64))?);
+        }
+        if let Some(p) = &self.partitioner {
+            target.insert("partitioner".into(), val("partitioner", p)?);
         }
         Ok(())
     }

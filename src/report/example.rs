@@ -195,6 +195,7 @@ fn results_for(h: &History) -> RunResults {
         replay: Some("faultline test --replay store/builtin-register-partition/20260101T000000".into()),
         net: Some("proxy".into()),
         coverage: None,
+        shards: None,
         warnings: vec![],
     }
 }

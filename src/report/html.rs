@@ -74,6 +74,7 @@ pub fn render_with(history: &History, results: &RunResults, extras: &Extras) -> 
     });
     anomalies(&mut body, &ctx, results);
     super::coverage::section(&mut body, &super::coverage::of(history, &results.results));
+    super::shards::section(&mut body, results.shards.as_ref());
     plots(&mut body, &tl, &windows);
     nodes_and_config(&mut body, results, extras);
     let title = format!("faultline: {} ({})", results.name, results.valid);

@@ -117,6 +117,7 @@ mod tests {
             replay: None,
             net: None,
             coverage: None,
+            shards: None,
             warnings: vec![],
         };
         let x = for_run(&r);

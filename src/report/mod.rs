@@ -17,6 +17,7 @@ pub mod html;
 pub mod junit;
 mod model;
 pub mod results;
+mod shards;
 pub mod suite;
 mod svg;
 mod witness;

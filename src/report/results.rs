@@ -41,6 +41,9 @@ pub struct RunResults {
     /// placed during/after them (`report::coverage`). Absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::coverage::Coverage>,
+    /// A sharded store's ops per group (`--shards`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<crate::store::shard::ShardLoad>,
     /// Warnings (history reader, cleanup, ...), shown in the report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,

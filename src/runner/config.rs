@@ -221,7 +221,7 @@ impl TestConfig {
             ));
         }
         if let Some(steps) = &self.faults {
-            super::faults::check(steps, &self.nemesis, self.system.nodes)
+            super::faults::check(steps, &self.nemesis, self.system.node_names().len())
                 .map_err(|m| Invalid::key("faults", m))?;
         }
         crate::system::leaderless::check_workload(self.system.is_leaderless(), self.workload)?;

@@ -132,10 +132,6 @@ pub struct RunOutcome {
     pub results: RunResults,
 }
 
-fn node_names(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("n{i}")).collect()
-}
-
 /// Runs a nemesis-free thread placed in the client network; returns its value.
 fn placed<T: Send>(net: &dyn NetBackend, f: impl FnOnce() -> T + Send) -> Result<T, RunnerError> {
     std::thread::scope(|s| {
@@ -174,7 +170,7 @@ pub fn run(
     let dir = phases::open_run_dir(cfg, net_note, &prog)?;
     fault_notes.iter().for_each(|n| prog.line(n));
     let mut cluster = Cluster { target, net };
-    let nodes = node_names(cfg.system.nodes);
+    let nodes = cfg.system.node_names();
     let files = |id: &str| phases::NodeFiles {
         data_dir: dir.data_dir(id),
         log: dir.node_log(id),
@@ -237,6 +233,7 @@ pub fn results_of(
         replay: Some(format!("faultline test --replay {}", dir.path().display())),
         net: None,
         coverage: Some(crate::report::coverage::of(history, &composed.results)),
+        shards: None,
         warnings,
     }
 }

@@ -212,7 +212,9 @@ pub fn check_run(
         warnings.push(format!("history.jsonl write error: {e}"));
     }
     let composed = check(cfg, wl, &history, events);
-    results_of(cfg, composed, &history, dir, warnings)
+    let mut results = results_of(cfg, composed, &history, dir, warnings);
+    results.shards = crate::system::sharded::load(&cfg.system, &wl.info(), &history);
+    results
 }
 
 /// Save: report.html (with the node events the checkers saw), junit.xml (one test case

@@ -61,6 +61,11 @@ pub fn simulate(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<
     if cfg.system.kind != SystemKind::Builtin {
         return Err(SimError::Target(cfg.system.kind.label()));
     }
+    if cfg.system.builtin.shards.is_sharded() {
+        return Err(SimError::Config(
+            "--shards: the simulator does not run a sharded store (no router yet); run it for real".into(),
+        ));
+    }
     let cfg = &admitted(cfg)?;
     match cfg.system.builtin.topology {
         Topology::SingleLeader => simulate_with::<Core>(cfg, history, deep),

@@ -7,7 +7,9 @@
 //! leader), [`driver`] (the sans-IO node driver: batching, syncs, held sends,
 //! the node's clock), [`wal`] (durable log), [`frame`] (length-delimited
 //! framing), [`client`] and [`admin`] (blocking client libraries), [`node`]
-//! (the tokio process around the driver), [`topology`] (which core a node runs).
+//! (the tokio process around the driver), [`topology`] (which core a node runs),
+//! [`shard`] (partitioners and the routing table of a sharded store), [`router`]
+//! (the process that forwards clients' requests to the owning group).
 
 pub mod admin;
 pub mod client;
@@ -18,7 +20,9 @@ pub mod frame;
 pub mod leaderless;
 pub mod node;
 pub mod ops;
+pub mod router;
 pub mod seam;
+pub mod shard;
 pub mod topology;
 pub mod wal;
 

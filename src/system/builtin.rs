@@ -43,6 +43,8 @@ pub struct BuiltinModes {
     /// A leaderless key a plan or flag set while the topology is single-leader
     /// (refused by [`crate::system::SystemConfig::validate`], never ignored).
     pub leaderless_given: Option<&'static str>,
+    /// `--shards K`: K groups behind a router ([`crate::system::sharded`]).
+    pub shards: crate::system::sharded::ShardModes,
 }
 
 impl Default for BuiltinModes {
@@ -57,6 +59,7 @@ impl Default for BuiltinModes {
             topology: Topology::SingleLeader,
             leaderless: LeaderlessModes::default(),
             leaderless_given: None,
+            shards: Default::default(),
         }
     }
 }
@@ -316,6 +319,22 @@ impl Target for Builtin {
         self.sup.kill_all();
         Ok(())
     }
+}
+
+/// A client of the single-leader store speaking `w`'s ops, first to `node` of `addrs`
+/// (the sharded store's clients: to its router).
+pub(crate) fn client_for(
+    addrs: BTreeMap<String, SocketAddr>,
+    node: &str,
+    w: &WorkloadInfo,
+) -> Box<dyn Client> {
+    Box::new(BuiltinClient {
+        addrs,
+        node: node.to_string(),
+        conn: None,
+        map: OpMap::new(w.clone()),
+        next_id: 0,
+    })
 }
 
 struct BuiltinClient {

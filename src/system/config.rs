@@ -147,6 +147,11 @@ struct TargetTable {
     anti_entropy_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sloppy_quorum: Option<bool>,
+    // The sharded store (`system::sharded`): written only when sharded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shards: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partitioner: Option<crate::store::shard::PartitionerKind>,
 }
 
 impl Default for TargetTable {
@@ -179,6 +184,8 @@ impl From<SystemConfig> for TargetTable {
             read_repair: on.then_some(l.read_repair),
             anti_entropy_ms: on.then_some(l.anti_entropy_ms),
             sloppy_quorum: on.then_some(l.sloppy_quorum),
+            shards: m.shards.shards,
+            partitioner: m.shards.partitioner,
         }
     }
 }
@@ -210,6 +217,10 @@ impl From<TargetTable> for SystemConfig {
                 election_timeout_ms: t.election_timeout_ms,
                 topology: t.topology,
                 leaderless_given: given.filter(|_| t.topology == Topology::SingleLeader),
+                shards: super::sharded::ShardModes {
+                    shards: t.shards,
+                    partitioner: t.partitioner,
+                },
                 leaderless: LeaderlessModes {
                     n: t.n.unwrap_or(d.n),
                     w: t.w.unwrap_or(d.w),
@@ -290,6 +301,7 @@ impl SystemConfig {
             .map_err(|e| Invalid::key("target.election_timeout_ms", e))?;
         self.validate_modes_apply()?;
         self.validate_topology()?;
+        self.validate_shards()?;
         if let Some(bin) = &self.node_binary {
             check_executable(bin).map_err(|m| Invalid::new("--node-binary", "target.node_binary", m))?;
         }
@@ -330,6 +342,42 @@ impl SystemConfig {
             ));
         }
         m.leaderless.validate(self.nodes)
+    }
+
+    /// The node names a run lays out: `n1..nN`, or for a sharded store every group's
+    /// nodes and the router ([`super::sharded::ShardModes::node_names`]).
+    pub fn node_names(&self) -> Vec<String> {
+        if self.kind.has_store_modes() && self.builtin.shards.is_sharded() {
+            return self.builtin.shards.node_names(self.nodes);
+        }
+        (1..=self.nodes).map(|i| format!("n{i}")).collect()
+    }
+
+    /// `--shards`: K single-leader groups of the built-in store (no other system or
+    /// topology yet), fitting the node limit with the router.
+    fn validate_shards(&self) -> Result<(), Invalid> {
+        let s = &self.builtin.shards;
+        if s.is_sharded() && !self.kind.has_store_modes() {
+            return Err(Invalid::new(
+                "--shards",
+                "target.shards",
+                format!(
+                    "shards the built-in store; target {} is not it",
+                    self.kind.label()
+                ),
+            ));
+        }
+        if s.is_sharded() && self.builtin.topology != Topology::SingleLeader {
+            return Err(Invalid::new(
+                "--shards",
+                "target.shards",
+                format!(
+                    "groups of the {} topology are not supported yet: shards are single-leader groups",
+                    value_name(&self.builtin.topology)
+                ),
+            ));
+        }
+        s.validate(self.nodes, MAX_NODES)
     }
 
     /// The store's modes are refused for systems they would silently not apply to; etcd

@@ -26,6 +26,10 @@ pub fn build(cfg: &SystemConfig, origin_ns: u64, tag: &str) -> Result<Box<dyn Ta
                     source,
                 })?,
             };
+            if cfg.builtin.shards.is_sharded() {
+                let (m, n) = (cfg.builtin.clone(), cfg.nodes);
+                return Ok(Box::new(super::sharded::Sharded::new(bin, m, n, origin_ns, tag)));
+            }
             Box::new(Builtin::new(bin, cfg.builtin.clone(), origin_ns, tag))
         }
         SystemKind::Reference => Box::new(Reference::new()),

@@ -41,6 +41,7 @@ impl TestExecutor for Fake {
             replay: None,
             net: None,
             coverage: None,
+            shards: None,
             warnings: vec![],
         })
     }

@@ -8,6 +8,7 @@ mod entropy;
 mod etcd;
 mod fuzz;
 mod measure;
+mod rebalance;
 mod report;
 mod runner;
 mod store;
@@ -37,6 +38,8 @@ pub enum What {
     Etcd(etcd::Args),
     /// Runner overhead: recorded vs unrecorded ops/s.
     Runner(runner::Args),
+    /// Sharding: share of keys moved when a group is added, per partitioner, against theory.
+    Rebalance(rebalance::Args),
     /// Report page: size and headless-Chromium render time of a synthetic run.
     Report(report::Args),
     /// Hostile files of every format (and plans) through check, convert and --html: aborts,
@@ -53,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         What::AntiEntropy(a) => entropy::run(a),
         What::Etcd(a) => etcd::run(a),
         What::Runner(a) => runner::run(a),
+        What::Rebalance(a) => rebalance::run(a),
         What::Report(a) => report::run(a),
         What::Fuzz(a) => fuzz::run(a),
     }

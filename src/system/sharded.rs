@@ -1,0 +1,321 @@
+//! The built-in store sharded behind a router (`--shards K --partitioner P`):
+//! K independent single-leader replica groups of `--nodes` nodes each (each a
+//! [`Builtin`] cluster of its own: its nodes know only their group's peers),
+//! and one `faultline router` process (node `router`) that every client talks
+//! to. The router is a node like the others to the nemesis: it can be killed,
+//! paused and (with the netns back end) partitioned from the groups.
+//!
+//! Node names: group g (0-based) is `n{g*size+1}`..`n{(g+1)*size}`, then `router`.
+
+use super::builtin::{value_name, Builtin, BuiltinModes};
+use super::process::{NodeProcess, Supervisor};
+use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
+use crate::client::Client;
+use crate::store::client::StoreClient;
+use crate::store::shard::PartitionerKind;
+use crate::util::Invalid;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The router's node name.
+pub const ROUTER: &str = "router";
+
+/// `--shards` and `--partitioner` (`None`: not sharded).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardModes {
+    pub shards: Option<usize>,
+    pub partitioner: Option<PartitionerKind>,
+}
+
+impl ShardModes {
+    pub fn is_sharded(&self) -> bool {
+        self.shards.is_some()
+    }
+
+    pub fn partitioner(&self) -> PartitionerKind {
+        self.partitioner.unwrap_or_default()
+    }
+
+    /// Node names for groups of `size`: the groups' nodes, then the router.
+    pub fn node_names(&self, size: usize) -> Vec<String> {
+        let k = self.shards.unwrap_or(1);
+        let mut v: Vec<String> = (1..=k * size).map(|i| format!("n{i}")).collect();
+        v.push(ROUTER.into());
+        v
+    }
+
+    /// K of at least one, a partitioner only with shards, and the whole fits `max` nodes.
+    pub fn validate(&self, size: usize, max: usize) -> Result<(), Invalid> {
+        let Some(k) = self.shards else {
+            return match self.partitioner {
+                Some(_) => Err(Invalid::new(
+                    "--partitioner",
+                    "target.partitioner",
+                    "partitions keys between shards: add --shards K",
+                )),
+                None => Ok(()),
+            };
+        };
+        if k == 0 || k * size + 1 > max {
+            return Err(Invalid::new(
+                "--shards",
+                "target.shards",
+                format!(
+                    "must be at least 1, and K groups of --nodes {size} plus the router at most {max} nodes (got {k})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub struct Sharded {
+    binary: PathBuf,
+    partitioner: PartitionerKind,
+    tag: String,
+    size: usize,
+    groups: Vec<Builtin>,
+    group_of: BTreeMap<NodeId, usize>,
+    ctxs: BTreeMap<NodeId, NodeCtx>,
+    router: Option<NodeCtx>,
+    sup: Supervisor,
+}
+
+impl Sharded {
+    /// `modes.shards` groups of `size` nodes each (checked by `SystemConfig::validate`).
+    pub fn new(binary: PathBuf, modes: BuiltinModes, size: usize, time_origin_ns: u64, tag: &str) -> Sharded {
+        let k = modes.shards.shards.unwrap_or(1);
+        Sharded {
+            binary: binary.clone(),
+            partitioner: modes.shards.partitioner(),
+            tag: tag.into(),
+            size,
+            groups: (0..k)
+                .map(|_| Builtin::new(binary.clone(), modes.clone(), time_origin_ns, tag))
+                .collect(),
+            group_of: BTreeMap::new(),
+            ctxs: BTreeMap::new(),
+            router: None,
+            sup: Supervisor::new(),
+        }
+    }
+
+    fn group(&self, node: &str) -> Result<&Builtin, TargetError> {
+        self.group_of
+            .get(node)
+            .map(|&g| &self.groups[g])
+            .ok_or_else(|| TargetError::UnknownNode(node.into()))
+    }
+
+    fn router_ctx(&self) -> Result<&NodeCtx, TargetError> {
+        self.router
+            .as_ref()
+            .ok_or_else(|| TargetError::UnknownNode(ROUTER.into()))
+    }
+
+    fn router_addr(&self) -> Result<std::net::SocketAddr, TargetError> {
+        self.router_ctx()?
+            .net
+            .dial
+            .get("client")
+            .copied()
+            .ok_or_else(|| TargetError::node(ROUTER, "no client port"))
+    }
+
+    fn router_argv(&self, r: &NodeCtx) -> Vec<String> {
+        let mut v = r.net.exec_prefix.clone();
+        v.push(self.binary.display().to_string());
+        v.extend([
+            "router".into(),
+            "--listen".into(),
+            r.net.listen["client"].to_string(),
+        ]);
+        v.extend(["--partitioner".into(), value_name(&self.partitioner)]);
+        let mut members: Vec<Vec<String>> = vec![Vec::new(); self.groups.len()];
+        for (node, &g) in &self.group_of {
+            if let Some(a) = self.nodes_client(node) {
+                members[g].push(format!("{node}={a}"));
+            }
+        }
+        for m in members {
+            v.extend(["--group".into(), m.join(",")]);
+        }
+        v
+    }
+
+    fn nodes_client(&self, node: &str) -> Option<std::net::SocketAddr> {
+        self.ctxs
+            .get(node)
+            .and_then(|c| c.net.dial.get("client").copied())
+    }
+}
+
+impl Target for Sharded {
+    fn name(&self) -> &str {
+        "builtin-sharded"
+    }
+    fn ports(&self) -> PortPlan {
+        self.groups[0].ports()
+    }
+    fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
+        let mut members: Vec<Vec<NodeCtx>> = vec![Vec::new(); self.groups.len()];
+        for n in nodes {
+            if n.id == ROUTER {
+                self.router = Some(n);
+                continue;
+            }
+            let i: usize =
+                n.id.strip_prefix('n')
+                    .and_then(|i| i.parse().ok())
+                    .filter(|&i| i >= 1 && i <= self.size * self.groups.len())
+                    .ok_or_else(|| TargetError::UnknownNode(n.id.clone()))?;
+            let g = (i - 1) / self.size;
+            self.group_of.insert(n.id.clone(), g);
+            self.ctxs.insert(n.id.clone(), n.clone());
+            members[g].push(n);
+        }
+        // Each group's nodes know only their own group's peers.
+        for (g, mut m) in members.into_iter().enumerate() {
+            let ids: Vec<NodeId> = m.iter().map(|n| n.id.clone()).collect();
+            for n in &mut m {
+                n.net.peers.retain(|id, _| ids.contains(id));
+            }
+            self.groups[g].setup(m)?;
+        }
+        self.router_ctx()?;
+        Ok(())
+    }
+    fn start(&self, node: &str) -> Result<(), TargetError> {
+        if node != ROUTER {
+            return self.group(node)?.start(node);
+        }
+        let r = self.router_ctx()?;
+        self.sup.start(node, || -> Result<_, TargetError> {
+            let mut p =
+                NodeProcess::new(node, vec![], self.router_argv(r), vec![], r.log.clone()).marked(&self.tag);
+            p.start()?;
+            Ok(vec![p])
+        })
+    }
+    fn healthy(&self, node: &str, t: Duration) -> Result<(), TargetError> {
+        if node != ROUTER {
+            return self.group(node)?.healthy(node, t);
+        }
+        StoreClient::connect(self.router_addr()?, t)
+            .map(|_| ())
+            .map_err(|e| TargetError::node(ROUTER, e.to_string()))
+    }
+    fn stop(&self, node: &str) -> Result<(), TargetError> {
+        match node {
+            ROUTER => Ok(self.sup.stop(node, Duration::from_secs(2))?),
+            _ => self.group(node)?.stop(node),
+        }
+    }
+    fn kill(&self, node: &str) -> Result<(), TargetError> {
+        match node {
+            ROUTER => Ok(self.sup.kill(node)?),
+            _ => self.group(node)?.kill(node),
+        }
+    }
+    fn pause(&self, node: &str) -> Result<(), TargetError> {
+        match node {
+            ROUTER => Ok(self.sup.pause(node)?),
+            _ => self.group(node)?.pause(node),
+        }
+    }
+    fn resume(&self, node: &str) -> Result<(), TargetError> {
+        match node {
+            ROUTER => Ok(self.sup.resume(node)?),
+            _ => self.group(node)?.resume(node),
+        }
+    }
+    fn is_running(&self, node: &str) -> bool {
+        match node {
+            ROUTER => self.sup.is_running(node),
+            _ => self.group(node).is_ok_and(|g| g.is_running(node)),
+        }
+    }
+    fn set_clock_offset(&self, node: &str, ms: i64) -> Result<(), TargetError> {
+        match node {
+            ROUTER => Err(TargetError::unsupported(
+                "builtin-sharded",
+                "clock faults on the router",
+            )),
+            _ => self.group(node)?.set_clock_offset(node, ms),
+        }
+    }
+    fn set_clock_rate(&self, node: &str, rate: f64) -> Result<(), TargetError> {
+        match node {
+            ROUTER => Err(TargetError::unsupported(
+                "builtin-sharded",
+                "clock faults on the router",
+            )),
+            _ => self.group(node)?.set_clock_rate(node, rate),
+        }
+    }
+    fn supports_clock_rate(&self) -> bool {
+        true
+    }
+    fn supports_clock_offset(&self) -> bool {
+        true
+    }
+    fn has_leader(&self) -> bool {
+        true
+    }
+    /// The first group's leader: what `--nemesis` faults aimed at the leader hit.
+    fn leader(&self) -> Result<Option<NodeId>, TargetError> {
+        self.groups[0].leader()
+    }
+    fn prepare(&self, w: &WorkloadInfo) -> Result<(), TargetError> {
+        if w.name == "bank" {
+            return Err(TargetError::unsupported(
+                "builtin-sharded",
+                "the bank workload (its transfers cross shards; use register, set or append)",
+            ));
+        }
+        Ok(())
+    }
+    /// Every client talks to the router, whichever node it was assigned.
+    fn client(&self, _node: &str, w: &WorkloadInfo) -> Result<Box<dyn Client>, TargetError> {
+        let addrs = BTreeMap::from([(ROUTER.to_string(), self.router_addr()?)]);
+        Ok(super::builtin::client_for(addrs, ROUTER, w))
+    }
+    fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
+        let mut v: Vec<(NodeId, PathBuf)> = self.groups.iter().flat_map(|g| g.log_files()).collect();
+        v.extend(self.router.iter().map(|r| (r.id.clone(), r.log.clone())));
+        v
+    }
+    fn teardown(&mut self) -> Result<(), TargetError> {
+        self.sup.kill_all();
+        for g in &mut self.groups {
+            g.teardown()?;
+        }
+        Ok(())
+    }
+}
+
+/// The run's per-shard load, from its history (every client op's store keys, as
+/// the router routes them), for a sharded store; `None` otherwise.
+pub fn load(
+    cfg: &super::SystemConfig,
+    w: &WorkloadInfo,
+    h: &crate::history::History,
+) -> Option<crate::store::shard::ShardLoad> {
+    use crate::history::OpType;
+    use crate::store::shard::{RoutingTable, ShardLoad};
+    let s = &cfg.builtin.shards;
+    if !cfg.kind.has_store_modes() || !s.is_sharded() {
+        return None;
+    }
+    let table = RoutingTable::new(s.partitioner(), s.shards?).ok()?;
+    let map = super::builtin_ops::OpMap::new(w.clone());
+    let mut load = ShardLoad::new(&table);
+    for op in h.client_ops() {
+        let Ok(cop) = map.translate(op) else { continue };
+        let keys = crate::store::router::keys_of(&cop);
+        load.count(&table, &keys, op.ty == OpType::Invoke, op.ty == OpType::Ok);
+    }
+    Some(load)
+}

@@ -1,0 +1,174 @@
+//! The sharded store as real processes: K single-leader groups of `faultline node`
+//! and a `faultline router` in front. Bad shard settings are refused before
+//! anything starts; a set workload through the router is valid, with the router
+//! killed and paused on the way (its ops fail or are unknown, nothing is lost);
+//! per-shard load shows the range partitioner's hot spot.
+
+use crate::support::runner::{code, history, stderr, test_run};
+use serde_json::Value;
+use std::path::Path;
+
+fn results(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+fn verdict(r: &Value, checker: &str) -> Value {
+    r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["checker"] == checker)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {checker} verdict: {r}"))
+}
+
+#[test]
+fn bad_shard_settings_are_refused_before_anything_starts() {
+    let _serial = serial!();
+    let store = tempfile::tempdir().unwrap();
+    for (args, flag) in [
+        (&["--shards", "0"][..], "--shards"),
+        (&["--partitioner", "range"], "--partitioner"),
+        (&["--shards", "2", "--partitioner", "alphabet"], "--partitioner"),
+        (&["--shards", "2", "--topology", "leaderless"], "--shards"),
+        (&["--shards", "40", "--nodes", "3"], "--shards"),
+        (&["--shards", "2", "--target", "reference"], "--shards"),
+        (&["--shards", "2", "--sim"], "--shards"),
+    ] {
+        let (out, _) = test_run(store.path(), args);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 3, "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?} should name {flag}: {err}");
+    }
+    assert!(!store.path().join("latest").exists(), "nothing may start");
+}
+
+/// Kills the router at 1.5 s (restarted at 2.5 s) and pauses it at 3.5 s (resumed at 4.5 s).
+const ROUTER_FAULTS: &str = r#"nemesis = "kill,pause"
+[[faults]]
+at_ms = 1500
+action = "kill"
+target = "one"
+victims = { nodes = [6] }
+[[faults]]
+at_ms = 2500
+action = "restart"
+[[faults]]
+at_ms = 3500
+action = "pause"
+target = "one"
+victims = { nodes = [6] }
+[[faults]]
+at_ms = 4500
+action = "resume"
+"#;
+
+#[test]
+fn a_set_workload_through_the_router_survives_router_kill_and_pause() {
+    let _serial = serial!();
+    let store = tempfile::tempdir().unwrap();
+    let plan = store.path().join("router-faults.toml");
+    std::fs::write(&plan, ROUTER_FAULTS).unwrap();
+    let args = [
+        "--shards",
+        "2",
+        "--nodes",
+        "3",
+        "--partitioner",
+        "consistent",
+        "--workload",
+        "set",
+        "--time-limit",
+        "6",
+        "--recovery",
+        "1",
+        "--seed",
+        "5",
+        "--plan",
+        plan.to_str().unwrap(),
+    ];
+    let (out, dir) = test_run(store.path(), &args);
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
+    let r = results(&dir);
+    assert_eq!(code(&out), 0, "{}\n{r}", stderr(&out));
+    let set = verdict(&r, "set");
+    assert_eq!(set["valid"], true, "{set}");
+    let h = history(&dir);
+    // The nemesis hit the router, and ops across its faults did not succeed.
+    let hit = |f: &str| {
+        h.iter().any(|o| {
+            o["process"] == "nemesis"
+                && o["f"] == f
+                && o["type"] == "info"
+                && o["value"].to_string().contains("router")
+        })
+    };
+    assert!(hit("kill") && hit("pause"), "router faults not applied");
+    let not_ok = h
+        .iter()
+        .filter(|o| o["process"] != "nemesis" && (o["type"] == "info" || o["type"] == "fail"))
+        .count();
+    assert!(not_ok > 0, "no op failed while the router was down or paused");
+    // Ops were served by group nodes, never by the router itself.
+    let served: Vec<&str> = h
+        .iter()
+        .filter(|o| o["type"] == "ok" && o["process"] != "nemesis")
+        .filter_map(|o| o["node"].as_str())
+        .collect();
+    assert!(
+        !served.is_empty() && served.iter().all(|n| n.starts_with('n')),
+        "{served:?}"
+    );
+    assert_eq!(r["shards"]["groups"].as_array().map(|g| g.len()), Some(2), "{r}");
+    assert!(dir.join("nodes/router.log").exists());
+}
+
+/// Per-shard invocations of a short register run under `partitioner`.
+fn register_load(partitioner: &str) -> Vec<u64> {
+    let store = tempfile::tempdir().unwrap();
+    let args = [
+        "--shards",
+        "3",
+        "--nodes",
+        "1",
+        "--partitioner",
+        partitioner,
+        "--workload",
+        "register",
+        "--time-limit",
+        "3",
+        "--recovery",
+        "0",
+        "--nemesis",
+        "none",
+        "--seed",
+        "2",
+    ];
+    let (out, dir) = test_run(store.path(), &args);
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
+    let r = results(&dir);
+    assert_eq!(code(&out), 0, "{partitioner}: {}\n{r}", stderr(&out));
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("Per-shard load"),
+        "no shard section in the report"
+    );
+    r["shards"]["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no shard load: {r}"))
+        .iter()
+        .map(|g| g["invoked"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn range_partitioning_puts_every_register_key_on_one_shard_and_hashing_spreads_them() {
+    let _serial = serial!();
+    let range = register_load("range");
+    let total: u64 = range.iter().sum();
+    assert!(total > 0);
+    // The register keys k0..kN all sort into the `i..r` range: group 1 takes everything.
+    assert_eq!(range[1], total, "{range:?}");
+    let hash = register_load("hash");
+    assert!(hash.iter().filter(|&&n| n > 0).count() >= 2, "{hash:?}");
+}
