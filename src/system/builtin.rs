@@ -44,7 +44,7 @@ pub struct BuiltinModes {
     /// (refused by [`crate::system::SystemConfig::validate`], never ignored).
     pub leaderless_given: Option<&'static str>,
     /// `--shards K`: K groups behind a router ([`crate::system::sharded`]).
-    pub shards: crate::system::sharded::ShardModes,
+    pub shards: super::shard_modes::ShardModes,
 }
 
 impl Default for BuiltinModes {

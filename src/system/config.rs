@@ -217,7 +217,7 @@ impl From<TargetTable> for SystemConfig {
                 election_timeout_ms: t.election_timeout_ms,
                 topology: t.topology,
                 leaderless_given: given.filter(|_| t.topology == Topology::SingleLeader),
-                shards: super::sharded::ShardModes {
+                shards: super::shard_modes::ShardModes {
                     shards: t.shards,
                     partitioner: t.partitioner,
                 },
@@ -345,7 +345,7 @@ impl SystemConfig {
     }
 
     /// The node names a run lays out: `n1..nN`, or for a sharded store every group's
-    /// nodes and the router ([`super::sharded::ShardModes::node_names`]).
+    /// nodes and the router ([`super::shard_modes::ShardModes::node_names`]).
     pub fn node_names(&self) -> Vec<String> {
         if self.kind.has_store_modes() && self.builtin.shards.is_sharded() {
             return self.builtin.shards.node_names(self.nodes);

@@ -23,6 +23,7 @@ pub mod leaderless;
 pub mod process;
 pub mod redis;
 pub mod reference;
+pub mod shard_modes;
 pub mod sharded;
 
 pub use builtin::BuiltinModes;

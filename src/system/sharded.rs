@@ -9,67 +9,14 @@
 
 use super::builtin::{value_name, Builtin, BuiltinModes};
 use super::process::{NodeProcess, Supervisor};
+pub use super::shard_modes::{ShardModes, ROUTER};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::Client;
 use crate::store::client::StoreClient;
 use crate::store::shard::PartitionerKind;
-use crate::util::Invalid;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The router's node name.
-pub const ROUTER: &str = "router";
-
-/// `--shards` and `--partitioner` (`None`: not sharded).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardModes {
-    pub shards: Option<usize>,
-    pub partitioner: Option<PartitionerKind>,
-}
-
-impl ShardModes {
-    pub fn is_sharded(&self) -> bool {
-        self.shards.is_some()
-    }
-
-    pub fn partitioner(&self) -> PartitionerKind {
-        self.partitioner.unwrap_or_default()
-    }
-
-    /// Node names for groups of `size`: the groups' nodes, then the router.
-    pub fn node_names(&self, size: usize) -> Vec<String> {
-        let k = self.shards.unwrap_or(1);
-        let mut v: Vec<String> = (1..=k * size).map(|i| format!("n{i}")).collect();
-        v.push(ROUTER.into());
-        v
-    }
-
-    /// K of at least one, a partitioner only with shards, and the whole fits `max` nodes.
-    pub fn validate(&self, size: usize, max: usize) -> Result<(), Invalid> {
-        let Some(k) = self.shards else {
-            return match self.partitioner {
-                Some(_) => Err(Invalid::new(
-                    "--partitioner",
-                    "target.partitioner",
-                    "partitions keys between shards: add --shards K",
-                )),
-                None => Ok(()),
-            };
-        };
-        if k == 0 || k * size + 1 > max {
-            return Err(Invalid::new(
-                "--shards",
-                "target.shards",
-                format!(
-                    "must be at least 1, and K groups of --nodes {size} plus the router at most {max} nodes (got {k})"
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
 
 pub struct Sharded {
     binary: PathBuf,
