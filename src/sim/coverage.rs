@@ -26,7 +26,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "stale-leader-read",
-        "a leader answered a read after a newer term began elsewhere",
+        "a leader answered a read while a newer term's leader existed elsewhere",
     ),
     (
         "snapshot-install",
@@ -159,8 +159,9 @@ impl<P: super::SimProtocol> super::Sim<P> {
         self.coverage.hit(name);
     }
 
-    /// Node `i` answers `client`: a read a leader answers after a newer term began
-    /// elsewhere (a stale leader still serving), and what the topology counts in replies.
+    /// Node `i` answers `client`: a read a leader answers while another node already
+    /// leads a newer term (a stale leader still serving: a candidate's newer term alone
+    /// does not count, nothing can have been written there yet), and what the topology counts in replies.
     pub(crate) fn cover_reply(&mut self, i: usize, client: usize, outcome: &crate::store::ops::Outcome) {
         if let Some(c) = P::reply_coverage(outcome) {
             self.coverage.hit(c);
@@ -175,7 +176,12 @@ impl<P: super::SimProtocol> super::Sim<P> {
         else {
             return;
         };
-        let newer = (0..self.nodes.len()).any(|j| j != i && self.status(j).is_some_and(|s| s.term > me.term));
+        let newer = (0..self.nodes.len()).any(|j| {
+            j != i
+                && self
+                    .status(j)
+                    .is_some_and(|s| s.term > me.term && s.role == crate::store::seam::Role::Leader)
+        });
         if newer {
             self.coverage.hit("stale-leader-read");
         }
