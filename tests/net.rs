@@ -7,6 +7,7 @@
 mod support;
 
 mod net {
+    mod hosts;
     mod netns;
     mod proxy;
 }

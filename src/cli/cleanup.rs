@@ -10,10 +10,33 @@ pub struct Args {
     /// Also remove leftovers of runs whose harness still seems alive.
     #[arg(long)]
     pub all: bool,
+    /// Also remove what runs left on the hosts listed in FILE: their nftables tables, node
+    /// processes and run directories.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
-    let r = clean(if a.all { Scope::All } else { Scope::Stale });
+    let scope = if a.all { Scope::All } else { Scope::Stale };
+    if let Some(p) = &a.hosts {
+        let inv = crate::net::hosts::Inventory::load(p)?;
+        for h in crate::runner::cleanup_hosts::clean(&inv, scope)? {
+            println!(
+                "host {}: removed {} run(s): {} nft table(s), {} node process(es), {} run directory(ies){}",
+                h.host,
+                h.runs.len(),
+                h.tables,
+                h.processes.len(),
+                h.dirs,
+                if h.runs.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", h.runs.join(" "))
+                }
+            );
+        }
+    }
+    let r = clean(scope);
     println!(
         "removed {} node process(es), {} namespace(s), {} libfaketime shm file(s){}",
         r.processes.len(),

@@ -124,6 +124,10 @@ pub struct Args {
     /// Simulate the seed twice and compare a digest of every event (exit 3 if they differ).
     #[arg(long)]
     pub check_determinism: bool,
+    /// Run the nodes on the remote hosts listed in FILE, over SSH (one node per host; --nodes
+    /// defaults to the host count). See README, "Testing a cluster of real hosts".
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
 }
 
 fn parse_target(s: &str) -> Result<SystemKind, String> {
@@ -217,6 +221,9 @@ fn flags_layer(a: &Args, m: &ArgMatches) -> anyhow::Result<Table> {
     a.topology.put(&mut target, given)?;
     if a.sim || a.check_determinism {
         put(&mut top, "simulated", &true)?;
+    }
+    if let Some(p) = &a.hosts {
+        put(&mut top, "hosts", &crate::net::hosts::Inventory::load(p)?)?;
     }
     if !target.is_empty() {
         top.insert("target".into(), Value::Table(target));

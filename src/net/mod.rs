@@ -7,16 +7,21 @@
 //! - [`proxy`]: nodes on 127.0.0.1; every node-to-node link goes through a
 //!   userspace TCP proxy owned by the harness. No privileges.
 //! - [`null`]: 127.0.0.1 without any fault injection; records grudges (tests).
+//! - [`remote`]: nodes on the hosts of an inventory ([`hosts`]), reached over SSH
+//!   ([`ssh`]); partitions are nftables rules on each host.
 //!
 //! Safety invariant: test traffic stays on 127.0.0.0/8 or inside namespaces
 //! this module creates; namespaces never get a default route.
 
 pub mod grudge;
+pub mod hosts;
 pub mod netns;
 pub mod null;
 pub mod packet;
 pub mod proxy;
+pub mod remote;
 pub mod shape;
+pub mod ssh;
 
 pub use crate::util::runtag::RunTag;
 pub use grudge::Grudge;

@@ -30,7 +30,8 @@ pub enum Scope {
     Own,
 }
 
-fn wanted(owner: u32, scope: Scope) -> bool {
+/// Whether a leftover of the run owned by `owner` (a pid here) is in `scope`.
+pub fn wanted(owner: u32, scope: Scope) -> bool {
     let me = std::process::id();
     match scope {
         Scope::Stale => owner_dead(owner),

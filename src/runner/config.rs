@@ -80,6 +80,10 @@ pub struct TestConfig {
     /// seed draws from `nemesis` and `nemesis_interval`. Shrunk plans set it.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "super::faults")]
     pub faults: Option<Vec<crate::nemesis::Step>>,
+    /// The remote hosts the nodes run on, node i on host i (`--hosts FILE`, or `[hosts]`; see
+    /// `net::hosts`); none: this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<crate::net::hosts::Inventory>,
 }
 
 impl Default for TestConfig {
@@ -102,6 +106,7 @@ impl Default for TestConfig {
             simulated: false,
             ops: None,
             faults: None,
+            hosts: None,
         }
     }
 }
@@ -230,7 +235,50 @@ impl TestConfig {
                 .map_err(|m| Invalid::key("faults", m))?;
         }
         crate::system::leaderless::check_workload(self.system.is_leaderless(), self.workload)?;
+        self.check_hosts()?;
         self.system.validate()
+    }
+
+    /// What `--hosts` cannot be combined with, and the inventory itself.
+    fn check_hosts(&self) -> Result<(), Invalid> {
+        let Some(h) = &self.hosts else { return Ok(()) };
+        h.validate("hosts.")?;
+        if self.simulated {
+            return Err(Invalid::new(
+                "--hosts",
+                "hosts",
+                "a simulated run (--sim) has no hosts",
+            ));
+        }
+        if self.net != NetKind::Auto {
+            return Err(Invalid::new(
+                "--net",
+                "net",
+                "--hosts places every node on its host (partitions are nftables rules there); leave --net out",
+            ));
+        }
+        if self.system.kind != crate::system::SystemKind::Builtin {
+            return Err(Invalid::new(
+                "--target",
+                "target.name",
+                format!(
+                    "{}: only the built-in store runs on --hosts so far",
+                    self.system.kind
+                ),
+            ));
+        }
+        if self.system.nodes > h.hosts.len() {
+            return Err(Invalid::new(
+                "--nodes",
+                "target.nodes",
+                format!(
+                    "{} nodes but the inventory lists {} hosts (one node per host)",
+                    self.system.nodes,
+                    h.hosts.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

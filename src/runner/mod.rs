@@ -7,10 +7,12 @@
 //! on disk is complete up to the last op recorded.
 
 pub mod cleanup;
+pub mod cleanup_hosts;
 pub mod clients;
 pub mod config;
 pub mod converge;
 pub mod faults;
+pub mod hosts;
 pub mod phases;
 pub mod plan;
 pub mod progress;
@@ -46,6 +48,9 @@ pub enum RunnerError {
     Io { context: String, source: std::io::Error },
     #[error("cluster did not become healthy: {0}")]
     Unhealthy(String),
+    /// A host of `--hosts` cannot be used (each line names the host and what to fix).
+    #[error("hosts: {0}")]
+    Hosts(String),
 }
 
 impl From<NetError> for RunnerError {
@@ -107,6 +112,9 @@ pub fn execute(cfg: &TestConfig) -> Result<RunOutcome, RunnerError> {
     validate(cfg)?;
     let tag = RunTag::current();
     let origin = monotonic_ns();
+    if let Some(inv) = &cfg.hosts {
+        return hosts::execute(cfg, inv, tag, origin);
+    }
     let target = crate::system::build(&cfg.system, origin, tag.as_str())?;
     let (net, note) = net::build(cfg.net, &tag)?;
     run(cfg, target, net, &note, origin)

@@ -131,7 +131,16 @@ fn parse_err(origin: &str, e: impl std::fmt::Display) -> PlanError {
 }
 
 fn typed(t: &Table, origin: &str) -> Result<TestConfig, PlanError> {
-    TestConfig::deserialize(Value::Table(t.clone())).map_err(|e| parse_err(origin, e))
+    let mut cfg = TestConfig::deserialize(Value::Table(t.clone())).map_err(|e| parse_err(origin, e))?;
+    // With hosts, a test has one node per host unless some layer says how many.
+    let nodes_set = t
+        .get("target")
+        .and_then(Value::as_table)
+        .is_some_and(|x| x.contains_key("nodes"));
+    if let (Some(h), false) = (&cfg.hosts, nodes_set) {
+        cfg.system.nodes = h.hosts.len();
+    }
+    Ok(cfg)
 }
 
 /// `over` onto `base`: tables merge key by key, anything else replaces.

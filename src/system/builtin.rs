@@ -10,6 +10,7 @@
 
 use super::builtin_ops::{acct, Answer, OpMap};
 use super::process::{NodeProcess, Supervisor};
+use super::remote::RemoteNodes;
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::{Client, Completion};
 use crate::history::Op;
@@ -79,6 +80,8 @@ pub struct Builtin {
     tag: String,
     sup: Supervisor,
     nodes: BTreeMap<NodeId, NodeCtx>,
+    /// Set when the nodes run on remote hosts (`--hosts`) instead of under `sup`.
+    remote: Option<RemoteNodes>,
 }
 
 impl Builtin {
@@ -91,7 +94,14 @@ impl Builtin {
             tag: tag.to_string(),
             sup: Supervisor::new(),
             nodes: BTreeMap::new(),
+            remote: None,
         }
+    }
+
+    /// The same store with its nodes on remote hosts, started and signalled over SSH.
+    pub fn on_hosts(mut self, remote: RemoteNodes) -> Builtin {
+        self.remote = Some(remote);
+        self
     }
 
     fn ctx(&self, node: &str) -> Result<&NodeCtx, TargetError> {
@@ -114,10 +124,16 @@ impl Builtin {
     }
 
     fn argv(&self, n: &NodeCtx) -> Vec<String> {
+        let bin = self.binary.display().to_string();
+        self.argv_with(n, &bin, self.time_origin_ns)
+    }
+
+    /// The node's command line: `n`'s placement and paths, `binary`, events timed from `origin`.
+    fn argv_with(&self, n: &NodeCtx, binary: &str, origin: u64) -> Vec<String> {
         let m = &self.modes;
         let cluster: Vec<String> = n.net.peers.iter().map(|(id, a)| format!("{id}={a}")).collect();
         let mut v = n.net.exec_prefix.clone();
-        v.push(self.binary.display().to_string());
+        v.push(binary.to_string());
         v.extend(
             [
                 "node",
@@ -146,7 +162,7 @@ impl Builtin {
                 "--election-timeout-ms",
                 &m.election_timeout_ms.to_string(),
                 "--time-origin-ns",
-                &self.time_origin_ns.to_string(),
+                &origin.to_string(),
             ]
             .iter()
             .map(|s| s.to_string()),
@@ -177,6 +193,9 @@ impl Target for Builtin {
         }
     }
     fn setup(&mut self, nodes: Vec<NodeCtx>) -> Result<(), TargetError> {
+        if let Some(r) = &mut self.remote {
+            r.setup(&nodes)?;
+        }
         for n in nodes {
             self.nodes.insert(n.id.clone(), n);
         }
@@ -184,6 +203,10 @@ impl Target for Builtin {
     }
     fn start(&self, node: &str) -> Result<(), TargetError> {
         let n = self.ctx(node)?;
+        if let Some(r) = &self.remote {
+            let at = r.start_ctx(n, self.time_origin_ns)?;
+            return r.start(node, &self.argv_with(&at.ctx, &at.binary, at.origin_ns));
+        }
         self.sup.start(node, || -> Result<_, TargetError> {
             let mut p = NodeProcess::new(node, vec![], self.argv(n), vec![], n.log.clone()).marked(&self.tag);
             p.start()?;
@@ -203,19 +226,34 @@ impl Target for Builtin {
         }
     }
     fn stop(&self, node: &str) -> Result<(), TargetError> {
-        Ok(self.sup.stop(node, Duration::from_secs(2))?)
+        match &self.remote {
+            Some(r) => r.stop(node, Duration::from_secs(2)),
+            None => Ok(self.sup.stop(node, Duration::from_secs(2))?),
+        }
     }
     fn kill(&self, node: &str) -> Result<(), TargetError> {
-        Ok(self.sup.kill(node)?)
+        match &self.remote {
+            Some(r) => r.kill(node),
+            None => Ok(self.sup.kill(node)?),
+        }
     }
     fn pause(&self, node: &str) -> Result<(), TargetError> {
-        Ok(self.sup.pause(node)?)
+        match &self.remote {
+            Some(r) => r.pause(node),
+            None => Ok(self.sup.pause(node)?),
+        }
     }
     fn resume(&self, node: &str) -> Result<(), TargetError> {
-        Ok(self.sup.resume(node)?)
+        match &self.remote {
+            Some(r) => r.resume(node),
+            None => Ok(self.sup.resume(node)?),
+        }
     }
     fn is_running(&self, node: &str) -> bool {
-        self.sup.is_running(node)
+        match &self.remote {
+            Some(r) => r.is_running(node),
+            None => self.sup.is_running(node),
+        }
     }
     fn set_clock_offset(&self, node: &str, ms: i64) -> Result<(), TargetError> {
         self.admin(node, Duration::from_millis(500))?
@@ -317,7 +355,10 @@ impl Target for Builtin {
     }
     fn teardown(&mut self) -> Result<(), TargetError> {
         self.sup.kill_all();
-        Ok(())
+        match &self.remote {
+            Some(r) => r.teardown(),
+            None => Ok(()),
+        }
     }
 }
 

@@ -55,6 +55,34 @@ pub fn build(cfg: &SystemConfig, origin_ns: u64, tag: &str) -> Result<Box<dyn Ta
     })
 }
 
+/// Builds the system `cfg` names with its nodes on `fleet`'s hosts (node i on host i). Only
+/// the built-in store runs there so far; any other system is refused before anything starts.
+pub fn build_on_hosts(
+    cfg: &SystemConfig,
+    origin_ns: u64,
+    tag: &str,
+    fleet: std::sync::Arc<crate::net::ssh::Fleet>,
+) -> Result<Box<dyn Target>, TargetError> {
+    if cfg.kind != SystemKind::Builtin {
+        return Err(TargetError::unsupported(
+            &cfg.kind.label(),
+            "--hosts (only the built-in store runs on remote hosts so far)",
+        ));
+    }
+    cfg.validate().map_err(|e| TargetError::Config(e.to_string()))?;
+    let bin = match &cfg.node_binary {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().map_err(|source| TargetError::Io {
+            context: "locating the faultline binary".into(),
+            source,
+        })?,
+    };
+    let remote = super::remote::RemoteNodes::new(fleet, tag, bin.clone());
+    Ok(Box::new(
+        Builtin::new(bin, cfg.builtin.clone(), origin_ns, tag).on_hosts(remote),
+    ))
+}
+
 fn config(e: impl std::fmt::Display) -> TargetError {
     TargetError::Config(e.to_string())
 }

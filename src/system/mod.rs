@@ -23,12 +23,13 @@ pub mod leaderless;
 pub mod process;
 pub mod redis;
 pub mod reference;
+pub mod remote;
 pub mod shard_modes;
 pub mod sharded;
 
 pub use builtin::BuiltinModes;
 pub use config::{SystemConfig, SystemKind};
-pub use factory::build;
+pub use factory::{build, build_on_hosts};
 pub use process::{ProcessError, Supervisor};
 
 use crate::client::Client;

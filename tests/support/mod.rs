@@ -8,7 +8,8 @@
 //! - `report`: report.html rendered in Chromium;
 //! - `lin`: a brute-force linearizability oracle and random histories;
 //! - `elle`: Elle fixtures and history builders;
-//! - `external`: whether installed systems (etcd) are present.
+//! - `external`: whether installed systems (etcd) are present;
+//! - `sshhosts`: namespace "hosts" running sshd, for `--hosts` runs.
 #![allow(dead_code)]
 
 /// Enters the gate of the calling test's module (see [`serial`]); hold the value to the end
@@ -25,4 +26,5 @@ pub mod lin;
 pub mod report;
 pub mod runner;
 pub mod serial;
+pub mod sshhosts;
 pub mod store;

@@ -1,0 +1,208 @@
+//! `--hosts`: the built-in store on namespace "hosts" over SSH (see `support::sshhosts`),
+//! faults applied on each host, cleanup after a killed harness, bad hosts refused in time.
+
+use crate::support::runner::{code, history};
+use crate::support::sshhosts::SshHosts;
+use std::time::{Duration, Instant};
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn marked(tag_prefix: &str) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(env) = std::fs::read(e.path().join("environ")) {
+            if String::from_utf8_lossy(&env).contains(&format!("FAULTLINE_RUN={tag_prefix}")) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn the_store_over_ssh_takes_partition_kill_pause_in_safe_mode_and_async_loses_writes() {
+    let _serial = serial!();
+    let h = SshHosts::new(3, None);
+    let hosts = h.hosts_file("hosts.toml", "id", &[]);
+    let store = h.path().join("store");
+    let common = [
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--store-dir",
+        store.to_str().unwrap(),
+        "--recovery",
+        "1",
+    ];
+    let mut args = vec![
+        "test",
+        "--time-limit",
+        "6",
+        "--nemesis",
+        "partition,kill,pause",
+        "--nemesis-interval",
+        "1",
+        "--seed",
+        "3",
+    ];
+    args.extend(common);
+    let o = h.run(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let dir = std::fs::canonicalize(store.join("latest")).unwrap();
+    let hist = history(&dir);
+    // A pause may find every node killed or paused already; it must have been applied.
+    assert!(hist
+        .iter()
+        .any(|x| x["process"] == "nemesis" && x["f"] == "pause"));
+    for f in ["partition", "kill"] {
+        assert!(
+            hist.iter().any(|x| x["process"] == "nemesis"
+                && x["f"] == f
+                && x["value"]["hit"].as_array().is_some_and(|a| !a.is_empty())),
+            "no {f} took effect"
+        );
+    }
+    for n in ["n1", "n2", "n3"] {
+        let log = std::fs::read_to_string(dir.join(format!("nodes/{n}.log"))).unwrap();
+        assert!(log.contains("\"event\""), "{n}'s log was not brought back");
+    }
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["net"], "hosts");
+    for i in 0..3 {
+        assert!(!h.tables(i).contains("fl"), "a table is left on host {i}");
+        let left: Vec<_> = std::fs::read_dir(h.host_dir(i))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "only the binary cache stays: {left:?}");
+    }
+    // The README's async-replication command catches lost writes over SSH too.
+    let mut args = vec![
+        "test",
+        "--replication",
+        "async",
+        "--workload",
+        "set",
+        "--nemesis",
+        "kill-leader,partition-leader",
+        "--nemesis-interval",
+        "1",
+        "--time-limit",
+        "8",
+        "--seed",
+        "1",
+    ];
+    args.extend(common);
+    let o = h.run(&args);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("lost"), "{}", text(&o));
+}
+
+#[test]
+fn a_killed_harness_leaves_tables_and_nodes_that_cleanup_hosts_removes() {
+    let _serial = serial!();
+    let h = SshHosts::new(3, None);
+    let hosts = h.hosts_file("hosts.toml", "id", &[]);
+    let store = h.path().join("store");
+    let mut child = h
+        .faultline(&[
+            "test",
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--time-limit",
+            "60",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "1",
+            "--store-dir",
+            store.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let tag = format!("fl{pid}-");
+    let up = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        marked(&tag) >= 3 && (0..3).all(|i| h.tables(i).contains(&tag))
+    });
+    assert!(up, "the run never started its nodes");
+    std::thread::sleep(Duration::from_secs(2));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(marked(&tag) >= 3, "nodes outlive a SIGKILLed harness");
+    let o = h.run(&["cleanup", "--hosts", hosts.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let gone = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        marked(&tag) == 0
+    });
+    assert!(gone, "node processes left: {}", text(&o));
+    for i in 0..3 {
+        assert!(!h.tables(i).contains(&tag), "host {i}: {}", h.tables(i));
+        assert!(!h.host_dir(i).join(format!("{tag}0")).exists());
+    }
+    assert!(
+        text(&o).contains("host h1: removed 1 run(s): 1 nft table(s), 1 node process(es)"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn unreachable_hosts_refused_keys_and_hosts_without_nft_exit_3_in_time_naming_the_host() {
+    let _serial = serial!();
+    let h = SshHosts::new(2, Some(1));
+    let cases = [
+        (
+            h.hosts_file("unreach.toml", "id", &["10.77.50.99"]),
+            "host h3",
+            "unreachable",
+        ),
+        (
+            h.hosts_file("wrongkey.toml", "wrong", &[]),
+            "host h1",
+            "key was refused",
+        ),
+        (h.hosts_file("nonft.toml", "id", &[]), "host h2", "nft"),
+    ];
+    for (file, host, cause) in cases {
+        let t = Instant::now();
+        let o = h.run(&[
+            "test",
+            "--hosts",
+            file.to_str().unwrap(),
+            "--time-limit",
+            "2",
+            "--store-dir",
+            h.path().join("store").to_str().unwrap(),
+        ]);
+        let took = t.elapsed();
+        assert_eq!(code(&o), 3, "{}", text(&o));
+        assert!(took < Duration::from_secs(15), "{file:?} took {took:?}");
+        let msg = text(&o);
+        assert!(msg.contains(host) && msg.contains(cause), "{file:?}: {msg}");
+    }
+    let bad = h.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[host]]\nname = \"a\"\naddress = \"10.77.50.11\"\nidentity = \"/nonexistent\"\n",
+    )
+    .unwrap();
+    let o = h.run(&["test", "--hosts", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 3);
+    assert!(
+        text(&o).contains("bad.toml") && text(&o).contains("host[0].identity"),
+        "{}",
+        text(&o)
+    );
+}
