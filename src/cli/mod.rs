@@ -7,6 +7,7 @@ mod check;
 mod cleanup;
 mod convert;
 mod kv;
+mod model_check;
 mod node;
 mod report;
 mod sim;
@@ -44,6 +45,8 @@ pub enum Command {
     Suite(suite::Args),
     /// Sweep seeds in the simulator: `faultline sim --seeds 1..1000 [test flags]`.
     Sim(sim::SweepArgs),
+    /// Explore every interleaving of a small cluster under bounded faults (stateright).
+    ModelCheck(model_check::Args),
     /// Run one node of the built-in replicated store.
     Node(node::Args),
     /// Talk to a built-in store cluster by hand.
@@ -85,6 +88,7 @@ pub fn main() -> i32 {
         Command::Convert(a) => convert::run(a),
         Command::Report(a) => report::run(a),
         Command::Suite(a) => suite::run(a),
+        Command::ModelCheck(a) => model_check::run(a),
         Command::Node(a) => node::run(a),
         Command::Kv(a) => kv::run(a),
         Command::Cleanup(a) => cleanup::run(a),
