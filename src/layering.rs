@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["report", "system"],
     &["nemesis"],
     &["runner"],
-    &["fuzz", "sim"],
+    &["fuzz", "sim", "modelcheck"],
     &["cli"],
 ];
 

@@ -15,6 +15,7 @@ pub mod client;
 pub mod fuzz;
 pub mod history;
 pub mod model;
+pub mod modelcheck;
 pub mod nemesis;
 pub mod net;
 pub mod report;

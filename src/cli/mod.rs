@@ -7,6 +7,7 @@ mod check;
 mod cleanup;
 mod convert;
 mod kv;
+mod model_check;
 mod node;
 mod report;
 mod router;
@@ -45,6 +46,8 @@ pub enum Command {
     Suite(suite::Args),
     /// Sweep seeds in the simulator: `faultline sim --seeds 1..1000 [test flags]`.
     Sim(sim::SweepArgs),
+    /// Explore every interleaving of a small cluster under bounded faults (stateright).
+    ModelCheck(model_check::Args),
     /// Run one node of the built-in replicated store.
     Node(node::Args),
     /// Run the router of a sharded built-in store (forwards requests to the owning group).
@@ -88,6 +91,7 @@ pub fn main() -> i32 {
         Command::Convert(a) => convert::run(a),
         Command::Report(a) => report::run(a),
         Command::Suite(a) => suite::run(a),
+        Command::ModelCheck(a) => model_check::run(a),
         Command::Node(a) => node::run(a),
         Command::Router(a) => router::run(a),
         Command::Kv(a) => kv::run(a),

@@ -13,7 +13,7 @@ pub type MicroOp = (String, Value, Value);
 
 /// One client operation. Keys are JSON values; strings are used as they are,
 /// other values by their JSON text (so `1` and `"1"` are different keys).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Hash, Serialize, Deserialize)]
 #[serde(tag = "f", rename_all = "kebab-case")]
 pub enum ClientOp {
     Read { key: Value },
@@ -93,7 +93,7 @@ pub fn key_str(k: &Value) -> String {
 }
 
 /// The replicated key-value state: what a snapshot holds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Hash, Serialize, Deserialize)]
 pub struct KvState {
     pub data: BTreeMap<String, Value>,
 }

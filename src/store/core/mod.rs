@@ -12,6 +12,7 @@
 //! a write only once the replication mode's rule holds for it; a message with
 //! a stale term changes nothing but earns a reply carrying the newer term.
 
+mod digest;
 mod follower;
 mod leader;
 mod log;
@@ -32,7 +33,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The leader's view of one follower.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 struct Progress {
     next: u64,
     matched: u64,
@@ -42,7 +43,7 @@ struct Progress {
 }
 
 /// A linearizable read waiting for its leadership round and for `index` to apply.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct PendingRead {
     req: u64,
     key: Value,
@@ -50,6 +51,8 @@ struct PendingRead {
     index: u64,
 }
 
+/// Cloneable (and hashable, see `digest`) for the model checker (`crate::modelcheck`).
+#[derive(Clone)]
 pub struct Core {
     cfg: Config,
     term: u64,

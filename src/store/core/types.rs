@@ -116,14 +116,14 @@ impl CoreConfig for Config {
 /// What a log entry carries. (Entries are mostly client ops: boxing them would
 /// only add an allocation.)
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Hash)]
 pub enum Command {
     /// The entry a new leader appends to commit its predecessors' entries.
     Noop,
     Client(ClientOp),
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Hash)]
 pub struct Entry {
     pub term: u64,
     pub index: u64,
@@ -131,7 +131,7 @@ pub struct Entry {
 }
 
 /// The state machine as of log position (`index`, `term`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Hash)]
 pub struct Snapshot {
     pub index: u64,
     pub term: u64,
@@ -139,7 +139,7 @@ pub struct Snapshot {
 }
 
 /// Peer-to-peer messages. Every one carries its sender's term (fencing).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Hash)]
 pub enum Message {
     Vote {
         term: u64,
@@ -188,7 +188,7 @@ impl Message {
 
 /// One record of the single-leader core's WAL. (The serialized shape is the
 /// WAL's file format: keep it.)
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Hash)]
 pub enum Record {
     Hard {
         term: u64,

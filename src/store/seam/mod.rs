@@ -132,7 +132,7 @@ pub enum Action<M, R, S> {
 }
 
 /// A node's role, where its topology has roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     Follower,
