@@ -14,4 +14,5 @@ mod store {
     mod leaderless;
     mod leaderless_repair;
     mod lease;
+    mod multileader;
 }

@@ -2,7 +2,7 @@
 //! (`--topology leaderless --n --w --r --conflict --read-repair
 //! --anti-entropy-ms --sloppy-quorum`), as keys of the flags' plan layer.
 
-use super::node::LeaderlessArgs;
+use super::node::{LeaderlessArgs, MultiLeaderArgs};
 use crate::store::Topology;
 use anyhow::Context;
 use toml::{Table, Value};
@@ -16,6 +16,9 @@ pub struct TopologyArgs {
     /// The leaderless store's settings (as `faultline node` takes them).
     #[command(flatten)]
     pub leaderless: LeaderlessArgs,
+    /// The multi-leader store's settings (`--datacenters --dc-topology --dc-lag-ms`).
+    #[command(flatten)]
+    pub multileader: MultiLeaderArgs,
 }
 
 impl TopologyArgs {
@@ -45,6 +48,16 @@ impl TopologyArgs {
         }
         if l.sloppy_quorum {
             target.insert("sloppy_quorum".into(), Value::Boolean(true));
+        }
+        let m = &self.multileader;
+        if let Some(d) = m.datacenters {
+            target.insert("datacenters".into(), val("datacenters", &(d as u64))?);
+        }
+        if let Some(t) = &m.dc_topology {
+            target.insert("dc_topology".into(), val("dc_topology", t)?);
+        }
+        if let Some(ms) = m.dc_lag_ms {
+            target.insert("dc_lag_ms".into(), val("dc_lag_ms", &ms)?);
         }
         Ok(())
     }

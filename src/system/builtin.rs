@@ -20,6 +20,7 @@ use crate::store::ops::Request;
 use crate::store::wal::FsyncPolicy;
 use crate::store::Topology;
 use crate::system::leaderless::{LeaderlessClient, LeaderlessModes};
+use crate::system::multileader::MultiLeaderModes;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -43,6 +44,10 @@ pub struct BuiltinModes {
     /// A leaderless key a plan or flag set while the topology is single-leader
     /// (refused by [`crate::system::SystemConfig::validate`], never ignored).
     pub leaderless_given: Option<&'static str>,
+    /// `--topology multi-leader`'s settings.
+    pub multileader: MultiLeaderModes,
+    /// A multi-leader key set while the topology is another one (refused).
+    pub multileader_given: Option<&'static str>,
 }
 
 impl Default for BuiltinModes {
@@ -57,6 +62,8 @@ impl Default for BuiltinModes {
             topology: Topology::SingleLeader,
             leaderless: LeaderlessModes::default(),
             leaderless_given: None,
+            multileader: MultiLeaderModes::default(),
+            multileader_given: None,
         }
     }
 }
@@ -151,14 +158,25 @@ impl Builtin {
         if !m.fencing {
             v.push("--no-fencing".into());
         }
-        if m.topology == Topology::Leaderless {
-            v.extend(m.leaderless.argv());
+        match m.topology {
+            Topology::Leaderless => v.extend(m.leaderless.argv()),
+            Topology::MultiLeader => v.extend(m.multileader.argv()),
+            Topology::SingleLeader => {}
         }
         v
     }
 
     fn leaderless(&self) -> bool {
         self.modes.topology == Topology::Leaderless
+    }
+
+    /// The conflict mode a leaderless-style client speaks, if the topology has one.
+    fn conflict(&self) -> Option<crate::store::conflict::ConflictMode> {
+        match self.modes.topology {
+            Topology::Leaderless => Some(self.modes.leaderless.conflict),
+            Topology::MultiLeader => Some(self.modes.multileader.conflict),
+            Topology::SingleLeader => None,
+        }
     }
 }
 
@@ -293,8 +311,7 @@ impl Target for Builtin {
             .map(|id| Ok((id.clone(), self.dial(id, "client")?)))
             .collect::<Result<_, TargetError>>()?;
         self.ctx(node)?;
-        if self.leaderless() {
-            let conflict = self.modes.leaderless.conflict;
+        if let Some(conflict) = self.conflict() {
             let addrs = addrs.into_iter().collect();
             return Ok(Box::new(LeaderlessClient::new(addrs, node, w, conflict)));
         }
