@@ -15,4 +15,5 @@ mod store {
     mod leaderless_repair;
     mod lease;
     mod shard;
+    mod multileader;
 }

@@ -3,6 +3,7 @@
 use crate::store::conflict::ConflictMode;
 use crate::store::core::{Config, Core, Reads, Replication};
 use crate::store::leaderless::{self, ReadRepair};
+use crate::store::multileader::{self, DcTopology};
 use crate::store::node::{run_node, NodeConfig};
 use crate::store::wal::FsyncPolicy;
 use crate::store::Topology;
@@ -72,6 +73,54 @@ pub struct Args {
     pub topology: Topology,
     #[command(flatten)]
     pub leaderless: LeaderlessArgs,
+    #[command(flatten)]
+    pub multileader: MultiLeaderArgs,
+}
+
+/// The multi-leader topology's settings (refused with any other topology;
+/// `--conflict` is shared with the leaderless one and adds `avoid`).
+#[derive(clap::Args, Debug, Default)]
+pub struct MultiLeaderArgs {
+    /// Datacenters: the nodes split into this many contiguous groups, each led
+    /// by its first node (default 2; at most the node count).
+    #[arg(long)]
+    pub datacenters: Option<usize>,
+    /// How datacenter leaders replicate to each other: all-to-all, circular
+    /// (a ring), star (the first datacenter is the hub).
+    #[arg(long, value_enum)]
+    pub dc_topology: Option<DcTopology>,
+    /// Base replication lag between datacenters in ms: from DC i to DC j it is
+    /// lag * ((j - i) mod D)^2, so two hops can beat one (default 0).
+    #[arg(long)]
+    pub dc_lag_ms: Option<u64>,
+}
+
+impl MultiLeaderArgs {
+    fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.datacenters.is_some(), "--datacenters"),
+            (self.dc_topology.is_some(), "--dc-topology"),
+            (self.dc_lag_ms.is_some(), "--dc-lag-ms"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    /// The multi-leader core's configuration for node `id` of `nodes`, checked.
+    pub fn config(
+        &self,
+        id: &str,
+        nodes: &[&str],
+        conflict: Option<ConflictMode>,
+    ) -> anyhow::Result<multileader::Config> {
+        let mut c = multileader::Config::new(id, nodes);
+        c.datacenters = self.datacenters.unwrap_or(2.min(nodes.len()));
+        c.dc_topology = self.dc_topology.unwrap_or_default();
+        c.conflict = conflict.unwrap_or(c.conflict);
+        c.dc_lag_ns = self.dc_lag_ms.unwrap_or(0).saturating_mul(1_000_000);
+        c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(c)
+    }
 }
 
 /// The leaderless topology's settings (refused with any other topology).
@@ -131,6 +180,9 @@ impl LeaderlessArgs {
         c.read_repair = self.read_repair.unwrap_or(c.read_repair);
         c.anti_entropy_ms = self.anti_entropy_ms.unwrap_or(c.anti_entropy_ms);
         c.sloppy_quorum = self.sloppy_quorum;
+        if c.conflict == ConflictMode::Avoid {
+            bail!("--conflict avoid is a mode of --topology multi-leader (keys with a home datacenter)");
+        }
         c.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(c)
     }
@@ -171,6 +223,12 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         bail!("--max-drift must be at least 0 and below 1 (got {})", a.max_drift);
     }
     let nodes: Vec<&str> = cluster.keys().map(String::as_str).collect();
+    if a.topology == Topology::MultiLeader {
+        return run_multileader(&a, cluster.clone(), &nodes);
+    }
+    if let Some(flag) = a.multileader.first_given() {
+        bail!("{flag} is a setting of --topology multi-leader");
+    }
     if a.topology == Topology::Leaderless {
         return run_leaderless(&a, cluster.clone(), &nodes);
     }
@@ -226,5 +284,45 @@ fn run_leaderless(a: &Args, cluster: BTreeMap<String, String>, nodes: &[&str]) -
         time_origin_ns: a.time_origin_ns,
     };
     run_node::<leaderless::Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
+    Ok(crate::exit::VALID)
+}
+
+/// `--topology multi-leader`: the same node shell around the multi-leader core.
+fn run_multileader(a: &Args, cluster: BTreeMap<String, String>, nodes: &[&str]) -> anyhow::Result<i32> {
+    if a.replication != Replication::Quorum || a.reads != Reads::Linearizable || a.no_fencing {
+        bail!(
+            "--replication, --reads and --no-fencing are settings of the single-leader topology; \
+             a multi-leader store is tuned with --datacenters, --dc-topology and --conflict"
+        );
+    }
+    let l = &a.leaderless;
+    let conflict = l.conflict;
+    let only_conflict = LeaderlessArgs {
+        n: l.n,
+        w: l.w,
+        r: l.r,
+        conflict: None,
+        read_repair: l.read_repair,
+        anti_entropy_ms: l.anti_entropy_ms,
+        sloppy_quorum: l.sloppy_quorum,
+    };
+    if let Some(flag) = only_conflict.first_given() {
+        bail!("{flag} is a setting of --topology leaderless (this node runs multi-leader)");
+    }
+    let core = a.multileader.config(&a.id, nodes, conflict)?;
+    std::fs::create_dir_all(&a.data_dir)
+        .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
+    let cfg = NodeConfig {
+        core,
+        listen: a.listen,
+        client: a.client,
+        admin: a.admin,
+        log: a.log.clone().unwrap_or_else(|| a.data_dir.join("node.log")),
+        cluster,
+        data_dir: a.data_dir.clone(),
+        fsync: a.fsync,
+        time_origin_ns: a.time_origin_ns,
+    };
+    run_node::<multileader::Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
     Ok(crate::exit::VALID)
 }

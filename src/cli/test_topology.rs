@@ -3,7 +3,7 @@
 //! --anti-entropy-ms --sloppy-quorum`; `--shards --partitioner`), as keys of the flags'
 //! plan layer.
 
-use super::node::LeaderlessArgs;
+use super::node::{LeaderlessArgs, MultiLeaderArgs};
 use crate::store::Topology;
 use anyhow::Context;
 use toml::{Table, Value};
@@ -25,6 +25,9 @@ pub struct TopologyArgs {
     /// virtual nodes), range (alphabetical key ranges: hot spots when keys are skewed).
     #[arg(long, value_enum)]
     pub partitioner: Option<crate::store::shard::PartitionerKind>,
+    /// The multi-leader store's settings (`--datacenters --dc-topology --dc-lag-ms`).
+    #[command(flatten)]
+    pub multileader: MultiLeaderArgs,
 }
 
 impl TopologyArgs {
@@ -60,6 +63,16 @@ impl TopologyArgs {
         }
         if let Some(p) = &self.partitioner {
             target.insert("partitioner".into(), val("partitioner", p)?);
+        }
+        let m = &self.multileader;
+        if let Some(d) = m.datacenters {
+            target.insert("datacenters".into(), val("datacenters", &(d as u64))?);
+        }
+        if let Some(t) = &m.dc_topology {
+            target.insert("dc_topology".into(), val("dc_topology", t)?);
+        }
+        if let Some(ms) = m.dc_lag_ms {
+            target.insert("dc_lag_ms".into(), val("dc_lag_ms", &ms)?);
         }
         Ok(())
     }

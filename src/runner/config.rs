@@ -135,7 +135,7 @@ impl TestConfig {
     pub fn checker_ids(&self) -> Vec<CheckerId> {
         if self.checkers.is_empty() {
             let mut ids = self.workload.checkers().to_vec();
-            if self.system.is_leaderless() {
+            if self.system.merges_replicas() {
                 ids.push(CheckerId::Convergence);
             }
             // Each shard's group elects its own leaders in its own terms: the split-brain
@@ -234,7 +234,7 @@ impl TestConfig {
             super::faults::check(steps, &self.nemesis, self.system.node_names().len())
                 .map_err(|m| Invalid::key("faults", m))?;
         }
-        crate::system::leaderless::check_workload(self.system.is_leaderless(), self.workload)?;
+        crate::system::leaderless::check_workload(self.system.merges_replicas(), self.workload)?;
         self.check_hosts()?;
         self.system.validate()
     }

@@ -84,7 +84,7 @@ pub fn phase(
     info: &WorkloadInfo,
     rec: &Recorder,
 ) -> Result<(), RunnerError> {
-    if !cfg.system.is_leaderless() {
+    if !cfg.system.merges_replicas() {
         return Ok(());
     }
     let healed = Instant::now();
@@ -128,7 +128,11 @@ pub fn keys(cfg: &TestConfig, nodes: &[String], info: &WorkloadInfo, history: &H
         .into_iter()
         .map(|(sk, key)| Watched {
             key,
-            replicas: replicas(modes, nodes, &sk),
+            // Multi-leader: every node holds every key.
+            replicas: match cfg.system.is_multi_leader() {
+                true => nodes.to_vec(),
+                false => replicas(modes, nodes, &sk),
+            },
             last: None,
             observations: Vec::new(),
         })

@@ -70,6 +70,9 @@ pub fn simulate(cfg: &TestConfig, history: Option<&Path>, deep: bool) -> Result<
     match cfg.system.builtin.topology {
         Topology::SingleLeader => simulate_with::<Core>(cfg, history, deep),
         Topology::Leaderless => simulate_with::<crate::store::leaderless::Core>(cfg, history, deep),
+        Topology::MultiLeader => Err(SimError::Config(
+            "--topology multi-leader is not simulated yet: run it for real (without --sim)".into(),
+        )),
     }
 }
 

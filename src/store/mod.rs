@@ -18,6 +18,7 @@ pub mod core;
 pub mod driver;
 pub mod frame;
 pub mod leaderless;
+pub mod multileader;
 pub mod node;
 pub mod ops;
 pub mod router;

@@ -11,4 +11,7 @@ pub enum Topology {
     /// Dynamo-style: any node coordinates, N/W/R quorums, conflicts resolved
     /// per `--conflict` ([`crate::store::leaderless`]).
     Leaderless,
+    /// One leader per datacenter (`--datacenters`), asynchronous replication
+    /// between them per `--dc-topology` ([`crate::store::multileader`]).
+    MultiLeader,
 }

@@ -21,6 +21,7 @@ use crate::store::ops::Request;
 use crate::store::wal::FsyncPolicy;
 use crate::store::Topology;
 use crate::system::leaderless::{LeaderlessClient, LeaderlessModes};
+use crate::system::multileader::MultiLeaderModes;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -46,6 +47,10 @@ pub struct BuiltinModes {
     pub leaderless_given: Option<&'static str>,
     /// `--shards K`: K groups behind a router ([`crate::system::sharded`]).
     pub shards: super::shard_modes::ShardModes,
+    /// `--topology multi-leader`'s settings.
+    pub multileader: MultiLeaderModes,
+    /// A multi-leader key set while the topology is another one (refused).
+    pub multileader_given: Option<&'static str>,
 }
 
 impl Default for BuiltinModes {
@@ -61,6 +66,8 @@ impl Default for BuiltinModes {
             leaderless: LeaderlessModes::default(),
             leaderless_given: None,
             shards: Default::default(),
+            multileader: MultiLeaderModes::default(),
+            multileader_given: None,
         }
     }
 }
@@ -170,14 +177,25 @@ impl Builtin {
         if !m.fencing {
             v.push("--no-fencing".into());
         }
-        if m.topology == Topology::Leaderless {
-            v.extend(m.leaderless.argv());
+        match m.topology {
+            Topology::Leaderless => v.extend(m.leaderless.argv()),
+            Topology::MultiLeader => v.extend(m.multileader.argv()),
+            Topology::SingleLeader => {}
         }
         v
     }
 
     fn leaderless(&self) -> bool {
         self.modes.topology == Topology::Leaderless
+    }
+
+    /// The conflict mode a leaderless-style client speaks, if the topology has one.
+    fn conflict(&self) -> Option<crate::store::conflict::ConflictMode> {
+        match self.modes.topology {
+            Topology::Leaderless => Some(self.modes.leaderless.conflict),
+            Topology::MultiLeader => Some(self.modes.multileader.conflict),
+            Topology::SingleLeader => None,
+        }
     }
 }
 
@@ -334,8 +352,7 @@ impl Target for Builtin {
             .map(|id| Ok((id.clone(), self.dial(id, "client")?)))
             .collect::<Result<_, TargetError>>()?;
         self.ctx(node)?;
-        if self.leaderless() {
-            let conflict = self.modes.leaderless.conflict;
+        if let Some(conflict) = self.conflict() {
             let addrs = addrs.into_iter().collect();
             return Ok(Box::new(LeaderlessClient::new(addrs, node, w, conflict)));
         }

@@ -11,9 +11,11 @@
 use super::builtin::{value_name, BuiltinModes};
 use super::external::TargetDef;
 use super::leaderless::LeaderlessModes;
+use super::multileader::MultiLeaderModes;
 use crate::store::conflict::ConflictMode;
 use crate::store::core::{Reads, Replication};
 use crate::store::leaderless::ReadRepair;
+use crate::store::multileader::DcTopology;
 use crate::store::wal::FsyncPolicy;
 use crate::store::Topology;
 use crate::util::Invalid;
@@ -152,6 +154,13 @@ struct TargetTable {
     shards: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     partitioner: Option<crate::store::shard::PartitionerKind>,
+    // The multi-leader store's keys (`conflict` above is shared with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datacenters: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dc_topology: Option<DcTopology>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dc_lag_ms: Option<u64>,
 }
 
 impl Default for TargetTable {
@@ -164,6 +173,7 @@ impl From<SystemConfig> for TargetTable {
     fn from(c: SystemConfig) -> TargetTable {
         let m = c.builtin;
         let on = m.topology == Topology::Leaderless;
+        let ml = (m.topology == Topology::MultiLeader).then_some(m.multileader);
         let l = m.leaderless;
         let some = |x| if on { Some(x) } else { None };
         TargetTable {
@@ -180,12 +190,15 @@ impl From<SystemConfig> for TargetTable {
             n: some(l.n),
             w: some(l.w),
             r: some(l.r),
-            conflict: on.then_some(l.conflict),
+            conflict: on.then_some(l.conflict).or(ml.as_ref().map(|x| x.conflict)),
             read_repair: on.then_some(l.read_repair),
             anti_entropy_ms: on.then_some(l.anti_entropy_ms),
             sloppy_quorum: on.then_some(l.sloppy_quorum),
             shards: m.shards.shards,
             partitioner: m.shards.partitioner,
+            datacenters: ml.as_ref().map(|x| x.datacenters),
+            dc_topology: ml.as_ref().map(|x| x.dc_topology),
+            dc_lag_ms: ml.as_ref().map(|x| x.dc_lag_ms),
         }
     }
 }
@@ -193,11 +206,20 @@ impl From<SystemConfig> for TargetTable {
 impl From<TargetTable> for SystemConfig {
     fn from(t: TargetTable) -> SystemConfig {
         let d = LeaderlessModes::default();
+        let md = MultiLeaderModes::default();
+        let multi = t.topology == Topology::MultiLeader;
+        let multileader_given = [
+            ("datacenters", t.datacenters.is_some()),
+            ("dc_topology", t.dc_topology.is_some()),
+            ("dc_lag_ms", t.dc_lag_ms.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(k, on)| (on && !multi).then_some(k));
         let given = [
             ("n", t.n.is_some()),
             ("w", t.w.is_some()),
             ("r", t.r.is_some()),
-            ("conflict", t.conflict.is_some()),
+            ("conflict", t.conflict.is_some() && !multi),
             ("read_repair", t.read_repair.is_some()),
             ("anti_entropy_ms", t.anti_entropy_ms.is_some()),
             ("sloppy_quorum", t.sloppy_quorum.is_some()),
@@ -216,10 +238,17 @@ impl From<TargetTable> for SystemConfig {
                 heartbeat_ms: t.heartbeat_ms,
                 election_timeout_ms: t.election_timeout_ms,
                 topology: t.topology,
-                leaderless_given: given.filter(|_| t.topology == Topology::SingleLeader),
+                leaderless_given: given.filter(|_| t.topology != Topology::Leaderless),
                 shards: super::shard_modes::ShardModes {
                     shards: t.shards,
                     partitioner: t.partitioner,
+                },
+                multileader_given,
+                multileader: MultiLeaderModes {
+                    datacenters: t.datacenters.unwrap_or(md.datacenters),
+                    dc_topology: t.dc_topology.unwrap_or(md.dc_topology),
+                    conflict: t.conflict.unwrap_or(md.conflict),
+                    dc_lag_ms: t.dc_lag_ms.unwrap_or(md.dc_lag_ms),
                 },
                 leaderless: LeaderlessModes {
                     n: t.n.unwrap_or(d.n),
@@ -312,15 +341,23 @@ impl SystemConfig {
     /// quorums must fit N and N the cluster; single-leader modes do not apply to it.
     fn validate_topology(&self) -> Result<(), Invalid> {
         let m = &self.builtin;
+        let flag = |key: &str| format!("--{}", key.replace('_', "-"));
+        if let Some(key) = m.leaderless_given {
+            return Err(Invalid::new(
+                &flag(key),
+                &format!("target.{key}"),
+                "is a setting of the leaderless store: add --topology leaderless",
+            ));
+        }
+        if let Some(key) = m.multileader_given {
+            return Err(Invalid::new(
+                &flag(key),
+                &format!("target.{key}"),
+                "is a setting of the multi-leader store: add --topology multi-leader",
+            ));
+        }
         if m.topology == Topology::SingleLeader {
-            return match m.leaderless_given {
-                Some(key) => Err(Invalid::new(
-                    &format!("--{}", key.replace('_', "-")),
-                    &format!("target.{key}"),
-                    "is a setting of the leaderless store: add --topology leaderless",
-                )),
-                None => Ok(()),
-            };
+            return Ok(());
         }
         if !self.kind.has_store_modes() {
             return Err(Invalid::new(
@@ -338,10 +375,25 @@ impl SystemConfig {
                 "--topology",
                 "target.topology",
                 "--replication, --reads and --no-fencing are single-leader modes; \
-                 a leaderless store is tuned with --n, --w, --r, --conflict and --read-repair",
+                 a leaderless store is tuned with --n, --w, --r, --conflict and --read-repair, \
+                 a multi-leader one with --datacenters, --dc-topology and --conflict",
             ));
         }
-        m.leaderless.validate(self.nodes)
+        match m.topology {
+            Topology::MultiLeader => m.multileader.validate(self.nodes),
+            _ => m.leaderless.validate(self.nodes),
+        }
+    }
+
+    /// The built-in store running its multi-leader topology.
+    pub fn is_multi_leader(&self) -> bool {
+        self.kind.has_store_modes() && self.builtin.topology == Topology::MultiLeader
+    }
+
+    /// Replicas that merge concurrent writes and must converge once healed
+    /// (leaderless or multi-leader): the convergence phase and checker run.
+    pub fn merges_replicas(&self) -> bool {
+        self.is_leaderless() || self.is_multi_leader()
     }
 
     /// The node names a run lays out: `n1..nN`, or for a sharded store every group's

@@ -20,6 +20,7 @@ pub mod external;
 mod factory;
 pub mod faketime;
 pub mod leaderless;
+pub mod multileader;
 pub mod process;
 pub mod redis;
 pub mod reference;

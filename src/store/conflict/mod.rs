@@ -47,4 +47,8 @@ pub enum ConflictMode {
     Siblings,
     /// Merged CRDTs: OR-set adds, PN-counter increments.
     Crdt,
+    /// Multi-leader only: each key has a home datacenter whose leader takes
+    /// all its writes (stored as last-write-wins registers it stamps in
+    /// order), so concurrent writes to a key never meet.
+    Avoid,
 }

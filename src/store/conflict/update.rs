@@ -52,7 +52,7 @@ pub fn originate(
         want,
     };
     match (mode, update) {
-        (ConflictMode::Lww, Update::Put { value, .. }) => match local {
+        (ConflictMode::Lww | ConflictMode::Avoid, Update::Put { value, .. }) => match local {
             None | Some(KeyState::Lww(_)) => Ok(KeyState::Lww(LwwRegister::new(wall_ns, node, value))),
             Some(_) => Err(mismatch("lww register")),
         },

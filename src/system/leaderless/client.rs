@@ -141,8 +141,10 @@ impl LeaderlessClient {
         self.write(key, next, found.context, op, left)
     }
 
+    /// Adds and increments the store applies itself (`crdt`; `avoid`: the
+    /// key's home leader applies them), rather than read-modify-write.
     fn crdt(&self) -> bool {
-        self.conflict == ConflictMode::Crdt
+        matches!(self.conflict, ConflictMode::Crdt | ConflictMode::Avoid)
     }
 }
 
@@ -252,7 +254,9 @@ impl Client for LeaderlessClient {
                 Ok((f, node)) => Completion::ok(greatest(&f.values)).on(node),
                 Err(c) => c,
             },
-            (_, "write") if self.conflict == ConflictMode::Lww => self.write(&key, v, None, op, timeout),
+            (_, "write") if matches!(self.conflict, ConflictMode::Lww | ConflictMode::Avoid) => {
+                self.write(&key, v, None, op, timeout)
+            }
             (_, "write") => self.rmw(&key, op, timeout, greatest, |_| v.clone()),
             (_, "cas") => {
                 let cas = ClientOp::Cas {

@@ -91,6 +91,12 @@ impl LeaderlessModes {
         if r > n {
             return Err(bad("r", format!("R={r} is greater than N={n}")));
         }
+        if self.conflict == ConflictMode::Avoid {
+            return Err(bad(
+                "conflict",
+                "`avoid` needs datacenters with home keys: it is a mode of --topology multi-leader".into(),
+            ));
+        }
         Ok(())
     }
 }

@@ -76,7 +76,7 @@ impl Args {
     fn node_count(&self) -> usize {
         self.nodes.unwrap_or(match self.topology {
             Topology::Leaderless => 5,
-            Topology::SingleLeader => 3,
+            Topology::SingleLeader | Topology::MultiLeader => 3,
         })
     }
 
@@ -175,6 +175,7 @@ fn wait_targets(a: &Args, started: &Started) -> anyhow::Result<Vec<SocketAddr>> 
             started.client.clone()
         }
         Topology::SingleLeader => vec![started.client[wait_leader(&started.admin)?]],
+        Topology::MultiLeader => anyhow::bail!("bench store does not run --topology multi-leader"),
     })
 }
 
