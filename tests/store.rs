@@ -14,6 +14,6 @@ mod store {
     mod leaderless;
     mod leaderless_repair;
     mod lease;
-    mod shard;
     mod multileader;
+    mod shard;
 }
