@@ -118,6 +118,26 @@ fn accept_loop(l: TcpListener, upstream: SocketAddr, shared: Arc<Shared>, a: Str
     }
 }
 
+/// A listener on a free 127.0.0.1 port that is none of `taken`.
+fn bind_avoiding(taken: &std::collections::BTreeSet<u16>) -> Result<TcpListener, NetError> {
+    loop {
+        let l = TcpListener::bind(free_port()?).map_err(|source| NetError::Io {
+            context: "binding a proxy port on 127.0.0.1".into(),
+            source,
+        })?;
+        let port = l
+            .local_addr()
+            .map_err(|source| NetError::Io {
+                context: "proxy port".into(),
+                source,
+            })?
+            .port();
+        if !taken.contains(&port) {
+            return Ok(l);
+        }
+    }
+}
+
 impl NetBackend for Proxy {
     fn kind(&self) -> &'static str {
         "proxy"
@@ -129,15 +149,17 @@ impl NetBackend for Proxy {
             .iter()
             .map(|n| (n.id.clone(), n.listen[&layout.peer]))
             .collect();
+        // The nodes' ports are free until the nodes start: a proxy must not take one.
+        let taken: std::collections::BTreeSet<u16> = nodes
+            .iter()
+            .flat_map(|n| n.listen.values().map(|a| a.port()))
+            .collect();
         for n in &mut nodes {
             for (other, addr) in &direct {
                 if *other == n.id {
                     continue;
                 }
-                let l = TcpListener::bind(free_port()?).map_err(|source| NetError::Io {
-                    context: "binding a proxy port on 127.0.0.1".into(),
-                    source,
-                })?;
+                let l = bind_avoiding(&taken)?;
                 let local = l.local_addr().map_err(|source| NetError::Io {
                     context: "proxy port".into(),
                     source,

@@ -36,12 +36,16 @@ pub struct Cluster {
 impl Cluster {
     /// Defines an `n`-node cluster (nothing started yet).
     pub fn new(n: usize, args: &[&str]) -> Cluster {
+        // Reserved together, so distinct: drawn one by one, a node's port could equal
+        // another's and that node would never start (seen in CI: a 3-node cluster
+        // running on 2 nodes).
+        let ports = faultline::util::ports::free_ports(3 * n).unwrap();
         Cluster {
             dir: tempfile::tempdir().unwrap(),
             ids: (1..=n).map(|i| format!("n{i}")).collect(),
-            peer: (0..n).map(|_| free_port()).collect(),
-            client: (0..n).map(|_| free_port()).collect(),
-            admin: (0..n).map(|_| free_port()).collect(),
+            peer: ports[..n].to_vec(),
+            client: ports[n..2 * n].to_vec(),
+            admin: ports[2 * n..].to_vec(),
             args: args.iter().map(|s| s.to_string()).collect(),
             procs: (0..n).map(|_| None).collect(),
         }
