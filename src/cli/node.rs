@@ -235,8 +235,6 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if let Some(flag) = a.leaderless.first_given() {
         bail!("{flag} is a setting of --topology leaderless (this node runs single-leader)");
     }
-    std::fs::create_dir_all(&a.data_dir)
-        .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
     let mut core = Config::new(&a.id, &nodes);
     core.replication = a.replication;
     core.reads = a.reads;
@@ -245,19 +243,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     core.heartbeat_ns = a.heartbeat_ms * 1_000_000;
     core.election_timeout_ns = a.election_timeout_ms * 1_000_000;
     core.snapshot_every = a.snapshot_every;
-    let cfg = NodeConfig {
-        core,
-        listen: a.listen,
-        client: a.client,
-        admin: a.admin,
-        log: a.log.unwrap_or_else(|| a.data_dir.join("node.log")),
-        cluster,
-        data_dir: a.data_dir,
-        fsync: a.fsync,
-        time_origin_ns: a.time_origin_ns,
-    };
-    run_node::<Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
-    Ok(crate::exit::VALID)
+    serve::<Core>(&a, core, cluster)
 }
 
 /// `--topology leaderless`: the same node shell, WAL and admin endpoint
@@ -270,21 +256,7 @@ fn run_leaderless(a: &Args, cluster: BTreeMap<String, String>, nodes: &[&str]) -
         );
     }
     let core = a.leaderless.config(&a.id, nodes)?;
-    std::fs::create_dir_all(&a.data_dir)
-        .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
-    let cfg = NodeConfig {
-        core,
-        listen: a.listen,
-        client: a.client,
-        admin: a.admin,
-        log: a.log.clone().unwrap_or_else(|| a.data_dir.join("node.log")),
-        cluster,
-        data_dir: a.data_dir.clone(),
-        fsync: a.fsync,
-        time_origin_ns: a.time_origin_ns,
-    };
-    run_node::<leaderless::Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
-    Ok(crate::exit::VALID)
+    serve::<leaderless::Core>(a, core, cluster)
 }
 
 /// `--topology multi-leader`: the same node shell around the multi-leader core.
@@ -310,6 +282,16 @@ fn run_multileader(a: &Args, cluster: BTreeMap<String, String>, nodes: &[&str]) 
         bail!("{flag} is a setting of --topology leaderless (this node runs multi-leader)");
     }
     let core = a.multileader.config(&a.id, nodes, conflict)?;
+    serve::<multileader::Core>(a, core, cluster)
+}
+
+/// The node shell every topology shares: data directory, ports, log, fsync, clock
+/// origin from the flags, around the core `P` configured by the caller.
+fn serve<P: crate::store::seam::Protocol>(
+    a: &Args,
+    core: P::Config,
+    cluster: BTreeMap<String, String>,
+) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&a.data_dir)
         .with_context(|| format!("cannot create --data-dir {}", a.data_dir.display()))?;
     let cfg = NodeConfig {
@@ -323,6 +305,6 @@ fn run_multileader(a: &Args, cluster: BTreeMap<String, String>, nodes: &[&str]) 
         fsync: a.fsync,
         time_origin_ns: a.time_origin_ns,
     };
-    run_node::<multileader::Core>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
+    run_node::<P>(cfg).with_context(|| format!("node {} cannot start", a.id))?;
     Ok(crate::exit::VALID)
 }
