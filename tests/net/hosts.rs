@@ -83,26 +83,35 @@ fn the_store_over_ssh_takes_partition_kill_pause_in_safe_mode_and_async_loses_wr
             .collect();
         assert_eq!(left.len(), 1, "only the binary cache stays: {left:?}");
     }
-    // The README's async-replication command catches lost writes over SSH too.
-    let mut args = vec![
-        "test",
-        "--replication",
-        "async",
-        "--workload",
-        "set",
-        "--nemesis",
-        "kill-leader,partition-leader",
-        "--nemesis-interval",
-        "1",
-        "--time-limit",
-        "8",
-        "--seed",
-        "1",
-    ];
-    args.extend(common);
-    let o = h.run(&args);
-    assert_eq!(code(&o), 1, "{}", text(&o));
-    assert!(text(&o).contains("lost"), "{}", text(&o));
+    // The README's async-replication command catches lost writes over SSH too. A real
+    // run's loss depends on timing (CI saw seed 1 pass once in 8 s), so up to three
+    // seeds may be tried; each must end valid or invalid, and one must lose writes.
+    let mut outs = Vec::new();
+    for seed in ["1", "2", "3"] {
+        let mut args = vec![
+            "test",
+            "--replication",
+            "async",
+            "--workload",
+            "set",
+            "--nemesis",
+            "kill-leader,partition-leader",
+            "--nemesis-interval",
+            "1",
+            "--time-limit",
+            "8",
+            "--seed",
+            seed,
+        ];
+        args.extend(common.iter().copied());
+        let o = h.run(&args);
+        assert!(matches!(code(&o), 0 | 1), "{}", text(&o));
+        if code(&o) == 1 && text(&o).contains("lost") {
+            return;
+        }
+        outs.push(text(&o));
+    }
+    panic!("no seed of three lost writes:\n{}", outs.join("\n---\n"));
 }
 
 #[test]
