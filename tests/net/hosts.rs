@@ -41,8 +41,11 @@ fn the_store_over_ssh_takes_partition_kill_pause_in_safe_mode_and_async_loses_wr
     ];
     let mut args = vec![
         "test",
+        // 10 s: the nemesis runs its steps one after another, and over SSH on
+        // a loaded machine each kill or restart takes a while (CI once ended a
+        // 6 s run before the pause step came up).
         "--time-limit",
-        "6",
+        "10",
         "--nemesis",
         "partition,kill,pause",
         "--nemesis-interval",
