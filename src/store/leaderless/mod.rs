@@ -142,8 +142,10 @@ pub struct Core {
     persisted: u64,
     ae: Entropy,
     out: Vec<Action>,
-    /// The admin status as of the last tick ([`protocol`]).
+    /// The admin status as of the last refresh ([`protocol`]), and when
+    /// (core time) it was taken.
     shown: Status,
+    shown_at: u64,
     /// Peer messages sent since start: requests and their replies alike.
     sent: u64,
     /// The ring's shares for the status, computed once: the ring never changes.
@@ -190,6 +192,7 @@ impl Core {
             ae,
             out: Vec::new(),
             shown: Status::default(),
+            shown_at: now.mono_ns,
             sent: 0,
             cfg,
         }

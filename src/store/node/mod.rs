@@ -187,8 +187,16 @@ impl<P: Protocol> Shell<P> {
         }
     }
 
-    /// Performs the end of a batch (see the module doc); true after an inline sync.
-    fn perform(&mut self, host: crate::store::driver::HostTime, ready: ReadyOf<P>) -> bool {
+    /// Performs the front of a batch's end (see the module doc): sends,
+    /// event lines and replies, and hands a background batch to the WAL
+    /// thread. Returns the batch to sync inline, if the driver asked for one:
+    /// the caller lets the peer and client writers run first (they share this
+    /// thread), so what may leave before the sync does, then calls
+    /// [`Shell::sync_inline`].
+    fn perform_front(
+        &mut self,
+        ready: ReadyOf<P>,
+    ) -> Option<crate::store::driver::Batch<P::Record, P::Snapshot>> {
         for (to, msg) in ready.send {
             self.send(&to, msg);
         }
@@ -203,27 +211,53 @@ impl<P: Protocol> Shell<P> {
                 }
             }
         }
-        let mut inline = false;
         if let Some(batch) = ready.persist {
             if batch.inline {
-                let result = match self.wal.lock() {
-                    Ok(mut w) => write_and_commit(&mut w, &batch.writes),
-                    Err(_) => Err("WAL lock poisoned".to_string()),
-                };
-                if let Err(e) = result {
-                    self.fatal(&e);
-                }
-                self.driver.synced(host, batch.id);
-                inline = true;
-            } else if self.jobs.send((batch.id, batch.writes)).is_err() {
+                return Some(batch);
+            }
+            if self.jobs.send((batch.id, batch.writes)).is_err() {
                 self.fatal("WAL thread gone");
             }
         }
+        self.send_released();
+        None
+    }
+
+    /// Writes and syncs `batch` on this thread, reports it to the driver and
+    /// sends what its sync released.
+    fn sync_inline(&mut self, batch: crate::store::driver::Batch<P::Record, P::Snapshot>) {
+        let result = match self.wal.lock() {
+            Ok(mut w) => write_and_commit(&mut w, &batch.writes),
+            Err(_) => Err("WAL lock poisoned".to_string()),
+        };
+        if let Err(e) = result {
+            self.fatal(&e);
+        }
+        self.driver.synced(host_time(), batch.id);
+        self.send_released();
+    }
+
+    fn send_released(&mut self) {
         for (to, msg) in self.driver.take_released() {
             self.send(&to, msg);
         }
         self.log.flush();
-        inline
+    }
+
+    /// Performs the end of a batch; true after an inline sync. Async: before
+    /// an inline sync it yields once, so the peer and client writer tasks
+    /// write what this batch queued (a last-write-wins put, the replies)
+    /// instead of holding it until the sync returns.
+    async fn perform(&mut self, ready: ReadyOf<P>) -> bool {
+        let queued = !ready.send.is_empty() || !ready.replies.is_empty();
+        let Some(batch) = self.perform_front(ready) else {
+            return false;
+        };
+        if queued {
+            tokio::task::yield_now().await;
+        }
+        self.sync_inline(batch);
+        true
     }
 
     /// A node that cannot write its WAL must not go on acknowledging: stop.
@@ -300,9 +334,8 @@ async fn start<P: Protocol>(cfg: &NodeConfig<P::Config>) -> Result<(Shell<P>, Qu
         jobs,
     };
     // The start event.
-    let host = host_time();
-    let ready = shell.driver.ready(host);
-    shell.perform(host, ready);
+    let ready = shell.driver.ready(host_time());
+    shell.perform(ready).await;
     Ok((
         shell,
         Queues {
@@ -377,7 +410,7 @@ async fn event_loop<P: Protocol>(
             shell.handle(ev);
         }
         let ready = shell.driver.ready(host);
-        read_before_tick = shell.perform(host, ready);
+        read_before_tick = shell.perform(ready).await;
     }
 }
 

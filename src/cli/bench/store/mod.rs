@@ -57,7 +57,8 @@ pub struct Args {
     #[arg(long)]
     pub conns: Option<usize>,
     /// Requests each client keeps outstanding on its connection (answers are matched
-    /// by id; 1 = a closed loop, one request at a time). Default 1.
+    /// by id; 1 = a closed loop, one request at a time). Default 4 for the leaderless
+    /// topology's event-loop clients (its figure is for pipelined clients), else 1.
     #[arg(long, conflicts_with_all = ["conns", "thread_per_client"])]
     pub in_flight: Option<usize>,
     /// The store's topology; leaderless clients spread over every node (any node
@@ -80,9 +81,14 @@ impl Args {
         })
     }
 
-    /// Requests each client keeps outstanding.
+    /// Requests each client keeps outstanding: `--in-flight`, else 4 for
+    /// leaderless clients on a connection each (one request per client
+    /// waits out a replica's disk sync on every write, so 16 clients stay
+    /// below 16 / sync time whatever the nodes do), else 1.
     fn depth(&self) -> usize {
-        self.in_flight.unwrap_or(1)
+        let pipelined =
+            self.topology == Topology::Leaderless && !self.thread_per_client && self.conns.is_none();
+        self.in_flight.unwrap_or(if pipelined { 4 } else { 1 })
     }
 }
 
