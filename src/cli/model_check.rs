@@ -41,9 +41,13 @@ pub struct Args {
     /// Explore at most this many steps from the start (default: the whole bounded space).
     #[arg(long)]
     pub depth: Option<usize>,
-    /// Checker threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Checker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Explore states that differ only by a renaming of nodes separately (slower;
+    /// to cross-check the symmetry reduction).
+    #[arg(long)]
+    pub no_symmetry: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
@@ -58,7 +62,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         partitions: a.partitions,
         faults: a.faults,
         depth: a.depth,
-        threads: a.threads,
+        threads: a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        symmetry: !a.no_symmetry,
     };
     settings.validate()?;
     println!(
@@ -73,6 +80,11 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         a.timeouts,
         a.partitions,
         a.depth.map(|d| format!("; depth {d}")).unwrap_or_default()
+    );
+    println!(
+        "threads: {}, symmetry reduction: {}",
+        settings.threads,
+        settings.symmetric()
     );
     let report = check(settings)?;
     print_counts(&report);
@@ -105,10 +117,11 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
 
 fn print_counts(r: &Report) {
     println!(
-        "states explored: {}, unique states: {}, max depth: {}, time: {:.2} s",
+        "states explored: {}, unique states: {}, max depth: {}, time: {:.2} s ({:.0} states/s)",
         r.states,
         r.unique_states,
         r.max_depth,
-        r.elapsed.as_secs_f64()
+        r.elapsed.as_secs_f64(),
+        r.states as f64 / r.elapsed.as_secs_f64().max(1e-9)
     );
 }

@@ -9,13 +9,16 @@
 //! (one action, the clock jumps two timeouts for everyone); faults are explicit
 //! actions within a budget (crash, restart, isolate a node, heal, timeout).
 //! Clients send each op to a node that believes it leads (a deposed leader
-//! included). States are keyed by an exact hash of the cores
-//! ([`crate::store::core`]'s `digest`), never by their text.
+//! included). States are keyed by an exact hash of the cores, never by their
+//! text, reduced by node symmetry, time abstraction and dropping replies
+//! nobody will read ([`canon`]): every reduction merges only states with the
+//! same future, so the search stays exhaustive.
 //!
 //! Properties: the clients' ops are linearizable (a register); an
 //! acknowledged write is in the log of every later leader (never lost); at
 //! most one leader per term. A counterexample is the shortest path (BFS).
 
+mod canon;
 mod model;
 mod run;
 mod world;
@@ -55,6 +58,8 @@ pub struct Settings {
     /// Stop at this many steps from the start (`None`: the whole bounded space).
     pub depth: Option<usize>,
     pub threads: usize,
+    /// Explore states that differ by a renaming of nodes once ([`canon`]).
+    pub symmetry: bool,
 }
 
 const ET: u64 = 150_000_000;
@@ -74,6 +79,7 @@ impl Settings {
             faults: 1,
             depth: None,
             threads: 1,
+            symmetry: true,
         }
     }
 
@@ -114,6 +120,11 @@ impl Settings {
     /// every leader's contact.
     pub fn jump(&self) -> u64 {
         2 * ET + 1
+    }
+
+    /// Symmetry reduction applies (semi-sync breaks ties between followers by id).
+    pub fn symmetric(&self) -> bool {
+        self.symmetry && self.replication != Replication::SemiSync
     }
 
     fn budget(&self) -> Budget {

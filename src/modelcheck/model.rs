@@ -1,6 +1,7 @@
 //! The stateright [`stateright::Model`]: which steps a state allows, what each
 //! does, and the properties every reachable state must keep.
 
+use super::canon::drop_dead;
 use super::world::{bootstrap, name, Notes, World};
 use super::Settings;
 use crate::store::core::{Input, Role};
@@ -120,7 +121,9 @@ impl stateright::Model for Model {
     type Action = Step;
 
     fn init_states(&self) -> Vec<World> {
-        vec![bootstrap(&self.settings)]
+        let mut w = bootstrap(&self.settings);
+        drop_dead(&mut w);
+        vec![w]
     }
 
     fn actions(&self, w: &World, out: &mut Vec<Step>) {
@@ -150,6 +153,7 @@ impl stateright::Model for Model {
     fn next_state(&self, w: &World, step: Step) -> Option<World> {
         let mut next = w.clone();
         self.apply(&mut next, step, &mut None);
+        drop_dead(&mut next);
         Some(next)
     }
 
@@ -183,8 +187,6 @@ pub fn acked_writes_kept(w: &World) -> bool {
 
 /// No two nodes ever announced leadership of the same term.
 pub fn one_leader_per_term(w: &World) -> bool {
-    let mut seen = w.leaders.clone();
-    seen.sort_unstable();
-    seen.dedup();
-    seen.windows(2).all(|p| p[0].0 != p[1].0)
+    let terms: Vec<u64> = w.leaders.iter().map(|l| l.0).collect();
+    terms.windows(2).all(|p| p[0] != p[1])
 }

@@ -11,6 +11,7 @@ use crate::store::seam::{NoOpts, Now, Protocol, Stored};
 use serde_json::{json, Value};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
 /// The register's value: `None` is the initial null.
@@ -35,7 +36,7 @@ pub struct Client {
 }
 
 /// A write a leader acknowledged: the entry's term and index, and its value.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ack {
     pub term: u64,
     pub index: u64,
@@ -59,30 +60,20 @@ pub struct World {
     pub links: Vec<Vec<Message>>,
     pub clients: Vec<Client>,
     pub tester: Tester,
-    pub acks: Vec<Ack>,
+    pub acks: BTreeSet<Ack>,
     /// `(term, node)` of every `leader` event so far.
-    pub leaders: Vec<(u64, u8)>,
+    pub leaders: BTreeSet<(u64, u8)>,
     /// The node cut off from all others, if any.
     pub cut: Option<u8>,
     pub budget: Budget,
-    /// Time for every node, in ns: moves only in whole election timeouts.
+    /// Time for every node, in ns: moves only in jumps past every deadline.
     pub clock: u64,
+    /// Nodes are interchangeable for hashing (see [`super::canon`]).
+    pub symmetric: bool,
 }
 
-impl Hash for World {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        for n in &self.nodes {
-            match &n.core {
-                Some(c) => c.hash(h),
-                None => (u64::MAX, &n.disk.log, &n.disk.snapshot).hash(h),
-            }
-        }
-        (&self.links, &self.clients, &self.tester, &self.acks).hash(h);
-        (&self.leaders, self.cut, self.budget, self.clock).hash(h);
-    }
-}
-
-/// States compare by their hash (the checker keys them by one anyway).
+/// States compare by their hash (the checker keys them by one anyway; see
+/// [`super::canon`] for which states hash the same).
 impl PartialEq for World {
     fn eq(&self, other: &World) -> bool {
         fingerprint(self) == fingerprint(other)
@@ -210,12 +201,16 @@ impl World {
                         format!("{} event {} (term {})", name(i), e.kind, e.term)
                     });
                     match (e.kind, e.index, &e.value) {
-                        ("leader", ..) => self.leaders.push((e.term, i)),
-                        ("ack", Some(index), Value::Number(v)) => self.acks.push(Ack {
-                            term: e.term,
-                            index,
-                            value: v.as_u64().unwrap_or(0),
-                        }),
+                        ("leader", ..) => {
+                            self.leaders.insert((e.term, i));
+                        }
+                        ("ack", Some(index), Value::Number(v)) => {
+                            self.acks.insert(Ack {
+                                term: e.term,
+                                index,
+                                value: v.as_u64().unwrap_or(0),
+                            });
+                        }
                         _ => {}
                     }
                 }
@@ -342,11 +337,12 @@ pub fn bootstrap(s: &Settings) -> World {
             s.clients
         ],
         tester: LinearizabilityTester::new(Register(None)),
-        acks: Vec::new(),
-        leaders: Vec::new(),
+        acks: BTreeSet::new(),
+        leaders: BTreeSet::new(),
         cut: None,
         budget: s.budget(),
         clock: s.jump(),
+        symmetric: s.symmetric(),
     };
     w.batch(0, Input::Tick { jitter_ns: 0 }, &mut None);
     while let Some(l) = w.links.iter().position(|q| !q.is_empty()) {

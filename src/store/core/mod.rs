@@ -22,6 +22,7 @@ mod sim;
 mod types;
 
 pub use crate::store::seam::{Event, Role};
+pub use digest::View;
 pub use log::Log;
 pub use protocol::Recovered;
 pub use types::{
