@@ -82,6 +82,12 @@ pub enum Action {
     },
     /// Packet faults off.
     PacketHeal,
+    /// A sharded store moves a key range (drawn from `seed` by the target) to
+    /// another group: fence, copy, switch the router (see
+    /// [`crate::system::Target::rebalance`]). No undo.
+    Rebalance {
+        seed: u64,
+    },
 }
 
 impl Action {
@@ -102,6 +108,7 @@ impl Action {
             Action::Delay { .. } => "delay",
             Action::Loss { .. } => "loss",
             Action::PacketHeal => "packet-heal",
+            Action::Rebalance { .. } => "rebalance",
         }
     }
 
@@ -134,6 +141,7 @@ impl Action {
             | Action::ClockDrift { target, .. }
             | Action::Delay { target, .. }
             | Action::Loss { target, .. } => Some(*target),
+            Action::Rebalance { .. } => Some(Aim::All),
             _ => None,
         }
     }
@@ -296,6 +304,7 @@ fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, n: usize, iv: u64) -> (Act
                 Action::PacketHeal,
             )
         }
+        Kind::Rebalance => (Action::Rebalance { seed: rng.gen() }, Action::Heal),
         Kind::Loss => {
             let percent = rng.gen_range(5..=50);
             (
@@ -318,6 +327,7 @@ fn stream(k: Kind) -> usize {
         Kind::Kill | Kind::Pause => 0,
         Kind::Partition | Kind::Delay | Kind::Loss => 1,
         Kind::Clock | Kind::ClockDrift => 2,
+        Kind::Rebalance => 3,
     }
 }
 
@@ -342,14 +352,14 @@ pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit
         return out;
     }
     let iv = (interval.as_millis() as u64).max(1);
-    for g in 0..3u64 {
+    for g in 0..4u64 {
         let mine: Vec<Fault> = faults
             .iter()
             .copied()
             .filter(|f| stream(f.kind) as u64 == g)
             .collect();
         if !mine.is_empty() {
-            let offset = g * iv / 3;
+            let offset = (g % 3) * iv / 3;
             out.extend(plan_stream(
                 seed ^ g.wrapping_mul(0x9e37_79b9),
                 &mine,
@@ -391,6 +401,11 @@ fn plan_stream(
         };
         let (s, undo) = start(f, target, &mut rng, nodes, iv);
         out.push(Step { at_ms: t, action: s });
+        if f.kind == Kind::Rebalance {
+            // A move has no undo: the next one comes an interval later.
+            t += iv;
+            continue;
+        }
         let undo_at = t + iv;
         if f.kind == Kind::ClockDrift && undo_at + gap + iv <= limit_ms {
             // Another fault follows at undo_at + gap: the drift outlasts it.
