@@ -213,6 +213,7 @@ impl Sharded {
                 .map(|m| m.id.clone()),
         );
         v["hit"] = serde_json::json!(hit);
+        v["target"] = serde_json::json!("all");
         Ok(v)
     }
 
