@@ -2,7 +2,7 @@
 //! [`crate::store::router`]). The harness starts it beside the groups' nodes
 //! for `faultline test --shards K`.
 
-use crate::store::router::{serve, RouterConfig};
+use crate::store::router::{serve, CrossShard, RouterConfig};
 use crate::store::shard::PartitionerKind;
 use anyhow::{bail, Context};
 use std::net::SocketAddr;
@@ -24,6 +24,14 @@ pub struct Args {
     /// Time a request may spend in its group before the router answers unknown.
     #[arg(long, default_value_t = 800)]
     pub forward_timeout_ms: u64,
+    /// The routing table to start with, as JSON (a `TableSpec`: what the harness
+    /// passes a restarted router after rebalancing); default: epoch 1.
+    #[arg(long)]
+    pub routing: Option<String>,
+    /// Requests whose keys span groups: reject (fail naming the groups) or
+    /// split (unsafe: per-group parts, no atomicity).
+    #[arg(long, value_enum, default_value = "reject")]
+    pub cross_shard: CrossShard,
 }
 
 /// `n1=HOST:PORT,n2=HOST:PORT` as (id, address) pairs.
@@ -58,7 +66,15 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if a.forward_timeout_ms == 0 {
         bail!("--forward-timeout-ms must be positive");
     }
+    let routing = a
+        .routing
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--routing: not a routing table (JSON)")?;
     serve(RouterConfig {
+        routing,
+        cross_shard: a.cross_shard,
         listen: a.listen,
         groups,
         partitioner: a.partitioner,

@@ -25,6 +25,14 @@ pub struct TopologyArgs {
     /// virtual nodes), range (alphabetical key ranges: hot spots when keys are skewed).
     #[arg(long, value_enum)]
     pub partitioner: Option<crate::store::shard::PartitionerKind>,
+    /// Unsafe (with --shards): rebalancing does not fence the old owner's nodes by the
+    /// routing epoch, so a router connection with a stale cached table still writes there.
+    #[arg(long)]
+    pub no_shard_fencing: bool,
+    /// Transactions whose keys span shards (with --shards): reject (a fail naming the
+    /// groups) or split (unsafe: per-group parts applied independently, no atomicity).
+    #[arg(long, value_enum)]
+    pub cross_shard: Option<crate::store::router::CrossShard>,
     /// The multi-leader store's settings (`--datacenters --dc-topology --dc-lag-ms`).
     #[command(flatten)]
     pub multileader: MultiLeaderArgs,
@@ -63,6 +71,12 @@ impl TopologyArgs {
         }
         if let Some(p) = &self.partitioner {
             target.insert("partitioner".into(), val("partitioner", p)?);
+        }
+        if self.no_shard_fencing {
+            target.insert("shard_fencing".into(), Value::Boolean(false));
+        }
+        if let Some(c) = &self.cross_shard {
+            target.insert("cross_shard".into(), val("cross_shard", c)?);
         }
         let m = &self.multileader;
         if let Some(d) = m.datacenters {

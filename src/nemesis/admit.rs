@@ -13,6 +13,8 @@ pub struct Clocks {
     pub rates: bool,
     /// The network back end applies packet faults (the proxy).
     pub packets: bool,
+    /// The system can move key ranges between groups (a sharded store).
+    pub rebalance: bool,
 }
 
 impl Clocks {
@@ -21,6 +23,7 @@ impl Clocks {
             offsets: target.supports_clock_offset(),
             rates: target.supports_clock_rate(),
             packets: net_kind == "proxy",
+            rebalance: target.supports_rebalance(),
         }
     }
 }
@@ -32,6 +35,9 @@ fn refusal(kind: Kind, c: Clocks) -> Option<&'static str> {
         Kind::ClockDrift if !c.rates => Some("clock rates (--nemesis clock-drift)"),
         Kind::Delay | Kind::Loss if !c.packets => {
             Some("packet faults (--nemesis delay, loss) on this network back end; they need --net proxy")
+        }
+        Kind::Rebalance if !c.rebalance => {
+            Some("rebalancing (--nemesis rebalance needs --shards K, K of at least 2)")
         }
         _ => None,
     }
@@ -78,6 +84,7 @@ mod tests {
             offsets: false,
             rates: false,
             packets: false,
+            rebalance: false,
         };
         let e = admit_clocks(&parse_kinds("partition,clock").unwrap(), "etcd", none)
             .unwrap_err()
@@ -90,6 +97,7 @@ mod tests {
             offsets: true,
             rates: false,
             packets: true,
+            rebalance: false,
         };
         let e = admit_clocks(&parse_kinds("clock-drift").unwrap(), "redis", offsets)
             .unwrap_err()

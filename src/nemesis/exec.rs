@@ -234,6 +234,7 @@ impl<'a> Nemesis<'a> {
                 Ok(json!("healed"))
             }
             Action::ClockRateReset => self.reset_clocks(true),
+            Action::Rebalance { seed } => self.target.rebalance(*seed).map_err(|x| e(&x)),
         }
     }
 

@@ -37,6 +37,9 @@ pub enum Kind {
     Delay,
     /// Node-to-node packets lost: retransmission stalls (proxy back end; hits every link).
     Loss,
+    /// A sharded store moves a key range to another group while writes go on
+    /// (no undo; not part of `all`: only sharded stores take it).
+    Rebalance,
 }
 
 pub const KIND_NAMES: &[&str] = &[
@@ -47,8 +50,21 @@ pub const KIND_NAMES: &[&str] = &[
     "clock-drift",
     "delay",
     "loss",
+    "rebalance",
 ];
-const KINDS: [Kind; 7] = [
+const KINDS: [Kind; 8] = [
+    Kind::Partition,
+    Kind::Kill,
+    Kind::Pause,
+    Kind::Clock,
+    Kind::ClockDrift,
+    Kind::Delay,
+    Kind::Loss,
+    Kind::Rebalance,
+];
+
+/// What `all` (and no `--nemesis` at all) means: every kind but `rebalance`.
+pub const ALL: &[Kind] = &[
     Kind::Partition,
     Kind::Kill,
     Kind::Pause,
@@ -57,9 +73,6 @@ const KINDS: [Kind; 7] = [
     Kind::Delay,
     Kind::Loss,
 ];
-
-/// What `all` (and no `--nemesis` at all) means.
-pub const ALL: &[Kind] = &KINDS;
 
 /// Older names that fix a target.
 const ALIASES: &[(&str, Kind, Aim)] = &[
@@ -77,7 +90,7 @@ impl Kind {
 
     /// Whether a fault of this kind hits chosen nodes (packet faults hit every link).
     pub fn takes_aim(self) -> bool {
-        !self.is_packet()
+        !self.is_packet() && self != Kind::Rebalance
     }
 
     pub fn is_packet(self) -> bool {

@@ -88,6 +88,12 @@ pub enum Action {
     },
     /// Packet faults off.
     PacketHeal,
+    /// A sharded store moves a key range (drawn from `seed` by the target) to
+    /// another group: fence, copy, switch the router (see
+    /// [`crate::system::Target::rebalance`]). No undo.
+    Rebalance {
+        seed: u64,
+    },
 }
 
 impl Action {
@@ -108,6 +114,7 @@ impl Action {
             Action::Delay { .. } => "delay",
             Action::Loss { .. } => "loss",
             Action::PacketHeal => "packet-heal",
+            Action::Rebalance { .. } => "rebalance",
         }
     }
 
@@ -140,6 +147,7 @@ impl Action {
             | Action::ClockDrift { target, .. }
             | Action::Delay { target, .. }
             | Action::Loss { target, .. } => Some(*target),
+            Action::Rebalance { .. } => Some(Aim::All),
             _ => None,
         }
     }
@@ -302,6 +310,7 @@ fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, n: usize, iv: u64) -> (Act
                 Action::PacketHeal,
             )
         }
+        Kind::Rebalance => (Action::Rebalance { seed: rng.gen() }, Action::Heal),
         Kind::Loss => {
             let percent = rng.gen_range(5..=50);
             (
@@ -324,6 +333,7 @@ fn stream(k: Kind) -> usize {
         Kind::Kill | Kind::Pause => 0,
         Kind::Partition | Kind::Delay | Kind::Loss => 1,
         Kind::Clock | Kind::ClockDrift => 2,
+        Kind::Rebalance => 3,
     }
 }
 
@@ -349,19 +359,19 @@ pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit
         return out;
     }
     let iv = (interval.as_millis() as u64).max(1);
-    for g in 0..3u64 {
+    for g in 0..4u64 {
         let mine: Vec<Fault> = faults
             .iter()
             .copied()
             .filter(|f| stream(f.kind) as u64 == g)
             .collect();
         if !mine.is_empty() {
-            // Clocks first, then the network, then processes: a clock fault
-            // aimed at the leader is in place when a partition of the same
-            // cycle isolates it (a lease granted under a slowed clock outlives
-            // its election timeout), instead of landing on an already
-            // isolated node whose lease had run out.
-            let slot = [2, 1, 0][g as usize];
+            // Clocks first, then the network, then processes (and moves of
+            // a sharded store): a clock fault aimed at the leader is in place
+            // when a partition of the same cycle isolates it (a lease granted
+            // under a slowed clock outlives its election timeout), instead of
+            // landing on an already isolated node whose lease had run out.
+            let slot = [2, 1, 0, 0][g as usize];
             let offset = slot * iv / 3;
             out.extend(plan_stream(
                 seed ^ g.wrapping_mul(0x9e37_79b9),
@@ -415,6 +425,11 @@ fn plan_stream(
             }
         }
         out.push(Step { at_ms: t, action: s });
+        if f.kind == Kind::Rebalance {
+            // A move has no undo: the next one comes an interval later.
+            t += iv;
+            continue;
+        }
         let undo_at = t + iv;
         if f.kind == Kind::ClockDrift && undo_at + gap + iv <= limit_ms {
             // Another fault follows at undo_at + gap: the drift outlasts it.

@@ -77,6 +77,8 @@ fn family(f: &str) -> Option<(&'static str, bool)> {
         "delay" => ("delay", true),
         "loss" => ("loss", true),
         "packet-heal" => ("delay", false),
+        // A sharded store's range move: no undo, it lasts as long as it ran.
+        "rebalance" => ("rebalance", true),
         _ => return None,
     })
 }
@@ -121,12 +123,19 @@ pub fn faults(h: &History) -> Vec<FaultEvent> {
                 .and_then(Value::as_str)
                 .unwrap_or("?");
             let (took_effect, hit) = effect(&op.value, op.error.is_some());
-            open.entry(kind).or_default().push(out.len());
+            let one_shot = kind == "rebalance";
+            if !one_shot {
+                open.entry(kind).or_default().push(out.len());
+            }
             out.push(FaultEvent {
                 kind: kind.to_string(),
                 target: target.to_string(),
                 start,
-                end: end_of_history,
+                end: if one_shot {
+                    op.time.max(start)
+                } else {
+                    end_of_history
+                },
                 took_effect,
                 hit,
                 anomalies: BTreeMap::new(),

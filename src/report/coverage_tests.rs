@@ -146,3 +146,27 @@ fn report_html_shows_the_coverage_table_of_a_run() {
     assert!(page.contains("<td>kill</td><td>leader</td><td>1</td><td>1</td><td>lost before</td>"));
     assert!(page.contains("<td>partition</td><td>majority</td><td>1</td><td>1</td><td>—</td>"));
 }
+
+#[test]
+fn a_rebalance_is_a_fault_of_its_own_lasting_as_long_as_it_ran() {
+    let mut ops = Vec::new();
+    ops.push(nem(
+        OpType::Invoke,
+        "rebalance",
+        json!({"action": "rebalance", "seed": 1}),
+        100,
+    ));
+    ops.push(nem(
+        OpType::Info,
+        "rebalance",
+        json!({"target": "all", "hit": ["router", "n1"], "epoch": 2, "moved": true}),
+        130,
+    ));
+    ops.extend(client("add", 500));
+    let mut h = History::new(ops);
+    h.reindex();
+    let f = faults(&h);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].kind.as_str(), f[0].target.as_str()), ("rebalance", "all"));
+    assert_eq!((f[0].start, f[0].end, f[0].took_effect), (100, 130, true));
+}

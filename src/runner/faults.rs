@@ -23,13 +23,16 @@ pub fn kind_of(a: &Action) -> Option<Kind> {
         Action::ClockDrift { .. } => Kind::ClockDrift,
         Action::Delay { .. } => Kind::Delay,
         Action::Loss { .. } => Kind::Loss,
+        Action::Rebalance { .. } => Kind::Rebalance,
         _ => return None,
     })
 }
 
-/// The history `f` of the undo that ends a fault started by `a` (`None` for an undo).
+/// The history `f` of the undo that ends a fault started by `a` (`None` for an undo,
+/// and for a rebalance, which has none).
 pub fn undo_of(a: &Action) -> Option<&'static str> {
     Some(match kind_of(a)? {
+        Kind::Rebalance => return None,
         Kind::Partition => "heal",
         Kind::Kill => "restart",
         Kind::Pause => "resume",

@@ -366,6 +366,7 @@ impl<P: SimProtocol> Sim<P> {
             }
             Action::ClockRateReset => self.reset_clocks(true),
             a @ (Action::Delay { .. } | Action::Loss { .. }) => self.packets(a.packets().unwrap_or_default()),
+            Action::Rebalance { .. } => Err("the simulator has no sharded store to rebalance".into()),
             Action::PacketHeal => {
                 self.nem.packets = Packets::default();
                 self.nem.losses.clear();

@@ -85,6 +85,7 @@ pub(crate) fn admitted(cfg: &TestConfig) -> Result<TestConfig, SimError> {
         offsets: true,
         rates: true,
         packets: cfg.net == crate::net::NetKind::Proxy,
+        rebalance: false,
     };
     let (nemesis, _) = crate::nemesis::admit::admit_clocks(&cfg.nemesis, "builtin", clocks)
         .map_err(|e| SimError::Config(e.to_string()))?;

@@ -58,6 +58,14 @@ pub enum AdminRequest {
     SetClockRate {
         rate: f64,
     },
+    /// Sharded stores: the node belongs to `group` and the routing is `table`
+    /// from now on (ignored when the node knows a newer epoch). The node
+    /// shell keeps it and fences client requests by it
+    /// ([`crate::store::shard::Fence`]).
+    SetRouting {
+        group: usize,
+        table: crate::store::shard::TableSpec,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,6 +137,15 @@ impl AdminClient {
             )));
         }
         self.expect_ok(&AdminRequest::SetClockRate { rate })
+    }
+
+    /// Tells the node its group and the routing table (see [`AdminRequest::SetRouting`]).
+    pub fn set_routing(
+        &mut self,
+        group: usize,
+        table: crate::store::shard::TableSpec,
+    ) -> Result<(), ClientError> {
+        self.expect_ok(&AdminRequest::SetRouting { group, table })
     }
 
     /// Sends `req`; anything but `Ok` (an `Error` reply included) is an error.

@@ -174,6 +174,18 @@ impl KvState {
             let cur = overlay.get(&ks).cloned().unwrap_or_else(|| self.get(k));
             match f.as_str() {
                 "r" => out.push((f.clone(), k.clone(), cur)),
+                // `["scan", lo, hi]`: every key lo <= key < hi (hi null: no end), as of
+                // the txn's start; how a sharded store's rebalance copies a key range.
+                "scan" => {
+                    let hi = v.as_str();
+                    let range = self
+                        .data
+                        .range(ks.clone()..)
+                        .take_while(|(key, _)| hi.is_none_or(|h| key.as_str() < h))
+                        .filter(|(_, val)| !val.is_null())
+                        .map(|(key, val)| (key.clone(), val.clone()));
+                    out.push((f.clone(), k.clone(), Value::Object(range.collect())));
+                }
                 "w" => {
                     overlay.insert(ks, v.clone());
                     out.push((f.clone(), k.clone(), v.clone()));
@@ -287,5 +299,29 @@ mod tests {
         let bad = op(json!({"f":"txn","ops":[["append","x",2],["incr","x",1]]}));
         assert!(matches!(s.apply(&bad), Outcome::Fail { .. }));
         assert_eq!(s, before, "a failed txn leaves no trace");
+    }
+
+    #[test]
+    fn a_scan_reads_a_key_range_in_order() {
+        let mut s = KvState::default();
+        for (k, v) in [
+            ("k1", json!(1)),
+            ("k2", json!([2])),
+            ("l", json!(3)),
+            ("set", json!([4])),
+        ] {
+            s.apply(&op(json!({"f":"write","key":k,"value":v})));
+        }
+        let t = op(json!({"f":"txn","ops":[["scan","k",null],["scan","k","l"],["scan","x",null]]}));
+        assert_eq!(
+            s.apply(&t),
+            Outcome::Ok {
+                value: json!([
+                    ["scan", "k", {"k1": 1, "k2": [2], "l": 3, "set": [4]}],
+                    ["scan", "k", {"k1": 1, "k2": [2]}],
+                    ["scan", "x", {}]
+                ])
+            }
+        );
     }
 }

@@ -154,6 +154,10 @@ struct TargetTable {
     shards: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     partitioner: Option<crate::store::shard::PartitionerKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_fencing: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cross_shard: Option<crate::store::router::CrossShard>,
     // The multi-leader store's keys (`conflict` above is shared with it).
     #[serde(skip_serializing_if = "Option::is_none")]
     datacenters: Option<usize>,
@@ -196,6 +200,8 @@ impl From<SystemConfig> for TargetTable {
             sloppy_quorum: on.then_some(l.sloppy_quorum),
             shards: m.shards.shards,
             partitioner: m.shards.partitioner,
+            shard_fencing: m.shards.shard_fencing,
+            cross_shard: m.shards.cross_shard,
             datacenters: ml.as_ref().map(|x| x.datacenters),
             dc_topology: ml.as_ref().map(|x| x.dc_topology),
             dc_lag_ms: ml.as_ref().map(|x| x.dc_lag_ms),
@@ -242,6 +248,8 @@ impl From<TargetTable> for SystemConfig {
                 shards: super::shard_modes::ShardModes {
                     shards: t.shards,
                     partitioner: t.partitioner,
+                    shard_fencing: t.shard_fencing,
+                    cross_shard: t.cross_shard,
                 },
                 multileader_given,
                 multileader: MultiLeaderModes {

@@ -26,6 +26,7 @@ pub mod redis;
 pub mod reference;
 pub mod remote;
 pub mod shard_modes;
+pub mod shard_rebalance;
 pub mod sharded;
 
 pub use builtin::BuiltinModes;
@@ -159,6 +160,18 @@ pub trait Target: Send + Sync {
     /// Whether [`Target::set_clock_rate`] works, so a run that needs it
     /// (`--nemesis clock-drift`) can fail before anything starts.
     fn supports_clock_rate(&self) -> bool {
+        false
+    }
+
+    /// Moves a key range (drawn from `seed`) to another replica group while
+    /// clients run (`--nemesis rebalance`); returns what moved, for the history.
+    fn rebalance(&self, _seed: u64) -> Result<serde_json::Value, TargetError> {
+        Err(TargetError::unsupported(
+            self.name(),
+            "rebalancing (--nemesis rebalance)",
+        ))
+    }
+    fn supports_rebalance(&self) -> bool {
         false
     }
 

@@ -2,6 +2,7 @@
 //! [`super::BuiltinModes`] (a file of its own so that `builtin` and `sharded`
 //! do not import each other).
 
+use crate::store::router::CrossShard;
 use crate::store::shard::PartitionerKind;
 use crate::util::Invalid;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,12 @@ pub const ROUTER: &str = "router";
 pub struct ShardModes {
     pub shards: Option<usize>,
     pub partitioner: Option<PartitionerKind>,
+    /// `--no-shard-fencing` is `Some(false)`: a rebalance does not fence the old owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_fencing: Option<bool>,
+    /// `--cross-shard` (default reject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_shard: Option<CrossShard>,
 }
 
 impl ShardModes {
@@ -23,6 +30,15 @@ impl ShardModes {
 
     pub fn partitioner(&self) -> PartitionerKind {
         self.partitioner.unwrap_or_default()
+    }
+
+    /// Whether a rebalance fences the old owner (the default).
+    pub fn fencing(&self) -> bool {
+        self.shard_fencing.unwrap_or(true)
+    }
+
+    pub fn cross_shard(&self) -> CrossShard {
+        self.cross_shard.unwrap_or_default()
     }
 
     /// Node names for groups of `size`: the groups' nodes, then the router.
@@ -36,12 +52,17 @@ impl ShardModes {
     /// K of at least one, a partitioner only with shards, and the whole fits `max` nodes.
     pub fn validate(&self, size: usize, max: usize) -> Result<(), Invalid> {
         let Some(k) = self.shards else {
-            return match self.partitioner {
-                Some(_) => Err(Invalid::new(
-                    "--partitioner",
-                    "target.partitioner",
-                    "partitions keys between shards: add --shards K",
-                )),
+            let stray = [
+                ("--partitioner", "target.partitioner", self.partitioner.is_some()),
+                (
+                    "--no-shard-fencing",
+                    "target.shard_fencing",
+                    self.shard_fencing.is_some(),
+                ),
+                ("--cross-shard", "target.cross_shard", self.cross_shard.is_some()),
+            ];
+            return match stray.into_iter().find(|s| s.2) {
+                Some((flag, key, _)) => Err(Invalid::new(flag, key, "is about shards: add --shards K")),
                 None => Ok(()),
             };
         };

@@ -10,12 +10,14 @@
 use super::builtin::{value_name, Builtin, BuiltinModes};
 use super::process::{NodeProcess, Supervisor};
 pub use super::shard_modes::{ShardModes, ROUTER};
+use super::shard_rebalance::{self as rebalance, Member};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::Client;
 use crate::store::client::StoreClient;
-use crate::store::shard::PartitionerKind;
+use crate::store::shard::{PartitionerKind, RangeMove, RoutingTable, TableSpec};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 pub struct Sharded {
@@ -28,13 +30,23 @@ pub struct Sharded {
     ctxs: BTreeMap<NodeId, NodeCtx>,
     router: Option<NodeCtx>,
     sup: Supervisor,
+    shard: ShardModes,
+    /// The routing table in force (the harness's copy; `--nemesis rebalance` moves it on).
+    routing: Mutex<RoutingTable>,
+    /// The workload's name (set by `prepare`): where its keys are, for rebalancing.
+    workload: Mutex<String>,
 }
 
 impl Sharded {
     /// `modes.shards` groups of `size` nodes each (checked by `SystemConfig::validate`).
     pub fn new(binary: PathBuf, modes: BuiltinModes, size: usize, time_origin_ns: u64, tag: &str) -> Sharded {
         let k = modes.shards.shards.unwrap_or(1);
+        let routing = RoutingTable::new(modes.shards.partitioner(), k)
+            .unwrap_or_else(|_| RoutingTable::with(crate::store::shard::Partitioner::Hash { groups: 1 }));
         Sharded {
+            shard: modes.shards,
+            routing: Mutex::new(routing),
+            workload: Mutex::new(String::new()),
             binary: binary.clone(),
             partitioner: modes.shards.partitioner(),
             tag: tag.into(),
@@ -80,6 +92,15 @@ impl Sharded {
             r.net.listen["client"].to_string(),
         ]);
         v.extend(["--partitioner".into(), value_name(&self.partitioner)]);
+        v.extend(["--cross-shard".into(), value_name(&self.shard.cross_shard())]);
+        let spec = self.spec();
+        if spec.epoch > 1 {
+            // A restarted router routes by the table in force, not epoch 1.
+            v.extend([
+                "--routing".into(),
+                serde_json::to_string(&spec).unwrap_or_default(),
+            ]);
+        }
         let mut members: Vec<Vec<String>> = vec![Vec::new(); self.groups.len()];
         for (node, &g) in &self.group_of {
             if let Some(a) = self.nodes_client(node) {
@@ -90,6 +111,110 @@ impl Sharded {
             v.extend(["--group".into(), m.join(",")]);
         }
         v
+    }
+
+    fn spec(&self) -> TableSpec {
+        let t = self.routing.lock().unwrap_or_else(|p| p.into_inner());
+        t.spec(self.groups.len())
+    }
+
+    /// Every group node with its client and admin addresses.
+    fn members(&self) -> Vec<Member> {
+        self.group_of
+            .iter()
+            .filter_map(|(id, &group)| {
+                let dial = &self.ctxs.get(id)?.net.dial;
+                Some(Member {
+                    id: id.clone(),
+                    group,
+                    client: *dial.get("client")?,
+                    admin: *dial.get("admin")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A node just started or resumed learns the table in force (after a rebalance, with fencing).
+    fn refence(&self, node: &str) {
+        let spec = self.spec();
+        if !self.shard.fencing() || spec.epoch <= 1 {
+            return;
+        }
+        if node == ROUTER {
+            if let Ok(addr) = self.router_addr() {
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        if rebalance::tell_router(addr, &spec).is_ok() {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                });
+            }
+        } else if let Some(m) = self.members().into_iter().find(|m| m.id == node) {
+            rebalance::refence_later(m, spec, Duration::from_secs(10));
+        }
+    }
+
+    /// One range move (see [`super::shard_rebalance`]): fence, copy, switch; rolled back
+    /// (ownership as before, a newer epoch) if the copy fails.
+    fn move_range(&self, seed: u64) -> Result<serde_json::Value, TargetError> {
+        let workload = self.workload.lock().map(|w| w.clone()).unwrap_or_default();
+        let mut table = self.routing.lock().unwrap_or_else(|p| p.into_inner());
+        let (range, to) = rebalance::draw(&table, &workload, seed)
+            .ok_or_else(|| TargetError::unsupported("builtin-sharded", "rebalancing one group"))?;
+        let mv = RangeMove::new(&table, range.clone(), to)
+            .map_err(|e| TargetError::node(ROUTER, e.to_string()))?;
+        let members = self.members();
+        let k = self.groups.len();
+        let fencing = self.shard.fencing();
+        let after = mv.after.spec(k);
+        let (mut fenced, mut errors) = (Vec::new(), serde_json::Map::new());
+        if fencing {
+            (fenced, errors) = rebalance::fence(&members, &after);
+        }
+        let copied = rebalance::copy(&members, &mv);
+        let (spec, moved) = match &copied {
+            Ok(_) => (after, true),
+            Err(_) => {
+                let mut back = mv.before.spec(k);
+                back.epoch = mv.after.epoch() + 1;
+                if fencing {
+                    rebalance::fence(&members, &back);
+                }
+                (back, false)
+            }
+        };
+        let router = rebalance::tell_router(self.router_addr()?, &spec);
+        *table = spec
+            .table()
+            .map_err(|e| TargetError::node(ROUTER, e.to_string()))?;
+        let from = mv.givers(&[]);
+        let mut v = serde_json::json!({
+            "epoch": spec.epoch, "range": [range.lo, range.hi], "to": to, "from": from,
+            "moved": moved, "fencing": fencing, "fenced": fenced,
+        });
+        match router {
+            Ok(epoch) => v["router_epoch"] = serde_json::json!(epoch),
+            Err(e) => v["router_error"] = serde_json::json!(e),
+        }
+        match copied {
+            Ok(n) => v["keys"] = serde_json::json!(n),
+            Err(e) => v["copy_error"] = serde_json::json!(e),
+        }
+        if !errors.is_empty() {
+            v["errors"] = serde_json::Value::Object(errors);
+        }
+        let mut hit: Vec<String> = vec![ROUTER.into()];
+        hit.extend(
+            members
+                .iter()
+                .filter(|m| m.group == to || from.contains(&m.group))
+                .map(|m| m.id.clone()),
+        );
+        v["hit"] = serde_json::json!(hit);
+        v["target"] = serde_json::json!("all");
+        Ok(v)
     }
 
     fn nodes_client(&self, node: &str) -> Option<std::net::SocketAddr> {
@@ -136,7 +261,9 @@ impl Target for Sharded {
     }
     fn start(&self, node: &str) -> Result<(), TargetError> {
         if node != ROUTER {
-            return self.group(node)?.start(node);
+            self.group(node)?.start(node)?;
+            self.refence(node);
+            return Ok(());
         }
         let r = self.router_ctx()?;
         self.sup.start(node, || -> Result<_, TargetError> {
@@ -174,9 +301,11 @@ impl Target for Sharded {
     }
     fn resume(&self, node: &str) -> Result<(), TargetError> {
         match node {
-            ROUTER => Ok(self.sup.resume(node)?),
-            _ => self.group(node)?.resume(node),
+            ROUTER => self.sup.resume(node)?,
+            _ => self.group(node)?.resume(node)?,
         }
+        self.refence(node);
+        Ok(())
     }
     fn is_running(&self, node: &str) -> bool {
         match node {
@@ -215,7 +344,16 @@ impl Target for Sharded {
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         self.groups[0].leader()
     }
+    fn rebalance(&self, seed: u64) -> Result<serde_json::Value, TargetError> {
+        self.move_range(seed)
+    }
+    fn supports_rebalance(&self) -> bool {
+        self.groups.len() >= 2
+    }
     fn prepare(&self, w: &WorkloadInfo) -> Result<(), TargetError> {
+        if let Ok(mut name) = self.workload.lock() {
+            *name = w.name.clone();
+        }
         if w.name == "bank" {
             return Err(TargetError::unsupported(
                 "builtin-sharded",

@@ -2,11 +2,13 @@
 //! and a `faultline router` in front. Bad shard settings are refused before
 //! anything starts; a set workload through the router is valid, with the router
 //! killed and paused on the way (its ops fail or are unknown, nothing is lost);
-//! per-shard load shows the range partitioner's hot spot.
+//! per-shard load shows the range partitioner's hot spot; a key range moved
+//! between groups every second loses nothing with fencing and loses writes
+//! without it; cross-shard transactions are refused, or (split) caught by Elle.
 
 use crate::support::runner::{code, history, stderr, test_run};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn results(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
@@ -33,6 +35,11 @@ fn bad_shard_settings_are_refused_before_anything_starts() {
         (&["--shards", "2", "--topology", "leaderless"], "--shards"),
         (&["--shards", "40", "--nodes", "3"], "--shards"),
         (&["--shards", "2", "--target", "reference"], "--shards"),
+        (&["--no-shard-fencing"], "--no-shard-fencing"),
+        (&["--cross-shard", "split"], "--cross-shard"),
+        (&["--shards", "2", "--cross-shard", "merge"], "--cross-shard"),
+        (&["--nemesis", "rebalance"], "rebalance"),
+        (&["--shards", "1", "--nemesis", "rebalance"], "rebalance"),
     ] {
         let (out, _) = test_run(store.path(), args);
         let err = stderr(&out);
@@ -175,4 +182,159 @@ fn range_partitioning_puts_every_register_key_on_one_shard() {
     assert!(total > 0);
     // The register keys k0..kN all sort into the `i..r` range: group 1 takes everything.
     assert_eq!(range[1], total, "{range:?}");
+}
+
+/// A short `set` run over 2 groups of 3 with a rebalance every second; `extra` flags appended.
+fn rebalance_run(store: &Path, seed: &str, extra: &[&str]) -> (i32, PathBuf, Value) {
+    let mut args = vec![
+        "--shards",
+        "2",
+        "--nodes",
+        "3",
+        "--workload",
+        "set",
+        "--nemesis",
+        "rebalance",
+        "--nemesis-interval",
+        "1",
+        "--time-limit",
+        "6",
+        "--recovery",
+        "1",
+        "--seed",
+        seed,
+    ];
+    args.extend_from_slice(extra);
+    let (out, dir) = test_run(store, &args);
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
+    let r = results(&dir);
+    (code(&out), dir, r)
+}
+
+/// The rebalances a run's history records (their completions).
+fn rebalances(dir: &Path) -> Vec<Value> {
+    history(dir)
+        .into_iter()
+        .filter(|o| o["process"] == "nemesis" && o["f"] == "rebalance" && o["type"] == "info")
+        .map(|o| o["value"].clone())
+        .collect()
+}
+
+#[test]
+fn rebalancing_with_fencing_loses_no_acknowledged_add() {
+    let _serial = serial!();
+    let store = tempfile::tempdir().unwrap();
+    let (code, dir, r) = rebalance_run(store.path(), "3", &[]);
+    let set = verdict(&r, "set");
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(set["valid"], true, "{set}");
+    let moves = rebalances(&dir);
+    assert!(moves.len() >= 3, "{moves:?}");
+    let mut last = 1;
+    for m in &moves {
+        // Each move went through: fenced every node, copied the key, switched the router.
+        assert_eq!(
+            (m["moved"].as_bool(), m["fencing"].as_bool()),
+            (Some(true), Some(true)),
+            "{m}"
+        );
+        assert_eq!(m["fenced"].as_array().map(|f| f.len()), Some(6), "{m}");
+        assert_eq!(m["range"][0], "s", "{m}");
+        let epoch = m["epoch"].as_u64().unwrap();
+        assert!(epoch > last, "epochs grow: {moves:?}");
+        last = epoch;
+        assert_eq!(m["router_epoch"].as_u64(), Some(epoch), "{m}");
+    }
+    assert!(dir.join("nodes/n1.log").exists());
+    let log = std::fs::read_to_string(dir.join("nodes/n1.log")).unwrap();
+    assert!(log.contains("routing epoch 2"), "n1 never learned the fence");
+}
+
+#[test]
+fn rebalancing_without_fencing_loses_acknowledged_adds() {
+    let _serial = serial!();
+    let store = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for seed in ["3", "4", "5"] {
+        let (code, dir, r) = rebalance_run(store.path(), seed, &["--no-shard-fencing"]);
+        let set = verdict(&r, "set");
+        let moves = rebalances(&dir);
+        assert!(moves
+            .iter()
+            .all(|m| m["fencing"] == false && m["fenced"] == serde_json::json!([])));
+        if set["valid"] == false {
+            assert_eq!(code, 1, "{r}");
+            assert!(set["details"]["lost"].as_u64().unwrap_or(0) > 0, "{set}");
+            return;
+        }
+        seen.push((seed, code, set));
+    }
+    panic!("no lost adds without fencing in 3 seeds: {seen:?}");
+}
+
+/// A short `append` run over 3 single-node groups by hash (its keys spread over groups).
+fn append_run(store: &Path, seed: &str, mode: &str) -> (i32, PathBuf, Value) {
+    let args = [
+        "--shards",
+        "3",
+        "--nodes",
+        "1",
+        "--workload",
+        "append",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "3",
+        "--recovery",
+        "0",
+        "--cross-shard",
+        mode,
+        "--seed",
+        seed,
+    ];
+    let (out, dir) = test_run(store, &args);
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
+    let r = results(&dir);
+    (code(&out), dir, r)
+}
+
+#[test]
+fn cross_shard_transactions_are_refused_naming_the_groups() {
+    let _serial = serial!();
+    let store = tempfile::tempdir().unwrap();
+    let (code, dir, r) = append_run(store.path(), "1", "reject");
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(verdict(&r, "elle")["valid"], true, "{r}");
+    let h = history(&dir);
+    let refused: Vec<&Value> = h
+        .iter()
+        .filter(|o| o["type"] == "fail" && o["f"] == "txn")
+        .collect();
+    assert!(!refused.is_empty(), "no cross-shard txn in the run");
+    for o in &refused {
+        let e = o["error"].as_str().unwrap_or_default();
+        assert!(e.contains("cross-shard") && e.contains("groups ["), "{o}");
+        assert_eq!(o["node"], "router", "{o}");
+    }
+    assert!(
+        h.iter().any(|o| o["type"] == "ok" && o["f"] == "txn"),
+        "single-shard txns succeed"
+    );
+}
+
+#[test]
+fn split_cross_shard_transactions_are_caught_by_elle() {
+    let _serial = serial!();
+    let store = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for seed in ["1", "2", "3"] {
+        let (code, _, r) = append_run(store.path(), seed, "split");
+        let elle = verdict(&r, "elle");
+        if elle["valid"] == false {
+            assert_eq!(code, 1, "{r}");
+            return;
+        }
+        seen.push((seed, elle));
+    }
+    panic!("Elle found nothing in 3 split runs: {seen:?}");
 }

@@ -258,6 +258,11 @@ impl<P: Protocol> Driver<P> {
                     (AdminResponse::Error { reason }, None)
                 }
             },
+            // The node shell keeps the routing (it fences before the core sees a request).
+            AdminRequest::SetRouting { .. } => {
+                let reason = "routing is kept by the node shell, not the driver".to_string();
+                (AdminResponse::Error { reason }, None)
+            }
         }
     }
 }

@@ -18,8 +18,9 @@ pub use clock::{host_time, monotonic_ns};
 use crate::history::NodeEvent;
 use crate::store::admin::{AdminRequest, AdminResponse};
 use crate::store::driver::{Driver, NodeClock, ReadyOf};
-use crate::store::ops::ClientOp;
+use crate::store::ops::{ClientOp, Outcome};
 use crate::store::seam::{CoreConfig, Event, Input, Protocol, Timers, WriteOf};
+use crate::store::shard::{fenced_keys, Fence, TableSpec};
 use crate::store::wal::{FsyncPolicy, Wal, WalError};
 use rand::Rng;
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +68,8 @@ pub(crate) enum Ev<M, O> {
     Client {
         op: ClientOp,
         opts: O,
+        /// The router's stamp (sharded stores), checked against the node's fence.
+        epoch: Option<u64>,
         reply: net::ReplyTo,
     },
     Peer {
@@ -154,6 +157,9 @@ struct Shell<P: Protocol> {
     next_req: u64,
     wal: Arc<Mutex<Wal<P::Record, P::Snapshot>>>,
     jobs: std::sync::mpsc::Sender<Job<P>>,
+    /// Sharded stores: the routing the harness told this node of (none: every
+    /// request is served, as in an unsharded store).
+    fence: Option<Fence>,
 }
 
 impl<P: Protocol> Shell<P> {
@@ -163,13 +169,30 @@ impl<P: Protocol> Shell<P> {
     /// message's arrival.
     fn handle(&mut self, ev: Ev<P::Msg, P::ClientOpts>) {
         match ev {
-            Ev::Client { op, opts, reply } => {
+            Ev::Client {
+                op,
+                opts,
+                epoch,
+                reply,
+            } => {
+                if let Some(Err(refusal)) = self.fence.as_ref().map(|f| f.check(&fenced_keys(&op), epoch)) {
+                    reply.send(Outcome::Fail {
+                        reason: refusal.to_string(),
+                    });
+                    return;
+                }
                 self.next_req += 1;
                 self.waiting.insert(self.next_req, reply);
                 let req = self.next_req;
                 self.driver.step(host_time(), Input::Client { req, op, opts });
             }
             Ev::Peer { from, msg } => self.driver.step(host_time(), Input::Peer { from, msg }),
+            Ev::Admin {
+                req: AdminRequest::SetRouting { group, table },
+                tx,
+            } => {
+                let _ = tx.send(self.set_routing(group, &table));
+            }
             Ev::Admin { req, tx } => {
                 let host = host_time();
                 let (resp, line) = self.driver.admin(host, req);
@@ -179,6 +202,33 @@ impl<P: Protocol> Shell<P> {
                 let _ = tx.send(resp);
             }
         }
+    }
+
+    /// Takes a routing table pushed by the harness (a newer epoch only).
+    fn set_routing(&mut self, group: usize, spec: &TableSpec) -> AdminResponse {
+        let table = match spec.table() {
+            Ok(t) => t,
+            Err(e) => {
+                return AdminResponse::Error {
+                    reason: e.to_string(),
+                }
+            }
+        };
+        let epoch = table.epoch();
+        let learned = match &mut self.fence {
+            Some(f) => f.learn(group, table),
+            None => {
+                self.fence = Some(Fence::new(group, table));
+                true
+            }
+        };
+        if learned {
+            let wall = self.driver.clock().wall_ms(host_time());
+            self.log
+                .line(wall, &format!("routing epoch {epoch}: group {group} (fenced)"));
+            self.log.flush();
+        }
+        AdminResponse::Ok
     }
 
     fn send(&self, to: &str, msg: P::Msg) {
@@ -332,6 +382,7 @@ async fn start<P: Protocol>(cfg: &NodeConfig<P::Config>) -> Result<(Shell<P>, Qu
         next_req: 0,
         wal,
         jobs,
+        fence: None,
     };
     // The start event.
     let ready = shell.driver.ready(host_time());

@@ -23,6 +23,9 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Deserialize)]
 struct ClientFrame<O> {
     id: u64,
+    /// The routing epoch a router stamped the request with (sharded stores).
+    #[serde(default)]
+    epoch: Option<u64>,
     #[serde(flatten)]
     op: crate::store::ops::ClientOp,
     #[serde(flatten)]
@@ -221,8 +224,16 @@ where
                             id: req.id,
                             _slot: slot,
                         };
-                        let (op, opts) = (req.op, req.opts);
-                        if tx.send(Ev::Client { op, opts, reply }).is_err() {
+                        let (op, opts, epoch) = (req.op, req.opts, req.epoch);
+                        if tx
+                            .send(Ev::Client {
+                                op,
+                                opts,
+                                epoch,
+                                reply,
+                            })
+                            .is_err()
+                        {
                             return;
                         }
                     }

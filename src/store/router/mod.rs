@@ -5,8 +5,12 @@
 //! the table's epoch, and relays the group's answer under the client's id.
 //!
 //! A request whose keys belong to more than one group (a transaction or a
-//! transfer across shards) is refused with a `fail` answer: it is not executed
-//! anywhere. Blocking I/O, one thread per client connection; each connection
+//! transfer across shards) is refused with a `fail` answer naming the groups
+//! (`--cross-shard reject`): it is not executed anywhere; `--cross-shard split`
+//! (unsafe) cuts a transaction into per-group parts instead ([`split`]).
+//! Routing tables: [`table`] (the harness replaces the shared one with a
+//! `{"routing": TableSpec}` frame on the client port when it rebalances;
+//! connections cache it). Blocking I/O, one thread per client connection; each connection
 //! forwards through its own connections to the groups ([`forward`]).
 //!
 //! Invariant: the router answers `fail` only when the request certainly ran
@@ -14,15 +18,19 @@
 //! the group's own `unknown`) the answer is `unknown`.
 
 pub mod forward;
+pub mod split;
+pub mod table;
 
 use crate::store::frame::{self, FrameError};
 use crate::store::ops::{key_str, ClientOp, Outcome, Request, Response};
-use crate::store::shard::{GroupId, PartitionerKind, RoutingTable, ShardError};
+use crate::store::shard::{GroupId, PartitionerKind, RoutingTable, ShardError, TableSpec, FENCED};
 use forward::Forwarder;
+use serde::{Deserialize, Serialize};
 use std::io::{BufReader, BufWriter, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
+use table::{Cached, Shared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RouterError {
@@ -35,6 +43,8 @@ pub enum RouterError {
     Shard(#[from] ShardError),
     #[error("group {0} has no nodes")]
     EmptyGroup(GroupId),
+    #[error("the routing table has {table} groups but {given} --group lists were given")]
+    Groups { table: usize, given: usize },
 }
 
 /// What a router runs with.
@@ -47,6 +57,27 @@ pub struct RouterConfig {
     pub partitioner: PartitionerKind,
     /// How long one request may take in a group before it is answered `unknown`.
     pub forward_timeout: Duration,
+    /// The table to start with (`None`: epoch 1 of `partitioner` over the groups);
+    /// a restarted router gets the harness's current one.
+    pub routing: Option<TableSpec>,
+    pub cross_shard: CrossShard,
+}
+
+/// What the router does with a request whose keys span groups (`--cross-shard`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrossShard {
+    /// Refuse it with a `fail` naming the groups.
+    #[default]
+    Reject,
+    /// Unsafe: run a transaction as independent per-group parts (no atomicity).
+    Split,
+}
+
+/// The frame that replaces the router's table (harness only).
+#[derive(Deserialize)]
+struct RoutingUpdate {
+    routing: TableSpec,
 }
 
 /// The keys an op touches, as the store names them.
@@ -82,7 +113,18 @@ pub fn serve(cfg: RouterConfig) -> Result<(), RouterError> {
     if let Some(g) = cfg.groups.iter().position(|g| g.is_empty()) {
         return Err(RouterError::EmptyGroup(g));
     }
-    let table = Arc::new(RoutingTable::new(cfg.partitioner, cfg.groups.len())?);
+    let table = match &cfg.routing {
+        Some(spec) => spec.table()?,
+        None => RoutingTable::new(cfg.partitioner, cfg.groups.len())?,
+    };
+    if table.groups() != cfg.groups.len() {
+        return Err(RouterError::Groups {
+            table: table.groups(),
+            given: cfg.groups.len(),
+        });
+    }
+    let epoch = table.epoch();
+    let table = Shared::new(table);
     let listener = TcpListener::bind(cfg.listen).map_err(|source| RouterError::Listen {
         addr: cfg.listen,
         source,
@@ -92,7 +134,7 @@ pub fn serve(cfg: RouterConfig) -> Result<(), RouterError> {
         cfg.listen,
         cfg.groups.len(),
         cfg.partitioner,
-        table.epoch()
+        epoch
     );
     let cfg = Arc::new(cfg);
     for conn in listener.incoming() {
@@ -106,15 +148,21 @@ pub fn serve(cfg: RouterConfig) -> Result<(), RouterError> {
 }
 
 /// One client connection: requests in order, each answered before the next is read.
-fn connection(conn: TcpStream, cfg: &RouterConfig, table: &RoutingTable) -> Result<(), FrameError> {
+fn connection(conn: TcpStream, cfg: &RouterConfig, shared: &Shared) -> Result<(), FrameError> {
     let _ = conn.set_nodelay(true);
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut writer = BufWriter::new(conn);
     let mut fwd = Forwarder::new(cfg.groups.clone(), cfg.forward_timeout);
+    let mut cached = Cached::new(shared.clone());
     loop {
         let body = frame::read_frame(&mut reader)?;
+        if let Ok(u) = frame::decode::<RoutingUpdate>(&body) {
+            frame::write_frame(&mut writer, &install(shared, &u.routing))?;
+            writer.flush()?;
+            continue;
+        }
         let resp = match frame::decode::<Request>(&body) {
-            Ok(req) => answer(&mut fwd, table, req),
+            Ok(req) => answer(&mut fwd, &mut cached, cfg.cross_shard, req),
             Err(e) => Response {
                 id: 0,
                 node: "router".into(),
@@ -128,21 +176,57 @@ fn connection(conn: TcpStream, cfg: &RouterConfig, table: &RoutingTable) -> Resu
     }
 }
 
-fn answer(fwd: &mut Forwarder, table: &RoutingTable, req: Request) -> Response {
-    match route(table, &req.op) {
-        Ok(group) => {
-            let (node, outcome) = fwd.forward(group, &req.op, table.epoch());
-            Response {
-                id: req.id,
-                node,
-                outcome,
+/// Replaces the shared table with a newer one; answers with the epoch in force.
+fn install(shared: &Shared, spec: &TableSpec) -> Response {
+    let outcome = match spec.table() {
+        Ok(t) => {
+            let epoch = shared.install(t);
+            println!("routing epoch {epoch}");
+            Outcome::Ok {
+                value: serde_json::json!(epoch),
             }
         }
-        Err(reason) => Response {
-            id: req.id,
-            node: "router".into(),
-            outcome: Outcome::Fail { reason },
+        Err(e) => Outcome::Error {
+            reason: e.to_string(),
         },
+    };
+    Response {
+        id: 0,
+        node: "router".into(),
+        outcome,
+    }
+}
+
+/// Whether a group refused the request by its fence (it ran nowhere).
+fn fenced(o: &Outcome) -> bool {
+    matches!(o, Outcome::Fail { reason } if reason.starts_with(FENCED))
+}
+
+/// Routes and forwards one request; a fenced refusal is retried (up to twice)
+/// once the router knows a newer table.
+fn answer(fwd: &mut Forwarder, cached: &mut Cached, cross: CrossShard, req: Request) -> Response {
+    let mut attempt = 0;
+    loop {
+        let table = cached.table().clone();
+        let (node, outcome) = match route(&table, &req.op) {
+            Ok(group) => fwd.forward(group, &req.op, table.epoch()),
+            Err(reason) => match (&req.op, cross) {
+                (ClientOp::Txn { ops }, CrossShard::Split) if !ops.is_empty() => {
+                    let out = split::run(&table, ops, |g, part| fwd.forward(g, part, table.epoch()).1);
+                    ("router".to_string(), out)
+                }
+                _ => ("router".to_string(), Outcome::Fail { reason }),
+            },
+        };
+        attempt += 1;
+        if attempt < 3 && fenced(&outcome) && cached.refresh_after_fence() {
+            continue;
+        }
+        return Response {
+            id: req.id,
+            node,
+            outcome,
+        };
     }
 }
 

@@ -5,17 +5,20 @@
 //! (the routing table: a partitioner plus moved key ranges, stamped with an
 //! epoch, and the fence an owner checks requests against), [`load`] (ops per
 //! group in a run, for results.json and the report), [`rebalance`] (the
-//! share of keys moved when a group is added, measured and in theory).
+//! share of keys moved when a group is added, measured and in theory),
+//! [`fence`] (the table's wire form, a node's fence, one range move).
 //!
 //! Invariants: under one table every key has exactly one owner, a group index
 //! below the table's group count; a move changes the owner of exactly the
 //! moved range's keys; every change of the table bumps its epoch.
 
+pub mod fence;
 pub mod load;
 pub mod partition;
 pub mod rebalance;
 pub mod table;
 
+pub use fence::{fenced_keys, Fence, RangeMove, TableSpec, FENCED, SCAN};
 pub use load::ShardLoad;
 pub use partition::{Partitioner, PartitionerKind};
 pub use table::{KeyRange, Refusal, RoutingTable};

@@ -51,11 +51,15 @@ pub struct RoutingTable {
 /// Why an owner refused a request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("stale routing epoch {stamped} (the group is at epoch {current})")]
+    #[error("fenced: stale routing epoch {stamped} (the group is at epoch {current})")]
     StaleEpoch { stamped: u64, current: u64 },
-    #[error("routing epoch {stamped} is newer than the group's {current}")]
+    #[error("fenced: routing epoch {stamped} is newer than the group's {current}")]
     FutureEpoch { stamped: u64, current: u64 },
-    #[error("group {group} does not own this key at epoch {epoch} (group {owner} does)")]
+    #[error(
+        "fenced: a request without a routing epoch (the group is at epoch {current}; go through the router)"
+    )]
+    Unstamped { current: u64 },
+    #[error("fenced: group {group} does not own this key at epoch {epoch} (group {owner} does)")]
     NotOwner {
         group: GroupId,
         owner: GroupId,
@@ -77,8 +81,18 @@ impl RoutingTable {
         }
     }
 
+    /// A table as [`super::fence::TableSpec`] carries it.
+    pub(super) fn restore(base: Partitioner, epoch: u64, moves: Vec<(KeyRange, GroupId)>) -> RoutingTable {
+        RoutingTable { epoch, base, moves }
+    }
+
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// The moves since the base partitioner, in order.
+    pub fn moves(&self) -> &[(KeyRange, GroupId)] {
+        &self.moves
     }
 
     pub fn groups(&self) -> usize {
