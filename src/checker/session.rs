@@ -16,11 +16,19 @@
 //!   write, written `k` (pair: the two writes; the reads are evidence);
 //! - writes-follow-reads: the writer of a value the session read had, before
 //!   that write, read `k` (pair: that read, the write);
-//! - consistent prefix: the session read a value whose write began after some
-//!   other write to `k` was acknowledged (pair: the read that saw the later
-//!   write, `r`).
+//! - consistent prefix: the session read a value whose write depended, through
+//!   other processes' writes, on a later version of `k` (the writer read a
+//!   value whose writer had read or written it, and so on: causal order as the
+//!   history shows it); the direct cases are named by the two rules above
+//!   (pair: the op that observed that version, `r`).
 //!
-//! Dependencies of a write are the writer's last [`DEPS`] ops on other keys.
+//! Dependencies of a write are the writer's last [`DEPS`] ops on other keys,
+//! plus (as consistent-prefix floors) the dependencies of the writes those
+//! ops read or wrote, up to [`FRONTIER`] keys. Two writes merely ordered in
+//! real time (the second began after the first was acknowledged, neither
+//! writer saw the other) are not a dependency: a multi-leader or leaderless
+//! store with version vectors may show them in either order, and a read
+//! missing an acknowledged write is a stale read (the `stale` checker).
 
 use super::register::{index_writes, KeyWrites, Source};
 use super::span::{over_budget, spans, Outcome, Span};
@@ -33,6 +41,8 @@ use std::time::Instant;
 const MAX_LISTED: usize = 100;
 /// How many of a writer's previous ops (on other keys) a write depends on.
 pub const DEPS: usize = 4;
+/// How many keys a write's dependencies, direct and inherited, cover at most.
+pub const FRONTIER: usize = 8;
 
 pub struct Session;
 
@@ -47,8 +57,9 @@ struct Floor {
     kind: &'static str,
 }
 
-/// A writer's earlier op on another key: (key, source of the value, span, was it a write).
-type Dep = (u32, Source, usize, bool);
+/// A write's dependency on another key: (key, source of the value, span of the
+/// op that observed it, the floor kind it sets).
+type Dep = (u32, Source, usize, &'static str);
 
 impl Checker for Session {
     fn name(&self) -> &str {
@@ -132,12 +143,10 @@ fn sessions_of(all: &[Span]) -> BTreeMap<u64, Vec<usize>> {
     sessions
 }
 
-/// One session's knowledge: floors per key, and the latest start of a write it has read
-/// (with that read), for consistent prefix.
+/// One session's knowledge: floors per key.
 #[derive(Default)]
 struct SessionState {
     floors: HashMap<u32, Vec<Floor>>,
-    seen_start: Option<(u64, usize)>,
 }
 
 /// The walk over all sessions: the indexed history, and the verdict so far.
@@ -173,9 +182,7 @@ impl Walk<'_, '_> {
                 continue;
             }
             let u = kw.source(s.value);
-            if !self.broken_floor(process, &st, i, u) {
-                self.consistent_prefix(process, &st, i, u);
-            }
+            self.broken_floor(process, &st, i, u);
             self.raise_floors(&mut st, i, u);
         }
     }
@@ -212,40 +219,10 @@ impl Walk<'_, '_> {
         true
     }
 
-    /// Consistent prefix: read `i` returned a value older than a write acknowledged before
-    /// the start of a write the session has already read.
-    fn consistent_prefix(&mut self, process: u64, st: &SessionState, i: usize, u: Source) {
-        let (all, kw) = (self.all, self.kws[self.key_of[i] as usize]);
-        let Some((t, via)) = st.seen_start else { return };
-        let Some((end, w)) = kw.first_acked_after(u) else {
-            return;
-        };
-        if end >= t {
-            return;
-        }
-        let s = &all[i];
-        self.found("consistent-prefix", || {
-            let newer = &all[kw.writes[w].span];
-            let key = s.key_str();
-            let mut ops = all[via].ops();
-            ops.extend(s.ops());
-            ops.extend(newer.ops());
-            Anomaly {
-                kind: "consistent-prefix".into(),
-                explanation: format!(
-                    "Process {process} read {} (op {}), whose write began after write {} to key {key} was acknowledged, then read {} from key {key} (op {}), older than that write: it saw a later write without an earlier one.",
-                    all[via].value, all[via].inv, newer.inv, s.value, s.inv
-                ),
-                ops,
-                data: json!({"process": process, "key": key, "pair": [all[via].inv, s.inv]}),
-            }
-        });
-    }
-
     /// After read `i` of source `u`: raises its key's floor to `u`, then the floors of the
     /// keys the write it saw depended on.
     fn raise_floors(&self, st: &mut SessionState, i: usize, u: Source) {
-        let (all, kid) = (self.all, self.key_of[i]);
+        let kid = self.key_of[i];
         let kw = self.kws[kid as usize];
         let fl = st.floors.entry(kid).or_default();
         if !fl.iter().any(|f| kw.precedes(u, f.src)) {
@@ -259,11 +236,7 @@ impl Walk<'_, '_> {
         }
         let Source::Write(w) = u else { return };
         let ws = kw.writes[w].span;
-        let start = all[ws].start;
-        if st.seen_start.is_none_or(|(t, _)| start > t) {
-            st.seen_start = Some((start, i));
-        }
-        for (dk, dsrc, dspan, was_write) in self.deps.get(&ws).into_iter().flatten() {
+        for (dk, dsrc, dspan, kind) in self.deps.get(&ws).into_iter().flatten() {
             let dkw = self.kws[*dk as usize];
             let fl = st.floors.entry(*dk).or_default();
             if fl.iter().any(|f| dkw.precedes(*dsrc, f.src) || f.src == *dsrc) {
@@ -274,11 +247,7 @@ impl Walk<'_, '_> {
                 src: *dsrc,
                 by: *dspan,
                 via: Some(i),
-                kind: if *was_write {
-                    "monotonic-writes"
-                } else {
-                    "writes-follow-reads"
-                },
+                kind,
             });
         }
     }
@@ -290,7 +259,8 @@ fn priority(kind: &str) -> u8 {
         "read-your-writes" => 0,
         "monotonic-reads" => 1,
         "monotonic-writes" => 2,
-        _ => 3,
+        "writes-follow-reads" => 3,
+        _ => 4,
     }
 }
 
@@ -312,6 +282,16 @@ fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, all: 
                 by.value, by.inv, r.value, r.inv
             ),
         ),
+        ("consistent-prefix", Some(via)) => {
+            let seen = &all[via];
+            (
+                [by.inv, seen.inv],
+                format!(
+                    "Process {process} read {} (op {}), whose write depended, through other processes' reads and writes, on {} on key {key} (op {}); then process {process} read {} from key {key} (op {}), older than that: it saw a later write without one it depends on.",
+                    seen.value, seen.inv, by.value, by.inv, r.value, r.inv
+                ),
+            )
+        }
         (_, Some(via)) => {
             let seen = &all[via];
             let what = if kind == "monotonic-writes" {
@@ -348,10 +328,12 @@ fn floor_anomaly(kind: &str, process: u64, key: &str, f: &Floor, r: &Span, all: 
     }
 }
 
-/// For each ok write (by span position): the writer's last [`DEPS`] ok ops on other keys.
+/// For each ok write (by span position): the writer's last [`DEPS`] ok ops on other keys
+/// (monotonic-writes and writes-follow-reads floors), then what the writes those ops read
+/// or wrote depended on (consistent-prefix floors), newest first, [`FRONTIER`] keys at most.
 fn write_deps(all: &[Span], key_of: &[u32], kws: &[&KeyWrites]) -> HashMap<usize, Vec<Dep>> {
-    let mut recent: HashMap<u64, Vec<Dep>> = HashMap::new();
-    let mut out = HashMap::new();
+    let mut recent: HashMap<u64, Vec<(u32, Source, usize, bool)>> = HashMap::new();
+    let mut out: HashMap<usize, Vec<Dep>> = HashMap::new();
     for (i, s) in all.iter().enumerate() {
         if s.outcome != Outcome::Ok || !matches!(s.f, "read" | "write" | "cas") {
             continue;
@@ -369,11 +351,12 @@ fn write_deps(all: &[Span], key_of: &[u32], kws: &[&KeyWrites]) -> HashMap<usize
         };
         let r = recent.entry(s.process).or_default();
         if is_write {
-            let d: Vec<Dep> = r.iter().filter(|d| d.0 != key).cloned().collect();
+            let d = frontier(key, r, &out, key_of, kws);
             if !d.is_empty() {
                 out.insert(i, d);
             }
         }
+        let r = recent.entry(s.process).or_default();
         r.retain(|d| d.0 != key);
         r.push((key, src, i, is_write));
         if r.len() > DEPS {
@@ -381,4 +364,102 @@ fn write_deps(all: &[Span], key_of: &[u32], kws: &[&KeyWrites]) -> HashMap<usize
         }
     }
     out
+}
+
+/// The dependencies of a write to `key` by a writer whose last ops are `recent`: those
+/// ops themselves, then the dependencies of the writes they observed (already in `out`:
+/// spans come in invocation order, and an observed write was invoked before its observer).
+fn frontier(
+    key: u32,
+    recent: &[(u32, Source, usize, bool)],
+    out: &HashMap<usize, Vec<Dep>>,
+    key_of: &[u32],
+    kws: &[&KeyWrites],
+) -> Vec<Dep> {
+    let mut d: Vec<Dep> = recent
+        .iter()
+        .rev()
+        .filter(|x| x.0 != key)
+        .map(|&(k, src, span, was_write)| {
+            let kind = if was_write {
+                "monotonic-writes"
+            } else {
+                "writes-follow-reads"
+            };
+            (k, src, span, kind)
+        })
+        .collect();
+    for &(k, src, _, _) in recent.iter().rev() {
+        let Source::Write(w) = src else { continue };
+        let ws = kws[k as usize].writes[w].span;
+        for &(dk, dsrc, dspan, _) in out.get(&ws).into_iter().flatten() {
+            if d.len() >= FRONTIER {
+                return d;
+            }
+            let dkw = kws[dk as usize];
+            let covered = d
+                .iter()
+                .any(|x| x.0 == dk && (x.1 == dsrc || dkw.precedes(dsrc, x.1)));
+            if dk != key && !covered && key_of[dspan] == dk {
+                d.push((dk, dsrc, dspan, "consistent-prefix"));
+            }
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(process, f, key, value)` ops, each invoked and completed ok in turn.
+    fn history(ops: &[(u64, &str, &str, Option<i64>)]) -> History {
+        let mut text = String::new();
+        for (i, (p, f, k, v)) in ops.iter().enumerate() {
+            let v = v.map_or("null".to_string(), |x| x.to_string());
+            let inv = if *f == "read" {
+                "null".to_string()
+            } else {
+                v.clone()
+            };
+            for (j, (ty, val)) in [("invoke", inv), ("ok", v)].iter().enumerate() {
+                let (index, time) = (2 * i + j, (2 * i + j + 1) * 1000);
+                text.push_str(&format!(
+                    "{{\"index\":{index},\"time\":{time},\"type\":\"{ty}\",\"process\":{p},\"f\":\"{f}\",\"key\":\"{k}\",\"value\":{val}}}\n"
+                ));
+            }
+        }
+        crate::history::jsonl::read(text.as_bytes(), "test").unwrap()
+    }
+
+    fn kinds(h: &History) -> Vec<String> {
+        let v = Session.check(h, &CheckOptions::default());
+        v.anomalies.iter().map(|a| a.kind.clone()).collect()
+    }
+
+    /// Writes ordered only by real time are no dependency: a store with version
+    /// vectors may show them in either order (the read is stale, which `stale` says).
+    /// Through a chain of observations they are, however long the chain.
+    #[test]
+    fn consistent_prefix_follows_dependencies_not_real_time() {
+        let apart = [
+            (1, "write", "x", Some(1)),
+            (2, "write", "y", Some(2)),
+            (3, "read", "y", Some(2)),
+            (3, "read", "x", None),
+        ];
+        assert!(kinds(&history(&apart)).is_empty());
+        let stale = crate::checker::stale::Stale.check(&history(&apart), &CheckOptions::default());
+        assert_eq!(stale.valid, super::super::Validity::Invalid);
+        let mut chain = vec![(1, "write", "x", Some(1))];
+        for p in 2..6u64 {
+            let prev = ["x", "a", "b", "c"][p as usize - 2];
+            let next = ["a", "b", "c", "y"][p as usize - 2];
+            chain.push((p, "read", prev, Some(p as i64 - 1)));
+            chain.push((p, "write", next, Some(p as i64)));
+        }
+        chain.push((9, "read", "y", Some(5)));
+        chain.push((9, "read", "x", None));
+        assert_eq!(kinds(&history(&chain)), ["consistent-prefix"]);
+    }
 }

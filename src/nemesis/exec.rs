@@ -48,6 +48,9 @@ pub struct Nemesis<'a> {
     drifted: BTreeSet<String>,
     partitioned: bool,
     packets: bool,
+    /// The system's datacenters (`Target::datacenters`; empty without them),
+    /// which the `dc` partition shapes cut between.
+    dcs: Vec<Vec<String>>,
     /// Turns of the fallback when no leader is found (see [`Nemesis::leader`]).
     fallback: Cell<usize>,
 }
@@ -81,6 +84,7 @@ impl<'a> Nemesis<'a> {
             drifted: BTreeSet::new(),
             partitioned: false,
             packets: false,
+            dcs: target.datacenters().unwrap_or_default(),
             fallback: Cell::new(0),
         }
     }
@@ -246,7 +250,7 @@ impl<'a> Nemesis<'a> {
             String::new()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let g = shape::grudge(sh, cut, &self.nodes, &leader, &mut rng);
+        let g = shape::grudge_in(sh, cut, &self.nodes, &leader, &self.dcs, &mut rng);
         self.partitioned = true;
         self.net.partition(&g).map_err(|x| x.to_string())?;
         let hit: Vec<String> =

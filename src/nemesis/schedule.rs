@@ -162,8 +162,9 @@ pub struct Step {
 }
 
 /// A partition shape for a target: the lone node, the leader, a minority
-/// third, a majority/minority split (halves or a bridge), or all nodes cut
-/// differently (the ring). One in three cuts with a side is one-way.
+/// third, a majority/minority split (halves or a bridge), all nodes cut
+/// differently (the ring), or one datacenter or every datacenter cut from the
+/// others (`dc`). One in three cuts with a side is one-way.
 fn shape(rng: &mut ChaCha8Rng, aim: Aim) -> (Shape, Cut) {
     let shape = match aim {
         Aim::One => Shape::One,
@@ -171,6 +172,7 @@ fn shape(rng: &mut ChaCha8Rng, aim: Aim) -> (Shape, Cut) {
         Aim::Minority => Shape::MinorityThird,
         Aim::Majority => *[Shape::Halves, Shape::Bridge].choose(rng).expect("non-empty"),
         Aim::All => Shape::MajoritiesRing,
+        Aim::Dc => *[Shape::Dc, Shape::DcAll].choose(rng).expect("non-empty"),
     };
     let cut = if crate::net::shape::has_side(shape) && rng.gen_bool(1.0 / 3.0) {
         *[Cut::Deaf, Cut::Mute].choose(rng).expect("non-empty")
@@ -236,28 +238,52 @@ impl<T: Copy> Deck<T> {
 /// kind hits the five targets once each, in a shuffled order that each kind
 /// starts at a different place. So within a run, the targets each kind left
 /// out are different ones, and every target comes up about as often overall.
-#[derive(Default)]
+/// With datacenters, `dc` is a sixth target (a cluster without them draws
+/// exactly as before).
 struct Targets {
-    orders: Vec<[Aim; 5]>,
+    aims: Vec<Aim>,
+    orders: Vec<Vec<Aim>>,
     dealt: std::collections::BTreeMap<Kind, usize>,
 }
 
 impl Targets {
+    fn new(dcs: bool) -> Targets {
+        let mut aims = AIMS.to_vec();
+        if dcs {
+            aims.push(Aim::Dc);
+        }
+        Targets {
+            aims,
+            orders: Vec::new(),
+            dealt: Default::default(),
+        }
+    }
+
     fn draw(&mut self, kind: Kind, rng: &mut ChaCha8Rng) -> Aim {
+        let k = self.aims.len();
         let n = self.dealt.entry(kind).or_default();
-        let (cycle, pos) = (*n / AIMS.len(), *n % AIMS.len());
+        let (cycle, pos) = (*n / k, *n % k);
         *n += 1;
         while self.orders.len() <= cycle {
-            let mut order = AIMS;
+            let mut order = self.aims.clone();
             order.shuffle(rng);
             self.orders.push(order);
         }
-        self.orders[cycle][(pos + kind as usize) % AIMS.len()]
+        self.orders[cycle][(pos + kind as usize) % k]
     }
 }
 
+/// The cluster a schedule is drawn for: its node count and its datacenters
+/// (node indices, each node in one; empty when it has fewer than two).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cluster {
+    pub nodes: usize,
+    pub dcs: Vec<Vec<usize>>,
+}
+
 /// The fault `f` with `target` (drawn by the caller when not fixed) and its undo.
-fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, n: usize, iv: u64) -> (Action, Action) {
+fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, c: &Cluster, iv: u64) -> (Action, Action) {
+    let n = c.nodes;
     match f.kind {
         Kind::Partition => {
             let (shape, cut) = shape(rng, target);
@@ -273,19 +299,19 @@ fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, n: usize, iv: u64) -> (Act
             )
         }
         Kind::Kill => {
-            let victims = target.draw(rng, n);
+            let victims = target.draw_in(rng, n, &c.dcs);
             (Action::Kill { target, victims }, Action::Restart)
         }
         Kind::Pause => {
-            let victims = target.draw(rng, n);
+            let victims = target.draw_in(rng, n, &c.dcs);
             (Action::Pause { target, victims }, Action::Resume)
         }
         Kind::Clock => {
-            let victims = target.draw(rng, n);
+            let victims = target.draw_in(rng, n, &c.dcs);
             (clock(rng, target, victims, n, iv), Action::ClockReset)
         }
         Kind::ClockDrift => {
-            let victims = target.draw(rng, n);
+            let victims = target.draw_in(rng, n, &c.dcs);
             let permille = rng.gen_range(DRIFT_PERMILLE);
             (
                 Action::ClockDrift {
@@ -354,8 +380,19 @@ fn stream(k: Kind) -> usize {
 /// the network, then processes, a third of an interval apart. Invariant:
 /// every fault started is undone within `limit`, and offsets never decrease.
 pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit: Duration) -> Vec<Step> {
+    let c = Cluster {
+        nodes,
+        dcs: Vec::new(),
+    };
+    plan_in(seed, faults, &c, interval, limit)
+}
+
+/// [`plan`] for a cluster with datacenters: faults without a fixed target
+/// draw `dc` as well (every node of one datacenter; a partition between
+/// datacenters), so the default mix of a multi-leader run includes them.
+pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, limit: Duration) -> Vec<Step> {
     let mut out = Vec::new();
-    if faults.is_empty() || nodes == 0 || interval.is_zero() {
+    if faults.is_empty() || c.nodes == 0 || interval.is_zero() {
         return out;
     }
     let iv = (interval.as_millis() as u64).max(1);
@@ -376,7 +413,7 @@ pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit
             out.extend(plan_stream(
                 seed ^ g.wrapping_mul(0x9e37_79b9),
                 &mine,
-                nodes,
+                c,
                 iv,
                 offset,
                 limit,
@@ -388,14 +425,7 @@ pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit
 }
 
 /// One stream of [`plan`], its first fault at `offset` + half an interval.
-fn plan_stream(
-    seed: u64,
-    faults: &[Fault],
-    nodes: usize,
-    iv: u64,
-    offset: u64,
-    limit: Duration,
-) -> Vec<Step> {
+fn plan_stream(seed: u64, faults: &[Fault], c: &Cluster, iv: u64, offset: u64, limit: Duration) -> Vec<Step> {
     use rand::SeedableRng;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
     let mut out = Vec::new();
@@ -404,7 +434,7 @@ fn plan_stream(
     let mut t = gap + offset;
     let mut drift_undo: Option<Action> = None;
     let mut deck = Deck::new(faults);
-    let mut targets = Targets::default();
+    let mut targets = Targets::new(c.dcs.len() >= 2);
     while t + iv <= limit_ms {
         let f = deck.draw(&mut rng);
         let target = match f.aim {
@@ -412,7 +442,7 @@ fn plan_stream(
             None if f.kind.is_packet() => Aim::All,
             None => targets.draw(f.kind, &mut rng),
         };
-        let (s, undo) = start(f, target, &mut rng, nodes, iv);
+        let (s, undo) = start(f, target, &mut rng, c, iv);
         if f.kind == Kind::ClockDrift {
             // One drift at a time: the last one's clocks run at real time
             // again first. Piled-up drifts leave several nodes' clocks slow

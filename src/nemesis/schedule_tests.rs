@@ -265,3 +265,60 @@ fn clock_drift_outlasts_the_next_fault_and_is_always_undone() {
         ]
     );
 }
+
+/// With datacenters every kind also deals `dc`: process and clock faults hit
+/// exactly one datacenter's nodes (a clock bump by one shared offset), and a
+/// partition cuts one datacenter or all of them apart. Without datacenters
+/// the schedule is the one it always was (no `dc` anywhere).
+#[test]
+fn with_datacenters_the_default_mix_aims_at_whole_datacenters() {
+    let all = faults("partition,kill,pause,clock,clock-drift");
+    let (iv, limit) = (Duration::from_millis(1500), Duration::from_secs(30));
+    let c = Cluster {
+        nodes: 5,
+        dcs: vec![vec![0, 1], vec![2, 3], vec![4]],
+    };
+    for seed in 0..10 {
+        assert_eq!(
+            plan(seed, &all, 5, iv, limit),
+            plan_in(
+                seed,
+                &all,
+                &Cluster {
+                    nodes: 5,
+                    dcs: vec![]
+                },
+                iv,
+                limit
+            )
+        );
+        let steps = plan_in(seed, &all, &c, iv, limit);
+        let mut kinds = std::collections::BTreeSet::new();
+        for s in steps.iter().filter(|s| s.action.target() == Some(Aim::Dc)) {
+            kinds.insert(s.action.f());
+            match &s.action {
+                Action::Partition { shape, .. } => {
+                    assert!(matches!(shape, Shape::Dc | Shape::DcAll), "{s:?}")
+                }
+                Action::Kill { victims, .. }
+                | Action::Pause { victims, .. }
+                | Action::ClockStrobe { victims, .. }
+                | Action::ClockDrift { victims, .. } => {
+                    assert!(matches!(victims, Victims::Nodes(v) if c.dcs.contains(v)), "{s:?}")
+                }
+                Action::ClockBump { victims, ms, .. } => {
+                    assert!(matches!(victims, Victims::Nodes(v) if c.dcs.contains(v)), "{s:?}");
+                    assert_eq!(ms.len(), 1, "one offset for the whole datacenter");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(
+            kinds.contains("partition") && kinds.contains("kill"),
+            "seed {seed}: {kinds:?}"
+        );
+        assert!(plan(seed, &all, 5, iv, limit)
+            .iter()
+            .all(|s| s.action.target() != Some(Aim::Dc)));
+    }
+}

@@ -89,6 +89,21 @@ impl Grudge {
         Grudge::split(a, &rest[1..])
     }
 
+    /// Every group cut from every other group (both ways); links inside a group stay.
+    pub fn between_groups(groups: &[Vec<String>]) -> Grudge {
+        let mut g = Grudge::default();
+        for (i, a) in groups.iter().enumerate() {
+            for b in &groups[i + 1..] {
+                for x in a {
+                    for y in b {
+                        g.drop_both(x, y);
+                    }
+                }
+            }
+        }
+        g
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.values().all(|s| s.is_empty())
     }

@@ -23,6 +23,10 @@ pub enum Shape {
     MinorityThird,
     /// Two halves joined only through one bridge node.
     Bridge,
+    /// One random datacenter cut from the others (multi-leader stores).
+    Dc,
+    /// Every datacenter cut from every other; each keeps its own links.
+    DcAll,
 }
 
 /// Which way a cut drops traffic. `Deaf` and `Mute` are one-way: the cut-off
@@ -38,12 +42,20 @@ pub enum Cut {
 }
 
 /// The two sides of a split shape, the cut-off side first; `None` for the ring.
+/// `dcs` are the datacenters (groups of nodes) [`Shape::Dc`] picks from.
 fn sides<R: Rng>(
     shape: Shape,
     nodes: &[String],
     leader: &str,
+    dcs: &[Vec<String>],
     rng: &mut R,
 ) -> Option<(Vec<String>, Vec<String>)> {
+    if shape == Shape::Dc {
+        let i = rng.gen_range(0..dcs.len().max(1));
+        let a = dcs.get(i).cloned().unwrap_or_default();
+        let b = nodes.iter().filter(|n| !a.contains(n)).cloned().collect();
+        return Some((a, b));
+    }
     let mut v = nodes.to_vec();
     v.shuffle(rng);
     let split = |v: Vec<String>, k: usize| {
@@ -64,28 +76,49 @@ fn sides<R: Rng>(
             let k = v.len().div_ceil(3).min(v.len().saturating_sub(1) / 2).max(1);
             split(v, k)
         }
-        Shape::Bridge => None,
-        Shape::MajoritiesRing => None,
+        Shape::Bridge | Shape::MajoritiesRing | Shape::Dc | Shape::DcAll => None,
     }
 }
 
 /// The grudge for `shape` over `nodes` (sorted ids), cut in direction `cut`.
-/// `leader` is whoever leads now (used by [`Shape::Leader`] only).
+/// `leader` is whoever leads now (used by [`Shape::Leader`] only). The
+/// datacenter shapes treat every node as its own datacenter here; see [`grudge_in`].
 pub fn grudge<R: Rng>(shape: Shape, cut: Cut, nodes: &[String], leader: &str, rng: &mut R) -> Grudge {
-    match sides(shape, nodes, leader, rng) {
+    grudge_in(shape, cut, nodes, leader, &[], rng)
+}
+
+/// [`grudge`] in a cluster split into datacenters `dcs` (groups of `nodes`,
+/// each node in one). Without datacenters (`dcs` empty) each node is one.
+pub fn grudge_in<R: Rng>(
+    shape: Shape,
+    cut: Cut,
+    nodes: &[String],
+    leader: &str,
+    dcs: &[Vec<String>],
+    rng: &mut R,
+) -> Grudge {
+    let alone: Vec<Vec<String>>;
+    let dcs = if dcs.is_empty() {
+        alone = nodes.iter().map(|n| vec![n.clone()]).collect();
+        &alone[..]
+    } else {
+        dcs
+    };
+    match sides(shape, nodes, leader, dcs, rng) {
         Some((a, b)) => match cut {
             Cut::Both => Grudge::split(&a, &b),
             Cut::Deaf => Grudge::one_way(&a, &b),
             Cut::Mute => Grudge::one_way(&b, &a),
         },
         None if shape == Shape::Bridge => Grudge::bridge(nodes, rng),
+        None if shape == Shape::DcAll => Grudge::between_groups(dcs),
         None => Grudge::majorities_ring(nodes, rng),
     }
 }
 
 /// Whether `shape` has a cut-off side, so a one-way cut means something.
 pub fn has_side(shape: Shape) -> bool {
-    !matches!(shape, Shape::MajoritiesRing | Shape::Bridge)
+    !matches!(shape, Shape::MajoritiesRing | Shape::Bridge | Shape::DcAll)
 }
 
 #[cfg(test)]
@@ -128,6 +161,46 @@ mod tests {
         // Three nodes: the minority third is one node.
         let g = grudge(Shape::MinorityThird, Cut::Both, &nodes(3), "n1", &mut rng);
         assert_eq!(g.0.values().filter(|s| s.len() == 2).count(), 1, "{g:?}");
+    }
+
+    /// The datacenter shapes cut exactly the links between datacenters (one
+    /// from the rest, or all from each other), never a link inside one.
+    #[test]
+    fn datacenter_shapes_cut_only_links_between_datacenters() {
+        let ns = nodes(6);
+        let dcs = vec![ns[0..2].to_vec(), ns[2..4].to_vec(), ns[4..6].to_vec()];
+        let dc_of = |a: &str| dcs.iter().position(|g| g.iter().any(|x| x == a)).unwrap();
+        for seed in 0..20 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let all = grudge_in(Shape::DcAll, Cut::Deaf, &ns, "", &dcs, &mut rng);
+            for a in &ns {
+                for b in ns.iter().filter(|b| *b != a) {
+                    assert_eq!(all.drops(a, b), dc_of(a) != dc_of(b), "{a} {b}: {all:?}");
+                }
+            }
+            let one = grudge_in(Shape::Dc, Cut::Both, &ns, "", &dcs, &mut rng);
+            let cut: Vec<usize> = (0..3)
+                .filter(|d| dcs[*d].iter().all(|a| hears(&one, &ns, a) == 1))
+                .collect();
+            assert_eq!(cut.len(), 1, "one datacenter alone: {one:?}");
+            for a in &ns {
+                for b in ns.iter().filter(|b| *b != a) {
+                    let across = dc_of(a) != dc_of(b) && (dc_of(a) == cut[0] || dc_of(b) == cut[0]);
+                    assert_eq!(one.drops(a, b), across, "{a} {b}: {one:?}");
+                }
+            }
+            let deaf = grudge_in(Shape::Dc, Cut::Deaf, &ns, "", &dcs, &mut rng);
+            let lone: Vec<&String> = ns.iter().filter(|a| hears(&deaf, &ns, a) == 1).collect();
+            assert_eq!(lone.len(), 2, "{deaf:?}");
+            assert!(
+                lone.iter().all(|a| ns.iter().all(|b| !deaf.drops(b, a))),
+                "{deaf:?}"
+            );
+        }
+        assert!(has_side(Shape::Dc) && !has_side(Shape::DcAll));
+        // Without datacenters each node is one: `dc` isolates one node.
+        let g = grudge(Shape::Dc, Cut::Both, &ns, "", &mut ChaCha8Rng::seed_from_u64(1));
+        assert_eq!(ns.iter().filter(|a| hears(&g, &ns, a) == 0).count(), 1);
     }
 
     #[test]

@@ -163,14 +163,59 @@ impl TestConfig {
     pub fn schedule(&self, nodes: usize) -> Vec<crate::nemesis::Step> {
         match &self.faults {
             Some(steps) => steps.clone(),
-            None => crate::nemesis::plan(
+            None => crate::nemesis::plan_in(
                 self.seed,
                 self.nemesis.faults(),
-                nodes,
+                &self.fault_cluster(nodes),
                 self.nemesis_interval.duration(),
                 self.time_limit.duration(),
             ),
         }
+    }
+
+    /// The cluster the seed's schedule is drawn for: `nodes` nodes and, for a
+    /// multi-leader store, its datacenters as indices into `system.node_names()`.
+    fn fault_cluster(&self, nodes: usize) -> crate::nemesis::Cluster {
+        let names = self.system.node_names();
+        let dcs = self.system.datacenters().unwrap_or_default();
+        let index = |id: &String| names.iter().position(|n| n == id);
+        crate::nemesis::Cluster {
+            nodes,
+            dcs: dcs.iter().map(|g| g.iter().filter_map(index).collect()).collect(),
+        }
+    }
+
+    /// `dc` faults (a `:dc` target, or a `dc`/`dc-all` partition in `[[faults]]`) need a
+    /// system with datacenters.
+    fn check_dc_faults(&self) -> Result<(), Invalid> {
+        if self.system.datacenters().is_some() {
+            return Ok(());
+        }
+        let why = "needs datacenters: --topology multi-leader with --datacenters 2 or more";
+        if let Some(f) = self
+            .nemesis
+            .faults()
+            .iter()
+            .find(|f| f.aim == Some(crate::nemesis::Aim::Dc))
+        {
+            return Err(Invalid::new(
+                "--nemesis",
+                "nemesis",
+                format!("`{}` {why}", f.name()),
+            ));
+        }
+        let dc_step = self
+            .faults
+            .iter()
+            .flatten()
+            .position(|s| super::faults::aims_at_dcs(&s.action));
+        if let Some(i) = dc_step {
+            return Err(Invalid::key(
+                "faults",
+                format!("step {}: a datacenter fault {why}", i + 1),
+            ));
+        }
+        Ok(())
     }
 
     /// Everything that can be refused before anything starts.
@@ -234,6 +279,7 @@ impl TestConfig {
             super::faults::check(steps, &self.nemesis, self.system.node_names().len())
                 .map_err(|m| Invalid::key("faults", m))?;
         }
+        self.check_dc_faults()?;
         crate::system::leaderless::check_workload(self.system.merges_replicas(), self.workload)?;
         self.check_hosts()?;
         self.system.validate()

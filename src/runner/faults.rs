@@ -84,6 +84,18 @@ pub fn check(steps: &[Step], nemesis: &Kinds, nodes: usize) -> Result<(), String
     Ok(())
 }
 
+/// Whether `a` is aimed at a datacenter (`target = "dc"`, or a `dc`/`dc-all` partition).
+pub fn aims_at_dcs(a: &Action) -> bool {
+    let dc_shape = matches!(
+        a,
+        Action::Partition {
+            shape: crate::net::Shape::Dc | crate::net::Shape::DcAll,
+            ..
+        }
+    );
+    dc_shape || a.target() == Some(crate::nemesis::Aim::Dc)
+}
+
 fn victims(a: &Action) -> Option<&Victims> {
     match a {
         Action::Kill { victims, .. }
@@ -196,5 +208,38 @@ mod tests {
             .contains("does not name `kill`"));
         let e = toml::from_str::<TestConfig>("[[faults]]\nat_ms = 1\naction = \"explode\"\n").unwrap_err();
         assert!(e.to_string().contains("faults step 1"), "{e}");
+    }
+
+    /// A plan's datacenter faults run only on a system with datacenters; the seed's
+    /// schedule aims `dc` faults at whole datacenters (as `node_names` indices).
+    #[test]
+    fn datacenter_faults_need_datacenters_and_hit_whole_ones() {
+        let step = "nemesis = \"partition,clock\"\n[[faults]]\nat_ms = 1\naction = \"partition\"\n\
+                    target = \"all\"\nshape = \"dc-all\"\ncut = \"both\"\nseed = 3\n";
+        let single: TestConfig = toml::from_str(step).unwrap();
+        let e = single.validate().unwrap_err().to_string();
+        assert!(e.contains("faults") && e.contains("--datacenters"), "{e}");
+        let ml = "[target]\nnodes = 5\ntopology = \"multi-leader\"\ndatacenters = 3\n";
+        let multi: TestConfig = toml::from_str(&format!("{step}{ml}")).unwrap();
+        multi.validate().unwrap();
+        let mut seeded: TestConfig = toml::from_str(&format!("nemesis = \"all\"\n{ml}")).unwrap();
+        seeded.validate().unwrap();
+        // Five nodes in three contiguous groups, as the nodes split them: n1 | n2 n3 | n4 n5.
+        let dcs = [vec![0], vec![1, 2], vec![3, 4]];
+        let steps = seeded.schedule(5);
+        let dc_steps: Vec<&Step> = steps
+            .iter()
+            .filter(|s| s.action.target() == Some(Aim::Dc))
+            .collect();
+        assert!(dc_steps.len() >= 4, "{steps:?}");
+        for s in dc_steps {
+            if let Some(Victims::Nodes(v)) = victims(&s.action) {
+                assert!(dcs.contains(v), "{s:?}");
+            }
+        }
+        seeded.nemesis = "kill:dc".parse().unwrap();
+        seeded.system = TestConfig::default().system;
+        let e = seeded.validate().unwrap_err().to_string();
+        assert!(e.contains("--nemesis") && e.contains("kill:dc"), "{e}");
     }
 }

@@ -292,6 +292,13 @@ impl Target for Builtin {
     fn has_leader(&self) -> bool {
         !self.leaderless()
     }
+    fn datacenters(&self) -> Option<Vec<Vec<NodeId>>> {
+        if self.modes.topology != Topology::MultiLeader {
+            return None;
+        }
+        let ids: Vec<String> = self.nodes.keys().cloned().collect();
+        crate::system::multileader::datacenters(&ids, self.modes.multileader.datacenters)
+    }
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         let mut best: Option<(u64, String)> = None;
         for id in self.nodes.keys() {

@@ -398,6 +398,15 @@ impl SystemConfig {
         self.kind.has_store_modes() && self.builtin.topology == Topology::MultiLeader
     }
 
+    /// The multi-leader store's datacenters (groups of node ids), when it has
+    /// two or more (see [`super::multileader::datacenters`]).
+    pub fn datacenters(&self) -> Option<Vec<Vec<String>>> {
+        if !self.is_multi_leader() {
+            return None;
+        }
+        super::multileader::datacenters(&self.node_names(), self.builtin.multileader.datacenters)
+    }
+
     /// Replicas that merge concurrent writes and must converge once healed
     /// (leaderless or multi-leader): the convergence phase and checker run.
     pub fn merges_replicas(&self) -> bool {

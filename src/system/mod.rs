@@ -187,6 +187,13 @@ pub trait Target: Send + Sync {
         Ok(None)
     }
 
+    /// The system's datacenters, each a group of node ids (every node in
+    /// one), when it has two or more: what the `dc` fault target and
+    /// partition shapes aim at. `None` for a system without datacenters.
+    fn datacenters(&self) -> Option<Vec<Vec<NodeId>>> {
+        None
+    }
+
     /// Initial data a workload needs (bank balances), written once the cluster
     /// is healthy and before the client phase; not recorded in the history.
     fn prepare(&self, _workload: &WorkloadInfo) -> Result<(), TargetError> {

@@ -61,6 +61,17 @@ impl MultiLeaderModes {
     }
 }
 
+/// The datacenters of `nodes` split into `d` (each a group of node ids), as
+/// the nodes themselves split them: `faultline node` takes the cluster
+/// sorted by id (`--cluster`), then [`crate::store::multileader::Layout`]
+/// cuts it into contiguous groups. `None` below two datacenters.
+pub fn datacenters(nodes: &[String], d: usize) -> Option<Vec<Vec<String>>> {
+    let mut sorted = nodes.to_vec();
+    sorted.sort();
+    let layout = crate::store::multileader::Layout::new(&sorted, d);
+    (layout.count() >= 2).then(|| (0..layout.count()).map(|i| layout.members(i).to_vec()).collect())
+}
+
 /// The name a clap value enum is written with on the command line.
 fn value_name<T: clap::ValueEnum>(v: &T) -> String {
     v.to_possible_value()
@@ -80,6 +91,18 @@ mod tests {
     fn err(text: &str) -> String {
         let p: Plan = toml::from_str(text).unwrap();
         p.target.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn datacenters_are_the_nodes_own_split_and_need_two() {
+        let names: Vec<String> = (1..=11).map(|i| format!("n{i}")).collect();
+        let dcs = datacenters(&names, 3).unwrap();
+        assert_eq!(dcs.len(), 3);
+        // The nodes sort their --cluster by id: n10 and n11 come before n2.
+        assert_eq!(dcs[0], ["n1", "n10", "n11"]);
+        assert_eq!(dcs.concat().len(), 11);
+        assert_eq!(datacenters(&names[..3], 1), None);
+        assert_eq!(datacenters(&names[..3], 3).unwrap()[2], ["n3"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod append;
 pub mod bank;
+pub mod causal;
 pub mod collections;
 pub mod pace;
 pub mod register;
@@ -32,6 +33,7 @@ pub enum WorkloadKind {
     Bank,
     Counter,
     Session,
+    Causal,
 }
 
 impl WorkloadKind {
@@ -42,6 +44,7 @@ impl WorkloadKind {
         WorkloadKind::Bank,
         WorkloadKind::Counter,
         WorkloadKind::Session,
+        WorkloadKind::Causal,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl WorkloadKind {
             WorkloadKind::Bank => "bank",
             WorkloadKind::Counter => "counter",
             WorkloadKind::Session => "session",
+            WorkloadKind::Causal => "causal",
         }
     }
 
@@ -65,6 +69,7 @@ impl WorkloadKind {
             WorkloadKind::Bank => &[Bank, Perf],
             WorkloadKind::Counter => &[Counter, Perf],
             WorkloadKind::Session => &[Session, Stale, Perf],
+            WorkloadKind::Causal => &[Session, Perf],
         }
     }
 
@@ -77,6 +82,7 @@ impl WorkloadKind {
             WorkloadKind::Counter => Box::new(collections::Counter),
             WorkloadKind::Append => Box::new(append::Append::default()),
             WorkloadKind::Bank => Box::new(bank::Bank::new(5, 100)),
+            WorkloadKind::Causal => Box::new(causal::Causal::default()),
         }
     }
 }

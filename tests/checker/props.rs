@@ -269,8 +269,11 @@ proptest! {
             2 => { add(0, "write", "tx", json!("a"), json!("a")); add(1, "read", "tx", Value::Null, json!("a"));
                    add(1, "write", "ty", json!("b"), json!("b")); add(2, "read", "ty", Value::Null, json!("b"));
                    add(2, "read", "tx", Value::Null, Value::Null); "writes-follow-reads" }
-            _ => { add(0, "write", "tx", json!("a"), json!("a")); add(1, "write", "ty", json!("b"), json!("b"));
-                   add(2, "read", "ty", Value::Null, json!("b")); add(2, "read", "tx", Value::Null, Value::Null); "consistent-prefix" }
+            // A chain: p1 read tx and wrote tz, p3 read tz and wrote ty; p2 sees ty without tx.
+            _ => { add(0, "write", "tx", json!("a"), json!("a")); add(1, "read", "tx", Value::Null, json!("a"));
+                   add(1, "write", "tz", json!("c"), json!("c")); add(3, "read", "tz", Value::Null, json!("c"));
+                   add(3, "write", "ty", json!("b"), json!("b")); add(2, "read", "ty", Value::Null, json!("b"));
+                   add(2, "read", "tx", Value::Null, Value::Null); "consistent-prefix" }
         };
         h.reindex();
         let v = check("session", &h, &CheckOptions::default());

@@ -101,6 +101,18 @@ fn bad_multi_leader_settings_are_refused_naming_the_flag() {
             &["--topology", "multi-leader", "--workload", "bank"],
             "--workload",
         ),
+        (&["--nemesis", "partition:dc"], "--nemesis"),
+        (
+            &[
+                "--topology",
+                "multi-leader",
+                "--datacenters",
+                "1",
+                "--nemesis",
+                "clock:dc",
+            ],
+            "--nemesis",
+        ),
     ] {
         let (out, _) = runner_common::test_run(store.path(), args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -190,4 +202,155 @@ fn lww_under_clock_faults_loses_adds_and_siblings_and_crdt_lose_nothing() {
     assert_eq!(code, 1, "lww: {set}");
     assert_eq!(set["valid"], false, "{set}");
     assert!(!set["summary"].as_str().unwrap().contains(": 0 lost,"), "{set}");
+}
+
+/// A short multi-leader `faultline test` over `nodes` nodes in 3 datacenters
+/// with `seed`; returns (exit code, results.json, history).
+fn ml_run(nodes: &str, seed: u64, extra: &[&str]) -> (i32, Value, Vec<Value>) {
+    let store = tempfile::tempdir().unwrap();
+    let seed = seed.to_string();
+    let mut args = vec![
+        "--topology",
+        "multi-leader",
+        "--nodes",
+        nodes,
+        "--datacenters",
+        "3",
+        "--time-limit",
+        "6",
+        "--recovery",
+        "1",
+        "--seed",
+        &seed,
+    ];
+    args.extend_from_slice(extra);
+    let (out, dir) = runner_common::test_run(store.path(), &args);
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", String::from_utf8_lossy(&out.stderr)));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    (out.status.code().unwrap_or(-1), r, runner_common::history(&dir))
+}
+
+/// The nemesis completions of `f` that took effect, with their invocation's value.
+fn faults<'a>(h: &'a [Value], f: &str) -> Vec<(&'a Value, &'a Value)> {
+    let mut out = Vec::new();
+    for (i, o) in h.iter().enumerate() {
+        if o["process"] == "nemesis" && o["f"] == f && o["type"] == "invoke" {
+            if let Some(done) = h[i + 1..]
+                .iter()
+                .find(|d| d["process"] == "nemesis" && d["f"] == f)
+            {
+                if done["value"]["hit"].as_array().is_some_and(|a| !a.is_empty()) {
+                    out.push((o, done));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The datacenters of `n1..n5` split in 3, as the nodes split them
+/// (contiguous groups, sizes 1, 2, 2).
+fn dc_of(node: &str) -> usize {
+    match node {
+        "n1" => 0,
+        "n2" | "n3" => 1,
+        _ => 2,
+    }
+}
+
+/// Every link a `dc` partition cuts runs between datacenters, and it cuts one
+/// datacenter from all the others or every datacenter from every other.
+fn assert_cuts_between_datacenters(h: &[Value]) {
+    let parts = faults(h, "partition");
+    assert!(!parts.is_empty(), "no datacenter partition took effect");
+    for (inv, done) in parts {
+        assert_eq!(inv["value"]["target"], "dc", "{inv}");
+        let g = done["value"]["grudge"].as_object().expect("grudge");
+        let mut cut = std::collections::BTreeSet::new();
+        for (to, froms) in g {
+            for from in froms.as_array().unwrap() {
+                let (a, b) = (dc_of(to), dc_of(from.as_str().unwrap()));
+                assert_ne!(a, b, "a link inside a datacenter was cut: {done}");
+                cut.insert((a.min(b), a.max(b)));
+            }
+        }
+        let shape = inv["value"]["shape"].as_str().unwrap();
+        let want = if shape == "dc-all" { 3 } else { 2 };
+        assert_eq!(cut.len(), want, "{shape}: datacenter pairs cut {cut:?}: {done}");
+    }
+}
+
+/// Last-write-wins under partitions between datacenters (proxy back end) and
+/// clock faults on whole datacenters loses acknowledged adds; every clock
+/// fault hits exactly the nodes of one datacenter, all by the same offset.
+#[test]
+fn lww_under_datacenter_partitions_and_clocks_loses_acknowledged_adds() {
+    let _serial = serial!();
+    let args = [
+        "--conflict",
+        "lww",
+        "--workload",
+        "set",
+        "--net",
+        "proxy",
+        "--nemesis",
+        "partition:dc,clock:dc",
+        "--nemesis-interval",
+        "1.5",
+    ];
+    let mut seen = Vec::new();
+    for seed in 1..=3 {
+        let (code, r, h) = ml_run("5", seed, &args);
+        assert_cuts_between_datacenters(&h);
+        for (inv, done) in faults(&h, "clock-bump") {
+            let hit: Vec<&str> = done["value"]["hit"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            let dcs: std::collections::BTreeSet<usize> = hit.iter().map(|n| dc_of(n)).collect();
+            assert_eq!(dcs.len(), 1, "{done}");
+            let size = (1..=5)
+                .filter(|i| dc_of(&format!("n{i}")) == dc_of(hit[0]))
+                .count();
+            assert_eq!(hit.len(), size, "the whole datacenter: {done}");
+            let ms: std::collections::BTreeSet<String> = done["value"]["ms"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.to_string())
+                .collect();
+            assert_eq!(ms.len(), 1, "one offset for the datacenter: {inv} {done}");
+        }
+        let set = verdict(&r, "set");
+        if code == 1 && set["valid"] == false {
+            return;
+        }
+        seen.push(format!("seed {seed}: exit {code}, {}", set["summary"]));
+    }
+    panic!("lww lost nothing under datacenter partitions: {seen:?}");
+}
+
+/// Siblings under the same datacenter partitions (netns back end) lose
+/// nothing and every replica agrees after the heal.
+#[test]
+fn siblings_under_datacenter_partitions_lose_nothing_and_converge() {
+    let _serial = serial!();
+    let args = [
+        "--workload",
+        "set",
+        "--net",
+        "netns",
+        "--nemesis",
+        "partition:dc",
+        "--nemesis-interval",
+        "1.5",
+    ];
+    let (code, r, h) = ml_run("5", 1, &args);
+    assert_cuts_between_datacenters(&h);
+    let set = verdict(&r, "set");
+    assert_eq!(code, 0, "{r}");
+    assert!(set["summary"].as_str().unwrap().contains(": 0 lost,"), "{set}");
+    assert_eq!(verdict(&r, "convergence")["valid"], true, "{r}");
 }

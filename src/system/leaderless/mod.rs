@@ -104,13 +104,17 @@ impl LeaderlessModes {
 /// Workloads a leaderless store can run: no transactions, no transfers.
 pub fn check_workload(leaderless: bool, w: WorkloadKind) -> Result<(), Invalid> {
     match w {
-        WorkloadKind::Register | WorkloadKind::Session | WorkloadKind::Set | WorkloadKind::Counter => Ok(()),
+        WorkloadKind::Register
+        | WorkloadKind::Session
+        | WorkloadKind::Causal
+        | WorkloadKind::Set
+        | WorkloadKind::Counter => Ok(()),
         other if leaderless => Err(Invalid::new(
             "--workload",
             "workload",
             format!(
                 "the leaderless store has no multi-key transactions, so it cannot run `{}` \
-                 (it runs register, session, set and counter)",
+                 (it runs register, session, causal, set and counter)",
                 other.name()
             ),
         )),
