@@ -303,12 +303,21 @@ impl TestConfig {
                 "--hosts places every node on its host (partitions are nftables rules there); leave --net out",
             ));
         }
-        if self.system.kind != crate::system::SystemKind::Builtin {
+        // A definition file that does not load is reported by `system.validate`.
+        let etcd_def = match self.system.definition() {
+            Ok(d) => d.is_some_and(|(d, _)| d.client == "etcd"),
+            Err(_) => true,
+        };
+        let on_hosts = matches!(
+            self.system.kind,
+            crate::system::SystemKind::Builtin | crate::system::SystemKind::Etcd
+        );
+        if !on_hosts && !etcd_def {
             return Err(Invalid::new(
                 "--target",
                 "target.name",
                 format!(
-                    "{}: only the built-in store runs on --hosts so far",
+                    "{}: only the built-in store and etcd run on --hosts so far",
                     self.system.kind
                 ),
             ));

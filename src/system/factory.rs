@@ -55,21 +55,47 @@ pub fn build(cfg: &SystemConfig, origin_ns: u64, tag: &str) -> Result<Box<dyn Ta
     })
 }
 
-/// Builds the system `cfg` names with its nodes on `fleet`'s hosts (node i on host i). Only
-/// the built-in store runs there so far; any other system is refused before anything starts.
+/// Builds the system `cfg` names with its nodes on `fleet`'s hosts (node i on host i): the
+/// built-in store (its binary uploaded) or etcd (installed on the hosts); any other system
+/// is refused before anything starts.
 pub fn build_on_hosts(
     cfg: &SystemConfig,
     origin_ns: u64,
     tag: &str,
     fleet: std::sync::Arc<crate::net::ssh::Fleet>,
 ) -> Result<Box<dyn Target>, TargetError> {
-    if cfg.kind != SystemKind::Builtin {
-        return Err(TargetError::unsupported(
-            &cfg.kind.label(),
-            "--hosts (only the built-in store runs on remote hosts so far)",
-        ));
-    }
     cfg.validate().map_err(|e| TargetError::Config(e.to_string()))?;
+    let serializable = cfg.builtin.reads == Reads::Follower;
+    let etcd = |def, path: &std::path::Path| -> Result<Box<dyn Target>, TargetError> {
+        let t = super::etcd_remote::EtcdOnHosts::new(def, path, serializable, fleet.clone(), tag, origin_ns);
+        Ok(Box::new(t.map_err(config)?))
+    };
+    match &cfg.kind {
+        SystemKind::Builtin => {}
+        SystemKind::Etcd => {
+            let (def, path) = super::etcd::definition().map_err(config)?;
+            return etcd(def, &path);
+        }
+        SystemKind::Definition(_) => {
+            let (def, path) = cfg
+                .definition()
+                .map_err(config)?
+                .expect("a definition kind has a definition");
+            if def.client == "etcd" {
+                return etcd(def, &path);
+            }
+            return Err(TargetError::unsupported(
+                &cfg.kind.label(),
+                "--hosts (on remote hosts run the built-in store and etcd so far)",
+            ));
+        }
+        _ => {
+            return Err(TargetError::unsupported(
+                &cfg.kind.label(),
+                "--hosts (on remote hosts run the built-in store and etcd so far)",
+            ))
+        }
+    }
     let bin = match &cfg.node_binary {
         Some(b) => b.clone(),
         None => std::env::current_exe().map_err(|source| TargetError::Io {

@@ -16,6 +16,7 @@ pub mod builtin_ops;
 pub mod command;
 pub mod config;
 pub mod etcd;
+pub mod etcd_remote;
 pub mod external;
 mod factory;
 pub mod faketime;

@@ -46,10 +46,20 @@ pub struct RemoteStart {
     pub origin_ns: u64,
 }
 
+/// What runs on the hosts.
+#[derive(Clone, Debug)]
+pub enum Program {
+    /// The harness's own binary, uploaded (cached by checksum): the built-in store.
+    Upload(PathBuf),
+    /// Programs installed on every host (etcd, ...): each of `binaries` must be on the
+    /// PATH of an SSH session there; `install` says how to get them.
+    Installed { binaries: Vec<String>, install: String },
+}
+
 pub struct RemoteNodes {
     fleet: Arc<Fleet>,
     tag: String,
-    binary: PathBuf,
+    program: Program,
     nodes: Mutex<BTreeMap<String, Placed>>,
     facts: Vec<HostFacts>,
 }
@@ -70,13 +80,23 @@ fn alive(pid: u32, tag: &str) -> String {
 impl RemoteNodes {
     /// Nodes on `fleet`'s hosts (node i on host i), started from the local `binary`.
     pub fn new(fleet: Arc<Fleet>, tag: &str, binary: PathBuf) -> RemoteNodes {
+        Self::running(fleet, tag, Program::Upload(binary))
+    }
+
+    /// Nodes on `fleet`'s hosts (node i on host i) running `program`.
+    pub fn running(fleet: Arc<Fleet>, tag: &str, program: Program) -> RemoteNodes {
         RemoteNodes {
             fleet,
             tag: tag.to_string(),
-            binary,
+            program,
             nodes: Mutex::new(BTreeMap::new()),
             facts: Vec::new(),
         }
+    }
+
+    /// The directory of `node`'s run on its host (its log is `<dir>/<node>.log`).
+    pub fn run_dir(&self, node: &str) -> Option<String> {
+        self.lock().get(node).map(|p| p.run_dir.clone())
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Placed>> {
@@ -107,12 +127,16 @@ impl RemoteNodes {
                 self.fleet.len()
             )));
         }
-        let bytes = std::fs::read(&self.binary).map_err(|source| TargetError::Io {
-            context: format!("reading the node binary {}", self.binary.display()),
-            source,
-        })?;
-        let name = format!("faultline-{:08x}-{}", crc32fast::hash(&bytes), bytes.len());
-        drop(bytes);
+        let name = match &self.program {
+            Program::Upload(binary) => {
+                let bytes = std::fs::read(binary).map_err(|source| TargetError::Io {
+                    context: format!("reading the node binary {}", binary.display()),
+                    source,
+                })?;
+                format!("faultline-{:08x}-{}", crc32fast::hash(&bytes), bytes.len())
+            }
+            Program::Installed { .. } => String::new(),
+        };
         let results = self.fleet.each(|i, s| self.ready_host(s, &name, &nodes[i].id));
         let mut facts = Vec::new();
         let mut errors = Vec::new();
@@ -151,36 +175,55 @@ impl RemoteNodes {
             what,
         };
         let local_boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-        let probe = s.run(
+        let wanted: &[String] = match &self.program {
+            Program::Installed { binaries, .. } => binaries,
+            Program::Upload(_) => &[],
+        };
+        let mut probe_cmd = String::from(
             "uname -m; cat /proc/sys/kernel/random/boot_id; command -v setsid >/dev/null && echo setsid",
-            COMMAND_TIMEOUT,
-        )?;
-        let lines: Vec<&str> = probe.lines().collect();
-        let arch = lines.first().copied().unwrap_or("").trim();
-        let same =
-            |a: &str| a == std::env::consts::ARCH || (a == "arm64" && std::env::consts::ARCH == "aarch64");
-        if !same(arch) {
-            return Err(setup(format!(
-                "is {arch}, but this faultline binary is built for {}: run the harness from a machine of the hosts' architecture",
-                std::env::consts::ARCH
-            )));
+        );
+        for b in wanted {
+            let b = quote(b);
+            // bash's `command -v` also names a file that is not executable.
+            probe_cmd.push_str(&format!(
+                "; p=$(command -v {b}) && test -x \"$p\" && echo found:{b} || echo missing:{b}"
+            ));
         }
+        let probe = s.run(&probe_cmd, COMMAND_TIMEOUT)?;
+        let lines: Vec<&str> = probe.lines().map(str::trim).collect();
         if !lines.contains(&"setsid") {
             return Err(setup("`setsid` is missing (install util-linux)".into()));
         }
-        let bin_dir = format!("{}/bin", h.dir);
-        let binary = format!("{bin_dir}/{name}");
         let run_dir = format!("{}/{}", h.dir, self.tag);
-        let mk = format!(
-            "mkdir -p {} {}; if test -x {}; then echo cached; fi",
-            quote(&bin_dir),
-            quote(&format!("{run_dir}/{id}/data")),
-            quote(&binary)
-        );
-        if !s.run(&mk, COMMAND_TIMEOUT)?.contains("cached") {
-            s.upload(&self.binary, &binary, TRANSFER_TIMEOUT)?;
-        }
-        let same_kernel = lines.get(1).map(|b| b.trim()) == Some(local_boot.trim()) && !local_boot.is_empty();
+        let binary = match &self.program {
+            Program::Upload(local) => {
+                let arch = lines.first().copied().unwrap_or("");
+                check_arch(arch).map_err(setup)?;
+                let bin_dir = format!("{}/bin", h.dir);
+                let binary = format!("{bin_dir}/{name}");
+                let mk = format!(
+                    "mkdir -p {} {}; if test -x {}; then echo cached; fi",
+                    quote(&bin_dir),
+                    quote(&format!("{run_dir}/{id}/data")),
+                    quote(&binary)
+                );
+                if !s.run(&mk, COMMAND_TIMEOUT)?.contains("cached") {
+                    s.upload(local, &binary, TRANSFER_TIMEOUT)?;
+                }
+                binary
+            }
+            Program::Installed { binaries, install } => {
+                if let Some(m) = lines.iter().find_map(|l| l.strip_prefix("missing:")) {
+                    return Err(setup(format!(
+                        "`{m}` is not installed (not on the PATH of an SSH session there); install it: {install}"
+                    )));
+                }
+                let mk = format!("mkdir -p {}", quote(&format!("{run_dir}/{id}/data")));
+                s.run(&mk, COMMAND_TIMEOUT)?;
+                binaries.first().cloned().unwrap_or_default()
+            }
+        };
+        let same_kernel = lines.get(1).copied() == Some(local_boot.trim()) && !local_boot.is_empty();
         let clock_offset_ns = if same_kernel { 0 } else { clock_offset(s) };
         Ok(HostFacts {
             binary,
@@ -333,6 +376,18 @@ impl RemoteNodes {
         self.lock().clear();
         result.map_err(err)
     }
+}
+
+/// Whether a host reporting `uname -m` = `arch` runs this machine's binaries; the error
+/// says what to do.
+fn check_arch(arch: &str) -> Result<(), String> {
+    let here = std::env::consts::ARCH;
+    if arch == here || (arch == "arm64" && here == "aarch64") {
+        return Ok(());
+    }
+    Err(format!(
+        "is {arch}, but this faultline binary is built for {here}: run the harness from a machine of the hosts' architecture"
+    ))
 }
 
 /// Kills `pids` (their process groups) after waking them, and waits briefly for them to go.

@@ -218,3 +218,134 @@ fn unreachable_hosts_refused_keys_and_hosts_without_nft_exit_3_in_time_naming_th
         text(&o)
     );
 }
+
+/// Whether any nemesis op `f` of `hist` took effect on some node.
+fn hit(hist: &[serde_json::Value], f: &str) -> bool {
+    hist.iter().any(|x| {
+        x["process"] == "nemesis"
+            && x["f"] == f
+            && x["value"]["hit"].as_array().is_some_and(|a| !a.is_empty())
+    })
+}
+
+#[test]
+fn etcd_over_ssh_gives_the_verdicts_of_a_local_run_on_three_seeds() {
+    let _serial = serial!();
+    let h = SshHosts::new(3, None);
+    let hosts = h.hosts_file("hosts.toml", "id", &[]);
+    let store = h.path().join("store");
+    for seed in ["1", "2", "3"] {
+        let common = [
+            "test",
+            "--target",
+            "etcd",
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition,kill,pause",
+            "--nemesis-interval",
+            "1",
+            "--time-limit",
+            "3",
+            "--recovery",
+            "1",
+            "--seed",
+            seed,
+            "--store-dir",
+            store.to_str().unwrap(),
+        ];
+        let mut remote_args = common.to_vec();
+        remote_args.extend(["--hosts", hosts.to_str().unwrap()]);
+        let remote = h.run(&remote_args);
+        let dir = std::fs::canonicalize(store.join("latest")).unwrap();
+        let mut local_args = common.to_vec();
+        local_args.extend(["--net", "netns"]);
+        let local = h.run(&local_args);
+        // A verdict, not an unknown (no op succeeded) or a harness failure, and the same one.
+        assert!(
+            matches!(code(&remote), 0 | 1),
+            "seed {seed} over SSH: {}",
+            text(&remote)
+        );
+        assert_eq!(
+            code(&remote),
+            code(&local),
+            "seed {seed}: over SSH {}\n--- locally {}",
+            text(&remote),
+            text(&local)
+        );
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+        assert_eq!(results["net"], "hosts", "seed {seed}");
+        let hist = history(&dir);
+        assert!(
+            hit(&hist, "partition") || hit(&hist, "kill"),
+            "seed {seed}: no fault took effect"
+        );
+        for n in ["n1", "n2", "n3"] {
+            let log = std::fs::read_to_string(dir.join(format!("nodes/{n}.log"))).unwrap_or_default();
+            assert!(
+                log.contains("\"msg\""),
+                "seed {seed}: {n}'s etcd log was not brought back"
+            );
+        }
+        for i in 0..3 {
+            assert!(!h.tables(i).contains("fl"), "a table is left on host {i}");
+            assert!(
+                std::fs::read_dir(h.host_dir(i)).unwrap().next().is_none(),
+                "host {i} keeps a run directory"
+            );
+        }
+    }
+}
+
+#[test]
+fn etcd_on_hosts_refuses_a_host_without_etcd_an_unreachable_host_and_clock_faults_with_exit_3() {
+    let _serial = serial!();
+    let h = SshHosts::hiding(2, &[(1, "etcd")]);
+    let store = h.path().join("store");
+    let cases = [
+        (
+            h.hosts_file("noetcd.toml", "id", &[]),
+            vec![],
+            "host h2",
+            "`etcd` is not installed",
+        ),
+        (
+            h.hosts_file("unreach.toml", "id", &["10.77.50.99"]),
+            vec![],
+            "host h3",
+            "unreachable",
+        ),
+        (
+            h.hosts_file("one.toml", "id", &[]),
+            vec!["--nodes", "1", "--nemesis", "clock"],
+            "etcd",
+            "clock offsets",
+        ),
+    ];
+    for (file, extra, host, cause) in cases {
+        let t = Instant::now();
+        let mut args = vec![
+            "test",
+            "--target",
+            "etcd",
+            "--hosts",
+            file.to_str().unwrap(),
+            "--time-limit",
+            "2",
+            "--store-dir",
+            store.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = h.run(&args);
+        let took = t.elapsed();
+        assert_eq!(code(&o), 3, "{file:?}: {}", text(&o));
+        assert!(took < Duration::from_secs(15), "{file:?} took {took:?}");
+        let msg = text(&o);
+        assert!(msg.contains(host) && msg.contains(cause), "{file:?}: {msg}");
+    }
+    for i in 0..2 {
+        assert!(!h.tables(i).contains("fl"), "a table is left on host {i}");
+    }
+}

@@ -27,6 +27,14 @@ pub struct SshHosts {
 impl SshHosts {
     /// `n` hosts; host `no_nft` (if any) sees no usable `nft`.
     pub fn new(n: usize, no_nft: Option<usize>) -> SshHosts {
+        let hidden: Vec<(usize, &str)> = no_nft.map(|i| (i, "nft")).into_iter().collect();
+        SshHosts::hiding(n, &hidden)
+    }
+
+    /// `n` hosts; each `(i, program)` of `hidden` makes `program` on host i (0-based) an
+    /// empty file, as if it were not installed there (a bind mount in that sshd's own mount
+    /// namespace; every other host sees this machine's file).
+    pub fn hiding(n: usize, hidden: &[(usize, &str)]) -> SshHosts {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let prefix = format!("fls{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
@@ -74,11 +82,11 @@ impl SshHosts {
                 ),
             )
             .unwrap();
-            let hide = if no_nft == Some(i) {
-                format!("mount --bind {}/empty \"$(command -v nft)\" && ", d.display())
-            } else {
-                String::new()
-            };
+            let hide: String = hidden
+                .iter()
+                .filter(|(h, _)| *h == i)
+                .map(|(_, p)| format!("mount --bind {}/empty \"$(command -v {p})\" && ", d.display()))
+                .collect();
             let script = format!("{hide}exec /usr/sbin/sshd -D -e -f {}", conf.display());
             let child = Command::new("ip")
                 .args([

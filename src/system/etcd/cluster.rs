@@ -71,25 +71,7 @@ impl System for Etcd {
     }
 
     fn spawn(c: &EtcdCluster, s: &EtcdNodeSpec) -> Result<Vec<NodeProcess>, ExternalError> {
-        let mut peers = Vec::new();
-        for p in &c.specs {
-            let v = NodeVars::new(
-                &p.id,
-                &p.peer_advertise.ip().to_string(),
-                Path::new(""),
-                &p.data_dir,
-            )
-            .set("peer_advertise", p.peer_advertise.to_string());
-            peers.push(crate::system::external::render(&c.def.peer, &v, &c.def_path)?);
-        }
-        let v = NodeVars::new(&s.id, &s.client_listen.ip().to_string(), s.dir(), &s.data_dir)
-            .set("client_listen", s.client_listen.to_string())
-            .set("client_advertise", s.client_dial.to_string())
-            .set("peer_listen", s.peer_listen.to_string())
-            .set("peer_advertise", s.peer_advertise.to_string())
-            .set("peers", peers.join(","))
-            .set("token", c.sys.token.clone());
-        let argv = v.argv(&c.def.start, &c.def_path)?;
+        let argv = c.argv(s)?;
         Ok(vec![NodeProcess::spawn(
             &s.id,
             s.exec_prefix.clone(),
@@ -122,6 +104,34 @@ impl System for Etcd {
 }
 
 impl Cluster<Etcd> {
+    /// The argv member `s` is started with (from the definition's `start` template), the
+    /// same wherever it runs: locally, in a namespace or on a remote host.
+    pub fn argv(&self, s: &EtcdNodeSpec) -> Result<Vec<String>, ExternalError> {
+        let mut peers = Vec::new();
+        for p in &self.specs {
+            let v = NodeVars::new(
+                &p.id,
+                &p.peer_advertise.ip().to_string(),
+                Path::new(""),
+                &p.data_dir,
+            )
+            .set("peer_advertise", p.peer_advertise.to_string());
+            peers.push(crate::system::external::render(
+                &self.def.peer,
+                &v,
+                &self.def_path,
+            )?);
+        }
+        let v = NodeVars::new(&s.id, &s.client_listen.ip().to_string(), s.dir(), &s.data_dir)
+            .set("client_listen", s.client_listen.to_string())
+            .set("client_advertise", s.client_dial.to_string())
+            .set("peer_listen", s.peer_listen.to_string())
+            .set("peer_advertise", s.peer_advertise.to_string())
+            .set("peers", peers.join(","))
+            .set("token", self.sys.token.clone());
+        v.argv(&self.def.start, &self.def_path)
+    }
+
     /// The member that the answering members name as leader (by `/v3/maintenance/status`).
     pub fn leader(&self, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;

@@ -11,7 +11,7 @@ mod target;
 
 pub use client::{prefix_end, put_body, EtcdClient, EtcdClientConfig, EtcdWorkload};
 pub use cluster::{Etcd, EtcdCluster, EtcdNodeSpec};
-pub use target::{definition, EtcdTarget};
+pub use target::{client_config, definition, EtcdTarget};
 
 use crate::system::external::{ExternalError, NetError};
 

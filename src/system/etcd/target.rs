@@ -33,6 +33,27 @@ impl ExternalTarget<Etcd> {
     }
 }
 
+/// The client settings for workload `w` from definition `def` (`serializable`: register
+/// reads with `serializable: true`), wherever the members run.
+pub fn client_config(
+    def: &TargetDef,
+    serializable: bool,
+    w: &WorkloadInfo,
+) -> Result<EtcdClientConfig, TargetError> {
+    let workload = EtcdWorkload::from_name(&w.name).ok_or_else(|| {
+        TargetError::unsupported(
+            "etcd",
+            &format!("workload `{}` (known: register, set, mutex)", w.name),
+        )
+    })?;
+    Ok(EtcdClientConfig {
+        workload,
+        serializable,
+        lease_ttl_s: def.adapter_int("lease_ttl_s", 10),
+        prefix: def.adapter_str("prefix", "fl/"),
+    })
+}
+
 impl TargetSystem for Etcd {
     const NAME: &'static str = "etcd";
     /// Serializable register reads.
@@ -70,18 +91,7 @@ impl TargetSystem for Etcd {
         node: &str,
         w: &WorkloadInfo,
     ) -> Result<Box<dyn Client>, TargetError> {
-        let workload = EtcdWorkload::from_name(&w.name).ok_or_else(|| {
-            TargetError::unsupported(
-                "etcd",
-                &format!("workload `{}` (known: register, set, mutex)", w.name),
-            )
-        })?;
-        let cfg = EtcdClientConfig {
-            workload,
-            serializable: *t.opts(),
-            lease_ttl_s: t.def().adapter_int("lease_ttl_s", 10),
-            prefix: t.def().adapter_str("prefix", "fl/"),
-        };
+        let cfg = client_config(t.def(), *t.opts(), w)?;
         Ok(Box::new(c.client(node, cfg).map_err(te)?))
     }
 }
