@@ -13,4 +13,4 @@ pub mod schedule;
 pub use aim::{Aim, Victims};
 pub use exec::Nemesis;
 pub use kinds::{parse_kinds, Fault, Kind, Kinds, ScheduleError, KIND_NAMES};
-pub use schedule::{plan, plan_in, Action, Cluster, Step};
+pub use schedule::{plan, plan_in, Action, Cluster, Step, DRIFT_PERMILLE};

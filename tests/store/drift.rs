@@ -7,7 +7,7 @@
 use crate::support::runner as runner_common;
 use crate::support::store as store_support;
 
-use faultline::nemesis::{parse_kinds, plan, Action};
+use faultline::nemesis::{parse_kinds, plan, Action, DRIFT_PERMILLE};
 use runner_common::*;
 use std::time::Duration;
 use store_support::Cluster;
@@ -138,7 +138,7 @@ fn assert_drifted_leader_was_cut_off(dir: &std::path::Path) -> Vec<String> {
         .into_iter()
         .filter(|o| o["process"] == "nemesis" && o["type"] == "info")
         .collect();
-    // Every node whose clock is slowed now (a drift may follow a drift).
+    // Every node whose clock is slowed now (a drift's undo precedes the next).
     let mut drifted: Vec<String> = Vec::new();
     let mut cut_off_while_drifted = Vec::new();
     for o in &nem {
@@ -146,7 +146,8 @@ fn assert_drifted_leader_was_cut_off(dir: &std::path::Path) -> Vec<String> {
             "clock-drift" => {
                 // `hit`: the node whose clock now runs at `rate` (none if it was down).
                 let v = &o["value"];
-                assert!((0.2..=0.4).contains(&v["rate"].as_f64().expect("rate")), "{o}");
+                let permille = (v["rate"].as_f64().expect("rate") * 1000.0).round() as u32;
+                assert!(DRIFT_PERMILLE.contains(&permille), "{o}");
                 if let Some(node) = v["hit"]
                     .as_array()
                     .and_then(|h| h.first())

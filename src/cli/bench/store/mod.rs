@@ -108,10 +108,6 @@ fn pids(nodes: &Nodes) -> Vec<u32> {
     nodes.0.iter().map(|c| c.id()).collect()
 }
 
-fn free_addr() -> anyhow::Result<SocketAddr> {
-    Ok(crate::util::ports::free_addr()?)
-}
-
 /// The started cluster: its processes and each node's client and admin address.
 struct Started {
     nodes: Nodes,
@@ -124,9 +120,13 @@ fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
     let exe = std::env::current_exe().context("cannot find the faultline binary")?;
     let count = a.node_count();
     let ids: Vec<String> = (1..=count).map(|i| format!("n{i}")).collect();
-    let peer: Vec<SocketAddr> = (0..count).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let client: Vec<SocketAddr> = (0..count).map(|_| free_addr()).collect::<Result<_, _>>()?;
-    let admin: Vec<SocketAddr> = (0..count).map(|_| free_addr()).collect::<Result<_, _>>()?;
+    // Reserved together, so no port is drawn twice (a node that cannot bind
+    // its port never answers, and the bench fails waiting for it).
+    let ports = crate::util::ports::free_ports(3 * count)?;
+    let addr = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    let peer: Vec<SocketAddr> = ports[..count].iter().map(|&p| addr(p)).collect();
+    let client: Vec<SocketAddr> = ports[count..2 * count].iter().map(|&p| addr(p)).collect();
+    let admin: Vec<SocketAddr> = ports[2 * count..].iter().map(|&p| addr(p)).collect();
     let cluster: Vec<String> = ids.iter().zip(&peer).map(|(i, p)| format!("{i}={p}")).collect();
     let mode_args = leaderless::node_args(a, &ids)?;
     let mut nodes = Nodes(Vec::new());
