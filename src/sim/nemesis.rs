@@ -478,7 +478,15 @@ impl<P: SimProtocol> Sim<P> {
     }
 
     /// Undoes every fault still in place, recording each undo (as `Nemesis::heal_all`).
+    ///
+    /// A node that exited on its own (a failed disk sync, which the simulator
+    /// injected) is restarted with the killed ones, as a supervisor would: by
+    /// the end every injected fault is undone, so the checks after the heal
+    /// (convergence, final reads) judge the store, not a node left dead.
     pub(crate) fn heal_all(&mut self) {
+        let exited = (0..self.nodes.len()).filter(|&i| self.nodes[i].state == State::Down);
+        let exited: Vec<usize> = exited.collect();
+        self.nem.killed.extend(exited);
         let mut undo = Vec::new();
         if self.nem.partitioned {
             undo.push(Action::Heal);

@@ -147,8 +147,8 @@ impl<P: SimProtocol> Sim<P> {
 
     /// A failed disk sync: the node does what `faultline node` does (logs
     /// `fatal` and exits); what the failed sync was writing may or may not
-    /// have reached the disk, as after a crash. Nothing restarts it (the
-    /// nemesis restarts only the nodes it killed).
+    /// have reached the disk, as after a crash. It stays down until the final
+    /// heal restarts it ([`Sim::heal_all`]).
     fn fail_sync(&mut self, i: usize) {
         self.nodes[i].line(
             self.now,

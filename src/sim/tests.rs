@@ -290,3 +290,29 @@ fn a_failed_sync_ends_the_node_and_loses_nothing_acknowledged() {
     let v = s.check(&c).unwrap();
     assert_ne!(v.valid, Validity::Invalid, "{:?}", v.results);
 }
+
+/// A leaderless node that exits on a failed sync is restarted by the final
+/// heal, so the convergence phase judges the store rather than a node left
+/// dead (before, such a seed failed `convergence` with the node unreachable:
+/// e.g. seed 5 of the README's `siblings` row, 5 s).
+#[test]
+fn a_leaderless_node_that_failed_a_sync_is_restarted_by_the_heal_and_converges() {
+    let mut c = leaderless(5, "set", "clock,partition", |_| {});
+    c.nemesis_interval = Secs::new(3.0).unwrap();
+    let mut sim = run::build::<crate::store::leaderless::Core>(&c, None, false).unwrap();
+    sim.world.fsync_fail = 0.002;
+    sim.start_cluster().unwrap();
+    let s = sim.run_test(&c).unwrap();
+    assert!(s.stats.fsync_failures > 0, "{:?}", s.stats);
+    let restarted: Vec<&serde_json::Value> = s
+        .history
+        .nemesis_ops()
+        .filter(|o| o.f == "restart" && o.ty != OpType::Invoke)
+        .flat_map(|o| o.value.as_array().into_iter().flatten())
+        .collect();
+    assert!(!restarted.is_empty(), "no node restarted at the heal");
+    let v = s.check(&c).unwrap();
+    let conv = v.results.iter().find(|v| v.checker == "convergence").unwrap();
+    assert_eq!(conv.valid, Validity::Valid, "{}", conv.summary);
+    assert_ne!(v.valid, Validity::Invalid, "{:?}", v.results);
+}
