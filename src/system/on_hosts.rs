@@ -56,15 +56,13 @@ pub trait HostsSystem: TargetSystem {
     fn clock_file(_c: &Cluster<Self>, _node: &str, _offset_ms: i64) -> Result<(String, String), TargetError> {
         Err(TargetError::unsupported(Self::NAME, "clock offsets on hosts"))
     }
-    /// Logs derived from the node logs once they are back here (`logs`: every process's),
-    /// written beside them; each with its name.
-    fn derive_logs(
-        _c: &Cluster<Self>,
-        _logs: &[(NodeId, PathBuf)],
-        _origin_ns: u64,
-    ) -> Vec<(NodeId, PathBuf)> {
+    /// Where the logs derived from the node logs (`logs`: every process's, here) will be,
+    /// each with its name: listed before teardown, written by [`HostsSystem::derive`].
+    fn derived_logs(_logs: &[(NodeId, PathBuf)]) -> Vec<(NodeId, PathBuf)> {
         Vec::new()
     }
+    /// Writes the derived logs once the node logs are back here (at teardown).
+    fn derive(_c: &Cluster<Self>, _logs: &[(NodeId, PathBuf)], _origin_ns: u64) {}
 }
 
 /// An external system with its nodes on hosts, node i on host i.
@@ -78,7 +76,8 @@ pub struct OnHosts<Y: TargetSystem> {
     binaries: BTreeMap<NodeId, String>,
     /// Every process's log here (`nodes/<name>.log`), filled at teardown.
     logs: Vec<(NodeId, PathBuf)>,
-    derived: Vec<(NodeId, PathBuf)>,
+    /// The derived logs are written.
+    derived: bool,
 }
 
 impl<Y: HostsSystem> OnHosts<Y> {
@@ -106,7 +105,7 @@ impl<Y: HostsSystem> OnHosts<Y> {
             clocks,
             binaries: BTreeMap::new(),
             logs: Vec::new(),
-            derived: Vec::new(),
+            derived: false,
         })
     }
 
@@ -211,17 +210,16 @@ where
     }
     fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
         let mut v = self.logs.clone();
-        v.extend(self.derived.iter().cloned());
+        v.extend(Y::derived_logs(&self.logs));
         v
     }
     /// Kills every process, brings the logs back, removes the run's directories, then
     /// derives what the system derives from the logs.
     fn teardown(&mut self) -> Result<(), TargetError> {
         let r = self.remote.teardown();
-        if self.derived.is_empty() {
-            if let Some(c) = self.inner.cluster() {
-                self.derived = Y::derive_logs(c, &self.logs, self.origin_ns);
-            }
+        if let (false, Some(c)) = (self.derived, self.inner.cluster()) {
+            Y::derive(c, &self.logs, self.origin_ns);
+            self.derived = true;
         }
         r
     }
