@@ -58,7 +58,7 @@ pub trait HostsSystem: TargetSystem {
     }
     /// Where the logs derived from the node logs (`logs`: every process's, here) will be,
     /// each with its name: listed before teardown, written by [`HostsSystem::derive`].
-    fn derived_logs(_logs: &[(NodeId, PathBuf)]) -> Vec<(NodeId, PathBuf)> {
+    fn derived_here(_logs: &[(NodeId, PathBuf)]) -> Vec<(NodeId, PathBuf)> {
         Vec::new()
     }
     /// Writes the derived logs once the node logs are back here (at teardown).
@@ -210,7 +210,7 @@ where
     }
     fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
         let mut v = self.logs.clone();
-        v.extend(Y::derived_logs(&self.logs));
+        v.extend(Y::derived_here(&self.logs));
         v
     }
     /// Kills every process, brings the logs back, removes the run's directories, then

@@ -66,14 +66,14 @@ impl HostsSystem for Redis {
     }
 
     /// `sentinel-events.log` beside the node logs.
-    fn derived_logs(logs: &[(NodeId, PathBuf)]) -> Vec<(NodeId, PathBuf)> {
+    fn derived_here(logs: &[(NodeId, PathBuf)]) -> Vec<(NodeId, PathBuf)> {
         let dir = logs.first().and_then(|(_, p)| p.parent());
         dir.map(|d| vec![("sentinel-events".into(), d.join(EVENTS_FILE))])
             .unwrap_or_default()
     }
 
     fn derive(c: &Cluster<Redis>, logs: &[(NodeId, PathBuf)], origin_ns: u64) {
-        if let Some((_, out)) = Self::derived_logs(logs).pop() {
+        if let Some((_, out)) = Self::derived_here(logs).pop() {
             // A failure leaves no events file: the checkers then judge by the history alone.
             let _ = c.events_from(logs, out, origin_ns);
         }
