@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Figures for `--hosts`: ops/s and the time to set up and tear down an N-host run over SSH
-# against the same run on local processes (`--net netns`), for the built-in store and etcd.
+# against the same run on local processes (`--net netns`), for the built-in store, etcd and
+# Redis + Sentinel.
 #
 # The hosts are network namespaces on 10.77.60.0/24 behind one bridge (no default route),
 # each running Debian's sshd with a throwaway key, as in tests/support/sshhosts.rs; faultline
 # runs inside a control namespace, so no test traffic leaves the namespaces. Everything is
-# removed on exit. Needs root, iproute2, openssh-server, nftables, etcd (see .ci/setup).
+# removed on exit. Needs root, iproute2, openssh-server, nftables, etcd, redis-server,
+# redis-sentinel, faketime (see .ci/setup).
 #
-#   ci/hosts-bench.sh [N_HOSTS=5] [TIME_LIMIT_S=10] [TARGETS="builtin etcd"] [SEEDS="1 2 3"]
+#   ci/hosts-bench.sh [N_HOSTS=5] [TIME_LIMIT_S=10] [TARGETS="builtin etcd redis"] [SEEDS="1 2 3"]
 #
 # setup    = from the harness's start to "cluster healthy" (SSH: connect + preflight +
 #            upload/cache check + nft tables + start + health; local: namespaces + start + health)
@@ -17,7 +19,7 @@
 set -euo pipefail
 N=${1:-5}
 T=${2:-10}
-TARGETS=${3:-builtin etcd}
+TARGETS=${3:-builtin etcd redis}
 SEEDS=${4:-1 2 3}
 BIN=${FAULTLINE:-$(cd "$(dirname "$0")/.." && pwd)/target/release/faultline}
 [ -x "$BIN" ] || { echo "build first: cargo build --release (or set FAULTLINE)" >&2; exit 3; }

@@ -56,7 +56,8 @@ pub fn build(cfg: &SystemConfig, origin_ns: u64, tag: &str) -> Result<Box<dyn Ta
 }
 
 /// Builds the system `cfg` names with its nodes on `fleet`'s hosts (node i on host i): the
-/// built-in store (its binary uploaded) or etcd (installed on the hosts); any other system
+/// built-in store (its binary uploaded), etcd and Redis (installed on the hosts) or a
+/// command definition (its start program on the hosts, its command here); any other system
 /// is refused before anything starts.
 pub fn build_on_hosts(
     cfg: &SystemConfig,
@@ -66,33 +67,43 @@ pub fn build_on_hosts(
 ) -> Result<Box<dyn Target>, TargetError> {
     cfg.validate().map_err(|e| TargetError::Config(e.to_string()))?;
     let serializable = cfg.builtin.reads == Reads::Follower;
-    let etcd = |def, path: &std::path::Path| -> Result<Box<dyn Target>, TargetError> {
-        let t = super::etcd_remote::EtcdOnHosts::new(def, path, serializable, fleet.clone(), tag, origin_ns);
-        Ok(Box::new(t.map_err(config)?))
+    let external = |def: super::external::TargetDef,
+                    path: &std::path::Path|
+     -> Result<Box<dyn Target>, TargetError> {
+        let f = fleet.clone();
+        Ok(match def.client.as_str() {
+            "etcd" => Box::new(super::etcd_remote::etcd_on_hosts(def, path, serializable, f, tag, origin_ns).map_err(config)?),
+            "redis" => Box::new(super::redis::redis_on_hosts(def, path, f, tag, origin_ns).map_err(config)?),
+            "command" => Box::new(super::command::command_on_hosts(def, path, f, tag, origin_ns).map_err(config)?),
+            other => {
+                return Err(TargetError::Config(format!(
+                    "--target {}: client `{other}` is not one a definition file can use (known: command, etcd, redis)",
+                    path.display()
+                )))
+            }
+        })
     };
     match &cfg.kind {
         SystemKind::Builtin => {}
         SystemKind::Etcd => {
             let (def, path) = super::etcd::definition().map_err(config)?;
-            return etcd(def, &path);
+            return external(def, &path);
+        }
+        SystemKind::Redis => {
+            let (def, path) = super::redis::definition().map_err(config)?;
+            return external(def, &path);
         }
         SystemKind::Definition(_) => {
             let (def, path) = cfg
                 .definition()
                 .map_err(config)?
                 .expect("a definition kind has a definition");
-            if def.client == "etcd" {
-                return etcd(def, &path);
-            }
-            return Err(TargetError::unsupported(
-                &cfg.kind.label(),
-                "--hosts (on remote hosts run the built-in store and etcd so far)",
-            ));
+            return external(def, &path);
         }
         _ => {
             return Err(TargetError::unsupported(
                 &cfg.kind.label(),
-                "--hosts (on remote hosts run the built-in store and etcd so far)",
+                "--hosts (on remote hosts run the built-in store, etcd, Redis and command targets)",
             ))
         }
     }

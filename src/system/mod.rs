@@ -22,6 +22,7 @@ mod factory;
 pub mod faketime;
 pub mod leaderless;
 pub mod multileader;
+pub mod on_hosts;
 pub mod process;
 pub mod redis;
 pub mod reference;

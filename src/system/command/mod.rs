@@ -16,8 +16,10 @@
 //! [`CommandTarget`] runs a whole system this way from a `targets/*.toml` with
 //! `client = "command"` (`faultline test --target FILE.toml`).
 
+mod hosts;
 mod target;
 
+pub use hosts::{command_on_hosts, CommandOnHosts};
 pub use target::{CommandNodeSpec, CommandSystem, CommandTarget};
 
 use crate::client::{Client, Completion};

@@ -163,7 +163,7 @@ impl System for CommandSystem {
 
 impl Cluster<CommandSystem> {
     /// The template variables of node `s` (see the module doc).
-    fn vars(&self, s: &CommandNodeSpec) -> Result<NodeVars, ExternalError> {
+    pub(super) fn vars(&self, s: &CommandNodeSpec) -> Result<NodeVars, ExternalError> {
         let base = |n: &CommandNodeSpec, ip: String| {
             let mut v = NodeVars::new(&n.id, &ip, n.dir(), &n.data_dir);
             for (name, a) in &n.listen {

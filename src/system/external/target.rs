@@ -129,6 +129,14 @@ impl<Y: TargetSystem> ExternalTarget<Y> {
         self.cluster.as_ref()
     }
 
+    /// Describes the cluster of `specs` without the local checks or hooks of
+    /// [`Target::setup`]: for nodes whose processes run elsewhere (on `--hosts`), so the
+    /// cluster only answers probes, leader lookups and clients, and never spawns.
+    pub fn describe(&mut self, specs: Vec<Y::Spec>) -> &Cluster<Y> {
+        self.cluster
+            .insert(Cluster::new(self.def.clone(), &self.path, specs))
+    }
+
     fn c(&self) -> Result<&Cluster<Y>, TargetError> {
         self.cluster
             .as_ref()

@@ -18,6 +18,7 @@ use crate::system::external::{
 };
 use crate::system::faketime::{FAKETIME_LIB, FAKETIME_PRELOAD};
 use crate::system::process::NodeProcess;
+use crate::system::remote::Launch;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -66,10 +67,10 @@ impl NodeSpec for RedisNodeSpec {
 }
 
 impl RedisNodeSpec {
-    fn clock_file(&self) -> PathBuf {
+    pub(super) fn clock_file(&self) -> PathBuf {
         self.dir().join(format!("{}.faketime", self.id))
     }
-    fn sentinel_log(&self) -> PathBuf {
+    pub(super) fn sentinel_log(&self) -> PathBuf {
         self.dir().join(format!("{}-sentinel.log", self.id))
     }
 }
@@ -106,30 +107,26 @@ impl System for Redis {
         Ok(())
     }
 
+    /// The node's [`RedisCluster::launches`], run here: files written, server then Sentinel.
     fn spawn(c: &RedisCluster, s: &RedisNodeSpec) -> Result<Vec<NodeProcess>, ExternalError> {
-        std::fs::write(s.clock_file(), "+0\n")
-            .map_err(|e| ExternalError::io("write clock offset file", e))?;
-        let vars = c.vars(s);
-        let conf_tmpl = c.def.adapter_str("sentinel_conf", "");
-        let conf = crate::system::external::render(&conf_tmpl, &vars, &c.def_path)?;
-        let conf_path = PathBuf::from(&vars.vars["sentinel_conf"]);
-        std::fs::write(&conf_path, conf)
-            .map_err(|e| ExternalError::io(format!("write {}", conf_path.display()), e))?;
-        let server = NodeProcess::spawn(
-            &s.id,
-            s.exec_prefix.clone(),
-            vars.argv(&c.def.start, &c.def_path)?,
-            c.env(s),
-            s.log.clone(),
-        )?;
-        let sentinel = NodeProcess::spawn(
-            &format!("{}-sentinel", s.id),
-            s.exec_prefix.clone(),
-            vars.argv(&c.def.adapter_argv("sentinel_start"), &c.def_path)?,
-            c.env(s),
-            s.sentinel_log(),
-        )?;
-        Ok(vec![server, sentinel])
+        let launches = c.launches(s)?;
+        for (path, content) in launches.iter().flat_map(|l| &l.files) {
+            std::fs::write(path, content).map_err(|e| ExternalError::io(format!("write {path}"), e))?;
+        }
+        let logs = [s.log.clone(), s.sentinel_log()];
+        launches
+            .into_iter()
+            .zip(logs)
+            .map(|(l, log)| {
+                Ok(NodeProcess::spawn(
+                    &l.name,
+                    s.exec_prefix.clone(),
+                    l.argv,
+                    l.env,
+                    log,
+                )?)
+            })
+            .collect()
     }
 
     /// Server answers PING; a replica's link is up; its Sentinel sees every replica and Sentinel.
@@ -215,6 +212,32 @@ impl Cluster<Redis> {
     pub fn finish_events(&self) -> std::io::Result<Option<usize>> {
         let j = self.sys.journal.lock().unwrap_or_else(|p| p.into_inner());
         j.as_ref().map(|j| j.finish()).transpose()
+    }
+
+    /// Node `s`'s processes wherever they run: its server, then its Sentinel; the clock
+    /// offset file (`+0`) and the Sentinel's config are written before either starts.
+    pub fn launches(&self, s: &RedisNodeSpec) -> Result<Vec<Launch>, ExternalError> {
+        let vars = self.vars(s);
+        let conf_tmpl = self.def.adapter_str("sentinel_conf", "");
+        let conf = crate::system::external::render(&conf_tmpl, &vars, &self.def_path)?;
+        let files = vec![
+            (s.clock_file().display().to_string(), "+0\n".to_string()),
+            (vars.vars["sentinel_conf"].clone(), conf),
+        ];
+        Ok(vec![
+            Launch {
+                name: s.id.clone(),
+                argv: vars.argv(&self.def.start, &self.def_path)?,
+                env: self.env(s),
+                files,
+            },
+            Launch {
+                name: format!("{}-sentinel", s.id),
+                argv: vars.argv(&self.def.adapter_argv("sentinel_start"), &self.def_path)?,
+                env: self.env(s),
+                files: Vec::new(),
+            },
+        ])
     }
 
     fn vars(&self, s: &RedisNodeSpec) -> NodeVars {
@@ -365,6 +388,13 @@ impl Cluster<Redis> {
     /// Skews the node's realtime clock (server and Sentinel) by `offset_ms`; 0 resets.
     /// libfaketime re-reads the file at most once a second.
     pub fn set_clock_offset(&self, node: &str, offset_ms: i64) -> Result<(), ExternalError> {
+        let (path, text) = self.clock_offset_file(node, offset_ms)?;
+        std::fs::write(path, text).map_err(|e| ExternalError::io("write clock offset file", e))
+    }
+
+    /// The libfaketime file (path, content) skewing `node` by `offset_ms`, wherever the
+    /// node runs; the skew is recorded (undone in the failover events' timestamps).
+    pub fn clock_offset_file(&self, node: &str, offset_ms: i64) -> Result<(String, String), ExternalError> {
         if !self.def.clock_faults {
             return Err(ExternalError::Node {
                 node: node.into(),
@@ -377,12 +407,45 @@ impl Cluster<Redis> {
             if offset_ms < 0 { "-" } else { "+" },
             offset_ms.unsigned_abs() as f64 / 1000.0
         );
-        std::fs::write(s.clock_file(), text).map_err(|e| ExternalError::io("write clock offset file", e))?;
         self.sys
             .skews
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .record(node, offset_ms);
-        Ok(())
+        Ok((s.clock_file().display().to_string(), text))
+    }
+
+    /// Writes the failover events once, from the server and Sentinel logs `logs` (by
+    /// process name: `n1`, `n1-sentinel`) as they are here, into `out`, in the time base of
+    /// a history whose origin is `origin_ns`. For nodes whose logs were brought back from
+    /// hosts at teardown.
+    pub fn events_from(
+        &self,
+        logs: &[(String, PathBuf)],
+        out: PathBuf,
+        origin_ns: u64,
+    ) -> std::io::Result<usize> {
+        let find = |name: String| logs.iter().find(|(n, _)| *n == name).map(|(_, p)| p.clone());
+        let sources = Sources {
+            servers: self
+                .specs
+                .iter()
+                .filter_map(|s| Some((s.id.clone(), find(s.id.clone())?)))
+                .collect(),
+            sentinels: self
+                .specs
+                .iter()
+                .filter_map(|s| Some((s.id.clone(), find(format!("{}-sentinel", s.id))?)))
+                .collect(),
+            names: self
+                .specs
+                .iter()
+                .map(|s| (s.redis_dial.to_string(), s.id.clone()))
+                .collect(),
+            time: TimeBase::capture(origin_ns),
+            skews: self.sys.skews.clone(),
+            out,
+        };
+        sources.flush()
     }
 }

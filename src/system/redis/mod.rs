@@ -12,11 +12,13 @@ pub mod conn;
 pub mod events;
 #[cfg(test)]
 mod fake;
+mod hosts;
 pub mod logparse;
 mod target;
 
 pub use client::{RedisClient, RedisClientConfig, RedisWorkload};
 pub use cluster::{Redis, RedisCluster, RedisNodeSpec};
-pub use target::RedisTarget;
+pub use hosts::{redis_on_hosts, RedisOnHosts};
+pub use target::{definition, RedisTarget};
 
 pub use conn::RedisError;

@@ -11,6 +11,11 @@ use std::time::Duration;
 
 const REDIS_TOML: &str = include_str!("../../../targets/redis-sentinel.toml");
 
+/// `targets/redis-sentinel.toml` from the working directory, else the built-in copy.
+pub fn definition() -> Result<(TargetDef, PathBuf), ExternalError> {
+    crate::system::external::load_def("redis-sentinel.toml", REDIS_TOML)
+}
+
 /// Redis + Sentinel as a runner target.
 pub type RedisTarget = ExternalTarget<Redis>;
 

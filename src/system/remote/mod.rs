@@ -4,17 +4,23 @@
 //! `setsid nohup ... &` (a session of its own, a pid file, `FAULTLINE_RUN=<tag>` in its
 //! environment), signals it by pid (SIGKILL, SIGSTOP/SIGCONT, SIGTERM: the node's whole
 //! process group), and at teardown kills what is left, brings each node's log back into the
-//! run's `nodes/<node>.log` and removes the run's directory.
+//! run's `nodes/<node>.log` and removes the run's directory. A node may be several
+//! processes ([`Launch`]: e.g. a Redis server and its Sentinel): the first is the one the
+//! nemesis signals and restarts, the others only die at teardown, as locally.
 //!
 //! Invariant: a node counts as running only while its pid is alive, not a zombie, and still
 //! carries this run's marker (a reused pid is not mistaken for the node).
 
+mod host;
+
+pub use host::kill_script;
+
 use super::{NodeCtx, TargetError};
-use crate::net::ssh::{quote, Fleet, Session, SshError, COMMAND_TIMEOUT, TRANSFER_TIMEOUT};
-use crate::util::clock::monotonic_ns;
+use crate::net::ssh::{quote, Fleet, Session, SshError, COMMAND_TIMEOUT};
 use crate::util::runtag::ENV_MARKER;
+use host::{alive, fetch_log, HostFacts};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,14 +34,47 @@ struct Placed {
     /// Killed or stopped by the harness (its death is no surprise).
     down_on_purpose: bool,
     local_log: PathBuf,
+    /// The node's other processes (by launch name) once started: killed at teardown only.
+    extra: Vec<(String, u32)>,
 }
 
-/// Per host: where the binary is and how its clock relates to ours.
-#[derive(Clone, Debug)]
-struct HostFacts {
-    binary: String,
-    /// Add to a CLOCK_MONOTONIC reading here for the host's (0 on the same kernel).
-    clock_offset_ns: i128,
+impl Placed {
+    /// Every process's log: (on the host, here). The main one is `<node>.log`; another
+    /// launch `name`'s is `<name>.log` in both directories.
+    fn logs(&self, node: &str) -> Vec<(String, PathBuf)> {
+        let here = self.local_log.parent().map(PathBuf::from).unwrap_or_default();
+        let mut v = vec![(format!("{}/{node}.log", self.run_dir), self.local_log.clone())];
+        for (name, _) in &self.extra {
+            v.push((
+                format!("{}/{name}.log", self.run_dir),
+                here.join(format!("{name}.log")),
+            ));
+        }
+        v
+    }
+}
+
+/// One process of a node on its host: its `name` (its log is `<run dir>/<name>.log`, its
+/// pid file `<name>.pid`; the main process's name is the node's), its argv (binary first),
+/// extra environment, and files (host path, content) written before the node's processes
+/// first start (not at a restart, as a local restart keeps them).
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    pub name: String,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub files: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// The node's only process: `argv`, nothing else.
+    pub fn main(node: &str, argv: &[String]) -> Launch {
+        Launch {
+            name: node.to_string(),
+            argv: argv.to_vec(),
+            ..Launch::default()
+        }
+    }
 }
 
 /// What a remote node is started with: its context with the host's paths, the binary on
@@ -68,15 +107,6 @@ fn err(e: SshError) -> TargetError {
     TargetError::Config(e.to_string())
 }
 
-/// A shell test that the process `pid` is alive, not a zombie (whose environment reads
-/// empty), and marked with `tag`.
-fn alive(pid: u32, tag: &str) -> String {
-    format!(
-        "grep -qzx {} /proc/{pid}/environ 2>/dev/null",
-        quote(&format!("{ENV_MARKER}={tag}"))
-    )
-}
-
 impl RemoteNodes {
     /// Nodes on `fleet`'s hosts (node i on host i), started from the local `binary`.
     pub fn new(fleet: Arc<Fleet>, tag: &str, binary: PathBuf) -> RemoteNodes {
@@ -92,6 +122,11 @@ impl RemoteNodes {
             nodes: Mutex::new(BTreeMap::new()),
             facts: Vec::new(),
         }
+    }
+
+    /// The hosts.
+    pub fn fleet(&self) -> &Arc<Fleet> {
+        &self.fleet
     }
 
     /// The directory of `node`'s run on its host (its log is `<dir>/<node>.log`).
@@ -137,7 +172,9 @@ impl RemoteNodes {
             }
             Program::Installed { .. } => String::new(),
         };
-        let results = self.fleet.each(|i, s| self.ready_host(s, &name, &nodes[i].id));
+        let results = self
+            .fleet
+            .each(|i, s| host::ready(s, &self.program, &self.tag, &name, &nodes[i].id));
         let mut facts = Vec::new();
         let mut errors = Vec::new();
         for r in results {
@@ -161,74 +198,11 @@ impl RemoteNodes {
                     pid: None,
                     down_on_purpose: false,
                     local_log: n.log.clone(),
+                    extra: Vec::new(),
                 },
             );
         }
         Ok(())
-    }
-
-    /// One host made ready for its node `id`: see [`RemoteNodes::setup`].
-    fn ready_host(&self, s: &Session, name: &str, id: &str) -> Result<HostFacts, SshError> {
-        let h = &s.host;
-        let setup = |what: String| SshError::Setup {
-            host: h.to_string(),
-            what,
-        };
-        let local_boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-        let wanted: &[String] = match &self.program {
-            Program::Installed { binaries, .. } => binaries,
-            Program::Upload(_) => &[],
-        };
-        let mut probe_cmd = String::from(
-            "uname -m; cat /proc/sys/kernel/random/boot_id; command -v setsid >/dev/null && echo setsid",
-        );
-        for b in wanted {
-            let b = quote(b);
-            // bash's `command -v` also names a file that is not executable.
-            probe_cmd.push_str(&format!(
-                "; p=$(command -v {b}) && test -x \"$p\" && echo found:{b} || echo missing:{b}"
-            ));
-        }
-        let probe = s.run(&probe_cmd, COMMAND_TIMEOUT)?;
-        let lines: Vec<&str> = probe.lines().map(str::trim).collect();
-        if !lines.contains(&"setsid") {
-            return Err(setup("`setsid` is missing (install util-linux)".into()));
-        }
-        let run_dir = format!("{}/{}", h.dir, self.tag);
-        let binary = match &self.program {
-            Program::Upload(local) => {
-                let arch = lines.first().copied().unwrap_or("");
-                check_arch(arch).map_err(setup)?;
-                let bin_dir = format!("{}/bin", h.dir);
-                let binary = format!("{bin_dir}/{name}");
-                let mk = format!(
-                    "mkdir -p {} {}; if test -x {}; then echo cached; fi",
-                    quote(&bin_dir),
-                    quote(&format!("{run_dir}/{id}/data")),
-                    quote(&binary)
-                );
-                if !s.run(&mk, COMMAND_TIMEOUT)?.contains("cached") {
-                    s.upload(local, &binary, TRANSFER_TIMEOUT)?;
-                }
-                binary
-            }
-            Program::Installed { binaries, install } => {
-                if let Some(m) = lines.iter().find_map(|l| l.strip_prefix("missing:")) {
-                    return Err(setup(format!(
-                        "`{m}` is not installed (not on the PATH of an SSH session there); install it: {install}"
-                    )));
-                }
-                let mk = format!("mkdir -p {}", quote(&format!("{run_dir}/{id}/data")));
-                s.run(&mk, COMMAND_TIMEOUT)?;
-                binaries.first().cloned().unwrap_or_default()
-            }
-        };
-        let same_kernel = lines.get(1).copied() == Some(local_boot.trim()) && !local_boot.is_empty();
-        let clock_offset_ns = if same_kernel { 0 } else { clock_offset(s) };
-        Ok(HostFacts {
-            binary,
-            clock_offset_ns,
-        })
     }
 
     /// `n` as it runs on its host: the host's paths, binary and time origin.
@@ -251,30 +225,73 @@ impl RemoteNodes {
 
     /// Starts `node` with `argv` (binary first) unless it is running already.
     pub fn start(&self, node: &str, argv: &[String]) -> Result<(), TargetError> {
+        self.launch(node, &[Launch::main(node, argv)])
+    }
+
+    /// Starts `node` unless it is running already: the first time every one of
+    /// `launches` (their files written first), later only the first, main one.
+    pub fn launch(&self, node: &str, launches: &[Launch]) -> Result<(), TargetError> {
         if self.is_running(node) {
             return Ok(());
         }
         let (p, s) = self.placed(node)?;
-        let cmd: Vec<String> = argv.iter().map(|a| quote(a)).collect();
-        let log = quote(&format!("{}/{node}.log", p.run_dir));
-        let script = format!(
-            "cd {dir} && {ENV_MARKER}={tag} setsid nohup {cmd} >> {log} 2>&1 < /dev/null & echo $! > {pidf}; echo $!",
-            dir = quote(&p.run_dir),
-            tag = quote(&self.tag),
-            cmd = cmd.join(" "),
-            pidf = quote(&format!("{}/{node}.pid", p.run_dir)),
-        );
+        let first = p.pid.is_none();
+        let todo = if first {
+            launches
+        } else {
+            &launches[..launches.len().min(1)]
+        };
+        let mut script = format!("cd {} || exit 1; ", quote(&p.run_dir));
+        for (path, content) in todo.iter().filter(|_| first).flat_map(|l| &l.files) {
+            script.push_str(&format!(
+                "printf %s {} > {} || exit 1; ",
+                quote(content),
+                quote(path)
+            ));
+        }
+        for l in todo {
+            let cmd: Vec<String> = l.argv.iter().map(|a| quote(a)).collect();
+            let env: Vec<String> = l.env.iter().map(|(k, v)| format!("{k}={}", quote(v))).collect();
+            script.push_str(&format!(
+                "{ENV_MARKER}={tag} {env} setsid nohup {cmd} >> {log} 2>&1 < /dev/null & echo $! > {pidf}; echo $!; ",
+                tag = quote(&self.tag),
+                env = env.join(" "),
+                cmd = cmd.join(" "),
+                log = quote(&format!("{}/{}.log", p.run_dir, l.name)),
+                pidf = quote(&format!("{}/{}.pid", p.run_dir, l.name)),
+            ));
+        }
         let out = s
             .run(&script, COMMAND_TIMEOUT)
             .map_err(|e| TargetError::node(node, e.to_string()))?;
-        let pid: u32 = out.trim().parse().map_err(|_| {
-            TargetError::node(node, format!("no pid from the start command: `{}`", out.trim()))
-        })?;
+        let pids: Vec<u32> = out.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if pids.len() != todo.len() {
+            return Err(TargetError::node(
+                node,
+                format!("no pid from the start command: `{}`", out.trim()),
+            ));
+        }
         if let Some(x) = self.lock().get_mut(node) {
-            x.pid = Some(pid);
+            x.pid = Some(pids[0]);
             x.down_on_purpose = false;
+            if first {
+                x.extra = todo[1..]
+                    .iter()
+                    .map(|l| l.name.clone())
+                    .zip(pids[1..].iter().copied())
+                    .collect();
+            }
         }
         Ok(())
+    }
+
+    /// Writes `content` to the file `path` on `node`'s host (e.g. a libfaketime offset).
+    pub fn write(&self, node: &str, path: &str, content: &str) -> Result<(), TargetError> {
+        let (_, s) = self.placed(node)?;
+        let script = format!("printf %s {} > {}", quote(content), quote(path));
+        s.run(&script, COMMAND_TIMEOUT)
+            .map(|_| ())
+            .map_err(|e| TargetError::node(node, e.to_string()))
     }
 
     /// Sends `sig` (`KILL`, `STOP`, `CONT`, `TERM`) to the node's process group; for KILL and
@@ -334,7 +351,8 @@ impl RemoteNodes {
             Ok(out) if out.contains("up") => true,
             Ok(_) => {
                 if !p.down_on_purpose {
-                    let _ = fetch_log(s, &p, node);
+                    let (remote, here) = &p.logs(node)[0];
+                    let _ = fetch_log(s, remote, here);
                 }
                 false
             }
@@ -358,15 +376,15 @@ impl RemoteNodes {
             }
             let pids: Vec<String> = mine
                 .iter()
-                .filter_map(|(_, p)| p.pid)
+                .flat_map(|(_, p)| p.pid.into_iter().chain(p.extra.iter().map(|(_, x)| *x)))
                 .map(|p| p.to_string())
                 .collect();
             if !pids.is_empty() {
                 s.run(&kill_script(&pids, &tag), COMMAND_TIMEOUT)?;
             }
             let mut first = None;
-            for (node, p) in &mine {
-                if let Err(e) = fetch_log(s, p, node) {
+            for (remote, here) in mine.iter().flat_map(|(node, p)| p.logs(node)) {
+                if let Err(e) = fetch_log(s, &remote, &here) {
                     first.get_or_insert(e);
                 }
             }
@@ -375,94 +393,5 @@ impl RemoteNodes {
         });
         self.lock().clear();
         result.map_err(err)
-    }
-}
-
-/// Whether a host reporting `uname -m` = `arch` runs this machine's binaries; the error
-/// says what to do.
-fn check_arch(arch: &str) -> Result<(), String> {
-    let here = std::env::consts::ARCH;
-    if arch == here || (arch == "arm64" && here == "aarch64") {
-        return Ok(());
-    }
-    Err(format!(
-        "is {arch}, but this faultline binary is built for {here}: run the harness from a machine of the hosts' architecture"
-    ))
-}
-
-/// Kills `pids` (their process groups) after waking them, and waits briefly for them to go.
-pub fn kill_script(pids: &[String], tag: &str) -> String {
-    let list = pids.join(" ");
-    let alive_any = pids
-        .iter()
-        .filter_map(|p| p.parse::<u32>().ok())
-        .map(|p| alive(p, tag))
-        .collect::<Vec<_>>()
-        .join(" || ");
-    format!(
-        "for p in {list}; do kill -CONT -- -$p 2>/dev/null; kill -KILL -- -$p 2>/dev/null || kill -KILL $p 2>/dev/null; done; \
-         i=0; while [ $i -lt 100 ] && {{ {alive_any}; }}; do sleep 0.02; i=$((i+1)); done; true"
-    )
-}
-
-/// Brings `node`'s log back into its local file.
-fn fetch_log(s: &Session, p: &Placed, node: &str) -> Result<(), SshError> {
-    let remote = format!("{}/{node}.log", p.run_dir);
-    s.download(&remote, Path::new(&p.local_log), TRANSFER_TIMEOUT)
-}
-
-/// The host's CLOCK_MONOTONIC minus ours, from `/proc/timer_list` (root), read three times
-/// and taken from the quickest round trip; 0 if the host does not say.
-fn clock_offset(s: &Session) -> i128 {
-    let mut best: Option<(u64, i128)> = None;
-    for _ in 0..3 {
-        let t0 = monotonic_ns();
-        let Ok(out) = s.run("grep -m1 '^now at' /proc/timer_list", COMMAND_TIMEOUT) else {
-            return 0;
-        };
-        let t1 = monotonic_ns();
-        let Some(remote) = out.split_whitespace().nth(2).and_then(|x| x.parse::<u64>().ok()) else {
-            return 0;
-        };
-        let rtt = t1.saturating_sub(t0);
-        let offset = remote as i128 - (t0 as i128 + rtt as i128 / 2);
-        if best.is_none_or(|(r, _)| rtt < r) {
-            best = Some((rtt, offset));
-        }
-    }
-    best.map_or(0, |(_, o)| o)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_liveness_test_wants_this_runs_marker_and_no_zombie() {
-        let me = std::process::id();
-        let run = |script: &str| {
-            std::process::Command::new("sh")
-                .args(["-c", script])
-                .status()
-                .unwrap()
-                .success()
-        };
-        // This test process carries no marker: not "alive" as a node of any run.
-        assert!(!run(&alive(me, "fl1-0")));
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .env(ENV_MARKER, "fl1-0")
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let ok = (0..100).any(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            run(&alive(pid, "fl1-0"))
-        });
-        assert!(ok, "a marked live process is alive");
-        assert!(!run(&alive(pid, "fl1-1")), "another run's marker is not ours");
-        assert!(run(&kill_script(&[pid.to_string()], "fl1-0")));
-        child.wait().unwrap();
-        assert!(!run(&alive(pid, "fl1-0")));
     }
 }
