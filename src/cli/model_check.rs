@@ -48,6 +48,10 @@ pub struct Args {
     /// to cross-check the symmetry reduction).
     #[arg(long)]
     pub no_symmetry: bool,
+    /// Explore every order of deliveries, also where one commutes with all else (slower;
+    /// to cross-check the partial-order reduction).
+    #[arg(long)]
+    pub no_por: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
@@ -66,6 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
         symmetry: !a.no_symmetry,
+        por: !a.no_por,
     };
     settings.validate()?;
     println!(
@@ -82,9 +87,10 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         a.depth.map(|d| format!("; depth {d}")).unwrap_or_default()
     );
     println!(
-        "threads: {}, symmetry reduction: {}",
+        "threads: {}, symmetry reduction: {}, partial-order reduction: {}",
         settings.threads,
-        settings.symmetric()
+        settings.symmetric(),
+        settings.por
     );
     let report = check(settings)?;
     print_counts(&report);

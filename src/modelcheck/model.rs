@@ -2,6 +2,7 @@
 //! does, and the properties every reachable state must keep.
 
 use super::canon::drop_dead;
+use super::por::ample;
 use super::world::{bootstrap, name, Notes, World};
 use super::Settings;
 use crate::store::core::{Input, Role};
@@ -127,6 +128,10 @@ impl stateright::Model for Model {
     }
 
     fn actions(&self, w: &World, out: &mut Vec<Step>) {
+        if let Some(step) = ample(self, w) {
+            out.push(step);
+            return;
+        }
         let n = w.n();
         for l in 0..n * n {
             if !w.links[l].is_empty() {
