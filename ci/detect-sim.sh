@@ -38,7 +38,8 @@ declare -A MODES=(
   [safe-ll-siblings]="-|--workload set $L --conflict siblings --nemesis clock,partition --nemesis-interval 3"
   [safe-ll-crdt]="-|--workload set $L --conflict crdt --nemesis clock,partition --nemesis-interval 3"
   [safe-ll-sloppy-siblings]="-|--workload set $L --sloppy-quorum --conflict siblings --nemesis partition --nemesis-interval 2"
-  [safe-ll-quorum]="-|--workload register $L --nemesis partition --nemesis-interval 2"
+  # strict quorums promise no certainly-stale read, not linearizability (README: new-old inversions)
+  [safe-ll-quorum]="-|--workload register $L --checker stale,convergence --nemesis partition --nemesis-interval 2"
 )
 ORDER=(async async-default follower follower-default no-fencing no-fencing-default fsync-never
   fsync-never-default lease lease-default ll-lww ll-w1r1 ll-sloppy ll-no-repair
