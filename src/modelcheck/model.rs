@@ -75,6 +75,13 @@ impl Model {
         }
     }
 
+    /// The one step the partial-order reduction explores from `w`, if it applies ([`super::por`]).
+    pub fn reduced(&self, w: &World) -> Option<Step> {
+        let deliver = |w: &mut World, from, to| self.apply(w, Step::Deliver { from, to }, &mut None);
+        let (from, to) = ample(self.settings.por, w, deliver)?;
+        Some(Step::Deliver { from, to })
+    }
+
     /// The step as a line of a counterexample, with what it caused.
     pub fn describe(&self, before: &World, step: Step) -> String {
         let mut w = before.clone();
@@ -128,7 +135,7 @@ impl stateright::Model for Model {
     }
 
     fn actions(&self, w: &World, out: &mut Vec<Step>) {
-        if let Some(step) = ample(self, w) {
+        if let Some(step) = self.reduced(w) {
             out.push(step);
             return;
         }

@@ -38,16 +38,17 @@
 //! What changes: the counterexample is a real path but not always the
 //! shortest, and `--depth` cuts a different (reordered) set of paths.
 
-use super::model::{Model, Step};
 use super::world::World;
 use crate::store::core::{Message, Role};
 
-/// The one step to explore from `w` when the reduction applies (see the
-/// module doc), or `None` to explore every step.
-pub fn ample(model: &Model, w: &World) -> Option<Step> {
+/// The one delivery (`from`, `to`) to explore from `w` when the reduction
+/// applies (see the module doc), or `None` to explore every step. `deliver`
+/// is the model's own delivery step (passed in, so that this module does not
+/// import the model that calls it).
+pub fn ample(enabled: bool, w: &World, deliver: impl Fn(&mut World, u8, u8)) -> Option<(u8, u8)> {
     let b = w.budget;
     let faults_over = b.total == 0 || (b.timeouts == 0 && b.crashes == 0 && b.partitions == 0);
-    if !model.settings.por || !faults_over {
+    if !enabled || !faults_over {
         return None;
     }
     let n = w.n();
@@ -59,12 +60,8 @@ pub fn ample(model: &Model, w: &World) -> Option<Step> {
             let others_quiet = (0..n).filter(|&y| y != x && y != t).all(|y| {
                 follower(w, y) && w.links[y * n + t].is_empty() && w.links[t * n + y].iter().all(is_reply)
             });
-            let step = Step::Deliver {
-                from: x as u8,
-                to: t as u8,
-            };
-            if others_quiet && invisible(model, w, step, x, t) {
-                return Some(step);
+            if others_quiet && invisible(w, &deliver, x, t) {
+                return Some((x as u8, t as u8));
             }
         }
     }
@@ -89,10 +86,10 @@ pub fn weight(w: &World) -> usize {
 }
 
 /// Condition 3 of the module doc, on the step's actual effect.
-fn invisible(model: &Model, w: &World, step: Step, x: usize, t: usize) -> bool {
+fn invisible(w: &World, deliver: &impl Fn(&mut World, u8, u8), x: usize, t: usize) -> bool {
     let n = w.n();
     let mut next = w.clone();
-    model.apply(&mut next, step, &mut None);
+    deliver(&mut next, x as u8, t as u8);
     let links_kept = (0..n * n)
         .filter(|&l| l != x * n + t && l != t * n + x)
         .all(|l| next.links[l] == w.links[l]);
@@ -113,6 +110,7 @@ fn invisible(model: &Model, w: &World, step: Step, x: usize, t: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modelcheck::model::{Model, Step};
     use crate::modelcheck::world::fingerprint;
     use crate::modelcheck::{check, Settings};
     use crate::store::core::{Reads, Replication};
@@ -166,7 +164,7 @@ mod tests {
             let mut w = full.init_states().remove(0);
             for _ in 0..60 {
                 full.actions(&w, &mut actions);
-                if let Some(a) = ample(&model, &w) {
+                if let Some(a) = model.reduced(&w) {
                     checked += commutes(&full, &w, a, &actions);
                 }
                 if actions.is_empty() {
