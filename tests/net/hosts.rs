@@ -119,7 +119,7 @@ fn the_store_over_ssh_takes_partition_kill_pause_in_safe_mode_and_async_loses_wr
 
 #[test]
 fn a_killed_harness_leaves_tables_and_nodes_that_cleanup_hosts_removes() {
-    let _serial = serial!();
+    let _serial = serial_alone!();
     let h = SshHosts::new(3, None);
     let hosts = h.hosts_file("hosts.toml", "id", &[]);
     let store = h.path().join("store");

@@ -66,7 +66,7 @@ fn glob_history(store: &std::path::Path) -> Option<std::path::PathBuf> {
 /// One test, sequential: two killed runs must not race each other's cleanup.
 #[test]
 fn cleanup_and_the_next_run_remove_everything_a_killed_run_left() {
-    let _serial = serial!();
+    let _serial = serial_alone!();
     let store = tempfile::tempdir().unwrap();
     let pid = start_and_kill(store.path());
     let out = Command::new(bin()).arg("cleanup").output().unwrap();
@@ -191,7 +191,7 @@ fn dead(pid: u32) -> bool {
 /// included, so only the namespace it runs in still ties it to the run.
 #[test]
 fn cleanup_stops_the_servers_of_a_killed_redis_run() {
-    let _serial = serial!();
+    let _serial = serial_alone!();
     use faultline::system::external::check_binary;
     if check_binary("redis-server", "").is_err() || check_binary("redis-sentinel", "").is_err() {
         eprintln!("skipped: redis-server / redis-sentinel not installed");

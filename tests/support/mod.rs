@@ -2,7 +2,7 @@
 //! `#[macro_use] mod support;`; nothing here is a test binary of its own.
 //!
 //! - `serial`: the gate every test enters first (`serial!()`), so tests that were separate
-//!   binaries never run beside each other;
+//!   binaries never run beside each other (`serial_alone!()`: beside no other test at all);
 //! - `runner`: `faultline test` through the binary, run directories, histories;
 //! - `store`: real `faultline node` clusters on loopback, killed on drop;
 //! - `report`: report.html rendered in Chromium;
@@ -17,6 +17,15 @@
 macro_rules! serial {
     () => {
         $crate::support::serial::enter(module_path!())
+    };
+}
+
+/// The gate of a test that must run with no other test of its binary beside it: one that
+/// SIGKILLs a harness and then looks at what it left (every run's start removes the
+/// leftovers of dead harnesses, so another module's run would clean them up first).
+macro_rules! serial_alone {
+    () => {
+        $crate::support::serial::enter(concat!(module_path!(), ":", line!()))
     };
 }
 

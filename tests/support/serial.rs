@@ -8,6 +8,8 @@
 //! thread per core), never beside another module's. libtest starts tests in name order, so a
 //! module's tests are taken together and a waiting test only waits for the previous module.
 //!
+//! A group of one test (`serial_alone!()`, named by its call site) runs beside no other test.
+//!
 //! Invariant: while `inside > 0`, every test running holds a gate of `group`.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
