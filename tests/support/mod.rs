@@ -23,6 +23,7 @@ macro_rules! serial {
 /// The gate of a test that must run with no other test of its binary beside it: one that
 /// SIGKILLs a harness and then looks at what it left (every run's start removes the
 /// leftovers of dead harnesses, so another module's run would clean them up first).
+#[allow(unused_macros)]
 macro_rules! serial_alone {
     () => {
         $crate::support::serial::enter(concat!(module_path!(), ":", line!()))
