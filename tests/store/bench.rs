@@ -67,3 +67,19 @@ fn the_leaderless_bench_counts_requests_and_acknowledgements() {
     let per_op = r["messages_per_op"].as_f64().expect("messages per op reported");
     assert!((4.0..7.0).contains(&per_op), "puts and acks counted: {r}");
 }
+
+/// `--shards K` starts K groups and a router and sends every client through the router; a
+/// run with no errors means the router reached each group's leader (the bench first writes
+/// keys of its own key space through it, and fails if one never answers).
+#[test]
+fn the_sharded_bench_writes_through_the_router() {
+    let _serial = serial!();
+    let r = bench(&["--shards", "2", "--nodes", "1", "--partitioner", "consistent"]);
+    assert!(r["ok"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["errors"], 0, "{r}");
+    assert_eq!(
+        (r["shards"].as_u64(), r["partitioner"].as_str()),
+        (Some(2), Some("consistent")),
+        "{r}"
+    );
+}

@@ -8,6 +8,7 @@
 
 mod drivers;
 mod leaderless;
+mod sharded;
 
 use super::measure::{cpu_line, cpu_per_op, histogram, line, total_cpu};
 use crate::store::admin::AdminClient;
@@ -69,6 +70,14 @@ pub struct Args {
     /// `--conflict lww` (under siblings each blind write would add a sibling).
     #[command(flatten)]
     pub leaderless: crate::cli::node::LeaderlessArgs,
+    /// Sharded: K single-leader groups of `--nodes` each behind one `faultline router`
+    /// process that every client talks to (`--shards 1` against no `--shards`: what the
+    /// router's hop costs; `--shards 3` against `--shards 1`: what more groups bring).
+    #[arg(long)]
+    pub shards: Option<usize>,
+    /// Which group owns a key under `--shards` (as `faultline test --partitioner`).
+    #[arg(long, value_enum, default_value = "hash", requires = "shards")]
+    pub partitioner: crate::store::shard::PartitionerKind,
 }
 
 impl Args {
@@ -113,13 +122,37 @@ struct Started {
     nodes: Nodes,
     client: Vec<SocketAddr>,
     admin: Vec<SocketAddr>,
+    /// The router's client address under `--shards`.
+    router: Option<SocketAddr>,
 }
 
-/// Starts `a.node_count()` node processes on free loopback ports, data under `dir`.
+/// Starts `a.node_count()` node processes on free loopback ports, data under `dir`
+/// (under `--shards`, that many groups and their router).
 fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
+    if a.shards.is_some() {
+        return sharded::start(a, dir);
+    }
+    let ids: Vec<String> = (1..=a.node_count()).map(|i| format!("n{i}")).collect();
+    let mut nodes = Nodes(Vec::new());
+    let (client, admin) = spawn_group(a, dir, &ids, &mut nodes)?;
+    Ok(Started {
+        nodes,
+        client,
+        admin,
+        router: None,
+    })
+}
+
+/// Starts one cluster of node processes named `ids` (pushed onto `nodes`);
+/// returns their client and admin addresses.
+fn spawn_group(
+    a: &Args,
+    dir: &std::path::Path,
+    ids: &[String],
+    nodes: &mut Nodes,
+) -> anyhow::Result<(Vec<SocketAddr>, Vec<SocketAddr>)> {
     let exe = std::env::current_exe().context("cannot find the faultline binary")?;
-    let count = a.node_count();
-    let ids: Vec<String> = (1..=count).map(|i| format!("n{i}")).collect();
+    let count = ids.len();
     // Reserved together, so no port is drawn twice (a node that cannot bind
     // its port never answers, and the bench fails waiting for it).
     let ports = crate::util::ports::free_ports(3 * count)?;
@@ -128,8 +161,7 @@ fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
     let client: Vec<SocketAddr> = ports[count..2 * count].iter().map(|&p| addr(p)).collect();
     let admin: Vec<SocketAddr> = ports[2 * count..].iter().map(|&p| addr(p)).collect();
     let cluster: Vec<String> = ids.iter().zip(&peer).map(|(i, p)| format!("{i}={p}")).collect();
-    let mode_args = leaderless::node_args(a, &ids)?;
-    let mut nodes = Nodes(Vec::new());
+    let mode_args = leaderless::node_args(a, ids)?;
     for i in 0..count {
         let child = Command::new(&exe)
             .args(["node", "--id", &ids[i], "--cluster", &cluster.join(",")])
@@ -150,11 +182,11 @@ fn start_nodes(a: &Args, dir: &std::path::Path) -> anyhow::Result<Started> {
             .context("cannot start a node")?;
         nodes.0.push(child);
     }
-    Ok(Started { nodes, client, admin })
+    Ok((client, admin))
 }
 
 /// Waits (20 s at most) for a leader that has committed; returns its index.
-fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
+pub(super) fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
     let t = Duration::from_secs(1);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -175,6 +207,9 @@ fn wait_leader(admin: &[SocketAddr]) -> anyhow::Result<usize> {
 
 /// The addresses clients write to: every node when leaderless, else the leader once elected.
 fn wait_targets(a: &Args, started: &Started) -> anyhow::Result<Vec<SocketAddr>> {
+    if let Some(router) = started.router {
+        return sharded::wait(a, started, router);
+    }
     Ok(match a.topology {
         Topology::Leaderless => {
             leaderless::wait_ready(&started.admin)?;
@@ -203,6 +238,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if !(0.0..=1.0).contains(&a.reads_ratio) {
         bail!("--reads-ratio must be between 0 and 1 (got {})", a.reads_ratio);
     }
+    sharded::check(&a)?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let started = start_nodes(&a, dir.path())?;
     let targets = wait_targets(&a, &started)?;
@@ -255,8 +291,12 @@ fn print_figures(a: &Args, driver: &Driver, f: &Figures) {
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let rate = |h: &Histogram<u64>| h.len() as f64 / a.secs as f64;
     let (writes, reads) = (&f.writes, &f.reads);
+    let shards = a
+        .shards
+        .map(|k| format!(" x {k} groups behind a router ({})", value_name(&a.partitioner)))
+        .unwrap_or_default();
     println!(
-        "store bench: {} {} nodes, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
+        "store bench: {} {} nodes{shards}, {} clients ({}), {} s, replication {}, fsync {}, reads {} ({}), seed {}",
         value_name(&a.topology),
         a.node_count(),
         a.clients,
@@ -292,6 +332,7 @@ fn print_figures(a: &Args, driver: &Driver, f: &Figures) {
             "errors": f.errors, "nodes": a.node_count(), "clients": a.clients, "in_flight": a.depth(), "seed": a.seed,
             "thread_per_client": a.thread_per_client, "conns": a.conns.unwrap_or(a.clients), "node_cpu_secs": f.cpu,
             "node_cpu_us_per_op": f.cpu_us_per_op, "topology": value_name(&a.topology),
+            "shards": a.shards, "partitioner": a.shards.map(|_| value_name(&a.partitioner)),
             "messages_per_op": per_op})
     );
 }
