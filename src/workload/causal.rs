@@ -2,7 +2,12 @@
 //! by someone who read it, then an observer). Every key is written once
 //! (`c0`, `c1`, ... value 1); a client writes the next fresh key or reads one
 //! of the last [`RECENT`] keys handed out, by anyone. A write depends on the
-//! keys its client read since its previous write; a client that has just read
+//! keys its client read since its previous write. A read picks the key's age (in
+//! keys handed out since) log-uniformly up to [`RECENT`]: a store whose replication
+//! lags by L shows the overtaking write only to a reader whose dependency is about L
+//! old, and L is unknown here, so every scale of age is read about equally often
+//! (uniform over the last 32 keys read only keys younger than a few hundred ms at
+//! a few hundred ops/s, and a 300 ms lag was never seen). A client that has just read
 //! a key next reads one its writer (or that writer's writer) had read, as an
 //! observer checking that the question is there when the answer is. Since no
 //! key is overwritten, a read that misses such a key after its dependant was
@@ -18,8 +23,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 
-/// Keys a read picks from: the most recently handed out.
-pub const RECENT: usize = 32;
+/// Keys a read picks from: the most recently handed out (at 100-200 writes/s, the
+/// last 5-10 s).
+pub const RECENT: usize = 1024;
 /// One op in this many writes a fresh key.
 pub const WRITE_ONE_IN: u32 = 4;
 /// Keys a client's write depends on at most (its reads since its last write).
@@ -75,7 +81,7 @@ impl Workload for Causal {
             }
             return key_op(p, "write", json!(1), k);
         }
-        let k = self.recent[rng.gen_range(0..self.recent.len())];
+        let k = self.recent[self.recent.len() - age(rng, self.recent.len())];
         let read = self.read.entry(process).or_default();
         read.push(k);
         if read.len() > READS_KEPT {
@@ -92,6 +98,12 @@ impl Workload for Causal {
         }
         key_op(p, "read", Value::Null, k)
     }
+}
+
+/// A key age in `1..=len` (1: the newest), log-uniform: as likely 1-10 as 100-1000.
+fn age(rng: &mut ChaCha8Rng, len: usize) -> usize {
+    let a = (rng.gen::<f64>() * (len as f64).ln()).exp() as usize;
+    a.clamp(1, len)
 }
 
 #[cfg(test)]
@@ -129,6 +141,15 @@ mod tests {
             last.insert(p, (op.f.clone(), k));
         }
         assert_eq!(written.iter().collect::<BTreeSet<_>>().len(), written.len());
+        let ages: Vec<usize> = (0..10_000).map(|_| age(&mut rng, RECENT)).collect();
+        let within = |lo: usize, hi: usize| ages.iter().filter(|a| (lo..hi).contains(*a)).count();
+        assert!(ages.iter().all(|a| (1..=RECENT).contains(a)));
+        // log-uniform: each factor-of-ten band about as likely as the others.
+        let (young, mid, old) = (within(1, 10), within(10, 100), within(100, 1000));
+        assert!(
+            [young, mid, old].iter().all(|n| (2_500..4_100).contains(n)),
+            "{young} {mid} {old}"
+        );
         assert!(
             written.len() > 300 && reads > 1500 && follows > 300,
             "{} {reads} {follows}",
