@@ -16,6 +16,11 @@
 //! - `discarded-acknowledged-write`: a write a node acknowledged was later
 //!   discarded (by the same term and log index), split brain or not.
 //!
+//! A sharded store's replica groups (`params.replica_groups`: node names per group, as
+//! the runner passes them and `faultline check --param` takes them) elect their own
+//! leaders in their own terms: each group is judged on its own events, and every
+//! anomaly names its group.
+//!
 //! Without logs, only the history's `node` field is left. Writes acknowledged
 //! by different nodes interleaving in time (A, B, A) are reported in
 //! `details.suspected` but yield `unknown`: forwarding or leadership changes
@@ -30,6 +35,14 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
 pub struct SplitBrain;
+
+/// The `params` key naming the replica groups (`[["n1","n2","n3"],["n4",...]]`).
+pub const GROUPS_PARAM: &str = "replica_groups";
+
+/// The replica groups in `params`, when given.
+fn groups(params: &Value) -> Option<Vec<Vec<String>>> {
+    serde_json::from_value(params.get(GROUPS_PARAM)?.clone()).ok()
+}
 
 /// Fs that read without writing; every other f acknowledged by a node counts as a write.
 const READ_FS: &[&str] = &["read"];
@@ -90,8 +103,32 @@ impl Checker for SplitBrain {
                 format!("cannot read node log {}: {e}", bad.path.display()),
             );
         }
-        from_events(&ev.events, &all)
+        match groups(&opts.params) {
+            Some(g) => per_group(&ev.events, &all, &g),
+            None => from_events(&ev.events, &all),
+        }
     }
+}
+
+/// Each replica group judged on its own nodes' events; anomalies name their group.
+fn per_group(events: &[NodeEvent], all: &[Span], groups: &[Vec<String>]) -> Verdict {
+    let mut v = Verdict::valid("split_brain", "");
+    let (mut lines, mut details) = (Vec::new(), Vec::new());
+    for (i, g) in groups.iter().enumerate() {
+        let mine: Vec<NodeEvent> = events.iter().filter(|e| g.contains(&e.node)).cloned().collect();
+        let gv = from_events(&mine, all);
+        for mut a in gv.anomalies {
+            a.explanation = format!("Group {} ({}): {}", i + 1, g.join(" "), a.explanation);
+            if let Some(o) = a.data.as_object_mut() {
+                o.insert("group".into(), json!(i + 1));
+            }
+            v.push_anomaly(a);
+        }
+        lines.push(format!("group {}: {}", i + 1, gv.summary));
+        details.push(json!({"group": i + 1, "nodes": g, "details": gv.details}));
+    }
+    v.summary = lines.join("; ");
+    v.with_details(json!({"source": "node-logs", "groups": details}))
 }
 
 /// The key of a write for matching acks to history ops.
@@ -411,6 +448,42 @@ mod tests {
             node_events: Some(Arc::new(events)),
             ..CheckOptions::default()
         }
+    }
+
+    #[test]
+    fn replica_groups_are_judged_each_on_its_own_terms() {
+        let h = one_write();
+        let events = || {
+            NodeEvents::from_events(vec![
+                ev("leader", "n1", 1, 5),
+                ev("leader", "n4", 1, 6),
+                ev("leader", "n5", 1, 7),
+            ])
+        };
+        // One cluster: three leaders of term 1.
+        let v = SplitBrain.check(&h, &with(events()));
+        assert_eq!(v.valid, Validity::Invalid, "{v:?}");
+        // Groups n1-n3 and n4-n6: group 1 is fine, group 2 has two leaders of its term 1.
+        let mut opts = with(events());
+        opts.params = json!({"replica_groups": [["n1", "n2", "n3"], ["n4", "n5", "n6"]]});
+        let v = SplitBrain.check(&h, &opts);
+        assert_eq!(v.valid, Validity::Invalid, "{v:?}");
+        assert_eq!(v.anomalies.len(), 1, "{v:?}");
+        assert!(
+            v.anomalies[0]
+                .explanation
+                .starts_with("Group 2 (n4 n5 n6): Nodes n4"),
+            "{v:?}"
+        );
+        assert_eq!(v.anomalies[0].data["group"], 2);
+        assert!(v.summary.starts_with("group 1: "), "{}", v.summary);
+        // One leader per group: valid.
+        let mut opts = with(NodeEvents::from_events(vec![
+            ev("leader", "n1", 1, 5),
+            ev("leader", "n4", 1, 6),
+        ]));
+        opts.params = json!({"replica_groups": [["n1", "n2", "n3"], ["n4", "n5", "n6"]]});
+        assert_eq!(SplitBrain.check(&h, &opts).valid, Validity::Valid);
     }
 
     #[test]

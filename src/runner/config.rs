@@ -132,16 +132,20 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 impl TestConfig {
     /// The checkers to run: the plan's list, else the workload's.
+    /// The replica groups of a sharded built-in store (node names per group), which
+    /// the checkers reading node logs judge one by one (`None`: one cluster).
+    pub fn replica_groups(&self) -> Option<Vec<Vec<String>>> {
+        if !self.system.kind.has_store_modes() {
+            return None;
+        }
+        self.system.builtin.shards.replica_groups(self.system.nodes)
+    }
+
     pub fn checker_ids(&self) -> Vec<CheckerId> {
         if self.checkers.is_empty() {
             let mut ids = self.workload.checkers().to_vec();
             if self.system.merges_replicas() {
                 ids.push(CheckerId::Convergence);
-            }
-            // Each shard's group elects its own leaders in its own terms: the split-brain
-            // checker reads every node log as one cluster, so it is not run (README: Sharding).
-            if self.system.kind.has_store_modes() && self.system.builtin.shards.is_sharded() {
-                ids.retain(|c| *c != CheckerId::SplitBrain);
             }
             ids
         } else {

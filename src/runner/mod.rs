@@ -282,10 +282,17 @@ pub fn check(
     node_events: Option<Arc<NodeEvents>>,
 ) -> Composed {
     let checkers = crate::checker::registry::build_all(&cfg.checker_ids());
+    let mut params = wl.params();
+    if let Some(groups) = cfg.replica_groups() {
+        if !params.is_object() {
+            params = serde_json::json!({});
+        }
+        params[crate::checker::split_brain::GROUPS_PARAM] = serde_json::json!(groups);
+    }
     let opts = CheckOptions {
         model: wl.model(),
         node_events,
-        params: wl.params(),
+        params,
         ..CheckOptions::default()
     };
     let mut composed = compose(&checkers, history, &opts);

@@ -41,6 +41,17 @@ impl ShardModes {
         self.cross_shard.unwrap_or_default()
     }
 
+    /// Each replica group's node names for groups of `size` (`None`: not sharded). The
+    /// checkers that read node logs judge each group on its own (its own terms).
+    pub fn replica_groups(&self, size: usize) -> Option<Vec<Vec<String>>> {
+        let k = self.shards?;
+        Some(
+            (0..k)
+                .map(|g| (g * size + 1..=(g + 1) * size).map(|i| format!("n{i}")).collect())
+                .collect(),
+        )
+    }
+
     /// Node names for groups of `size`: the groups' nodes, then the router.
     pub fn node_names(&self, size: usize) -> Vec<String> {
         let k = self.shards.unwrap_or(1);
