@@ -354,9 +354,12 @@ impl<P: SimProtocol> Sim<P> {
         if self.nodes[i].inc != inc {
             return;
         }
-        // Disks fail from the client phase on (a node lost before the cluster
-        // is healthy would make the seed a harness error, not a test).
-        let fail = if self.deadline < u64::MAX {
+        // Disks fail during the client phase only: a node lost before the
+        // cluster is healthy would make the seed a harness error, not a test,
+        // and one lost after the final heal (which restarts every node a failed
+        // sync stopped) would stay down through the convergence phase, a fault
+        // left in place that no real run has.
+        let fail = if self.deadline < u64::MAX && self.now < self.deadline {
             self.world.fsync_fail
         } else {
             0.0
