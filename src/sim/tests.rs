@@ -239,7 +239,10 @@ fn a_leaderless_test_reads_every_replica_after_the_heal_and_is_valid() {
 
 /// What the README's leaderless table says, in the simulator: last-write-wins
 /// under clock faults loses acknowledged adds; siblings and the OR-set lose
-/// none; N=3 W=1 R=1 reads go stale under partitions, W=R=2 reads do not.
+/// none; N=3 W=1 R=1 reads go stale under partitions, W=R=2 reads do not
+/// (judged by `stale` and `convergence`, what a strict quorum promises: with
+/// asynchronous read repair it is not linearizable, and a new-old inversion
+/// shows in some seeds, e.g. seed 2 since nodes sync in the background).
 #[test]
 fn leaderless_lww_loses_adds_siblings_and_crdt_do_not_and_w1_r1_reads_stale() {
     use crate::store::conflict::ConflictMode;
@@ -266,7 +269,12 @@ fn leaderless_lww_loses_adds_siblings_and_crdt_do_not_and_w1_r1_reads_stale() {
         let stale = v.results.iter().find(|v| v.checker == "stale").unwrap();
         assert_eq!(stale.valid, Validity::Invalid, "seed {seed}: {}", stale.summary);
     }
-    assert_eq!(invalid_seeds(&register(2, 2), seeds), 0);
+    let mut strict = register(2, 2);
+    strict.checkers = vec![
+        crate::checker::registry::CheckerId::Stale,
+        crate::checker::registry::CheckerId::Convergence,
+    ];
+    assert_eq!(invalid_seeds(&strict, seeds), 0);
 }
 
 /// A disk that fails a sync: the node logs `fatal` and exits as `faultline
