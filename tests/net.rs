@@ -8,6 +8,7 @@ mod support;
 
 mod net {
     mod hosts;
+    mod hosts_clock;
     mod hosts_external;
     mod netns;
     mod proxy;

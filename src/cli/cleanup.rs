@@ -11,7 +11,8 @@ pub struct Args {
     #[arg(long)]
     pub all: bool,
     /// Also remove what runs left on the hosts listed in FILE: their nftables tables, node
-    /// processes and run directories.
+    /// processes and run directories, after stepping back a host clock a run left stepped
+    /// (`--set-host-clocks`).
     #[arg(long, value_name = "FILE")]
     pub hosts: Option<std::path::PathBuf>,
 }
@@ -21,8 +22,13 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     if let Some(p) = &a.hosts {
         let inv = crate::net::hosts::Inventory::load(p)?;
         for h in crate::runner::cleanup_hosts::clean(&inv, scope)? {
+            let clocks: String = h
+                .clocks
+                .iter()
+                .map(|(tag, ms)| format!("; host clock stepped back from {ms:+} ms to 0 ({tag})"))
+                .collect();
             println!(
-                "host {}: removed {} run(s): {} nft table(s), {} node process(es), {} run directory(ies){}",
+                "host {}: removed {} run(s): {} nft table(s), {} node process(es), {} run directory(ies){}{clocks}",
                 h.host,
                 h.runs.len(),
                 h.tables,

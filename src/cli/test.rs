@@ -128,6 +128,12 @@ pub struct Args {
     /// defaults to the host count). See README, "Testing a cluster of real hosts".
     #[arg(long, value_name = "FILE")]
     pub hosts: Option<PathBuf>,
+    /// With --hosts: clock offsets (--nemesis clock) step each host's real system clock with
+    /// `date -s` where the system has no clock of its own to skew there (etcd, command
+    /// targets, Redis without libfaketime); healed at the end, on Ctrl-C and by
+    /// `faultline cleanup --hosts`. Never on this machine's kernel. Clock rates stay refused.
+    #[arg(long)]
+    pub set_host_clocks: bool,
 }
 
 fn parse_target(s: &str) -> Result<SystemKind, String> {
@@ -224,6 +230,9 @@ fn flags_layer(a: &Args, m: &ArgMatches) -> anyhow::Result<Table> {
     }
     if let Some(p) = &a.hosts {
         put(&mut top, "hosts", &crate::net::hosts::Inventory::load(p)?)?;
+    }
+    if a.set_host_clocks {
+        put(&mut top, "set_host_clocks", &true)?;
     }
     if !target.is_empty() {
         top.insert("target".into(), Value::Table(target));

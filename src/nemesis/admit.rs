@@ -49,7 +49,16 @@ pub fn admit(
     target: &dyn Target,
     net_kind: &str,
 ) -> Result<(Kinds, Vec<String>), TargetError> {
-    admit_clocks(kinds, target.name(), Clocks::of(target, net_kind))
+    admit_clocks(kinds, target.name(), Clocks::of(target, net_kind)).map_err(|e| match e {
+        TargetError::Unsupported { target: t, what } if what.starts_with("clock") => {
+            let what = match target.clock_refusal() {
+                Some(why) => format!("{what}: {why}"),
+                None => what,
+            };
+            TargetError::Unsupported { target: t, what }
+        }
+        e => e,
+    })
 }
 
 /// [`admit`] for a system named `name` that can take `clocks`.

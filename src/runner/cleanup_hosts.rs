@@ -2,12 +2,15 @@
 //! (`fl<pid>-<n>`, the harness's pid on this machine) in the names of its nftables table and
 //! of its directory under each host's `dir`; its node processes by the `FAULTLINE_RUN=<tag>`
 //! marker in their environment. Which runs are removed follows [`Scope`] against this
-//! machine's processes (runs of another control machine need `--all`).
+//! machine's processes (runs of another control machine need `--all`). A host clock a run
+//! left stepped (`--set-host-clocks`) is stepped back first, by the offset recorded in the
+//! run's directory, before that directory goes.
 
 use super::cleanup::{wanted, Scope};
 use crate::net::hosts::Inventory;
 use crate::net::remote;
 use crate::net::ssh::{connect::CONNECT_LIMIT, quote, Fleet, Session, SshError, COMMAND_TIMEOUT};
+use crate::system::remote::clock;
 use crate::util::runtag::{RunTag, ENV_MARKER};
 use std::collections::BTreeSet;
 
@@ -20,6 +23,8 @@ pub struct HostRemoved {
     pub tables: usize,
     pub processes: Vec<u32>,
     pub dirs: usize,
+    /// Host clock offsets (ms) stepped back, with their run's tag.
+    pub clocks: Vec<(String, i64)>,
 }
 
 /// Connects to every host of `inv` and removes the leftovers of runs in `scope`.
@@ -72,6 +77,13 @@ fn clean_host(s: &Session, scope: Scope) -> Result<HostRemoved, SshError> {
         if !owned {
             continue;
         }
+        let run_dir = format!("{}/{tag}", s.host.dir);
+        if dirs.contains(tag) {
+            // The offset is recorded in the run's directory: step back before it goes.
+            if let Some(ms) = clock::heal(s, &run_dir)?.filter(|ms| *ms != 0) {
+                r.clocks.push((tag.clone(), ms));
+            }
+        }
         let pids = marked(s, tag)?;
         if !pids.is_empty() {
             let list: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
@@ -83,10 +95,7 @@ fn clean_host(s: &Session, scope: Scope) -> Result<HostRemoved, SshError> {
             r.tables += 1;
         }
         if dirs.contains(tag) {
-            s.run(
-                &format!("rm -rf {}", quote(&format!("{}/{tag}", s.host.dir))),
-                COMMAND_TIMEOUT,
-            )?;
+            s.run(&format!("rm -rf {}", quote(&run_dir)), COMMAND_TIMEOUT)?;
             r.dirs += 1;
         }
         r.runs.push(tag.clone());

@@ -84,6 +84,10 @@ pub struct TestConfig {
     /// `net::hosts`); none: this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<crate::net::hosts::Inventory>,
+    /// Clock offsets may step each host's real system clock with `date -s` where the system
+    /// has no clock of its own to skew there (`--set-host-clocks`; only with `hosts`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub set_host_clocks: bool,
 }
 
 impl Default for TestConfig {
@@ -107,6 +111,7 @@ impl Default for TestConfig {
             ops: None,
             faults: None,
             hosts: None,
+            set_host_clocks: false,
         }
     }
 }
@@ -291,7 +296,16 @@ impl TestConfig {
 
     /// What `--hosts` cannot be combined with, and the inventory itself.
     fn check_hosts(&self) -> Result<(), Invalid> {
-        let Some(h) = &self.hosts else { return Ok(()) };
+        let Some(h) = &self.hosts else {
+            if self.set_host_clocks {
+                return Err(Invalid::new(
+                    "--set-host-clocks",
+                    "set_host_clocks",
+                    "steps the system clock of each host of --hosts; it needs --hosts (this machine's clock is never set)",
+                ));
+            }
+            return Ok(());
+        };
         h.validate("hosts.")?;
         if self.simulated {
             return Err(Invalid::new(
@@ -385,6 +399,8 @@ mod tests {
         bad(&|c| c.op_timeout_ms = 0, "--op-timeout-ms");
         bad(&|c| c.seed = u64::MAX, "--seed");
         bad(&|c| c.system.nodes = 0, "--nodes");
+        // Stepping host clocks without hosts would mean this machine's: refused.
+        bad(&|c| c.set_host_clocks = true, "--set-host-clocks");
         let c = TestConfig {
             nemesis: Kinds::none(),
             nemesis_interval: Secs::ZERO,

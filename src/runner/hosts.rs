@@ -39,7 +39,13 @@ pub fn execute(
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let target = crate::system::build_on_hosts(&cfg.system, origin_ns, tag.as_str(), fleet.clone())?;
+    let target = crate::system::build_on_hosts(
+        &cfg.system,
+        origin_ns,
+        tag.as_str(),
+        fleet.clone(),
+        cfg.set_host_clocks,
+    )?;
     let net = Box::new(HostsNet::new(fleet, tag, inv.base_port()));
     run(cfg, target, net, &note, origin_ns)
 }

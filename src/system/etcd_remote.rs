@@ -2,7 +2,8 @@
 //! [`OnHosts`] layer over the local etcd target. Each member is the hosts' installed `etcd`
 //! (the definition's `binaries`, else its start program), started with the argv the local
 //! target renders, listening on the host's address at the inventory's `base_port` (client)
-//! and `base_port + 1` (peer). etcd (Go) ignores libfaketime: no clock offsets, as locally.
+//! and `base_port + 1` (peer). etcd (Go) ignores libfaketime: clock offsets only by stepping
+//! the hosts' clocks with `--set-host-clocks` (see [`OnHosts`]).
 
 use super::etcd::{Etcd, EtcdTarget};
 use super::external::NodeSpec;

@@ -58,12 +58,14 @@ pub fn build(cfg: &SystemConfig, origin_ns: u64, tag: &str) -> Result<Box<dyn Ta
 /// Builds the system `cfg` names with its nodes on `fleet`'s hosts (node i on host i): the
 /// built-in store (its binary uploaded), etcd and Redis (installed on the hosts) or a
 /// command definition (its start program on the hosts, its command here); any other system
-/// is refused before anything starts.
+/// is refused before anything starts. `host_clocks` (`--set-host-clocks`): clock offsets
+/// of an external system without a clock of its own there step the hosts' clocks.
 pub fn build_on_hosts(
     cfg: &SystemConfig,
     origin_ns: u64,
     tag: &str,
     fleet: std::sync::Arc<crate::net::ssh::Fleet>,
+    host_clocks: bool,
 ) -> Result<Box<dyn Target>, TargetError> {
     cfg.validate().map_err(|e| TargetError::Config(e.to_string()))?;
     let serializable = cfg.builtin.reads == Reads::Follower;
@@ -72,9 +74,21 @@ pub fn build_on_hosts(
      -> Result<Box<dyn Target>, TargetError> {
         let f = fleet.clone();
         Ok(match def.client.as_str() {
-            "etcd" => Box::new(super::etcd_remote::etcd_on_hosts(def, path, serializable, f, tag, origin_ns).map_err(config)?),
-            "redis" => Box::new(super::redis::redis_on_hosts(def, path, f, tag, origin_ns).map_err(config)?),
-            "command" => Box::new(super::command::command_on_hosts(def, path, f, tag, origin_ns).map_err(config)?),
+            "etcd" => Box::new(
+                super::etcd_remote::etcd_on_hosts(def, path, serializable, f, tag, origin_ns)
+                    .map_err(config)?
+                    .set_host_clocks(host_clocks)?,
+            ),
+            "redis" => Box::new(
+                super::redis::redis_on_hosts(def, path, f, tag, origin_ns)
+                    .map_err(config)?
+                    .set_host_clocks(host_clocks)?,
+            ),
+            "command" => Box::new(
+                super::command::command_on_hosts(def, path, f, tag, origin_ns)
+                    .map_err(config)?
+                    .set_host_clocks(host_clocks)?,
+            ),
             other => {
                 return Err(TargetError::Config(format!(
                     "--target {}: client `{other}` is not one a definition file can use (known: command, etcd, redis)",

@@ -165,6 +165,13 @@ pub trait Target: Send + Sync {
         false
     }
 
+    /// Why this target's clock faults are limited where its nodes run, when it knows more
+    /// than the bare fact (one rule for clock offsets and rates, e.g. on hosts, naming the
+    /// first host where libfaketime failed its probe); a refused clock fault says it.
+    fn clock_refusal(&self) -> Option<String> {
+        None
+    }
+
     /// Moves a key range (drawn from `seed`) to another replica group while
     /// clients run (`--nemesis rebalance`); returns what moved, for the history.
     fn rebalance(&self, _seed: u64) -> Result<serde_json::Value, TargetError> {

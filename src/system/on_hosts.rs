@@ -6,6 +6,11 @@
 //! [`RemoteNodes`]: started over SSH in the run's directory there, signalled by pid, its log
 //! brought back at teardown. A system says only what runs on a host ([`HostsSystem`]).
 //!
+//! Clock offsets, one rule for clock and clock-drift: the system's own mechanism where every
+//! host has it (libfaketime for Redis, probed when built); else, only with
+//! `--set-host-clocks`, each host's system clock stepped with `date -s`
+//! ([`super::remote::clock`]); rates never.
+//!
 //! Invariant: the described cluster never spawns a local process; every process of a node
 //! is a remote one.
 
@@ -13,7 +18,7 @@ use super::external::{te, Cluster, ExternalError, ExternalTarget, TargetDef, Tar
 use super::remote::{Launch, Program, RemoteNodes};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::Client;
-use crate::net::ssh::{Fleet, COMMAND_TIMEOUT};
+use crate::net::ssh::{Fleet, SshError, COMMAND_TIMEOUT};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,7 +53,7 @@ pub trait HostsSystem: TargetSystem {
         clocks: bool,
     ) -> Result<Vec<Launch>, ExternalError>;
     /// A shell script exiting 0 on a host where this system's clock offsets work, if the
-    /// definition allows them there at all.
+    /// definition allows them there at all; else saying why on stderr, with what to install.
     fn clock_probe(_def: &TargetDef) -> Option<String> {
         None
     }
@@ -65,6 +70,22 @@ pub trait HostsSystem: TargetSystem {
     fn derive(_c: &Cluster<Self>, _logs: &[(NodeId, PathBuf)], _origin_ns: u64) {}
 }
 
+/// The rule for clock faults on hosts, stated in every refusal of one.
+pub const HOSTS_CLOCK_RULE: &str =
+    "on hosts, one rule for clock and clock-drift: a system's own clock where every host has it \
+(the built-in store's admin clock: offsets and rates; Redis: libfaketime, offsets), else offsets only with \
+--set-host-clocks, which steps each host's real system clock with `date -s` (never rates)";
+
+/// The first line of why a host failed the clock probe, naming the host.
+fn probe_failure(s: &crate::net::ssh::Session, e: SshError) -> String {
+    match e {
+        SshError::Failed { stderr, .. } if !stderr.is_empty() => {
+            format!("{}: {}", s.host, stderr.lines().next().unwrap_or_default())
+        }
+        e => e.to_string(),
+    }
+}
+
 /// An external system with its nodes on hosts, node i on host i.
 pub struct OnHosts<Y: TargetSystem> {
     inner: ExternalTarget<Y>,
@@ -72,6 +93,11 @@ pub struct OnHosts<Y: TargetSystem> {
     origin_ns: u64,
     /// Clock offsets work on every host (probed when built).
     clocks: bool,
+    /// The first host where the clock probe failed, and why.
+    probe_failed: Option<String>,
+    /// Clock offsets step each host's system clock (`--set-host-clocks`, where `clocks` is
+    /// off: the system's own mechanism wins).
+    host_clocks: bool,
     /// Each node's program on its host.
     binaries: BTreeMap<NodeId, String>,
     /// Every process's log here (`nodes/<name>.log`), filled at teardown.
@@ -83,7 +109,7 @@ pub struct OnHosts<Y: TargetSystem> {
 impl<Y: HostsSystem> OnHosts<Y> {
     /// `inner`'s nodes on `fleet`'s hosts. Probes every host for clock offsets when the
     /// system has a probe (a host where they do not work leaves them off for the run, so a
-    /// clock fault is refused before anything starts).
+    /// clock fault is refused before anything starts, naming the first such host).
     pub fn new(
         inner: ExternalTarget<Y>,
         fleet: Arc<Fleet>,
@@ -91,22 +117,46 @@ impl<Y: HostsSystem> OnHosts<Y> {
         origin_ns: u64,
     ) -> Result<Self, ExternalError> {
         let program = Y::program(inner.def(), inner.path())?;
-        let clocks = match Y::clock_probe(inner.def()) {
-            Some(script) => fleet
-                .each(|_, s| s.run(&script, COMMAND_TIMEOUT).is_ok())
-                .into_iter()
-                .all(|ok| ok),
-            None => false,
+        let (clocks, probe_failed) = match Y::clock_probe(inner.def()) {
+            Some(script) => {
+                let failed = fleet
+                    .each(|_, s| s.run(&script, COMMAND_TIMEOUT).err().map(|e| probe_failure(s, e)))
+                    .into_iter()
+                    .flatten()
+                    .next();
+                (failed.is_none(), failed)
+            }
+            None => (false, None),
         };
         Ok(OnHosts {
             inner,
             remote: RemoteNodes::running(fleet, tag, program),
             origin_ns,
             clocks,
+            probe_failed,
+            host_clocks: false,
             binaries: BTreeMap::new(),
             logs: Vec::new(),
             derived: false,
         })
+    }
+
+    /// With `on` (`--set-host-clocks`), clock offsets step each host's system clock where
+    /// the system has no working clock of its own there; every host is checked first (not
+    /// this machine's kernel, a `date` with nanoseconds), an error names the host.
+    pub fn set_host_clocks(mut self, on: bool) -> Result<Self, TargetError> {
+        if !on || self.clocks {
+            return Ok(self);
+        }
+        let errors = self
+            .remote
+            .fleet()
+            .each(|_, s| super::remote::clock::check_host(s).err());
+        if let Some(e) = SshError::many(errors.into_iter().flatten().collect()) {
+            return Err(TargetError::Config(format!("--set-host-clocks: {e}")));
+        }
+        self.host_clocks = true;
+        Ok(self)
     }
 
     fn c(&self) -> Result<&Cluster<Y>, TargetError> {
@@ -184,17 +234,27 @@ where
         self.remote.is_running(node)
     }
     fn set_clock_offset(&self, node: &str, offset_ms: i64) -> Result<(), TargetError> {
-        if !self.clocks {
-            return Err(TargetError::unsupported(
-                self.name(),
-                "clock offsets on these hosts",
-            ));
+        if self.clocks {
+            let (path, content) = Y::clock_file(self.c()?, node, offset_ms)?;
+            return self.remote.write(node, &path, &content);
         }
-        let (path, content) = Y::clock_file(self.c()?, node, offset_ms)?;
-        self.remote.write(node, &path, &content)
+        if self.host_clocks {
+            return self.remote.step_clock(node, offset_ms);
+        }
+        Err(TargetError::unsupported(
+            self.name(),
+            "clock offsets on these hosts",
+        ))
     }
     fn supports_clock_offset(&self) -> bool {
-        self.clocks
+        self.clocks || self.host_clocks
+    }
+    fn clock_refusal(&self) -> Option<String> {
+        let rule = HOSTS_CLOCK_RULE;
+        Some(match &self.probe_failed {
+            Some(why) => format!("{why}; {rule}"),
+            None => rule.to_string(),
+        })
     }
     fn has_leader(&self) -> bool {
         self.inner.has_leader()

@@ -10,7 +10,7 @@ use crate::support::sshhosts::SshHosts;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn text(o: &std::process::Output) -> String {
+pub(super) fn text(o: &std::process::Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -19,7 +19,7 @@ fn text(o: &std::process::Output) -> String {
 }
 
 /// Whether any nemesis op `f` of `hist` took effect on some node.
-fn hit(hist: &[serde_json::Value], f: &str) -> bool {
+pub(super) fn hit(hist: &[serde_json::Value], f: &str) -> bool {
     hist.iter().any(|x| {
         x["process"] == "nemesis"
             && x["f"] == f
@@ -29,7 +29,7 @@ fn hit(hist: &[serde_json::Value], f: &str) -> bool {
 
 /// The run just made (`store/latest`), checked for what every run on hosts leaves: the
 /// hosts back end in its results, no nft table and no run directory on any host.
-fn finished_run(h: &SshHosts, store: &Path, hosts: usize) -> std::path::PathBuf {
+pub(super) fn finished_run(h: &SshHosts, store: &Path, hosts: usize) -> std::path::PathBuf {
     let dir = std::fs::canonicalize(store.join("latest")).unwrap();
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
@@ -162,6 +162,14 @@ fn redis_on_hosts_refuses_a_host_without_redis_server_and_clock_rates_with_exit_
             vec!["--nodes", "1", "--nemesis", "clock-drift"],
             "redis",
             "clock rates",
+        ),
+        // The libfaketime probe fails on h2 (no runnable redis-server there): the refusal
+        // names that host, what to install and the flag that would step its clock instead.
+        (
+            h.hosts_file("noclock.toml", "id", &[]),
+            vec!["--nemesis", "clock"],
+            "host h2",
+            "apt-get install faketime",
         ),
     ];
     for (file, extra, host, cause) in cases {

@@ -3,8 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The faultline binary under test: `FAULTLINE_TEST_BIN` when set (several worktrees
+/// sharing one `CARGO_TARGET_DIR` overwrite each other's `target/release/faultline`; point
+/// it at this build's `deps/faultline-<hash>`), else cargo's.
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
+    std::env::var_os("FAULTLINE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_faultline")))
 }
 
 /// Runs `faultline test ARGS --store-dir DIR`; returns the output and the run dir.

@@ -3,6 +3,10 @@
 //! `sshd` on its own address with a throwaway key pair (root login by key only). faultline
 //! runs inside the control namespace. Everything (sshd, anything left in the namespaces, the
 //! namespaces) is removed on drop. Needs root, `ip`, `sshd`, `ssh-keygen`.
+//!
+//! The hosts share this machine's kernel, so a real `date -s` on one would step this
+//! machine's clock: [`SshHosts::with_fake_clocks`] gives every host a fake `date` and a boot
+//! id of its own (see [`FAKE_DATE`]); sshd does not start unless the fake answers.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
@@ -14,6 +18,38 @@ fn sh(args: &[&str]) {
         "{args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A namespace host's `date` (tests only; `@STEPS@`, `@REAL@` filled in): it never sets a
+/// clock. Its clock stands still at 1,700,000,000 s plus every step logged, so a step is
+/// exactly what the harness asked for (no process start-up on a loaded machine enters it):
+/// `-s @S.F` appends the step to STEPS (ns, then the arguments); `+%s%N` answers that clock;
+/// `--fake-probe` says `fake`; anything else is the real `date`.
+const FAKE_DATE: &str = r#"#!/bin/sh
+steps='@STEPS@'
+real='@REAL@'
+now=1700000000000000000
+off=0
+if [ -f "$steps" ]; then while read -r ns rest; do off=$((off + ns)); done < "$steps"; fi
+case "$1" in
+--fake-probe) echo fake; exit 0;;
+-s)
+  want=${2#@}; sec=${want%.*}; frac=${want#"$sec"}; frac=${frac#.}
+  frac=$(printf '%-9.9s' "$frac" | tr ' ' 0)
+  echo "$(( sec * 1000000000 + 1$frac - 1000000000 - now - off )) $*" >> "$steps"
+  exit 0;;
++%s%N) echo $((now + off)); exit 0;;
+esac
+exec "$real" "$@"
+"#;
+
+/// The path of program `p` on this machine.
+fn which(p: &str) -> PathBuf {
+    let o = Command::new("sh")
+        .args(["-c", &format!("command -v {p}")])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
 }
 
 pub struct SshHosts {
@@ -35,6 +71,16 @@ impl SshHosts {
     /// empty file, as if it were not installed there (a bind mount in that sshd's own mount
     /// namespace; every other host sees this machine's file).
     pub fn hiding(n: usize, hidden: &[(usize, &str)]) -> SshHosts {
+        SshHosts::start(n, hidden, false)
+    }
+
+    /// `n` hosts, each with a fake `date` ([`FAKE_DATE`], logging to [`SshHosts::clock_steps`])
+    /// bind-mounted over the real one and a boot id of its own, in its sshd's mount namespace.
+    pub fn with_fake_clocks(n: usize) -> SshHosts {
+        SshHosts::start(n, &[], true)
+    }
+
+    fn start(n: usize, hidden: &[(usize, &str)], fake_clocks: bool) -> SshHosts {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let prefix = format!("fls{}x{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
@@ -82,11 +128,14 @@ impl SshHosts {
                 ),
             )
             .unwrap();
-            let hide: String = hidden
+            let mut hide: String = hidden
                 .iter()
                 .filter(|(h, _)| *h == i)
                 .map(|(_, p)| format!("mount --bind {}/empty \"$(command -v {p})\" && ", d.display()))
                 .collect();
+            if fake_clocks {
+                hide.push_str(&h.fake_clock(i));
+            }
             let script = format!("{hide}exec /usr/sbin/sshd -D -e -f {}", conf.display());
             let child = Command::new("ip")
                 .args([
@@ -104,6 +153,46 @@ impl SshHosts {
         }
         h.wait_listening();
         h
+    }
+
+    /// Writes host i's fake `date` and boot id; returns the shell that mounts them over the
+    /// real ones and checks the fake answers (else sshd never starts).
+    fn fake_clock(&self, i: usize) -> String {
+        let d = self.dir.path();
+        let real = d.join("date.real");
+        if !real.exists() {
+            std::fs::copy(which("date"), &real).unwrap();
+        }
+        let dir = d.join(format!("clock{}", i + 1));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("date");
+        let script = FAKE_DATE
+            .replace("@STEPS@", self.clock_steps_file(i).to_str().unwrap())
+            .replace("@REAL@", real.to_str().unwrap());
+        std::fs::write(&fake, script).unwrap();
+        sh(&["chmod", "755", fake.to_str().unwrap()]);
+        let boot = dir.join("boot_id");
+        std::fs::write(&boot, format!("00000000-0000-4000-8000-{:012}\n", i + 1)).unwrap();
+        format!(
+            "mount --bind {fake} \"$(readlink -f \"$(command -v date)\")\" && \
+             mount --bind {boot} /proc/sys/kernel/random/boot_id && \
+             [ \"$(date --fake-probe)\" = fake ] && ",
+            fake = fake.display(),
+            boot = boot.display()
+        )
+    }
+
+    fn clock_steps_file(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("clock{}/steps", i + 1))
+    }
+
+    /// The clock steps host i's fake `date` was asked for, in ns (see [`FAKE_DATE`]).
+    pub fn clock_steps(&self, i: usize) -> Vec<i64> {
+        std::fs::read_to_string(self.clock_steps_file(i))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+            .collect()
     }
 
     pub fn ns(&self, role: &str) -> String {

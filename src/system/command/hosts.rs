@@ -4,6 +4,7 @@
 //! (the client) runs on this machine, as every client does. The start program must be
 //! installed on every host (checked before anything starts, exit 3 naming the host), except
 //! `faultline`, which means the harness's own binary, uploaded as for the built-in store.
+//! Clock offsets only by stepping the hosts' clocks with `--set-host-clocks` (see [`OnHosts`]).
 
 use super::target::{CommandSystem, CommandTarget};
 use crate::system::external::{Cluster, ExternalError, TargetDef};

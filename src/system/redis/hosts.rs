@@ -53,10 +53,14 @@ impl HostsSystem for Redis {
             .cloned()
             .unwrap_or_else(|| "redis-server".into());
         Some(format!(
-            "test -f {lib} && LD_PRELOAD={preload} FAKETIME=+0 timeout -s KILL 3 {bin} --version >/dev/null 2>&1",
+            "test -f {lib} || {{ echo \"libfaketime is missing ({lib_shown}): apt-get install faketime\" >&2; exit 1; }}; \
+             LD_PRELOAD={preload} FAKETIME=+0 timeout -s KILL 3 {bin} --version >/dev/null 2>&1 || \
+             {{ echo \"{bin_shown} does not run under libfaketime within 3 s (apt-get install faketime; see README on Redis and libfaketime)\" >&2; exit 1; }}",
             lib = quote(FAKETIME_LIB),
+            lib_shown = FAKETIME_LIB,
             preload = quote(FAKETIME_PRELOAD),
             bin = quote(&bin),
+            bin_shown = bin.replace(['"', '\\', '$', '`'], ""),
         ))
     }
 

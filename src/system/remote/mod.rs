@@ -11,6 +11,7 @@
 //! Invariant: a node counts as running only while its pid is alive, not a zombie, and still
 //! carries this run's marker (a reused pid is not mistaken for the node).
 
+pub mod clock;
 mod host;
 
 pub use host::kill_script;
@@ -294,6 +295,15 @@ impl RemoteNodes {
             .map_err(|e| TargetError::node(node, e.to_string()))
     }
 
+    /// Steps the system clock of `node`'s host to `offset_ms` off (`--set-host-clocks`, see
+    /// [`clock`]); the offset is kept in the run's directory there, which heals it.
+    pub fn step_clock(&self, node: &str, offset_ms: i64) -> Result<(), TargetError> {
+        let (p, s) = self.placed(node)?;
+        clock::step(s, &p.run_dir, offset_ms)
+            .map(|_| ())
+            .map_err(|e| TargetError::node(node, e.to_string()))
+    }
+
     /// Sends `sig` (`KILL`, `STOP`, `CONT`, `TERM`) to the node's process group; for KILL and
     /// TERM waits up to `wait` for it to be gone.
     fn signal(&self, node: &str, sig: &str, wait: Duration) -> Result<(), TargetError> {
@@ -360,19 +370,32 @@ impl RemoteNodes {
         }
     }
 
-    /// Kills every node, brings their logs back, removes the run's directories (also after
-    /// a setup cut short). Idempotent.
+    /// Steps back every host clock the run left stepped, kills every node, brings their logs
+    /// back, removes the run's directories (also after a setup cut short). Idempotent.
     pub fn teardown(&self) -> Result<(), TargetError> {
         let placed: Vec<(String, Placed)> = self.lock().iter().map(|(n, p)| (n.clone(), p.clone())).collect();
         let tag = self.tag.clone();
         let result = self.fleet.all(|i, s| {
             let run_dir = format!("{}/{tag}", s.host.dir);
+            // Before the directory (and the offset file in it) goes. A clock not stepped back
+            // keeps the directory, so `cleanup --hosts` can still step it back.
+            let unhealed = clock::heal(s, &run_dir).err().map(|e| SshError::Setup {
+                host: s.host.to_string(),
+                what: format!(
+                    "its clock was not stepped back ({e}); {run_dir} stays for `faultline cleanup --hosts`"
+                ),
+            });
+            let rm = |first: Option<SshError>| match unhealed {
+                Some(e) => Err(e),
+                None => {
+                    s.run(&format!("rm -rf {}", quote(&run_dir)), COMMAND_TIMEOUT)?;
+                    first.map_or(Ok(()), Err)
+                }
+            };
             let mine: Vec<&(String, Placed)> = placed.iter().filter(|(_, p)| p.host == i).collect();
             if mine.is_empty() {
                 // A setup cut short may have left the run's directory.
-                return s
-                    .run(&format!("rm -rf {}", quote(&run_dir)), COMMAND_TIMEOUT)
-                    .map(|_| ());
+                return rm(None);
             }
             let pids: Vec<String> = mine
                 .iter()
@@ -388,8 +411,7 @@ impl RemoteNodes {
                     first.get_or_insert(e);
                 }
             }
-            s.run(&format!("rm -rf {}", quote(&run_dir)), COMMAND_TIMEOUT)?;
-            first.map_or(Ok(()), Err)
+            rm(first)
         });
         self.lock().clear();
         result.map_err(err)
