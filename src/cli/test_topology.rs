@@ -33,6 +33,11 @@ pub struct TopologyArgs {
     /// groups) or split (unsafe: per-group parts applied independently, no atomicity).
     #[arg(long, value_enum)]
     pub cross_shard: Option<crate::store::router::CrossShard>,
+    /// Groups `--nemesis rebalance` may add while clients run (with --shards; at most 4):
+    /// placed at the start, their nodes started at the add. A rebalance adds one (while
+    /// some are left) or moves a key range, as its seed draws.
+    #[arg(long)]
+    pub shard_adds: Option<usize>,
     /// The multi-leader store's settings (`--datacenters --dc-topology --dc-lag-ms`).
     #[command(flatten)]
     pub multileader: MultiLeaderArgs,
@@ -77,6 +82,9 @@ impl TopologyArgs {
         }
         if let Some(c) = &self.cross_shard {
             target.insert("cross_shard".into(), val("cross_shard", c)?);
+        }
+        if let Some(n) = self.shard_adds {
+            target.insert("shard_adds".into(), val("shard_adds", &(n as u64))?);
         }
         let m = &self.multileader;
         if let Some(d) = m.datacenters {

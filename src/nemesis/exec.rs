@@ -108,7 +108,7 @@ impl<'a> Nemesis<'a> {
         let live: Vec<&String> = self
             .nodes
             .iter()
-            .filter(|n| !self.killed.contains(*n) && !self.paused.contains(*n))
+            .filter(|n| !self.killed.contains(*n) && !self.paused.contains(*n) && !self.target.dormant(n))
             .collect();
         let turn = self.fallback.get();
         self.fallback.set(turn + 1);
@@ -134,7 +134,8 @@ impl<'a> Nemesis<'a> {
     ) -> (Vec<String>, Map<String, Value>) {
         let (mut hit, mut errors) = (Vec::new(), Map::new());
         for v in vs {
-            if skip(self, v) {
+            // A dormant node (not started yet) takes no fault until it runs.
+            if skip(self, v) || self.target.dormant(v) {
                 continue;
             }
             match f(self, v) {

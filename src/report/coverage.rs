@@ -77,7 +77,7 @@ fn family(f: &str) -> Option<(&'static str, bool)> {
         "delay" => ("delay", true),
         "loss" => ("loss", true),
         "packet-heal" => ("delay", false),
-        // A sharded store's range move: no undo, it lasts as long as it ran.
+        // A sharded store's range move or group add: no undo, it lasts as long as it ran.
         "rebalance" => ("rebalance", true),
         _ => return None,
     })
@@ -117,8 +117,11 @@ pub fn faults(h: &History) -> Vec<FaultEvent> {
         };
         let start = inv.map_or(op.time, |i| i.time);
         if starts {
-            let target = inv
-                .and_then(|i| i.value.get("target"))
+            // A rebalance is aimed at the whole store; what it did (a range `move`,
+            // a group `add`) is what coverage tells apart.
+            let did = (kind == "rebalance").then(|| op.value.get("action")).flatten();
+            let target = did
+                .or_else(|| inv.and_then(|i| i.value.get("target")))
                 .or_else(|| op.value.get("target"))
                 .and_then(Value::as_str)
                 .unwrap_or("?");

@@ -170,3 +170,33 @@ fn a_rebalance_is_a_fault_of_its_own_lasting_as_long_as_it_ran() {
     assert_eq!((f[0].kind.as_str(), f[0].target.as_str()), ("rebalance", "all"));
     assert_eq!((f[0].start, f[0].end, f[0].took_effect), (100, 130, true));
 }
+
+#[test]
+fn a_group_added_and_a_range_moved_are_counted_apart() {
+    let mut ops = Vec::new();
+    for (i, action) in ["add", "move", "add"].iter().enumerate() {
+        let t = 100 + 100 * i as u64;
+        ops.push(nem(
+            OpType::Invoke,
+            "rebalance",
+            json!({"action": "rebalance", "seed": 1}),
+            t,
+        ));
+        ops.push(nem(
+            OpType::Info,
+            "rebalance",
+            json!({"target": "all", "action": action, "hit": ["router", "n4"], "epoch": 2 + i}),
+            t + 50,
+        ));
+    }
+    ops.extend(client("add", 500));
+    let mut h = History::new(ops);
+    h.reindex();
+    let f = faults(&h);
+    let aims: Vec<(&str, &str)> = f.iter().map(|f| (f.kind.as_str(), f.target.as_str())).collect();
+    assert_eq!(
+        aims,
+        [("rebalance", "add"), ("rebalance", "move"), ("rebalance", "add")]
+    );
+    assert!(f.iter().all(|f| f.took_effect));
+}

@@ -1,6 +1,7 @@
 //! The "Per-shard load" section of report.html: ops per group of a sharded
 //! store, as a table with inline bars, so a partitioner's hot spot (every key
-//! in one alphabetical range) is plain to see.
+//! in one alphabetical range) is plain to see; after a rebalance, the same per
+//! routing epoch, so a moved range or an added group shows as load shifting.
 
 use crate::store::shard::ShardLoad;
 
@@ -33,6 +34,7 @@ pub fn section(b: &mut String, load: Option<&ShardLoad>) {
         );
     }
     b.push_str("</table>");
+    epochs(b, l);
     if l.cross_shard > 0 {
         let _ = write!(
             b,
@@ -41,4 +43,31 @@ pub fn section(b: &mut String, load: Option<&ShardLoad>) {
         );
     }
     b.push_str("</section>\n");
+}
+
+/// One row per routing epoch (when a rebalance changed the table): each group's
+/// share of the ops invoked under it.
+fn epochs(b: &mut String, l: &ShardLoad) {
+    use std::fmt::Write;
+    if l.epochs.is_empty() {
+        return;
+    }
+    b.push_str(r#"<h3>By routing epoch</h3><table class="grid"><tr><th>epoch</th><th>from</th><th>ops</th><th>share per group</th></tr>"#);
+    for e in &l.epochs {
+        let total: u64 = e.groups.iter().map(|g| g.invoked).sum();
+        let shares: Vec<String> = e
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| format!("g{i} {:.0}%", 100.0 * g.invoked as f64 / total.max(1) as f64))
+            .collect();
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{:.1} s</td><td>{total}</td><td>{}</td></tr>",
+            e.epoch,
+            e.from_ms as f64 / 1000.0,
+            shares.join(" · ")
+        );
+    }
+    b.push_str("</table>");
 }

@@ -72,18 +72,28 @@ pub fn start_cluster(
         });
     }
     cluster.target.setup(ctxs)?;
-    for n in nodes {
+    // Dormant nodes (groups reserved for adds) are placed above but start later.
+    let live: Vec<String> = nodes
+        .iter()
+        .filter(|n| !cluster.target.dormant(n))
+        .cloned()
+        .collect();
+    for n in &live {
         cluster.target.start(n)?;
     }
     if let Some(p) = prog {
         p.line(&format!(
-            "started {} nodes of {}",
-            nodes.len(),
-            cluster.target.name()
+            "started {} nodes of {}{}",
+            live.len(),
+            cluster.target.name(),
+            match nodes.len() - live.len() {
+                0 => String::new(),
+                d => format!(" ({d} placed for adds, started when added)"),
+            }
         ));
     }
     let limit = cluster.target.health_timeout();
-    wait_healthy(&*cluster.target, &*cluster.net, nodes, limit)?;
+    wait_healthy(&*cluster.target, &*cluster.net, &live, limit)?;
     if let Some(p) = prog {
         p.line("cluster healthy");
     }
@@ -213,7 +223,7 @@ pub fn check_run(
     }
     let composed = check(cfg, wl, &history, events);
     let mut results = results_of(cfg, composed, &history, dir, warnings);
-    results.shards = crate::system::sharded::load(&cfg.system, &wl.info(), &history);
+    results.shards = crate::system::shard_load::load(&cfg.system, &wl.info(), &history);
     results
 }
 

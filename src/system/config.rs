@@ -158,6 +158,8 @@ struct TargetTable {
     shard_fencing: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cross_shard: Option<crate::store::router::CrossShard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_adds: Option<usize>,
     // The multi-leader store's keys (`conflict` above is shared with it).
     #[serde(skip_serializing_if = "Option::is_none")]
     datacenters: Option<usize>,
@@ -202,6 +204,7 @@ impl From<SystemConfig> for TargetTable {
             partitioner: m.shards.partitioner,
             shard_fencing: m.shards.shard_fencing,
             cross_shard: m.shards.cross_shard,
+            shard_adds: m.shards.shard_adds,
             datacenters: ml.as_ref().map(|x| x.datacenters),
             dc_topology: ml.as_ref().map(|x| x.dc_topology),
             dc_lag_ms: ml.as_ref().map(|x| x.dc_lag_ms),
@@ -250,6 +253,7 @@ impl From<TargetTable> for SystemConfig {
                     partitioner: t.partitioner,
                     shard_fencing: t.shard_fencing,
                     cross_shard: t.cross_shard,
+                    shard_adds: t.shard_adds,
                 },
                 multileader_given,
                 multileader: MultiLeaderModes {

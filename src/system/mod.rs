@@ -27,6 +27,7 @@ pub mod process;
 pub mod redis;
 pub mod reference;
 pub mod remote;
+pub mod shard_load;
 pub mod shard_modes;
 pub mod shard_rebalance;
 pub mod sharded;
@@ -139,6 +140,12 @@ pub trait Target: Send + Sync {
 
     /// Whether the node's process is alive (possibly paused).
     fn is_running(&self, node: &str) -> bool;
+
+    /// A node placed in the network but not started yet (a sharded store's group
+    /// reserved for an add): the cluster start skips it and so does every fault.
+    fn dormant(&self, _node: &str) -> bool {
+        false
+    }
 
     /// Skews the node's notion of time by `offset_ms` (0 resets).
     fn set_clock_offset(&self, _node: &str, _offset_ms: i64) -> Result<(), TargetError> {

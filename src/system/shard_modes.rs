@@ -7,6 +7,9 @@ use crate::store::shard::PartitionerKind;
 use crate::util::Invalid;
 use serde::{Deserialize, Serialize};
 
+/// The most groups `--shard-adds` may reserve: each add grows the cluster by a group.
+pub const MAX_ADDS: usize = 4;
+
 /// The router's node name.
 pub const ROUTER: &str = "router";
 
@@ -21,6 +24,10 @@ pub struct ShardModes {
     /// `--cross-shard` (default reject).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_shard: Option<CrossShard>,
+    /// `--shard-adds N`: groups reserved for `--nemesis rebalance` to add while
+    /// clients run (placed at the start, their processes started at the add).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_adds: Option<usize>,
 }
 
 impl ShardModes {
@@ -41,20 +48,32 @@ impl ShardModes {
         self.cross_shard.unwrap_or_default()
     }
 
-    /// Each replica group's node names for groups of `size` (`None`: not sharded). The
-    /// checkers that read node logs judge each group on its own (its own terms).
+    /// Groups reserved for adds (`--shard-adds`, default none).
+    pub fn adds(&self) -> usize {
+        self.shard_adds.unwrap_or(0)
+    }
+
+    /// Every group a run may have: the K it starts with and those reserved for adds.
+    pub fn all_groups(&self) -> usize {
+        self.shards.unwrap_or(1) + self.adds()
+    }
+
+    /// Each replica group's node names for groups of `size`, reserved ones included
+    /// (`None`: not sharded). The checkers that read node logs judge each group on
+    /// its own (its own terms).
     pub fn replica_groups(&self, size: usize) -> Option<Vec<Vec<String>>> {
-        let k = self.shards?;
+        self.shards?;
         Some(
-            (0..k)
+            (0..self.all_groups())
                 .map(|g| (g * size + 1..=(g + 1) * size).map(|i| format!("n{i}")).collect())
                 .collect(),
         )
     }
 
-    /// Node names for groups of `size`: the groups' nodes, then the router.
+    /// Node names for groups of `size`: the groups' nodes (reserved groups' last),
+    /// then the router.
     pub fn node_names(&self, size: usize) -> Vec<String> {
-        let k = self.shards.unwrap_or(1);
+        let k = self.all_groups();
         let mut v: Vec<String> = (1..=k * size).map(|i| format!("n{i}")).collect();
         v.push(ROUTER.into());
         v
@@ -71,6 +90,7 @@ impl ShardModes {
                     self.shard_fencing.is_some(),
                 ),
                 ("--cross-shard", "target.cross_shard", self.cross_shard.is_some()),
+                ("--shard-adds", "target.shard_adds", self.shard_adds.is_some()),
             ];
             return match stray.into_iter().find(|s| s.2) {
                 Some((flag, key, _)) => Err(Invalid::new(flag, key, "is about shards: add --shards K")),
@@ -86,6 +106,66 @@ impl ShardModes {
                 ),
             ));
         }
+        if self.adds() > MAX_ADDS {
+            return Err(Invalid::new(
+                "--shard-adds",
+                "target.shard_adds",
+                format!(
+                    "at most {MAX_ADDS} groups can be added in one run (got {})",
+                    self.adds()
+                ),
+            ));
+        }
+        if (k + self.adds()) * size + 1 > max {
+            return Err(Invalid::new(
+                "--shard-adds",
+                "target.shard_adds",
+                format!(
+                    "K + N groups of --nodes {size} plus the router must be at most {max} nodes (got K {k}, N {})",
+                    self.adds()
+                ),
+            ));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modes(k: usize, adds: Option<usize>) -> ShardModes {
+        ShardModes {
+            shards: Some(k),
+            shard_adds: adds,
+            ..ShardModes::default()
+        }
+    }
+
+    #[test]
+    fn groups_reserved_for_adds_are_named_placed_and_judged_like_the_others() {
+        let m = modes(2, Some(1));
+        assert_eq!(m.all_groups(), 3);
+        assert_eq!(m.node_names(2), ["n1", "n2", "n3", "n4", "n5", "n6", ROUTER]);
+        let g = m.replica_groups(2).unwrap();
+        assert_eq!(g, [["n1", "n2"], ["n3", "n4"], ["n5", "n6"]]);
+        assert_eq!(modes(2, None).replica_groups(2).unwrap().len(), 2);
+        assert!(m.validate(2, 7).is_ok());
+        let e = m.validate(2, 6).unwrap_err().to_string();
+        assert!(e.contains("--shard-adds"), "{e}");
+        let e = modes(1, Some(MAX_ADDS + 1))
+            .validate(1, 64)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--shard-adds"), "{e}");
+        let stray = ShardModes {
+            shard_adds: Some(1),
+            ..ShardModes::default()
+        };
+        assert!(stray
+            .validate(3, 64)
+            .unwrap_err()
+            .to_string()
+            .contains("--shard-adds"));
     }
 }

@@ -1,13 +1,15 @@
 //! Rebalancing a sharded store while clients run (`--nemesis rebalance`): one
-//! key range moves from the group(s) owning it to another group.
+//! key range moves from the group(s) owning it to another group, or a group
+//! is added (its nodes started, then the partitioner grown: see
+//! `super::sharded`). Both are a [`Handover`] carried out by [`switch`].
 //!
 //! The protocol, run by the harness (the store's cores know nothing of it):
 //! 1. the next epoch's table is pushed to every group node (admin
 //!    `set-routing`): from then on each node refuses requests stamped with an
 //!    older epoch and requests for keys its group no longer owns (the fence);
-//! 2. the range's data is copied: a `scan` transaction (through the client
-//!    protocol, stamped with the new epoch) at each giving group's leader, then
-//!    one transaction of writes at the receiving group's leader;
+//! 2. the data changing owner is copied: a `scan` transaction (through the
+//!    client protocol, stamped with the new epoch) at each giving group's
+//!    leader, then one transaction of writes at each receiving group's leader;
 //! 3. the router gets the new table (its connections pick it up when a group
 //!    refuses them as fenced, or when their cached copy is a TTL old).
 //!
@@ -20,8 +22,9 @@ use crate::store::admin::AdminClient;
 use crate::store::frame;
 use crate::store::ops::{ClientOp, Outcome, Response};
 use crate::store::router::forward::Forwarder;
-use crate::store::shard::{GroupId, KeyRange, RangeMove, RoutingTable, TableSpec, SCAN};
+use crate::store::shard::{GroupId, Handover, KeyRange, RoutingTable, TableSpec, SCAN};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -74,6 +77,14 @@ pub fn draw(table: &RoutingTable, workload: &str, seed: u64) -> Option<(KeyRange
     Some((KeyRange::new(p, Some(&hi)).ok()?, to))
 }
 
+/// Whether a rebalance drawn from `seed` adds a group, with `groups` in the table
+/// and `all` groups placed: while reserved groups are left, one draw in two
+/// (a bit of the seed the range draw does not use), and always when a single
+/// group leaves no range to move.
+pub fn adds_now(seed: u64, groups: usize, all: usize) -> bool {
+    groups < all && (groups < 2 || (seed >> 40) & 1 == 0)
+}
+
 /// Pushes `table` to the nodes; returns those told and the errors per node.
 pub fn fence(members: &[Member], spec: &TableSpec) -> (Vec<String>, Map<String, Value>) {
     let (mut told, mut errors) = (Vec::new(), Map::new());
@@ -118,9 +129,9 @@ fn call(fwd: &mut Forwarder, group: GroupId, op: &ClientOp, epoch: u64) -> Resul
     Err(last)
 }
 
-/// Copies the moving keys from their givers to the receiver; returns how many.
-pub fn copy(members: &[Member], mv: &RangeMove) -> Result<usize, String> {
-    let groups = (0..mv.before.groups())
+/// Copies the keys changing owner from their givers to their receivers; returns how many.
+pub fn copy(members: &[Member], ho: &Handover) -> Result<usize, String> {
+    let groups = (0..ho.after.groups())
         .map(|g| {
             members
                 .iter()
@@ -130,28 +141,77 @@ pub fn copy(members: &[Member], mv: &RangeMove) -> Result<usize, String> {
         })
         .collect();
     let mut fwd = Forwarder::new(groups, Duration::from_secs(2));
-    let epoch = mv.after.epoch();
+    let epoch = ho.after.epoch();
     let scan = ClientOp::Txn {
-        ops: vec![(SCAN.into(), json!(mv.range.lo), json!(mv.range.hi))],
+        ops: vec![(SCAN.into(), json!(ho.scope.lo), json!(ho.scope.hi))],
     };
-    let mut writes = Vec::new();
-    for g in mv.givers(&[]) {
+    let mut writes: BTreeMap<GroupId, Vec<(String, Value, Value)>> = BTreeMap::new();
+    for g in ho.givers() {
         let v = call(&mut fwd, g, &scan, epoch)?;
         let Some(found) = v[0][2].as_object() else {
             return Err(format!("group {g}: a scan answered {v}"));
         };
-        writes.extend(
-            found
-                .iter()
-                .filter(|(k, _)| mv.gives(g, k))
-                .map(|(k, val)| ("w".to_string(), json!(k), val.clone())),
-        );
+        for (k, val) in found.iter().filter(|(k, _)| ho.gives(g, k)) {
+            let w = ("w".to_string(), json!(k), val.clone());
+            writes.entry(ho.receiver(k)).or_default().push(w);
+        }
     }
-    let n = writes.len();
-    if n > 0 {
-        call(&mut fwd, mv.to, &ClientOp::Txn { ops: writes }, epoch)?;
+    let mut n = 0;
+    for (to, ops) in writes {
+        n += ops.len();
+        call(&mut fwd, to, &ClientOp::Txn { ops }, epoch)?;
     }
     Ok(n)
+}
+
+/// What the fence-copy-switch protocol needs of the cluster.
+pub struct Switch<'a> {
+    /// The nodes of every running group (a group being added included).
+    pub members: &'a [Member],
+    /// The groups the store started with (a [`TableSpec`]'s base).
+    pub base: usize,
+    pub fencing: bool,
+    pub router: SocketAddr,
+}
+
+/// Carries out `ho`: fences every node with the table after (unless fencing is
+/// off), copies, and tells the router; if the copy fails, the ownership before
+/// goes out with a still newer epoch instead. Returns the table now in force
+/// and what happened, for the history.
+pub fn switch(s: &Switch, ho: &Handover) -> (TableSpec, Value) {
+    let after = ho.after.spec(s.base);
+    let (mut fenced, mut errors) = (Vec::new(), Map::new());
+    if s.fencing {
+        (fenced, errors) = fence(s.members, &after);
+    }
+    let copied = copy(s.members, ho);
+    let (spec, moved) = match &copied {
+        Ok(_) => (after, true),
+        Err(_) => {
+            let mut back = ho.before.spec(s.base);
+            back.epoch = ho.after.epoch() + 1;
+            if s.fencing {
+                fence(s.members, &back);
+            }
+            (back, false)
+        }
+    };
+    let mut v = json!({
+        "epoch": spec.epoch, "moved": moved, "fencing": s.fencing, "fenced": fenced,
+        "table": spec,
+    });
+    match tell_router(s.router, &spec) {
+        Ok(epoch) => v["router_epoch"] = json!(epoch),
+        Err(e) => v["router_error"] = json!(e),
+    }
+    match copied {
+        Ok(n) => v["keys"] = json!(n),
+        Err(e) => v["copy_error"] = json!(e),
+    }
+    if !errors.is_empty() {
+        v["errors"] = Value::Object(errors);
+    }
+    (spec, v)
 }
 
 /// Tries to push `spec` to `member` until it answers or `for_how_long` passes
@@ -200,5 +260,17 @@ mod tests {
         )
         .unwrap();
         assert!(r.contains("k17") && !r.contains("set"));
+    }
+
+    #[test]
+    fn adds_are_drawn_only_while_reserved_groups_are_left() {
+        let seeds: Vec<u64> = (0..200u64)
+            .map(|s| s.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let adds = seeds.iter().filter(|&&s| adds_now(s, 2, 3)).count();
+        assert!((60..140).contains(&adds), "about one in two: {adds}");
+        assert!(seeds.iter().all(|&s| !adds_now(s, 3, 3)), "none reserved");
+        assert!(seeds.iter().all(|&s| adds_now(s, 1, 2)), "one group must grow");
+        assert!(seeds.iter().all(|&s| !adds_now(s, 2, 2)));
     }
 }

@@ -6,26 +6,40 @@
 //! paused and (with the netns back end) partitioned from the groups.
 //!
 //! Node names: group g (0-based) is `n{g*size+1}`..`n{(g+1)*size}`, then `router`.
+//! Groups reserved by `--shard-adds` come after the K groups: they are placed
+//! (addresses, namespaces) with the others at the start and known to the
+//! router, but their processes start only when `--nemesis rebalance` adds the
+//! group; until then they are dormant ([`Target::dormant`]) and the nemesis
+//! skips them.
 
 use super::builtin::{value_name, Builtin, BuiltinModes};
 use super::process::{NodeProcess, Supervisor};
 pub use super::shard_modes::{ShardModes, ROUTER};
-use super::shard_rebalance::{self as rebalance, Member};
+use super::shard_rebalance::{self as rebalance, Member, Switch};
 use super::{NodeCtx, NodeId, PortPlan, Target, TargetError, WorkloadInfo};
 use crate::client::Client;
 use crate::store::client::StoreClient;
-use crate::store::shard::{PartitionerKind, RangeMove, RoutingTable, TableSpec};
+use crate::store::shard::{Handover, PartitionerKind, RangeMove, RoutingTable, TableSpec};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long an added group may take to elect a leader before the add gives up.
+const ADD_LEADER_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Sharded {
     binary: PathBuf,
     partitioner: PartitionerKind,
     tag: String,
     size: usize,
+    /// Every group: the K the store starts with, then those reserved for adds.
     groups: Vec<Builtin>,
+    /// K, the groups of the routing table's base partitioner.
+    base: usize,
+    /// Groups whose processes were started (the rest are dormant).
+    started: AtomicUsize,
     group_of: BTreeMap<NodeId, usize>,
     ctxs: BTreeMap<NodeId, NodeCtx>,
     router: Option<NodeCtx>,
@@ -51,7 +65,9 @@ impl Sharded {
             partitioner: modes.shards.partitioner(),
             tag: tag.into(),
             size,
-            groups: (0..k)
+            base: k,
+            started: AtomicUsize::new(k),
+            groups: (0..modes.shards.all_groups())
                 .map(|_| Builtin::new(binary.clone(), modes.clone(), time_origin_ns, tag))
                 .collect(),
             group_of: BTreeMap::new(),
@@ -115,13 +131,15 @@ impl Sharded {
 
     fn spec(&self) -> TableSpec {
         let t = self.routing.lock().unwrap_or_else(|p| p.into_inner());
-        t.spec(self.groups.len())
+        t.spec(self.base)
     }
 
-    /// Every group node with its client and admin addresses.
+    /// Every started group's node with its client and admin addresses.
     fn members(&self) -> Vec<Member> {
+        let started = self.started.load(Ordering::SeqCst);
         self.group_of
             .iter()
+            .filter(|(_, &group)| group < started)
             .filter_map(|(id, &group)| {
                 let dial = &self.ctxs.get(id)?.net.dial;
                 Some(Member {
@@ -156,6 +174,15 @@ impl Sharded {
         }
     }
 
+    fn switch_with<'a>(&self, members: &'a [Member]) -> Result<Switch<'a>, TargetError> {
+        Ok(Switch {
+            members,
+            base: self.base,
+            fencing: self.shard.fencing(),
+            router: self.router_addr()?,
+        })
+    }
+
     /// One range move (see [`super::shard_rebalance`]): fence, copy, switch; rolled back
     /// (ownership as before, a newer epoch) if the copy fails.
     fn move_range(&self, seed: u64) -> Result<serde_json::Value, TargetError> {
@@ -166,55 +193,68 @@ impl Sharded {
         let mv = RangeMove::new(&table, range.clone(), to)
             .map_err(|e| TargetError::node(ROUTER, e.to_string()))?;
         let members = self.members();
-        let k = self.groups.len();
-        let fencing = self.shard.fencing();
-        let after = mv.after.spec(k);
-        let (mut fenced, mut errors) = (Vec::new(), serde_json::Map::new());
-        if fencing {
-            (fenced, errors) = rebalance::fence(&members, &after);
-        }
-        let copied = rebalance::copy(&members, &mv);
-        let (spec, moved) = match &copied {
-            Ok(_) => (after, true),
-            Err(_) => {
-                let mut back = mv.before.spec(k);
-                back.epoch = mv.after.epoch() + 1;
-                if fencing {
-                    rebalance::fence(&members, &back);
-                }
-                (back, false)
-            }
-        };
-        let router = rebalance::tell_router(self.router_addr()?, &spec);
+        let (spec, mut v) = rebalance::switch(&self.switch_with(&members)?, &Handover::from(&mv));
         *table = spec
             .table()
             .map_err(|e| TargetError::node(ROUTER, e.to_string()))?;
         let from = mv.givers(&[]);
-        let mut v = serde_json::json!({
-            "epoch": spec.epoch, "range": [range.lo, range.hi], "to": to, "from": from,
-            "moved": moved, "fencing": fencing, "fenced": fenced,
-        });
-        match router {
-            Ok(epoch) => v["router_epoch"] = serde_json::json!(epoch),
-            Err(e) => v["router_error"] = serde_json::json!(e),
+        v["action"] = serde_json::json!("move");
+        v["range"] = serde_json::json!([range.lo, range.hi]);
+        v["to"] = serde_json::json!(to);
+        v["from"] = serde_json::json!(from);
+        let hit = members
+            .iter()
+            .filter(|m| m.group == to || from.contains(&m.group));
+        Ok(hit_all(v, hit))
+    }
+
+    /// Adds the next reserved group live: starts its nodes (unless an earlier add that
+    /// was rolled back left them running), waits for its leader, then hands every key
+    /// the grown partitioner gives it (and, under `hash`, keys moving between old
+    /// groups) over by the same fence-copy-switch protocol as a move.
+    fn add_group(&self) -> Result<serde_json::Value, TargetError> {
+        let mut table = self.routing.lock().unwrap_or_else(|p| p.into_inner());
+        let g = table.groups();
+        let new = self.groups.get(g).ok_or_else(|| {
+            TargetError::unsupported("builtin-sharded", "adding a group beyond --shard-adds")
+        })?;
+        let ids: Vec<NodeId> = self
+            .group_of
+            .iter()
+            .filter(|(_, &x)| x == g)
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.started.fetch_max(g + 1, Ordering::SeqCst);
+        for id in ids.iter().filter(|id| !new.is_running(id)) {
+            new.start(id)?;
         }
-        match copied {
-            Ok(n) => v["keys"] = serde_json::json!(n),
-            Err(e) => v["copy_error"] = serde_json::json!(e),
-        }
-        if !errors.is_empty() {
-            v["errors"] = serde_json::Value::Object(errors);
-        }
-        let mut hit: Vec<String> = vec![ROUTER.into()];
-        hit.extend(
-            members
-                .iter()
-                .filter(|m| m.group == to || from.contains(&m.group))
-                .map(|m| m.id.clone()),
-        );
-        v["hit"] = serde_json::json!(hit);
-        v["target"] = serde_json::json!("all");
-        Ok(v)
+        let t0 = Instant::now();
+        let leader = loop {
+            if let Ok(Some(l)) = new.leader() {
+                break l;
+            }
+            if t0.elapsed() >= ADD_LEADER_WAIT {
+                let first = ids.first().cloned().unwrap_or_default();
+                return Err(TargetError::node(
+                    &first,
+                    format!("the added group {g} elected no leader within {ADD_LEADER_WAIT:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let members = self.members();
+        let ho = Handover::add(&table);
+        let (spec, mut v) = rebalance::switch(&self.switch_with(&members)?, &ho);
+        *table = spec
+            .table()
+            .map_err(|e| TargetError::node(ROUTER, e.to_string()))?;
+        v["action"] = serde_json::json!("add");
+        v["added"] = serde_json::json!(g);
+        v["nodes"] = serde_json::json!(ids);
+        v["leader"] = serde_json::json!(leader);
+        v["groups"] = serde_json::json!(table.groups());
+        v["leader_ms"] = serde_json::json!(t0.elapsed().as_millis() as u64);
+        Ok(hit_all(v, members.iter()))
     }
 
     fn nodes_client(&self, node: &str) -> Option<std::net::SocketAddr> {
@@ -222,6 +262,15 @@ impl Sharded {
             .get(node)
             .and_then(|c| c.net.dial.get("client").copied())
     }
+}
+
+/// Adds the nodes a rebalance hit (the router always) and its aim to its value.
+fn hit_all<'a>(mut v: serde_json::Value, hit: impl Iterator<Item = &'a Member>) -> serde_json::Value {
+    let mut nodes: Vec<String> = vec![ROUTER.into()];
+    nodes.extend(hit.map(|m| m.id.clone()));
+    v["hit"] = serde_json::json!(nodes);
+    v["target"] = serde_json::json!("all");
+    v
 }
 
 impl Target for Sharded {
@@ -260,6 +309,12 @@ impl Target for Sharded {
         Ok(())
     }
     fn start(&self, node: &str) -> Result<(), TargetError> {
+        if self.dormant(node) {
+            return Err(TargetError::node(
+                node,
+                "reserved for --shard-adds: not added yet",
+            ));
+        }
         if node != ROUTER {
             self.group(node)?.start(node)?;
             self.refence(node);
@@ -344,7 +399,18 @@ impl Target for Sharded {
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
         self.groups[0].leader()
     }
+    fn dormant(&self, node: &str) -> bool {
+        self.group_of
+            .get(node)
+            .is_some_and(|&g| g >= self.started.load(Ordering::SeqCst))
+    }
+    /// A group added while reserved ones are left and the seed draws it (or when
+    /// one group cannot move a range), else a range move.
     fn rebalance(&self, seed: u64) -> Result<serde_json::Value, TargetError> {
+        let groups = self.routing.lock().map(|t| t.groups()).unwrap_or(self.base);
+        if rebalance::adds_now(seed, groups, self.groups.len()) {
+            return self.add_group();
+        }
         self.move_range(seed)
     }
     fn supports_rebalance(&self) -> bool {
@@ -368,7 +434,11 @@ impl Target for Sharded {
         Ok(super::builtin::client_for(addrs, ROUTER, w))
     }
     fn log_files(&self) -> Vec<(NodeId, PathBuf)> {
-        let mut v: Vec<(NodeId, PathBuf)> = self.groups.iter().flat_map(|g| g.log_files()).collect();
+        let started = self.started.load(Ordering::SeqCst);
+        let mut v: Vec<(NodeId, PathBuf)> = self.groups[..started.min(self.groups.len())]
+            .iter()
+            .flat_map(|g| g.log_files())
+            .collect();
         v.extend(self.router.iter().map(|r| (r.id.clone(), r.log.clone())));
         v
     }
@@ -379,28 +449,4 @@ impl Target for Sharded {
         }
         Ok(())
     }
-}
-
-/// The run's per-shard load, from its history (every client op's store keys, as
-/// the router routes them), for a sharded store; `None` otherwise.
-pub fn load(
-    cfg: &super::SystemConfig,
-    w: &WorkloadInfo,
-    h: &crate::history::History,
-) -> Option<crate::store::shard::ShardLoad> {
-    use crate::history::OpType;
-    use crate::store::shard::{RoutingTable, ShardLoad};
-    let s = &cfg.builtin.shards;
-    if !cfg.kind.has_store_modes() || !s.is_sharded() {
-        return None;
-    }
-    let table = RoutingTable::new(s.partitioner(), s.shards?).ok()?;
-    let map = super::builtin_ops::OpMap::new(w.clone());
-    let mut load = ShardLoad::new(&table);
-    for op in h.client_ops() {
-        let Ok(cop) = map.translate(op) else { continue };
-        let keys = crate::store::router::keys_of(&cop);
-        load.count(&table, &keys, op.ty == OpType::Invoke, op.ty == OpType::Ok);
-    }
-    Some(load)
 }

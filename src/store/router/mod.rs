@@ -43,7 +43,7 @@ pub enum RouterError {
     Shard(#[from] ShardError),
     #[error("group {0} has no nodes")]
     EmptyGroup(GroupId),
-    #[error("the routing table has {table} groups but {given} --group lists were given")]
+    #[error("the routing table has {table} groups but only {given} --group lists were given")]
     Groups { table: usize, given: usize },
 }
 
@@ -117,7 +117,9 @@ pub fn serve(cfg: RouterConfig) -> Result<(), RouterError> {
         Some(spec) => spec.table()?,
         None => RoutingTable::new(cfg.partitioner, cfg.groups.len())?,
     };
-    if table.groups() != cfg.groups.len() {
+    // More --group lists than the table's groups: groups reserved for adds, routed
+    // to once a table that includes them is installed.
+    if table.groups() > cfg.groups.len() {
         return Err(RouterError::Groups {
             table: table.groups(),
             given: cfg.groups.len(),
@@ -157,7 +159,7 @@ fn connection(conn: TcpStream, cfg: &RouterConfig, shared: &Shared) -> Result<()
     loop {
         let body = frame::read_frame(&mut reader)?;
         if let Ok(u) = frame::decode::<RoutingUpdate>(&body) {
-            frame::write_frame(&mut writer, &install(shared, &u.routing))?;
+            frame::write_frame(&mut writer, &install(shared, &u.routing, cfg.groups.len()))?;
             writer.flush()?;
             continue;
         }
@@ -176,9 +178,16 @@ fn connection(conn: TcpStream, cfg: &RouterConfig, shared: &Shared) -> Result<()
     }
 }
 
-/// Replaces the shared table with a newer one; answers with the epoch in force.
-fn install(shared: &Shared, spec: &TableSpec) -> Response {
+/// Replaces the shared table with a newer one; answers with the epoch in force. A
+/// table with more groups than the router has addresses for is refused.
+fn install(shared: &Shared, spec: &TableSpec, known: usize) -> Response {
     let outcome = match spec.table() {
+        Ok(t) if t.groups() > known => Outcome::Error {
+            reason: format!(
+                "the table has {} groups; the router knows the nodes of {known}",
+                t.groups()
+            ),
+        },
         Ok(t) => {
             let epoch = shared.install(t);
             println!("routing epoch {epoch}");

@@ -6,19 +6,22 @@
 //! epoch, and the fence an owner checks requests against), [`load`] (ops per
 //! group in a run, for results.json and the report), [`rebalance`] (the
 //! share of keys moved when a group is added, measured and in theory),
-//! [`fence`] (the table's wire form, a node's fence, one range move).
+//! [`fence`] (the table's wire form, a node's fence, one range move),
+//! [`handover`] (who gives which keys to whom in a move or an add).
 //!
 //! Invariants: under one table every key has exactly one owner, a group index
 //! below the table's group count; a move changes the owner of exactly the
 //! moved range's keys; every change of the table bumps its epoch.
 
 pub mod fence;
+pub mod handover;
 pub mod load;
 pub mod partition;
 pub mod rebalance;
 pub mod table;
 
 pub use fence::{fenced_keys, Fence, RangeMove, TableSpec, FENCED, SCAN};
+pub use handover::Handover;
 pub use load::ShardLoad;
 pub use partition::{Partitioner, PartitionerKind};
 pub use table::{KeyRange, Refusal, RoutingTable};
