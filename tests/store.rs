@@ -1,4 +1,4 @@
-//! The built-in store as real `faultline node` processes: cluster, faults, leases, clock drift, the leaderless topology, the sharded store behind its router, `bench store`.
+//! The built-in store as real `faultline node` processes: cluster, faults, leases, clock drift, the leaderless topology, the sharded store behind its router (groups added live), `bench store`.
 //!
 //! One test binary per area; each file under `tests/store/` is one module (formerly its own
 //! binary). Every test enters `serial!()` first: see `tests/support/serial.rs`.
@@ -16,4 +16,5 @@ mod store {
     mod lease;
     mod multileader;
     mod shard;
+    mod shard_add;
 }

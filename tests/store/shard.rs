@@ -40,6 +40,8 @@ fn bad_shard_settings_are_refused_before_anything_starts() {
         (&["--shards", "2", "--cross-shard", "merge"], "--cross-shard"),
         (&["--nemesis", "rebalance"], "rebalance"),
         (&["--shards", "1", "--nemesis", "rebalance"], "rebalance"),
+        (&["--shard-adds", "1"], "--shard-adds"),
+        (&["--shards", "2", "--shard-adds", "9"], "--shard-adds"),
     ] {
         let (out, _) = test_run(store.path(), args);
         let err = stderr(&out);
