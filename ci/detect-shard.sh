@@ -4,6 +4,7 @@
 # quorum cluster behind the router under partitions and kills; N seeds each.
 # usage: ci/detect-shard.sh [BIN] [SEEDS] [TIME_LIMIT_S] [JOBS]
 #        (defaults: target/release/faultline 10 30 1)
+#        ONLY=REGEX runs only the modes whose names match (e.g. ONLY=adds).
 set -u
 BIN=${1:-target/release/faultline}
 SEEDS=${2:-10}
@@ -13,12 +14,21 @@ OUT=$(mktemp -d /tmp/faultline-detect-shard.XXXX)
 # A rebalance every T/10 s: 10 moves per run (the first one half an interval in).
 IV=$(awk -v t="$T" 'BEGIN {printf "%.2f", t / 10.5}')
 REB="--shards 2 --nodes 3 --workload set --nemesis rebalance --nemesis-interval $IV"
-MODES=(
+# One group growing live to three (the first rebalance adds a group, later ones
+# add the second or move a range, as their seeds draw).
+ADD="--shards 1 --nodes 3 --shard-adds 2 --workload set --nemesis rebalance --nemesis-interval $IV"
+ALL_MODES=(
   "rebalance-fenced|$REB"
   "rebalance-unfenced|$REB --no-shard-fencing"
+  "rebalance-adds-fenced|$ADD"
+  "rebalance-adds-unfenced|$ADD --no-shard-fencing"
   "cross-shard-split|--shards 3 --nodes 1 --workload append --nemesis none --cross-shard split"
   "quorum-3-shards|--shards 3 --nodes 3 --replication quorum --workload register --nemesis partition,kill"
 )
+MODES=()
+for m in "${ALL_MODES[@]}"; do
+  [[ ${m%%|*} =~ ${ONLY:-.} ]] && MODES+=("$m")
+done
 one() { # mode args seed
   local d="$OUT/$1-$3"
   # shellcheck disable=SC2086

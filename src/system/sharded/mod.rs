@@ -12,6 +12,8 @@
 //! group; until then they are dormant ([`Target::dormant`]) and the nemesis
 //! skips them.
 
+mod add;
+
 use super::builtin::{value_name, Builtin, BuiltinModes};
 use super::process::{NodeProcess, Supervisor};
 pub use super::shard_modes::{ShardModes, ROUTER};
@@ -24,10 +26,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// How long an added group may take to elect a leader before the add gives up.
-const ADD_LEADER_WAIT: Duration = Duration::from_secs(10);
+use std::time::Duration;
 
 pub struct Sharded {
     binary: PathBuf,
@@ -174,7 +173,7 @@ impl Sharded {
         }
     }
 
-    fn switch_with<'a>(&self, members: &'a [Member]) -> Result<Switch<'a>, TargetError> {
+    pub(crate) fn switch_with<'a>(&self, members: &'a [Member]) -> Result<Switch<'a>, TargetError> {
         Ok(Switch {
             members,
             base: self.base,
@@ -205,56 +204,7 @@ impl Sharded {
         let hit = members
             .iter()
             .filter(|m| m.group == to || from.contains(&m.group));
-        Ok(hit_all(v, hit))
-    }
-
-    /// Adds the next reserved group live: starts its nodes (unless an earlier add that
-    /// was rolled back left them running), waits for its leader, then hands every key
-    /// the grown partitioner gives it (and, under `hash`, keys moving between old
-    /// groups) over by the same fence-copy-switch protocol as a move.
-    fn add_group(&self) -> Result<serde_json::Value, TargetError> {
-        let mut table = self.routing.lock().unwrap_or_else(|p| p.into_inner());
-        let g = table.groups();
-        let new = self.groups.get(g).ok_or_else(|| {
-            TargetError::unsupported("builtin-sharded", "adding a group beyond --shard-adds")
-        })?;
-        let ids: Vec<NodeId> = self
-            .group_of
-            .iter()
-            .filter(|(_, &x)| x == g)
-            .map(|(id, _)| id.clone())
-            .collect();
-        self.started.fetch_max(g + 1, Ordering::SeqCst);
-        for id in ids.iter().filter(|id| !new.is_running(id)) {
-            new.start(id)?;
-        }
-        let t0 = Instant::now();
-        let leader = loop {
-            if let Ok(Some(l)) = new.leader() {
-                break l;
-            }
-            if t0.elapsed() >= ADD_LEADER_WAIT {
-                let first = ids.first().cloned().unwrap_or_default();
-                return Err(TargetError::node(
-                    &first,
-                    format!("the added group {g} elected no leader within {ADD_LEADER_WAIT:?}"),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let members = self.members();
-        let ho = Handover::add(&table);
-        let (spec, mut v) = rebalance::switch(&self.switch_with(&members)?, &ho);
-        *table = spec
-            .table()
-            .map_err(|e| TargetError::node(ROUTER, e.to_string()))?;
-        v["action"] = serde_json::json!("add");
-        v["added"] = serde_json::json!(g);
-        v["nodes"] = serde_json::json!(ids);
-        v["leader"] = serde_json::json!(leader);
-        v["groups"] = serde_json::json!(table.groups());
-        v["leader_ms"] = serde_json::json!(t0.elapsed().as_millis() as u64);
-        Ok(hit_all(v, members.iter()))
+        Ok(add::hit_all(v, hit))
     }
 
     fn nodes_client(&self, node: &str) -> Option<std::net::SocketAddr> {
@@ -262,15 +212,6 @@ impl Sharded {
             .get(node)
             .and_then(|c| c.net.dial.get("client").copied())
     }
-}
-
-/// Adds the nodes a rebalance hit (the router always) and its aim to its value.
-fn hit_all<'a>(mut v: serde_json::Value, hit: impl Iterator<Item = &'a Member>) -> serde_json::Value {
-    let mut nodes: Vec<String> = vec![ROUTER.into()];
-    nodes.extend(hit.map(|m| m.id.clone()));
-    v["hit"] = serde_json::json!(nodes);
-    v["target"] = serde_json::json!("all");
-    v
 }
 
 impl Target for Sharded {
