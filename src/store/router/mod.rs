@@ -267,4 +267,19 @@ mod tests {
         // Non-string keys route by their JSON text, as the store names them.
         assert_eq!(keys_of(&ClientOp::Read { key: json!(7) }), ["7"]);
     }
+
+    #[test]
+    fn a_table_with_groups_the_router_cannot_reach_is_refused() {
+        let t = RoutingTable::new(PartitionerKind::Hash, 1).unwrap();
+        let shared = Shared::new(t.clone());
+        let grown = t.add_group();
+        // Started with one group's addresses: a two-group table is refused.
+        let r = install(&shared, &grown.spec(1), 1);
+        assert!(matches!(&r.outcome, Outcome::Error { reason } if reason.contains("knows the nodes of 1")));
+        assert_eq!(shared.get().epoch(), 1);
+        // With the reserved group's addresses (`--group` given for it) it is installed.
+        let r = install(&shared, &grown.spec(1), 2);
+        assert!(matches!(r.outcome, Outcome::Ok { .. }), "{:?}", r.outcome);
+        assert_eq!((shared.get().epoch(), shared.get().groups()), (2, 2));
+    }
 }
