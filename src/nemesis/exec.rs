@@ -155,8 +155,12 @@ impl<'a> Nemesis<'a> {
         let e = |x: &dyn std::fmt::Display| x.to_string();
         match action {
             Action::Partition {
-                shape: sh, cut, seed, ..
-            } => self.partition(*sh, *cut, *seed),
+                shape: sh,
+                cut,
+                seed,
+                nodes,
+                ..
+            } => self.partition(*sh, *cut, *seed, nodes.as_deref()),
             Action::Heal => {
                 self.net.heal().map_err(|x| e(&x))?;
                 self.partitioned = false;
@@ -243,15 +247,25 @@ impl<'a> Nemesis<'a> {
         }
     }
 
-    /// Cuts the links of one partition shape (drawn from `seed`).
-    fn partition(&mut self, sh: crate::net::Shape, cut: crate::net::Cut, seed: u64) -> Result<Value, String> {
+    /// Cuts the links of one partition shape (drawn from `seed`), or exactly
+    /// `nodes` off the rest when given.
+    fn partition(
+        &mut self,
+        sh: crate::net::Shape,
+        cut: crate::net::Cut,
+        seed: u64,
+        nodes: Option<&[usize]>,
+    ) -> Result<Value, String> {
         let leader = if sh == crate::net::Shape::Leader {
             self.leader()
         } else {
             String::new()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let g = shape::grudge_in(sh, cut, &self.nodes, &leader, &self.dcs, &mut rng);
+        let g = match nodes {
+            Some(side) => shape::grudge_around(cut, &self.nodes, side),
+            None => shape::grudge_in(sh, cut, &self.nodes, &leader, &self.dcs, &mut rng),
+        };
         self.partitioned = true;
         self.net.partition(&g).map_err(|x| x.to_string())?;
         let hit: Vec<String> =

@@ -59,10 +59,24 @@ fn faults_are_applied_and_all_healed() {
             shape: Shape::Leader,
             cut: Cut::Both,
             seed: 1,
+            nodes: None,
         })
         .unwrap();
     // n1 and n5 are dead, n2 and n3 paused: the first node up, n4, leads.
     assert_eq!(g["grudge"]["n2"], json!(["n4"]), "{g}");
+    // A focused partition cuts exactly the nodes it names, whatever the shape and seed say.
+    let f = nem
+        .apply(&Action::Partition {
+            target: Aim::Minority,
+            shape: Shape::MinorityThird,
+            cut: Cut::Mute,
+            seed: 1,
+            nodes: Some(vec![1, 3]),
+        })
+        .unwrap();
+    assert_eq!(f["grudge"]["n1"], json!(["n2", "n4"]), "{f}");
+    assert_eq!(f["grudge"]["n3"], json!(["n2", "n4"]), "{f}");
+    assert_eq!(f["grudge"]["n2"], json!(null), "{f}");
     let b = nem
         .apply(&Action::ClockBump {
             target: Aim::Majority,

@@ -7,6 +7,7 @@
 pub mod admit;
 pub mod aim;
 pub mod exec;
+pub mod focus;
 pub mod kinds;
 pub mod schedule;
 

@@ -8,6 +8,7 @@
 //! live cluster (the current leader) are resolved when a step runs.
 
 use super::aim::{Aim, Victims, AIMS};
+use super::focus;
 use super::kinds::{Fault, Kind};
 use crate::net::{Cut, Shape};
 use rand::seq::SliceRandom;
@@ -40,6 +41,11 @@ pub enum Action {
         shape: Shape,
         cut: Cut,
         seed: u64,
+        /// The cut-off side exactly (node indices), when the partition is
+        /// aimed at the nodes its cycle's clock fault hit (see
+        /// [`super::focus`]); otherwise the shape draws it from `seed`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nodes: Option<Vec<usize>>,
     },
     Heal,
     Kill {
@@ -165,7 +171,7 @@ pub struct Step {
 /// third, a majority/minority split (halves or a bridge), all nodes cut
 /// differently (the ring), or one datacenter or every datacenter cut from the
 /// others (`dc`). One in three cuts with a side is one-way.
-fn shape(rng: &mut ChaCha8Rng, aim: Aim) -> (Shape, Cut) {
+pub(super) fn shape(rng: &mut ChaCha8Rng, aim: Aim) -> (Shape, Cut) {
     let shape = match aim {
         Aim::One => Shape::One,
         Aim::Leader => Shape::Leader,
@@ -294,6 +300,7 @@ fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, c: &Cluster, iv: u64) -> (
                     shape,
                     cut,
                     seed,
+                    nodes: None,
                 },
                 Action::Heal,
             )
@@ -396,7 +403,10 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
         return out;
     }
     let iv = (interval.as_millis() as u64).max(1);
-    for g in 0..4u64 {
+    // The clock stream first: the network stream focuses on what it hit, and
+    // the process stream rests in the cycles the network stream focused.
+    let mut cycles = focus::Cycles::default();
+    for g in [2u64, 1, 0, 3] {
         let mine: Vec<Fault> = faults
             .iter()
             .copied()
@@ -410,39 +420,89 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
             // landing on an already isolated node whose lease had run out.
             let slot = [2, 1, 0, 0][g as usize];
             let offset = slot * iv / 3;
-            out.extend(plan_stream(
-                seed ^ g.wrapping_mul(0x9e37_79b9),
-                &mine,
-                c,
+            let spec = StreamSpec {
+                seed: seed ^ g.wrapping_mul(0x9e37_79b9),
                 iv,
                 offset,
                 limit,
-            ));
+            };
+            out.extend(plan_stream(&spec, &mine, c, g, &mut cycles));
         }
     }
     out.sort_by_key(|s| s.at_ms);
     out
 }
 
-/// One stream of [`plan`], its first fault at `offset` + half an interval.
-fn plan_stream(seed: u64, faults: &[Fault], c: &Cluster, iv: u64, offset: u64, limit: Duration) -> Vec<Step> {
+/// One stream's timing: its rng seed, the interval, its offset in a cycle and
+/// the client phase's length.
+struct StreamSpec {
+    seed: u64,
+    iv: u64,
+    offset: u64,
+    limit: Duration,
+}
+
+/// One stream (number `g`, see [`stream`]) of [`plan`], its first fault at
+/// `offset` + half an interval. The clock stream records in `cycles` what each
+/// cycle's fault hit; the network stream may aim its fault there and records
+/// the cycles it focused; the process stream rests in those ([`focus`]).
+fn plan_stream(
+    spec: &StreamSpec,
+    faults: &[Fault],
+    c: &Cluster,
+    g: u64,
+    cycles: &mut focus::Cycles,
+) -> Vec<Step> {
     use rand::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x006e_656d_6573_6973);
+    let (iv, offset) = (spec.iv, spec.offset);
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x006e_656d_6573_6973);
     let mut out = Vec::new();
     let gap = (iv / 2).max(1);
-    let limit_ms = limit.as_millis() as u64;
+    let limit_ms = spec.limit.as_millis() as u64;
     let mut t = gap + offset;
     let mut drift_undo: Option<Action> = None;
     let mut deck = Deck::new(faults);
     let mut targets = Targets::new(c.dcs.len() >= 2);
+    let can_focus = faults
+        .iter()
+        .any(|f| f.kind == Kind::Partition && f.aim.is_none());
+    let mut cycle = 0usize;
     while t + iv <= limit_ms {
-        let f = deck.draw(&mut rng);
-        let target = match f.aim {
-            Some(a) => a,
-            None if f.kind.is_packet() => Aim::All,
-            None => targets.draw(f.kind, &mut rng),
+        let k = cycle;
+        cycle += 1;
+        if g == 0 && cycles.focused(k) {
+            t += iv + gap;
+            continue;
+        }
+        let focused = match cycles.hit(k) {
+            Some(hit) if g == 1 && can_focus => focus::partition(hit, &mut rng, c.nodes),
+            _ => None,
         };
-        let (s, undo) = start(f, target, &mut rng, c, iv);
+        if g == 1 {
+            cycles.focused.push(focused.is_some());
+        }
+        let (f, s, undo) = match focused {
+            Some(p) => {
+                let f = Fault {
+                    kind: Kind::Partition,
+                    aim: None,
+                };
+                (f, p, Action::Heal)
+            }
+            None => {
+                let f = deck.draw(&mut rng);
+                let target = match f.aim {
+                    Some(a) => a,
+                    None if f.kind.is_packet() => Aim::All,
+                    None => targets.draw(f.kind, &mut rng),
+                };
+                let (s, undo) = start(f, target, &mut rng, c, iv);
+                (f, s, undo)
+            }
+        };
+        if g == 2 {
+            cycles.hits.push(focus::hit_of(&s));
+        }
         if f.kind == Kind::ClockDrift {
             // One drift at a time: the last one's clocks run at real time
             // again first. Piled-up drifts leave several nodes' clocks slow

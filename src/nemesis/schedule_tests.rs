@@ -37,9 +37,14 @@ fn plans_are_seeded_and_every_fault_is_undone() {
             assert_eq!(pair[1].at_ms - pair[0].at_ms, 1000);
         }
         // Three streams side by side: clocks, network, processes.
+        // The process stream rests in cycles whose partition focused on the
+        // clock fault's nodes (see the focus test below).
         let s = plan(seed, &faults("partition,kill,pause,clock"), 5, iv, limit);
+        let count = |f: &[&str]| s.iter().filter(|s| f.contains(&s.action.f())).count();
+        assert_eq!(count(&["clock-bump", "clock-strobe"]), 20, "{s:?}");
+        assert_eq!(count(&["partition"]), 19, "{s:?}");
+        assert!((4..19).contains(&count(&["kill", "pause"])), "{s:?}");
         let starts = s.iter().filter(|s| s.action.target().is_some()).count();
-        assert_eq!(starts, 20 + 19 + 19, "{s:?}");
         let undos = s.len() - starts;
         assert_eq!(undos, starts);
     }
@@ -278,6 +283,7 @@ fn with_datacenters_the_default_mix_aims_at_whole_datacenters() {
         nodes: 5,
         dcs: vec![vec![0, 1], vec![2, 3], vec![4]],
     };
+    let mut dc_kinds = std::collections::BTreeSet::new();
     for seed in 0..10 {
         assert_eq!(
             plan(seed, &all, 5, iv, limit),
@@ -313,12 +319,64 @@ fn with_datacenters_the_default_mix_aims_at_whole_datacenters() {
                 other => panic!("{other:?}"),
             }
         }
-        assert!(
-            kinds.contains("partition") && kinds.contains("kill"),
-            "seed {seed}: {kinds:?}"
-        );
+        assert!(kinds.contains("partition"), "seed {seed}: {kinds:?}");
+        dc_kinds.extend(kinds);
         assert!(plan(seed, &all, 5, iv, limit)
             .iter()
             .all(|s| s.action.target() != Some(Aim::Dc)));
     }
+    for k in ["kill", "pause", "clock-drift"] {
+        assert!(dc_kinds.contains(k), "{k}: {dc_kinds:?}");
+    }
+}
+
+#[test]
+fn half_the_cycles_aim_their_partition_at_what_the_clock_fault_hit() {
+    // The default mix on the netns back end; 1.5 s interval, 30 s.
+    let all = faults("partition,kill,pause,clock,clock-drift");
+    let (iv, limit) = (Duration::from_millis(1500), Duration::from_secs(30));
+    let (mut focusable, mut focused) = (0, 0);
+    for seed in 0..200 {
+        let steps = plan(seed, &all, 5, iv, limit);
+        // Each clock fault's cycle: the network fault starts a third of an interval later.
+        for c in steps.iter().filter(|s| focus::hit_of(&s.action).is_some()) {
+            let Some((aim, victims)) = focus::hit_of(&c.action) else {
+                unreachable!()
+            };
+            focusable += 1;
+            let net = steps
+                .iter()
+                .find(|s| s.at_ms == c.at_ms + 500 && s.action.target().is_some())
+                .unwrap_or_else(|| panic!("seed {seed}: no network fault after {c:?}"));
+            let Action::Partition {
+                target, shape, nodes, ..
+            } = &net.action
+            else {
+                continue;
+            };
+            // Only a focused partition names its nodes; one aimed at the
+            // leader after a clock fault on the leader may also be a drawn one.
+            let procs = |s: &&Step| matches!(s.action, Action::Kill { .. } | Action::Pause { .. });
+            let rested = !steps.iter().any(|s| s.at_ms == c.at_ms + 1000 && procs(&s));
+            match (&victims, nodes) {
+                (Victims::Nodes(v), Some(n)) => {
+                    assert_eq!(v, n, "seed {seed}: {net:?}");
+                    assert_eq!(*target, aim, "seed {seed}: {net:?}");
+                    assert!(rested, "seed {seed}: a process fault in a focused cycle {net:?}");
+                    focused += 1;
+                }
+                (Victims::Leader, None) if *shape == Shape::Leader => focused += 1,
+                (_, Some(_)) => panic!("seed {seed}: {net:?} names nodes {c:?} did not hit"),
+                _ => {}
+            }
+        }
+    }
+    // Half the cycles focus (plus the partitions drawn at the leader after a
+    // clock fault on the leader).
+    let share = focused as f64 / focusable as f64;
+    assert!(focusable > 1500, "{focusable}");
+    assert!((0.45..0.6).contains(&share), "{focused} of {focusable}");
+    // Without partitions among the faults, nothing focuses: the clock stream alone.
+    let none = plan(1, &faults("kill,clock-drift"), 5, iv, limit);
+    assert!(none.iter().all(|s| !matches!(s.action, Action::Partition { .. })));
 }

@@ -116,6 +116,19 @@ pub fn grudge_in<R: Rng>(
     }
 }
 
+/// The grudge that cuts exactly the nodes `side` (indices into `nodes`; out of
+/// range ones are ignored) from the rest, in direction `cut`: a partition aimed
+/// at the nodes another fault hit (see `nemesis::focus`).
+pub fn grudge_around(cut: Cut, nodes: &[String], side: &[usize]) -> Grudge {
+    let a: Vec<String> = side.iter().filter_map(|&i| nodes.get(i).cloned()).collect();
+    let b: Vec<String> = nodes.iter().filter(|n| !a.contains(n)).cloned().collect();
+    match cut {
+        Cut::Both => Grudge::split(&a, &b),
+        Cut::Deaf => Grudge::one_way(&a, &b),
+        Cut::Mute => Grudge::one_way(&b, &a),
+    }
+}
+
 /// Whether `shape` has a cut-off side, so a one-way cut means something.
 pub fn has_side(shape: Shape) -> bool {
     !matches!(shape, Shape::MajoritiesRing | Shape::Bridge | Shape::DcAll)

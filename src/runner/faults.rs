@@ -96,13 +96,16 @@ pub fn aims_at_dcs(a: &Action) -> bool {
     dc_shape || a.target() == Some(crate::nemesis::Aim::Dc)
 }
 
-fn victims(a: &Action) -> Option<&Victims> {
+fn victims(a: &Action) -> Option<Victims> {
+    if let Action::Partition { nodes: Some(v), .. } = a {
+        return Some(Victims::Nodes(v.clone()));
+    }
     match a {
         Action::Kill { victims, .. }
         | Action::Pause { victims, .. }
         | Action::ClockBump { victims, .. }
         | Action::ClockStrobe { victims, .. }
-        | Action::ClockDrift { victims, .. } => Some(victims),
+        | Action::ClockDrift { victims, .. } => Some(victims.clone()),
         _ => None,
     }
 }
@@ -184,6 +187,7 @@ mod tests {
                 shape: crate::net::Shape::MajoritiesRing,
                 cut: crate::net::Cut::Both,
                 seed: u64::MAX - 3,
+                nodes: None,
             },
         };
         let cfg = TestConfig {
@@ -234,7 +238,7 @@ mod tests {
         assert!(dc_steps.len() >= 4, "{steps:?}");
         for s in dc_steps {
             if let Some(Victims::Nodes(v)) = victims(&s.action) {
-                assert!(dcs.contains(v), "{s:?}");
+                assert!(dcs.contains(&v), "{s:?}");
             }
         }
         seeded.nemesis = "kill:dc".parse().unwrap();

@@ -290,7 +290,13 @@ impl<P: SimProtocol> Sim<P> {
     /// Applies one action; what the real nemesis would record (see `nemesis::exec`).
     pub(crate) fn apply(&mut self, action: &Action) -> Result<Value, String> {
         match action {
-            Action::Partition { shape, cut, seed, .. } => self.partition(*shape, *cut, *seed),
+            Action::Partition {
+                shape,
+                cut,
+                seed,
+                nodes,
+                ..
+            } => self.partition(*shape, *cut, *seed, nodes.as_deref()),
             Action::Heal => {
                 if self.nem.partitioned && self.write_pending() {
                     self.coverage.hit("heal-with-write-pending");
@@ -404,6 +410,7 @@ impl<P: SimProtocol> Sim<P> {
         shape: crate::net::Shape,
         cut: crate::net::Cut,
         seed: u64,
+        nodes: Option<&[usize]>,
     ) -> Result<Value, String> {
         let names = self.names.clone();
         let leader = if shape == crate::net::Shape::Leader {
@@ -412,7 +419,10 @@ impl<P: SimProtocol> Sim<P> {
             String::new()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let g = shape::grudge(shape, cut, &names, &leader, &mut rng);
+        let g = match nodes {
+            Some(side) => shape::grudge_around(cut, &names, side),
+            None => shape::grudge(shape, cut, &names, &leader, &mut rng),
+        };
         self.nem.partitioned = true;
         self.digest.add(self.now, ("partition", g.to_json().to_string()));
         let hit: Vec<String> =
