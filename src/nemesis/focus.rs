@@ -16,10 +16,14 @@
 //! network stream's fault is, with probability [`FOCUS`], a partition that cuts
 //! exactly those nodes off (the leader: whoever leads when it runs, the node
 //! the clock fault found unless leadership moved in between), one-way as
-//! often as any partition, and the process stream rests in that cycle: the
-//! rest of the cluster stays whole, so it can elect, commit and serve what
-//! makes the victims' misbehaviour visible (in the simulator, a kill of a
-//! majority in the same cycle cut the lease bug's detection to nothing).
+//! often as any partition. When the clock fault is a drift, the process
+//! stream rests in that cycle too: a drift acts over the seconds it lasts (a
+//! lease outliving its term needs the rest of the cluster whole meanwhile, to
+//! elect a successor and commit what the victim then misses; in the
+//! simulator a kill of a majority in the same cycle cut the lease bug's
+//! detection to nothing), while a bump acts at once. Resting in every focused
+//! cycle cost too many kills (fsync-never under the default mix fell from
+//! 1,000 to 855 of 1,000 seeds).
 //! Other cycles draw as before, so every kind and target still comes up in a
 //! short run.
 
@@ -42,8 +46,11 @@ pub type Hit = Option<(Aim, Victims)>;
 pub struct Cycles {
     /// The clock stream's: what each cycle's clock fault hit.
     pub hits: Vec<Hit>,
-    /// The network stream's: whether it focused each cycle.
-    pub focused: Vec<bool>,
+    /// The clock stream's: whether each cycle's clock fault is a drift.
+    pub drifts: Vec<bool>,
+    /// The network stream's: the cycles the process stream rests in (it
+    /// focused on a drift).
+    pub rest: Vec<bool>,
 }
 
 impl Cycles {
@@ -51,8 +58,8 @@ impl Cycles {
         self.hits.get(k)
     }
 
-    pub fn focused(&self, k: usize) -> bool {
-        self.focused.get(k).copied().unwrap_or(false)
+    pub fn rests(&self, k: usize) -> bool {
+        self.rest.get(k).copied().unwrap_or(false)
     }
 }
 

@@ -404,7 +404,7 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
     }
     let iv = (interval.as_millis() as u64).max(1);
     // The clock stream first: the network stream focuses on what it hit, and
-    // the process stream rests in the cycles the network stream focused.
+    // the process stream rests in the focused cycles of a drift.
     let mut cycles = focus::Cycles::default();
     for g in [2u64, 1, 0, 3] {
         let mine: Vec<Fault> = faults
@@ -445,7 +445,7 @@ struct StreamSpec {
 /// One stream (number `g`, see [`stream`]) of [`plan`], its first fault at
 /// `offset` + half an interval. The clock stream records in `cycles` what each
 /// cycle's fault hit; the network stream may aim its fault there and records
-/// the cycles it focused; the process stream rests in those ([`focus`]).
+/// the cycles the process stream rests in ([`focus`]).
 fn plan_stream(
     spec: &StreamSpec,
     faults: &[Fault],
@@ -470,7 +470,7 @@ fn plan_stream(
     while t + iv <= limit_ms {
         let k = cycle;
         cycle += 1;
-        if g == 0 && cycles.focused(k) {
+        if g == 0 && cycles.rests(k) {
             t += iv + gap;
             continue;
         }
@@ -479,7 +479,8 @@ fn plan_stream(
             _ => None,
         };
         if g == 1 {
-            cycles.focused.push(focused.is_some());
+            let drift = cycles.drifts.get(k).copied().unwrap_or(false);
+            cycles.rest.push(focused.is_some() && drift);
         }
         let (f, s, undo) = match focused {
             Some(p) => {
@@ -502,6 +503,7 @@ fn plan_stream(
         };
         if g == 2 {
             cycles.hits.push(focus::hit_of(&s));
+            cycles.drifts.push(f.kind == Kind::ClockDrift);
         }
         if f.kind == Kind::ClockDrift {
             // One drift at a time: the last one's clocks run at real time

@@ -43,7 +43,7 @@ fn plans_are_seeded_and_every_fault_is_undone() {
         let count = |f: &[&str]| s.iter().filter(|s| f.contains(&s.action.f())).count();
         assert_eq!(count(&["clock-bump", "clock-strobe"]), 20, "{s:?}");
         assert_eq!(count(&["partition"]), 19, "{s:?}");
-        assert!((4..19).contains(&count(&["kill", "pause"])), "{s:?}");
+        assert!((4..=19).contains(&count(&["kill", "pause"])), "{s:?}");
         let starts = s.iter().filter(|s| s.action.target().is_some()).count();
         let undos = s.len() - starts;
         assert_eq!(undos, starts);
@@ -362,7 +362,13 @@ fn half_the_cycles_aim_their_partition_at_what_the_clock_fault_hit() {
                 (Victims::Nodes(v), Some(n)) => {
                     assert_eq!(v, n, "seed {seed}: {net:?}");
                     assert_eq!(*target, aim, "seed {seed}: {net:?}");
-                    assert!(rested, "seed {seed}: a process fault in a focused cycle {net:?}");
+                    let drift = matches!(c.action, Action::ClockDrift { .. });
+                    // (The last cycle may have no room for a process fault either way.)
+                    let room = c.at_ms + 1000 + 1500 <= 30_000;
+                    assert!(
+                        rested == drift || !room,
+                        "seed {seed}: rests only after a drift {net:?}"
+                    );
                     focused += 1;
                 }
                 (Victims::Leader, None) if *shape == Shape::Leader => focused += 1,
