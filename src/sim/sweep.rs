@@ -18,7 +18,7 @@ pub struct SeedResult {
     pub seed: u64,
     /// The verdict, or why the seed could not be simulated.
     pub valid: Result<Validity, String>,
-    /// The first checker that did not say valid: `checker: kind: summary`.
+    /// The checker that decided the verdict ([`anomaly_line`]).
     pub anomaly: Option<String>,
     pub simulated_ns: u64,
     pub wall: Duration,
@@ -71,9 +71,14 @@ impl Sweep {
     }
 }
 
-/// The first checker that did not say valid: `checker: kind: summary`.
+/// The checker that decided the verdict: `checker: kind: summary`. The first
+/// invalid one, else the first unknown one: a checker that could not conclude
+/// (a `set` whose final read never succeeded) listed before one that found an
+/// anomaly must not be printed as the reason a seed is invalid.
 pub fn anomaly_line(c: &Composed) -> Option<String> {
-    c.results.iter().find(|v| v.valid != Validity::Valid).map(|v| {
+    let first = |want: Validity| c.results.iter().find(|v| v.valid == want);
+    let decided = first(Validity::Invalid).or_else(|| first(Validity::Unknown));
+    decided.map(|v| {
         let kind = v.anomalies.first().map_or("", |a| a.kind.as_str());
         format!(
             "{}: {kind}{}{}",
@@ -140,7 +145,33 @@ pub fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checker::Verdict;
     use crate::util::Secs;
+
+    #[test]
+    fn the_anomaly_line_names_the_invalid_checker_not_an_earlier_unknown_one() {
+        // Seed 240's shape before the heal restarted exited nodes: `set` could
+        // not conclude (its final read never succeeded), `convergence` found a
+        // key whose replicas never agreed; the seed is invalid because of the latter.
+        let set = Verdict::unknown("set", "no final read succeeded");
+        let conv = Verdict::new("convergence", Validity::Invalid, "1 key never converged");
+        let c = Composed {
+            valid: Validity::Invalid,
+            results: vec![Verdict::new("perf", Validity::Valid, "ok"), set.clone(), conv],
+        };
+        let line = anomaly_line(&c).unwrap();
+        assert!(line.starts_with("convergence: "), "{line}");
+        let c = Composed {
+            valid: Validity::Unknown,
+            results: vec![set],
+        };
+        assert!(anomaly_line(&c).unwrap().starts_with("set: "));
+        let ok = Composed {
+            valid: Validity::Valid,
+            results: vec![Verdict::new("perf", Validity::Valid, "ok")],
+        };
+        assert_eq!(anomaly_line(&ok), None);
+    }
 
     #[test]
     fn a_sweep_runs_each_seed_once_in_order_and_a_seed_replays_alone() {

@@ -35,6 +35,7 @@ mod protocol;
 mod read;
 mod request;
 mod ring;
+mod seen;
 #[cfg(test)]
 mod sim;
 mod store;
@@ -58,6 +59,7 @@ use crate::store::ops::{ClientOp, Outcome};
 use entropy::Entropy;
 use health::Health;
 use read::ReadReq;
+use seen::Seen;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use write::WriteReq;
@@ -137,6 +139,8 @@ pub struct Core {
     writes: BTreeMap<u64, WriteReq>,
     reads: BTreeMap<u64, ReadReq>,
     forwards: BTreeMap<u64, ForwardReq>,
+    /// Forwards taken on from peers, so that a duplicate is dropped ([`seen`]).
+    forwarded_in: Seen,
     /// `Persist` actions emitted so far, and how many the driver reported durable.
     persist_issued: u64,
     persisted: u64,
@@ -187,6 +191,7 @@ impl Core {
             writes: BTreeMap::new(),
             reads: BTreeMap::new(),
             forwards: BTreeMap::new(),
+            forwarded_in: Seen::default(),
             persist_issued: 0,
             persisted: 0,
             ae,
@@ -254,6 +259,8 @@ impl Core {
         self.tick_writes(now);
         self.tick_reads(now);
         self.tick_forwards(now);
+        let lifetime = self.cfg.request_timeout_ns + self.cfg.replica_timeout_ns;
+        self.forwarded_in.expire(now, lifetime.saturating_mul(4));
         for p in self.health.probes_due(now, self.cfg.probe_interval_ns) {
             self.send(&p, Msg::Ping);
         }
@@ -377,7 +384,11 @@ impl Core {
                 }
             }
             Msg::RepairAck { id } => self.on_repair_ack(&from, id),
-            Msg::Forward { id, op, opts } => self.on_request(Origin::Forwarded { from, id }, op, opts),
+            Msg::Forward { id, op, opts } => {
+                if self.forwarded_in.first_time(&from, id, self.now.mono_ns) {
+                    self.on_request(Origin::Forwarded { from, id }, op, opts);
+                }
+            }
             Msg::ForwardReply { id, outcome } => {
                 if let Some(f) = self.forwards.remove(&id) {
                     self.reply(f.req, outcome);

@@ -173,3 +173,61 @@ fn a_get_lost_while_a_link_reconnects_is_sent_again() {
     assert!(matches!(outcome, Outcome::Ok { .. }), "{outcome:?}");
     assert_eq!(s.value(r)["values"], json!([5]));
 }
+
+/// A `Forward` from `from` for a write of `v` to `key`, as a peer input.
+fn forward(from: &str, id: u64, key: &str, v: Value) -> Input {
+    let op = ClientOp::Write {
+        key: json!(key),
+        value: v,
+    };
+    let opts = RequestOpts::default();
+    let msg = Msg::Forward { id, op, opts };
+    Input::Peer {
+        from: from.to_string(),
+        msg,
+    }
+}
+
+#[test]
+fn a_duplicate_of_a_refused_forward_is_not_carried_out_later() {
+    let key = "k";
+    let mut s = Sim::new(5, 33, |_| {});
+    let (pl, rest) = layout(&s, key);
+    let (a, d) = (pl[0].clone(), rest[0].clone());
+    // `a` loses its fellow replicas: a write there times out and marks them down.
+    s.partition(&[
+        &[a.as_str(), d.as_str()],
+        &[pl[1].as_str(), pl[2].as_str(), rest[1].as_str()],
+    ]);
+    let w = s.write(&a, key, json!(1));
+    s.await_reply(w, 600);
+    // The forward is refused: 1 of the 3 replicas is reachable in a's view.
+    let now = s.clock(&a);
+    let acts = s
+        .nodes
+        .get_mut(&a)
+        .expect("node")
+        .step(now, forward(&d, 77, key, json!(2)));
+    let refused = acts.iter().any(|act| {
+        matches!(act, Action::Send { to, msg: Msg::ForwardReply { id: 77, outcome: Outcome::Fail { reason } } }
+            if *to == d && reason.contains("unavailable"))
+    });
+    assert!(refused, "{acts:?}");
+    // After the heal a's probes find the replicas again; then the duplicate arrives.
+    s.heal();
+    s.run(100);
+    s.input(&a, forward(&d, 77, key, json!(2)));
+    s.run(100);
+    for n in s.nodes.keys() {
+        let values = s.local(n, key)["values"].clone();
+        assert!(!holds(&values, 2), "{n} holds the refused write: {values}");
+    }
+    // A fresh forward (another id) is carried out, so the duplicate was dropped for being one.
+    s.input(&a, forward(&d, 78, key, json!(3)));
+    s.run(100);
+    assert!(holds(&s.local(&a, key)["values"], 3));
+}
+
+fn holds(values: &Value, v: i64) -> bool {
+    values.as_array().is_some_and(|vs| vs.contains(&json!(v)))
+}
