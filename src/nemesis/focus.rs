@@ -28,7 +28,6 @@
 //! short run.
 
 use super::aim::{Aim, Victims};
-use super::schedule::{shape, Action};
 use crate::net::Shape;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -63,46 +62,33 @@ impl Cycles {
     }
 }
 
-/// What the clock fault `a` (a start step) hit, if a partition can focus on it.
-pub fn hit_of(a: &Action) -> Hit {
-    let (target, victims) = match a {
-        Action::ClockBump { target, victims, .. }
-        | Action::ClockStrobe { target, victims, .. }
-        | Action::ClockDrift { target, victims, .. } => (*target, victims.clone()),
-        _ => return None,
-    };
-    (target != Aim::All).then_some((target, victims))
-}
-
-/// The partition cutting off what `hit` names, drawn from `rng`, or `None` when
-/// this cycle does not focus (`hit` is `None`, or the draw says no).
-pub fn partition(hit: &Hit, rng: &mut ChaCha8Rng, n: usize) -> Option<Action> {
+/// Whether this cycle focuses on `hit`, drawn from `rng` (`None`: it does not,
+/// or `hit` names no proper subset of the `n` nodes). The schedule then builds
+/// the partition ([`super::schedule`]); its nodes are `Some` exactly, `None`
+/// for the leader.
+pub fn draw(hit: &Hit, rng: &mut ChaCha8Rng, n: usize) -> Option<(Aim, Option<Vec<usize>>)> {
     let (target, victims) = hit.as_ref()?;
     if !rng.gen_bool(FOCUS) {
         return None;
     }
-    let (drawn, cut) = shape(rng, *target);
-    let seed = rng.gen();
-    let (shape, nodes) = match victims {
-        Victims::Leader => (Shape::Leader, None),
-        Victims::Nodes(v) if v.is_empty() || v.len() >= n => return None,
-        Victims::Nodes(v) => (side_shape(drawn, v.len(), n), Some(v.clone())),
-    };
-    Some(Action::Partition {
-        target: *target,
-        shape,
-        cut,
-        seed,
-        nodes,
-    })
+    match victims {
+        Victims::Leader => Some((*target, None)),
+        Victims::Nodes(v) if v.is_empty() || v.len() >= n => None,
+        Victims::Nodes(v) => Some((*target, Some(v.clone()))),
+    }
 }
 
-/// The shape a cut-off side of `k` nodes of `n` is named by in the history.
-fn side_shape(drawn: Shape, k: usize, n: usize) -> Shape {
+/// The shape a focused partition is named by in the history: the leader's, or
+/// by the size `k` of its cut-off side of `n` (`drawn`: the shape its target
+/// would have drawn, which says whether it is a datacenter's).
+pub fn side_shape(drawn: Shape, nodes: Option<&[usize]>, n: usize) -> Shape {
+    let Some(v) = nodes else {
+        return Shape::Leader;
+    };
     match drawn {
         Shape::Dc | Shape::DcAll => Shape::Dc,
-        _ if k == 1 => Shape::One,
-        _ if 2 * k < n => Shape::MinorityThird,
+        _ if v.len() == 1 => Shape::One,
+        _ if 2 * v.len() < n => Shape::MinorityThird,
         _ => Shape::Halves,
     }
 }

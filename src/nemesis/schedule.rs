@@ -142,6 +142,18 @@ impl Action {
         }
     }
 
+    /// What a clock fault hit, if a partition can focus on it (fewer than
+    /// all nodes; see [`focus`]).
+    pub fn hit(&self) -> focus::Hit {
+        let (target, victims) = match self {
+            Action::ClockBump { target, victims, .. }
+            | Action::ClockStrobe { target, victims, .. }
+            | Action::ClockDrift { target, victims, .. } => (*target, victims.clone()),
+            _ => return None,
+        };
+        (target != Aim::All).then_some((target, victims))
+    }
+
     /// The target a fault was aimed at (`None` for an undo).
     pub fn target(&self) -> Option<Aim> {
         match self {
@@ -171,7 +183,7 @@ pub struct Step {
 /// third, a majority/minority split (halves or a bridge), all nodes cut
 /// differently (the ring), or one datacenter or every datacenter cut from the
 /// others (`dc`). One in three cuts with a side is one-way.
-pub(super) fn shape(rng: &mut ChaCha8Rng, aim: Aim) -> (Shape, Cut) {
+fn shape(rng: &mut ChaCha8Rng, aim: Aim) -> (Shape, Cut) {
     let shape = match aim {
         Aim::One => Shape::One,
         Aim::Leader => Shape::Leader,
@@ -433,6 +445,21 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
     out
 }
 
+/// The partition of a focused cycle (see [`focus`]), or `None` when the cycle
+/// does not focus on `hit`.
+fn focused_partition(hit: &focus::Hit, rng: &mut ChaCha8Rng, n: usize) -> Option<Action> {
+    let (target, nodes) = focus::draw(hit, rng, n)?;
+    let (drawn, cut) = shape(rng, target);
+    let seed = rng.gen();
+    Some(Action::Partition {
+        target,
+        shape: focus::side_shape(drawn, nodes.as_deref(), n),
+        cut,
+        seed,
+        nodes,
+    })
+}
+
 /// One stream's timing: its rng seed, the interval, its offset in a cycle and
 /// the client phase's length.
 struct StreamSpec {
@@ -475,7 +502,7 @@ fn plan_stream(
             continue;
         }
         let focused = match cycles.hit(k) {
-            Some(hit) if g == 1 && can_focus => focus::partition(hit, &mut rng, c.nodes),
+            Some(hit) if g == 1 && can_focus => focused_partition(hit, &mut rng, c.nodes),
             _ => None,
         };
         if g == 1 {
@@ -502,7 +529,7 @@ fn plan_stream(
             }
         };
         if g == 2 {
-            cycles.hits.push(focus::hit_of(&s));
+            cycles.hits.push(s.hit());
             cycles.drifts.push(f.kind == Kind::ClockDrift);
         }
         if f.kind == Kind::ClockDrift {

@@ -339,8 +339,8 @@ fn half_the_cycles_aim_their_partition_at_what_the_clock_fault_hit() {
     for seed in 0..200 {
         let steps = plan(seed, &all, 5, iv, limit);
         // Each clock fault's cycle: the network fault starts a third of an interval later.
-        for c in steps.iter().filter(|s| focus::hit_of(&s.action).is_some()) {
-            let Some((aim, victims)) = focus::hit_of(&c.action) else {
+        for c in steps.iter().filter(|s| s.action.hit().is_some()) {
+            let Some((aim, victims)) = c.action.hit() else {
                 unreachable!()
             };
             focusable += 1;
