@@ -97,9 +97,10 @@ pub struct Args {
     #[arg(long, value_parser = parse_name)]
     pub name: Option<String>,
     /// Milliseconds a client waits for an answer before the op is indeterminate (`info`).
-    #[arg(long, default_value_t = d().op_timeout_ms, allow_negative_numbers = true,
-          value_parser = args::millis)]
-    pub op_timeout_ms: u64,
+    /// Default: 500 for the built-in single-leader store (it fails over in about two
+    /// election timeouts of 300 ms: a client waiting longer is stuck on a dead leader), else 1000.
+    #[arg(long, allow_negative_numbers = true, value_parser = args::millis)]
+    pub op_timeout_ms: Option<u64>,
     /// Seconds to let the cluster recover before final reads.
     #[arg(long, default_value_t = d().recovery, allow_negative_numbers = true, value_parser = args::secs)]
     pub recovery: Secs,

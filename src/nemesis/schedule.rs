@@ -29,6 +29,16 @@ use std::time::Duration;
 /// timeouts and it loses its leadership before any cut.
 pub const DRIFT_PERMILLE: std::ops::RangeInclusive<u32> = 120..=250;
 
+/// The share of drifts aimed at the leader whatever target the deal gave
+/// them (the rest keep it, so drift still reaches every target). A slowed
+/// clock matters where a node acts on its own clock's time: a leader serving
+/// reads under a lease. A follower's slow clock only delays its election
+/// timer, the safe direction. A target the user fixed (`clock-drift:one`)
+/// is kept. With targets dealt evenly (a fifth each) the
+/// default mix found the lease bug in 74% of 200 simulated seeds; aimed so,
+/// 90% (and every other default row stayed at 99% or above).
+pub const DRIFT_AT_LEADER: f64 = 0.75;
+
 /// Clock bumps and strobe amplitudes are 2^k ms for k uniform in this range
 /// (Jepsen's): about 4 ms to 262 s, log-uniform; either sign.
 pub const BUMP_LOG2_MS: std::ops::Range<f64> = 2.0..18.0;
@@ -330,6 +340,11 @@ fn start(f: Fault, target: Aim, rng: &mut ChaCha8Rng, c: &Cluster, iv: u64) -> (
             (clock(rng, target, victims, n, iv), Action::ClockReset)
         }
         Kind::ClockDrift => {
+            let target = if f.aim.is_none() && rng.gen_bool(DRIFT_AT_LEADER) {
+                Aim::Leader
+            } else {
+                target
+            };
             let victims = target.draw_in(rng, n, &c.dcs);
             let permille = rng.gen_range(DRIFT_PERMILLE);
             (
@@ -416,7 +431,7 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
     }
     let iv = (interval.as_millis() as u64).max(1);
     // The clock stream first: the network stream focuses on what it hit, and
-    // the process stream rests in the focused cycles of a drift.
+    // the process stream defers its fault in the focused cycles of a drift.
     let mut cycles = focus::Cycles::default();
     for g in [2u64, 1, 0, 3] {
         let mine: Vec<Fault> = faults
@@ -447,9 +462,10 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
 
 /// The partition of a focused cycle (see [`focus`]), or `None` when the cycle
 /// does not focus on `hit`.
-fn focused_partition(hit: &focus::Hit, rng: &mut ChaCha8Rng, n: usize) -> Option<Action> {
-    let (target, nodes) = focus::draw(hit, rng, n)?;
+fn focused_partition(hit: &focus::Hit, drift: bool, rng: &mut ChaCha8Rng, n: usize) -> Option<Action> {
+    let (target, nodes) = focus::draw(hit, drift, rng, n)?;
     let (drawn, cut) = shape(rng, target);
+    let cut = if drift { Cut::Both } else { cut };
     let seed = rng.gen();
     Some(Action::Partition {
         target,
@@ -458,6 +474,24 @@ fn focused_partition(hit: &focus::Hit, rng: &mut ChaCha8Rng, n: usize) -> Option
         seed,
         nodes,
     })
+}
+
+/// The next fault of a stream's deck, its target dealt unless fixed, and its undo.
+fn dealt(
+    deck: &mut Deck<Fault>,
+    targets: &mut Targets,
+    rng: &mut ChaCha8Rng,
+    c: &Cluster,
+    iv: u64,
+) -> (Fault, Action, Action) {
+    let f = deck.draw(rng);
+    let target = match f.aim {
+        Some(a) => a,
+        None if f.kind.is_packet() => Aim::All,
+        None => targets.draw(f.kind, rng),
+    };
+    let (s, undo) = start(f, target, rng, c, iv);
+    (f, s, undo)
 }
 
 /// One stream's timing: its rng seed, the interval, its offset in a cycle and
@@ -472,7 +506,7 @@ struct StreamSpec {
 /// One stream (number `g`, see [`stream`]) of [`plan`], its first fault at
 /// `offset` + half an interval. The clock stream records in `cycles` what each
 /// cycle's fault hit; the network stream may aim its fault there and records
-/// the cycles the process stream rests in ([`focus`]).
+/// the cycles whose process fault waits for the partition's heal ([`focus`]).
 fn plan_stream(
     spec: &StreamSpec,
     faults: &[Fault],
@@ -497,36 +531,36 @@ fn plan_stream(
     while t + iv <= limit_ms {
         let k = cycle;
         cycle += 1;
-        if g == 0 && cycles.rests(k) {
+        // A deferred process fault: from the focused partition's heal, as
+        // long, undone before the stream's next fault (none if that would
+        // outlast the client phase).
+        let deferred = g == 0 && cycles.defers(k);
+        let (start_at, lasts) = if deferred {
+            (t + focus::DEFER_THIRDS * iv / 3, focus::DEFER_THIRDS * iv / 3)
+        } else {
+            (t, iv)
+        };
+        if deferred && start_at + lasts > limit_ms {
             t += iv + gap;
             continue;
         }
         let focused = match cycles.hit(k) {
-            Some(hit) if g == 1 && can_focus => focused_partition(hit, &mut rng, c.nodes),
+            Some(hit) if g == 1 && can_focus => focused_partition(hit, cycles.drift(k), &mut rng, c.nodes),
             _ => None,
         };
         if g == 1 {
-            let drift = cycles.drifts.get(k).copied().unwrap_or(false);
-            cycles.rest.push(focused.is_some() && drift);
+            cycles.defer.push(focused.is_some() && cycles.drift(k));
         }
         let (f, s, undo) = match focused {
-            Some(p) => {
-                let f = Fault {
+            Some(p) => (
+                Fault {
                     kind: Kind::Partition,
                     aim: None,
-                };
-                (f, p, Action::Heal)
-            }
-            None => {
-                let f = deck.draw(&mut rng);
-                let target = match f.aim {
-                    Some(a) => a,
-                    None if f.kind.is_packet() => Aim::All,
-                    None => targets.draw(f.kind, &mut rng),
-                };
-                let (s, undo) = start(f, target, &mut rng, c, iv);
-                (f, s, undo)
-            }
+                },
+                p,
+                Action::Heal,
+            ),
+            None => dealt(&mut deck, &mut targets, &mut rng, c, iv),
         };
         if g == 2 {
             cycles.hits.push(s.hit());
@@ -543,13 +577,16 @@ fn plan_stream(
                 });
             }
         }
-        out.push(Step { at_ms: t, action: s });
+        out.push(Step {
+            at_ms: start_at,
+            action: s,
+        });
         if f.kind == Kind::Rebalance {
             // A move has no undo: the next one comes an interval later.
             t += iv;
             continue;
         }
-        let undo_at = t + iv;
+        let undo_at = start_at + lasts;
         if f.kind == Kind::ClockDrift && undo_at + gap + iv <= limit_ms {
             // Another fault follows at undo_at + gap: the drift outlasts it.
             drift_undo = Some(undo);
@@ -562,7 +599,7 @@ fn plan_stream(
                 });
             }
         }
-        t = undo_at + gap;
+        t += iv + gap;
     }
     out
 }

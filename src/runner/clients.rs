@@ -142,7 +142,7 @@ pub fn final_reads(
     cfg: &TestConfig,
 ) {
     let mut process = first_process;
-    let timeout = Duration::from_millis(cfg.op_timeout_ms.max(1000) * 2);
+    let timeout = Duration::from_millis(cfg.op_timeout_ms().max(1000) * 2);
     for op in ops {
         for attempt in 0..20 {
             let node = &nodes[attempt % nodes.len()];

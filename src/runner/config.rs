@@ -15,7 +15,7 @@
 //! concurrency = 10
 //! rate = 200.0                     # ops/s over all clients, 0 = unlimited
 //! time_limit = 30.0                # seconds of client activity
-//! op_timeout_ms = 1000
+//! op_timeout_ms = 500             # default: 500 for the built-in single-leader store, else 1000
 //! recovery = 3.0                   # seconds between healing and final reads
 //! net = "auto"                     # netns, proxy, auto
 //! store_dir = "store"              # the runs folder
@@ -60,7 +60,9 @@ pub struct TestConfig {
     pub rate: f64,
     /// Seconds of client activity.
     pub time_limit: Secs,
-    pub op_timeout_ms: u64,
+    /// How long a client waits for an answer (none: [`SystemConfig::default_op_timeout_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_timeout_ms: Option<u64>,
     /// Time given to the cluster after healing, before final reads.
     pub recovery: Secs,
     pub net: NetKind,
@@ -90,6 +92,15 @@ pub struct TestConfig {
     pub set_host_clocks: bool,
 }
 
+impl TestConfig {
+    /// Milliseconds a client waits for an answer before its op is `info`:
+    /// the one given, else the system's default.
+    pub fn op_timeout_ms(&self) -> u64 {
+        self.op_timeout_ms
+            .unwrap_or_else(|| self.system.default_op_timeout_ms())
+    }
+}
+
 impl Default for TestConfig {
     fn default() -> Self {
         TestConfig {
@@ -102,7 +113,7 @@ impl Default for TestConfig {
             concurrency: 10,
             rate: 200.0,
             time_limit: Secs::new(30.0).expect("in range"),
-            op_timeout_ms: 1000,
+            op_timeout_ms: None,
             recovery: Secs::new(3.0).expect("in range"),
             net: NetKind::Auto,
             store_dir: PathBuf::from("store"),
@@ -275,7 +286,7 @@ impl TestConfig {
                 "must be positive when there is a nemesis (got 0)",
             ));
         }
-        crate::util::secs::millis(self.op_timeout_ms, 1)
+        crate::util::secs::millis(self.op_timeout_ms(), 1)
             .map_err(|m| Invalid::new("--op-timeout-ms", "op_timeout_ms", m))?;
         if self.ops == Some(0) {
             return Err(Invalid::new(
@@ -396,7 +407,7 @@ mod tests {
         bad(&|c| c.nemesis_interval = Secs::ZERO, "--nemesis-interval");
         bad(&|c| c.rate = f64::NAN, "--rate");
         bad(&|c| c.rate = 1e-300, "--rate");
-        bad(&|c| c.op_timeout_ms = 0, "--op-timeout-ms");
+        bad(&|c| c.op_timeout_ms = Some(0), "--op-timeout-ms");
         bad(&|c| c.seed = u64::MAX, "--seed");
         bad(&|c| c.system.nodes = 0, "--nodes");
         // Stepping host clocks without hosts would mean this machine's: refused.

@@ -381,14 +381,19 @@ fn nemesis_loop(
         done.time = 0;
         rec.record(done);
     };
+    // How late the schedule runs: a step that blocked (waiting for a leader,
+    // a strobe flipping, a slow restart) delays every later step as much, so
+    // each fault keeps its planned length instead of being undone at once.
+    let mut slip = Duration::ZERO;
     for step in steps {
-        let at = t0 + Duration::from_millis(step.at_ms);
+        let at = t0 + Duration::from_millis(step.at_ms) + slip;
         while Instant::now() < at && !STOP.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(20).min(at.saturating_duration_since(Instant::now())));
         }
         if STOP.load(Ordering::SeqCst) || Instant::now() >= deadline {
             break;
         }
+        slip += Instant::now().saturating_duration_since(at);
         let inv = serde_json::to_value(&step.action).unwrap_or_default();
         let out = nem.apply(&step.action);
         record(step.action.f(), inv, out);

@@ -143,7 +143,7 @@ pub fn client_phase(
                     seed: cfg.seed,
                     rate: cfg.rate,
                     deadline,
-                    timeout: Duration::from_millis(cfg.op_timeout_ms),
+                    timeout: Duration::from_millis(cfg.op_timeout_ms()),
                     node: &nodes[i % nodes.len()],
                     target,
                     net,

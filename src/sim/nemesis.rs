@@ -32,8 +32,8 @@ pub(crate) struct NemState {
     pub packets: Packets,
     /// Per link: consecutive lost first transmissions (the stall doubles).
     pub losses: BTreeMap<(usize, usize), u32>,
-    /// A clock strobe is under way: the real nemesis loop is blocked in it, so
-    /// steps due meanwhile wait for it (in order).
+    /// A step is under way (a strobe flipping, or a step waiting for a
+    /// leader): the real nemesis loop is blocked in it, so the next step waits.
     pub strobing: bool,
     /// The strobe under way: its victims, the nodes it reached, and errors.
     strobe: Option<Strobe>,
@@ -42,16 +42,29 @@ pub(crate) struct NemState {
     waiting: Option<(usize, u64)>,
     /// Turns of the fallback when no leader is found.
     fallback: usize,
-    deferred: std::collections::VecDeque<usize>,
+    /// When the client phase began, and how late the schedule runs: a step
+    /// that starts late (the one before it blocked) delays every later one
+    /// as much, as the real loop does (see `runner::nemesis_loop`).
+    t0: u64,
+    slip: u64,
 }
 
 impl<P: SimProtocol> Sim<P> {
-    /// Schedules every step at `t0` plus its offset.
+    /// Schedules the first step at `t0` plus its offset; each step schedules
+    /// the next when it is over ([`Sim::next_step`]).
     pub(crate) fn schedule_nemesis(&mut self, t0: u64, steps: Vec<Step>) {
-        for (step, s) in steps.iter().enumerate() {
-            self.schedule(t0 + s.at_ms * MS, Ev::Nemesis { step });
-        }
+        self.nem.t0 = t0;
         self.nem.steps = steps;
+        self.next_step(0);
+    }
+
+    /// Schedules step `k` at its offset plus the slip so far (now, if that
+    /// has passed).
+    fn next_step(&mut self, k: usize) {
+        if let Some(s) = self.nem.steps.get(k) {
+            let due = self.nem.t0 + s.at_ms * MS + self.nem.slip;
+            self.schedule(due.max(self.now), Ev::Nemesis { step: k });
+        }
     }
 
     /// The node leading the highest term among those answering, as
@@ -111,9 +124,9 @@ impl<P: SimProtocol> Sim<P> {
             }
             return;
         }
-        if self.nem.strobing && !resumed {
-            self.nem.deferred.push_back(step);
-            return;
+        if !resumed {
+            let due = self.nem.t0 + self.nem.steps[step].at_ms * MS + self.nem.slip;
+            self.nem.slip += self.now.saturating_sub(due);
         }
         let action = self.nem.steps[step].action.clone();
         if needs_leader(&action) && self.find_leader().is_none() {
@@ -153,19 +166,7 @@ impl<P: SimProtocol> Sim<P> {
         }
         let out = self.apply(&action);
         self.record_nemesis(&action, out);
-        if resumed {
-            self.run_deferred();
-        }
-    }
-
-    /// Runs the steps that came due while the nemesis was busy, in order.
-    fn run_deferred(&mut self) {
-        while let Some(next) = self.nem.deferred.pop_front() {
-            self.on_nemesis(next);
-            if self.nem.strobing {
-                break;
-            }
-        }
+        self.next_step(step + 1);
     }
 
     /// One flip of a strobe (`left` to go, counting this one): flips alternate
@@ -189,7 +190,7 @@ impl<P: SimProtocol> Sim<P> {
             let extra = Map::from_iter([("ms".to_string(), json!(ms)), ("flips".to_string(), json!(total))]);
             self.record_done(&action, outcome(&hit, errors, extra));
             self.nem.strobing = false;
-            self.run_deferred();
+            self.next_step(step + 1);
             return;
         }
         let off = if (total - left).is_multiple_of(2) { ms } else { 0 };

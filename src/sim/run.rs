@@ -221,7 +221,7 @@ impl<P: SimProtocol> Sim<P> {
         self.deadline = t0 + limit.as_nanos() as u64;
         let n = self.nodes.len();
         self.schedule_nemesis(t0, cfg.schedule(n));
-        let timeout = cfg.op_timeout_ms * MS;
+        let timeout = cfg.op_timeout_ms() * MS;
         let workers: Vec<usize> = (0..cfg.concurrency)
             .map(|i| {
                 let mut c = SimClient::worker(i, cfg.concurrency, cfg.seed, cfg.rate, i % n, timeout);
@@ -247,7 +247,7 @@ impl<P: SimProtocol> Sim<P> {
             return;
         }
         let first_process = self.cfg.concurrency as u64 * 1_000_000;
-        let timeout = self.cfg.op_timeout_ms.max(1000) * 2 * MS;
+        let timeout = self.cfg.op_timeout_ms().max(1000) * 2 * MS;
         let c = SimClient::with_role(Role::Final { ops, tries: 0 }, first_process, timeout);
         let c = self.add_client(c, 0);
         self.run_client(c, 600_000 * MS);

@@ -324,3 +324,53 @@ fn a_leaderless_node_that_failed_a_sync_is_restarted_by_the_heal_and_converges()
     assert_eq!(conv.valid, Validity::Valid, "{}", conv.summary);
     assert_ne!(v.valid, Validity::Invalid, "{:?}", v.results);
 }
+
+/// A step that blocks the nemesis (here a strobe flipping for a second)
+/// delays every later step as much: a partition planned inside the strobe
+/// starts when it ends and still lasts its planned 500 ms, where it used to
+/// be started and healed at once.
+#[test]
+fn a_late_step_delays_the_later_ones_and_faults_keep_their_length() {
+    use crate::nemesis::schedule::{Action, Step};
+    use crate::nemesis::{Aim, Victims};
+    let mut c = cfg(3, 4.0);
+    c.nemesis = "partition,clock".parse::<crate::nemesis::Kinds>().unwrap();
+    let step = |at_ms, action| Step { at_ms, action };
+    c.faults = Some(vec![
+        step(
+            100,
+            Action::ClockStrobe {
+                target: Aim::One,
+                victims: Victims::Nodes(vec![0]),
+                ms: 50,
+                period_ms: 100,
+                duration_ms: 1000,
+            },
+        ),
+        step(
+            500,
+            Action::Partition {
+                target: Aim::One,
+                shape: crate::net::Shape::One,
+                cut: crate::net::Cut::Both,
+                seed: 1,
+                nodes: Some(vec![1]),
+            },
+        ),
+        step(1000, Action::Heal),
+        step(1100, Action::ClockReset),
+    ]);
+    let s = simulate(&c, None, false).unwrap();
+    let at = |f: &str| {
+        s.history
+            .nemesis_ops()
+            .find(|o| o.ty == OpType::Invoke && o.f == f)
+            .unwrap_or_else(|| panic!("no {f}"))
+            .time
+    };
+    let (strobe_done, cut, heal) = (at("clock-strobe"), at("partition"), at("heal"));
+    // The strobe is recorded when it is over (after its 10 flips).
+    assert!(cut >= strobe_done, "{cut} < {strobe_done}");
+    assert_eq!(heal - cut, 500_000_000, "the partition keeps its 500 ms");
+    assert!(at("clock-reset") - heal == 100_000_000);
+}

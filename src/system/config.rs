@@ -106,6 +106,27 @@ pub const DEFAULT_NODES: usize = 5;
 /// The most nodes a test may ask for (each is a process, a namespace, ports).
 pub const MAX_NODES: usize = 100;
 
+impl SystemConfig {
+    /// The op timeout when the test gives none. The built-in single-leader
+    /// store elects a successor in two to three election timeouts (300 ms
+    /// each): a client still waiting after 500 ms is waiting on a leader that
+    /// is gone or cut off, and the time it waits is time it does not read or
+    /// write elsewhere (with 1 s, clients stuck on a cut-off leader missed most
+    /// of what a drifted lease serves; see the README's lease row). Sharded
+    /// and other topologies, and external systems (slower elections, forwarded
+    /// writes across datacenters), keep 1 s.
+    pub fn default_op_timeout_ms(&self) -> u64 {
+        let single = self.kind == SystemKind::Builtin
+            && self.builtin.topology == crate::store::topology::Topology::SingleLeader
+            && self.builtin.shards.shards.is_none();
+        if single {
+            500
+        } else {
+            1000
+        }
+    }
+}
+
 impl Default for SystemConfig {
     fn default() -> Self {
         SystemConfig {
