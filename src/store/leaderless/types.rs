@@ -236,7 +236,8 @@ pub enum Msg {
     Ping,
     Pong,
     /// Anti-entropy: the sender's Merkle hashes at `level` for the children
-    /// of the listed parents (level 0: the roots, slot 0, parent 0).
+    /// of the listed parents (level 0: the roots, slot 0, parent 0). Level 1
+    /// with no groups answers the roots with "in sync": the exchange is done.
     AeLevel {
         session: u64,
         level: u32,
