@@ -29,8 +29,7 @@ fn register_set_cas_and_mutex_against_a_real_cluster() {
     }
     let dir = tempfile::tempdir().unwrap();
     let def = TargetDef::load(&def_path()).unwrap();
-    let cluster = EtcdCluster::local(def, &def_path(), dir.path()).unwrap();
-    cluster.start_all().unwrap();
+    let cluster = EtcdCluster::start_local(def, &def_path(), dir.path()).unwrap();
     let reg = EtcdClientConfig::default();
     let mut a = cluster.client("n1", reg.clone()).unwrap();
     let mut b = cluster

@@ -42,8 +42,7 @@ fn sentinel_failover_loses_acknowledged_writes() {
     }
     let dir = tempfile::tempdir().unwrap();
     let def = TargetDef::load(&def_path()).unwrap();
-    let cluster = Arc::new(RedisCluster::local(def, &def_path(), dir.path()).unwrap());
-    cluster.start_all().unwrap();
+    let cluster = Arc::new(RedisCluster::start_local(def, &def_path(), dir.path()).unwrap());
     assert_eq!(cluster.leader(Duration::from_secs(2)).as_deref(), Some("n1"));
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -136,8 +135,7 @@ fn a_write_timing_out_on_a_paused_primary_is_info_and_never_answers_the_next_op(
     let mut def = TargetDef::load(&def_path()).unwrap();
     def.nodes = 1;
     def.clock_faults = false;
-    let cluster = RedisCluster::local(def, &def_path(), dir.path()).unwrap();
-    cluster.start_all().unwrap();
+    let cluster = RedisCluster::start_local(def, &def_path(), dir.path()).unwrap();
     let op = |f: &str, v: Value| Op::new(OpType::Invoke, Process::Client(0), f, v);
     let long = Duration::from_secs(5);
     let mut c = cluster.client(RedisWorkload::Register, None);
@@ -189,8 +187,7 @@ fn clock_faults_skew_the_server_clock() {
     let mut def = TargetDef::load(&def_path()).unwrap();
     assert!(def.clock_faults, "the shipped definition enables clock faults");
     def.nodes = 1;
-    let cluster = RedisCluster::local(def, &def_path(), dir.path()).unwrap();
-    cluster.start_all().unwrap_or_else(|e| panic!("{e}"));
+    let cluster = RedisCluster::start_local(def, &def_path(), dir.path()).unwrap_or_else(|e| panic!("{e}"));
     for offset_ms in [5000i64, -5000] {
         cluster.set_clock_offset("n1", offset_ms).unwrap();
         wait_until(Duration::from_secs(5), Duration::from_millis(200), || {

@@ -141,8 +141,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
     // Declared before the cluster so that it is removed after the members are killed.
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     // Dropping the cluster kills every member: an error return leaves no etcd behind.
-    let cluster = EtcdCluster::local(def, &def_path, dir.path())?;
-    cluster.start_all()?;
+    let cluster = EtcdCluster::start_local(def, &def_path, dir.path())?;
     let leader = wait_leader(&cluster)?;
     let target = cluster.spec(&leader)?.client_dial;
     let pids: Vec<u32> = cluster

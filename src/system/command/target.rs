@@ -265,8 +265,11 @@ impl ExternalTarget<CommandSystem> {
         Some(self.cluster()?.specs.first()?.dir().join("command-stderr.txt"))
     }
 
-    /// Starts the command once: one that exits at once (a missing script, a syntax error) is
-    /// a configuration error naming the command and its stderr.
+    /// Starts the command once with its stdin closed at once: an adapter that reads ops until
+    /// end of input exits 0 (or keeps running: after [`PROBE_WAIT`] it is accepted and
+    /// killed); one that fails (a missing script, a syntax error) exits non-zero, and that is a
+    /// configuration error naming the command and its stderr. Waiting for the exit, not for a
+    /// fixed time, keeps a slow start on a loaded machine from passing a broken command.
     fn probe(&self, w: &WorkloadInfo) -> Result<(), TargetError> {
         let argv = self.command_argv();
         let env = self.command_env("n1", &w.name)?;
@@ -277,7 +280,7 @@ impl ExternalTarget<CommandSystem> {
         let mut cmd = std::process::Command::new(&argv[0]);
         cmd.args(&argv[1..])
             .envs(env)
-            .stdin(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(
                 err.reopen()
@@ -291,7 +294,7 @@ impl ExternalTarget<CommandSystem> {
                 self.path().display()
             ))
         })?;
-        let deadline = Instant::now() + Duration::from_millis(700);
+        let deadline = Instant::now() + PROBE_WAIT;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(st)) => break Some(st),
@@ -303,7 +306,7 @@ impl ExternalTarget<CommandSystem> {
         let _ = child.wait();
         match status {
             Some(st) if !st.success() => Err(TargetError::Config(format!(
-                "the command `{}` from {} exited at once ({st}) without reading any op; fix `command` there. Its stderr:\n{}",
+                "the command `{}` from {} failed ({st}) when started with no ops to read; fix `command` there. Its stderr:\n{}",
                 argv.join(" "),
                 self.path().display(),
                 log_tail(err.path(), 10)
@@ -312,6 +315,9 @@ impl ExternalTarget<CommandSystem> {
         }
     }
 }
+
+/// How long the probe waits for the command to exit on an empty stdin.
+const PROBE_WAIT: Duration = Duration::from_secs(10);
 
 impl TargetSystem for CommandSystem {
     const NAME: &'static str = "command";

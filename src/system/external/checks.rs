@@ -26,12 +26,17 @@ pub fn check_binary(binary: &str, hint: &str) -> Result<PathBuf, ExternalError> 
 /// Fails with [`ExternalError::PortInUse`] if any port cannot be bound on `ip` right now.
 pub fn check_ports_free(ip: IpAddr, ports: &[u16], what: &str) -> Result<(), ExternalError> {
     for &port in ports {
-        if TcpListener::bind((ip, port)).is_err() {
-            return Err(ExternalError::PortInUse {
-                addr: ip.to_string(),
-                port,
-                what: what.to_string(),
-            });
+        match TcpListener::bind((ip, port)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                return Err(ExternalError::PortInUse {
+                    addr: ip.to_string(),
+                    port,
+                    what: what.to_string(),
+                })
+            }
+            // E.g. out of file descriptors, or an address this host does not have.
+            Err(e) => return Err(ExternalError::io(format!("bind {ip}:{port} for {what}"), e)),
         }
     }
     Ok(())

@@ -119,6 +119,20 @@ impl<Y: System> Cluster<Y> {
         Ok(Cluster::new(def, def_path, specs))
     }
 
+    /// [`Self::local`] then [`Self::start_all`]. With free ports (`port_base = 0`), a port
+    /// another process takes between the draw and the check is not the user's error: the
+    /// ports are drawn again (up to 5 tries) before [`ExternalError::PortInUse`] is returned.
+    pub fn start_local(def: TargetDef, def_path: &Path, dir: &Path) -> Result<Cluster<Y>, ExternalError> {
+        let mut tries = 0;
+        loop {
+            let c = Cluster::local(def.clone(), def_path, dir)?;
+            match c.start_all() {
+                Err(ExternalError::PortInUse { .. }) if def.port_base == 0 && tries < 4 => tries += 1,
+                r => return r.map(|()| c),
+            }
+        }
+    }
+
     pub fn nodes(&self) -> Vec<String> {
         self.specs.iter().map(|s| s.id().to_string()).collect()
     }
