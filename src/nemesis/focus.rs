@@ -54,10 +54,9 @@ pub type Hit = Option<(Aim, Victims)>;
 /// share their period, so cycle k of each is the k-th fault of each).
 #[derive(Debug, Default)]
 pub struct Cycles {
-    /// The clock stream's: what each cycle's clock fault hit.
-    pub hits: Vec<Hit>,
-    /// The clock stream's: whether each cycle's clock fault is a drift.
-    pub drifts: Vec<bool>,
+    /// The clock stream's: what each cycle's clock fault hit, and whether it
+    /// is a drift.
+    pub clock: Vec<(Hit, bool)>,
     /// The network stream's: the cycles whose process fault waits for the
     /// partition's heal (it focused on a drift).
     pub defer: Vec<bool>,
@@ -65,7 +64,7 @@ pub struct Cycles {
 
 impl Cycles {
     pub fn hit(&self, k: usize) -> Option<&Hit> {
-        self.hits.get(k)
+        self.clock.get(k).map(|c| &c.0)
     }
 
     pub fn defers(&self, k: usize) -> bool {
@@ -73,7 +72,7 @@ impl Cycles {
     }
 
     pub fn drift(&self, k: usize) -> bool {
-        self.drifts.get(k).copied().unwrap_or(false)
+        self.clock.get(k).is_some_and(|c| c.1)
     }
 }
 

@@ -564,8 +564,7 @@ fn plan_stream(
             None => dealt(&mut deck, &mut targets, &mut rng, c, iv),
         };
         if g == 2 {
-            cycles.hits.push(s.hit());
-            cycles.drifts.push(f.kind == Kind::ClockDrift);
+            cycles.clock.push((s.hit(), f.kind == Kind::ClockDrift));
         }
         if f.kind == Kind::ClockDrift {
             // One drift at a time: the last one's clocks run at real time
