@@ -112,6 +112,17 @@ fn other_targets_are_refused_naming_the_flag() {
     assert!(e.contains("--target etcd"), "{e}");
 }
 
+/// Seed 5750 (5 s, the default test): n1, re-elected into term 2 while n4 and n5 were
+/// paused, was cut off; their rejections of its queued term-1 appends carried term 2 and
+/// term-1 round numbers, and it served a read of k2 the new leader had overwritten.
+#[test]
+fn a_cut_off_re_elected_leader_serves_no_stale_read() {
+    let c = cfg(5750, 5.0);
+    let s = simulate(&c, None, false).unwrap();
+    let verdict = s.check(&c).unwrap();
+    assert_eq!(verdict.valid, Validity::Valid, "{:?}", verdict.results);
+}
+
 fn sweep_cfg(f: impl Fn(&mut TestConfig)) -> TestConfig {
     let mut c = cfg(0, 10.0);
     c.recovery = Secs::new(2.0).unwrap();

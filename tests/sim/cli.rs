@@ -175,6 +175,19 @@ fn the_same_flags_run_for_real_and_simulated() {
             .collect();
         dirs.push((store, nemesis));
     }
-    // One seed, one schedule: the same faults in the same order, for real and simulated.
-    assert_eq!(dirs[0].1, dirs[1].1);
+    // One seed, one schedule: the same faults in the same order, for real and simulated. A
+    // step that runs late delays the later ones (a real restart waits for the node), so the
+    // last steps may fall past the time limit on a busy machine: past the common prefix,
+    // only the final heal's undos.
+    let (real, sim) = (&dirs[0].1, &dirs[1].1);
+    let k = real.iter().zip(sim).take_while(|(a, b)| a == b).count();
+    assert!(k >= 4, "the first cycle differs: {real:?} vs {sim:?}");
+    let undo = ["heal", "restart"];
+    assert!(
+        real[k..]
+            .iter()
+            .chain(&sim[k..])
+            .all(|f| undo.contains(&f.as_str())),
+        "{real:?} vs {sim:?}"
+    );
 }

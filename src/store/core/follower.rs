@@ -16,7 +16,9 @@ impl Core {
         read_seq: u64,
     ) {
         if term < self.term {
-            self.reply_append(&from, false, self.log.last_index() + 1, read_seq);
+            // Round 0: `read_seq` numbers the rounds of the append's (older) term, and the
+            // same leader, re-elected, numbers its new term's rounds from 1 again.
+            self.reply_append(&from, false, self.log.last_index() + 1, 0);
             return;
         }
         if self.role == Role::Leader {
@@ -104,6 +106,8 @@ impl Core {
             .push(Action::Persist(Durable::Append(Record::Truncate { from: index })));
     }
 
+    /// Invariant: the reply carries this node's term, so `read_seq` must be a round of that
+    /// term (or 0, no round): the leader counts it toward its reads whatever `success` says.
     pub(super) fn reply_append(&mut self, to: &str, success: bool, index: u64, read_seq: u64) {
         let term = self.term;
         self.send(
@@ -119,7 +123,7 @@ impl Core {
 
     pub(super) fn on_snapshot(&mut self, from: NodeId, term: u64, snap: Snapshot, read_seq: u64) {
         if term < self.term {
-            self.reply_append(&from, false, self.log.last_index() + 1, read_seq);
+            self.reply_append(&from, false, self.log.last_index() + 1, 0); // as in on_append
             return;
         }
         if self.role != Role::Follower || self.leader.as_deref() != Some(from.as_str()) {

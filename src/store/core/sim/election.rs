@@ -64,6 +64,68 @@ fn partitioned_leader_is_replaced_and_steps_down_then_logs_converge() {
     );
 }
 
+/// The rejection of an older term's append or snapshot confirms no read round: it
+/// carries the follower's newer term, and a leader re-elected into that term numbers its
+/// rounds from 1 again, so the old round's number would confirm reads it never confirmed
+/// (simulator seed 5750: a cut-off re-elected leader served a stale linearizable read).
+#[test]
+fn a_rejected_older_term_acknowledges_no_read_round() {
+    let mut c = Core::new(
+        Config::new("n2", &["n1", "n2", "n3"]),
+        Recovered {
+            term: 5,
+            ..Default::default()
+        },
+        0,
+        0,
+    );
+    let append = Message::Append {
+        term: 4,
+        prev_index: 0,
+        prev_term: 0,
+        entries: vec![],
+        commit: 0,
+        read_seq: 170,
+    };
+    let snapshot = Message::InstallSnapshot {
+        term: 4,
+        snapshot: Snapshot {
+            index: 0,
+            term: 0,
+            data: Default::default(),
+        },
+        read_seq: 170,
+    };
+    for msg in [append, snapshot] {
+        let acts = c.step(
+            Now::at(1),
+            Input::Peer {
+                from: "n1".into(),
+                msg,
+            },
+        );
+        let replies: Vec<&Message> = acts
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { msg, .. } => Some(msg),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(
+                replies[..],
+                [Message::AppendReply {
+                    term: 5,
+                    success: false,
+                    read_seq: 0,
+                    ..
+                }]
+            ),
+            "{replies:?}"
+        );
+    }
+}
+
 #[test]
 fn stale_terms_are_refused_and_fence_the_old_leader() {
     let mut c = Core::new(
