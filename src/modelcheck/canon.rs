@@ -12,7 +12,8 @@
 //!   clock or before the last jump", the core's own `now` not at all.
 //! - Dead messages: a reply its receiver will ignore whenever it arrives is
 //!   dropped at once ([`drop_dead`]): delivering it later changes nothing.
-//! - History: leader announcements and acknowledged writes are sets.
+//! - History: leader announcements and acknowledged writes are sets, and the
+//!   clients' ops count only through their linearizability frontier ([`super::lin`]).
 //!
 //! A crashed node is keyed by what it would recover from its disk.
 
@@ -94,7 +95,7 @@ fn keyed(w: &World, p: &[u8]) -> u64 {
     let mut leaders: Vec<(u64, u8)> = w.leaders.iter().map(|&(t, i)| (t, p[i as usize])).collect();
     leaders.sort_unstable();
     let cut = w.cut.map(|i| p[i as usize]);
-    (leaders, &w.acks, &w.tester, cut, w.budget).hash(&mut h);
+    (leaders, &w.acks, &w.lin, cut, w.budget).hash(&mut h);
     h.finish()
 }
 

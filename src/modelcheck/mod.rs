@@ -26,6 +26,7 @@
 //! most one leader per term. A counterexample is the shortest path (BFS).
 
 mod canon;
+mod lin;
 mod model;
 mod por;
 mod run;

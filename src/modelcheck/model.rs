@@ -6,7 +6,6 @@ use super::por::ample;
 use super::world::{bootstrap, name, Notes, World};
 use super::Settings;
 use crate::store::core::{Input, Role};
-use stateright::semantics::ConsistencyTester;
 use stateright::Property;
 
 /// One step of the search. Nodes and clients are numbered from 0 (`n1` is 0).
@@ -175,7 +174,7 @@ impl stateright::Model for Model {
 
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
-            Property::always("linearizable", |_, w: &World| w.tester.is_consistent()),
+            Property::always("linearizable", |_, w: &World| w.lin.is_consistent()),
             Property::always("acknowledged writes survive", |_, w| acked_writes_kept(w)),
             Property::always("one leader per term", |_, w| one_leader_per_term(w)),
             Property::sometimes("a write is acknowledged", |_, w: &World| !w.acks.is_empty()),

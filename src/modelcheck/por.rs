@@ -8,7 +8,7 @@
 //!    tick ever again; no `Crash`, no `Isolate`);
 //! 2. `t` is a follower, and so is every node `y` other than `x` and `t`;
 //!    the links `y -> t` are empty and `t -> y` hold only replies;
-//! 3. applied to a copy, `a` leaves clients, tester, acks and leader events
+//! 3. applied to a copy, `a` leaves clients, the linearizability frontier, acks and leader events
 //!    as they were, keeps `t` a follower, sends at most one reply and only to
 //!    `x`, and lowers the message weight `W` (a request counts 2, a reply 1).
 //!
@@ -26,7 +26,7 @@
 //! the receiver's state, so dropping dead messages commutes too. Hence `a`
 //! stays enabled and commutes with every path `w` that avoids it, and does not
 //! change any property's value (it changes no leader, log of a leader, ack,
-//! leader event or tester). For a path `w` from `s` to a violating `v`: if
+//! leader event or frontier). For a path `w` from `s` to a violating `v`: if
 //! `w = u a v'`, then `a u v'` reaches `v` from `s.a` in one step fewer; if
 //! `w` avoids `a`, then `w` leads from `s.a` to `v.a`, which violates as `v`
 //! does, by a path as long, while `W(s.a) < W(s)`. Induction on (path length,
@@ -101,7 +101,7 @@ fn invisible(w: &World, deliver: &impl Fn(&mut World, u8, u8), x: usize, t: usiz
         && one_reply
         && follower(&next, t)
         && next.clients == w.clients
-        && next.tester == w.tester
+        && next.lin == w.lin
         && next.acks == w.acks
         && next.leaders == w.leaders
         && weight(&next) < weight(w)

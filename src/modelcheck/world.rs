@@ -4,20 +4,14 @@
 //! ([`crate::store::core::Core`]) exactly as the node driver batches it:
 //! input, `Flush`, persist (synced at once), `Persisted`, until quiet.
 
+use super::lin::{Frontier, LinOp, LinRet};
 use super::Settings;
 use crate::store::core::{Action, Config, Core, Input, Message, Record, Role, Snapshot};
 use crate::store::ops::{ClientOp, Outcome};
 use crate::store::seam::{NoOpts, Now, Protocol, Stored};
 use serde_json::{json, Value};
-use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
-use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
-
-/// The register's value: `None` is the initial null.
-pub type Val = Option<u64>;
-/// Linearizability of the clients' ops, one tester thread per request.
-pub type Tester = LinearizabilityTester<u64, Register<Val>>;
 
 /// A node: its running core, or none while crashed; its disk survives.
 #[derive(Clone)]
@@ -59,7 +53,8 @@ pub struct World {
     /// `links[from * n + to]`: messages in flight, oldest first (TCP order).
     pub links: Vec<Vec<Message>>,
     pub clients: Vec<Client>,
-    pub tester: Tester,
+    /// Linearizability of the clients' ops so far ([`super::lin`]).
+    pub lin: Frontier,
     pub acks: BTreeSet<Ack>,
     /// `(term, node)` of every `leader` event so far.
     pub leaders: BTreeSet<(u64, u8)>,
@@ -219,8 +214,8 @@ impl World {
         wrote
     }
 
-    /// A reply reaches its client: `ok` returns the op to the tester; anything
-    /// else leaves it in flight (it may or may not have happened, as `info`).
+    /// A reply reaches its client: `ok` returns the op; anything else leaves it
+    /// in flight for good (it may or may not have happened, as `info`).
     fn reply(&mut self, i: u8, req: u64, outcome: Outcome, notes: &mut Notes) {
         let c = (req >> 8) as u8;
         let k = (req & 0xff) as u8;
@@ -233,15 +228,16 @@ impl World {
         client.pending = None;
         client.next_op = k + 1;
         let ret = match (&outcome, k % 2) {
-            (Outcome::Ok { .. }, 0) => Some(RegisterRet::WriteOk),
-            (Outcome::Ok { value }, _) => Some(RegisterRet::ReadOk(value.as_u64())),
+            (Outcome::Ok { .. }, 0) => Some(LinRet::WriteOk),
+            (Outcome::Ok { value }, _) => Some(LinRet::ReadOk(value.as_u64())),
             _ => None,
         };
         note(notes, || {
             format!("c{} <- {}: {}", c + 1, name(i), outcome_text(&outcome))
         });
-        if let Some(ret) = ret {
-            let _ = self.tester.on_return(req, ret);
+        match ret {
+            Some(ret) => self.lin.ret(req, ret),
+            None => self.lin.abandon(req),
         }
     }
 
@@ -250,11 +246,11 @@ impl World {
         let k = self.clients[c as usize].next_op;
         let req = req_of(c, k);
         let op = op_of(c, k);
-        let rop = match &op {
-            ClientOp::Write { .. } => RegisterOp::Write(Some(value_of(c, k))),
-            _ => RegisterOp::Read,
+        let lop = match &op {
+            ClientOp::Write { .. } => LinOp::Write(value_of(c, k)),
+            _ => LinOp::Read,
         };
-        let _ = self.tester.on_invoke(req, rop);
+        self.lin.invoke(req, lop);
         self.clients[c as usize].pending = Some((req, i));
         note(notes, || format!("c{} -> {}: {}", c + 1, name(i), op_text(&op)));
         let input = Input::Client {
@@ -275,6 +271,7 @@ impl World {
                 if node == i {
                     cl.pending = None;
                     cl.next_op = (req & 0xff) as u8 + 1;
+                    self.lin.abandon(req);
                 }
             }
         }
@@ -336,7 +333,7 @@ pub fn bootstrap(s: &Settings) -> World {
             };
             s.clients
         ],
-        tester: LinearizabilityTester::new(Register(None)),
+        lin: Frontier::default(),
         acks: BTreeSet::new(),
         leaders: BTreeSet::new(),
         cut: None,
