@@ -48,6 +48,8 @@ pub struct Sharded {
     routing: Mutex<RoutingTable>,
     /// The workload's name (set by `prepare`): where its keys are, for rebalancing.
     workload: Mutex<String>,
+    /// Leader faults found so far: the next one aims at the group after (see `leader`).
+    leader_turn: AtomicUsize,
 }
 
 impl Sharded {
@@ -72,6 +74,7 @@ impl Sharded {
             group_of: BTreeMap::new(),
             ctxs: BTreeMap::new(),
             router: None,
+            leader_turn: AtomicUsize::new(0),
             sup: Supervisor::new(),
         }
     }
@@ -336,9 +339,12 @@ impl Target for Sharded {
     fn has_leader(&self) -> bool {
         true
     }
-    /// The first group's leader: what `--nemesis` faults aimed at the leader hit.
+    /// The started groups' leaders take turns: the k-th fault aimed at the leader hits
+    /// group k mod G's (the turn moves only once one is found, so a poll waiting for an
+    /// election keeps asking the same group, and a seed's schedule hits the same groups).
     fn leader(&self) -> Result<Option<NodeId>, TargetError> {
-        self.groups[0].leader()
+        let started = self.started.load(Ordering::SeqCst).clamp(1, self.groups.len());
+        turn_leader(&self.leader_turn, started, |g| self.groups[g].leader())
     }
     fn dormant(&self, node: &str) -> bool {
         self.group_of
@@ -389,5 +395,47 @@ impl Target for Sharded {
             g.teardown()?;
         }
         Ok(())
+    }
+}
+
+/// Asks group `turn mod groups` for its leader; the turn advances only when one answers.
+fn turn_leader(
+    turn: &AtomicUsize,
+    groups: usize,
+    ask: impl Fn(usize) -> Result<Option<NodeId>, TargetError>,
+) -> Result<Option<NodeId>, TargetError> {
+    let t = turn.load(Ordering::SeqCst);
+    let found = ask(t % groups.max(1))?;
+    if found.is_some() {
+        turn.store(t + 1, Ordering::SeqCst);
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leader_faults_take_the_groups_in_turn_and_a_group_without_one_keeps_its_turn() {
+        let turn = AtomicUsize::new(0);
+        let elected = std::cell::Cell::new(false);
+        let ask = |g: usize| -> Result<Option<NodeId>, TargetError> {
+            // Group 1 (the second) has no leader until `elected`.
+            Ok((g != 1 || elected.get()).then(|| format!("g{g}")))
+        };
+        let mut hit = Vec::new();
+        hit.push(turn_leader(&turn, 3, ask).unwrap());
+        hit.push(turn_leader(&turn, 3, ask).unwrap());
+        hit.push(turn_leader(&turn, 3, ask).unwrap());
+        elected.set(true);
+        for _ in 0..3 {
+            hit.push(turn_leader(&turn, 3, ask).unwrap());
+        }
+        let names: Vec<Option<&str>> = hit.iter().map(|h| h.as_deref()).collect();
+        assert_eq!(
+            names,
+            [Some("g0"), None, None, Some("g1"), Some("g2"), Some("g0")]
+        );
     }
 }
