@@ -114,6 +114,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// True for the steps that end a fault (heal, restart, resume, the clock and packet resets).
+    pub fn is_undo(&self) -> bool {
+        matches!(
+            self,
+            Action::Heal
+                | Action::Restart
+                | Action::Resume
+                | Action::ClockReset
+                | Action::ClockRateReset
+                | Action::PacketHeal
+        )
+    }
+
     /// The history `f` of the op recording this action.
     pub fn f(&self) -> &'static str {
         match self {
@@ -412,8 +425,11 @@ fn stream(k: Kind) -> usize {
 /// just after it), which lets partitions of the network stream land while
 /// clocks are slowed. A drift that follows a drift is preceded by the first
 /// one's undo (at most one drift in place). Streams start clocks first, then
-/// the network, then processes, a third of an interval apart. Invariant:
-/// every fault started is undone within `limit`, and offsets never decrease.
+/// the network, then processes, a third of an interval apart; a process fault
+/// is undone by the start of the next cycle (5/6 of an interval), so the next
+/// clock fault finds the leader running. At the same offset undos run first.
+/// Invariant: every fault started is undone within `limit`, and offsets never
+/// decrease.
 pub fn plan(seed: u64, faults: &[Fault], nodes: usize, interval: Duration, limit: Duration) -> Vec<Step> {
     let c = Cluster {
         nodes,
@@ -457,7 +473,10 @@ pub fn plan_in(seed: u64, faults: &[Fault], c: &Cluster, interval: Duration, lim
             out.extend(plan_stream(&spec, &mine, c, g, &mut cycles));
         }
     }
-    out.sort_by_key(|s| s.at_ms);
+    // At the same instant, what ends a fault runs before what starts one: a cycle's
+    // clock fault aimed at the leader would find it still paused or killed by the last
+    // cycle's process fault, whose undo is due at that instant, and hit nothing.
+    out.sort_by_key(|s| (s.at_ms, !s.action.is_undo()));
     out
 }
 
@@ -536,10 +555,15 @@ fn plan_stream(
         // long, undone before the stream's next fault (none if that would
         // outlast the client phase).
         let deferred = g == 0 && cycles.defers(k);
+        // No fault outlasts its cycle: the next cycle starts with the clock
+        // stream's fault, and one aimed at the leader finds nothing to hit
+        // while the process stream still has the leader (or every node)
+        // paused or killed; it waited out its 2 s for a leader and missed.
+        let lasts = iv.min(iv + gap - offset);
         let (start_at, lasts) = if deferred {
             (t + focus::DEFER_THIRDS * iv / 3, focus::DEFER_THIRDS * iv / 3)
         } else {
-            (t, iv)
+            (t, lasts)
         };
         if deferred && start_at + lasts > limit_ms {
             t += iv + gap;

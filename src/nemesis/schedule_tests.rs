@@ -27,14 +27,25 @@ fn plans_are_seeded_and_every_fault_is_undone() {
     assert!(a.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
     assert!(plan(5, &[], 5, iv, limit).is_empty());
     for seed in 0..20 {
-        // One stream: a fault every 1.5 s, each undone 1 s later (processes
-        // start two thirds of an interval after the clock stream: 19 fit).
+        // One stream: a fault every 1.5 s (processes start two thirds of an
+        // interval after the clock stream: 19 fit), each undone when the next
+        // cycle starts (1.5 s - 666 ms later), before the next clock fault.
         let s = plan(seed, &faults("kill,pause"), 5, iv, limit);
         assert_eq!(s.len(), 2 * 19, "a fault every 1.5 s: {s:?}");
         assert_eq!(s[0].at_ms, 500 + 666);
         for pair in s.chunks(2) {
             assert_eq!(pair[1].action.f(), undo_of(&pair[0].action));
-            assert_eq!(pair[1].at_ms - pair[0].at_ms, 1000);
+            assert_eq!(pair[1].at_ms - pair[0].at_ms, 834);
+        }
+        // With clocks beside them, the cycle's clock fault comes after that undo.
+        let s = plan(seed, &faults("kill,pause,clock"), 5, iv, limit);
+        for (i, st) in s.iter().enumerate() {
+            if matches!(st.action.f(), "restart" | "resume") {
+                let clock_before = s[..i].iter().any(|o| {
+                    o.at_ms == st.at_ms && o.action.f().starts_with("clock-") && !o.action.is_undo()
+                });
+                assert!(!clock_before, "{s:?}");
+            }
         }
         // Three streams side by side: clocks, network, processes.
         // The process stream defers its fault in cycles whose partition focused on the
