@@ -87,7 +87,11 @@ fn quorum_mode_never_acknowledges_that_write() {
         matches!(r, Err(_) | Ok(Outcome::Unknown { .. })),
         "no majority: no ok ({r:?})"
     );
-    assert_eq!(c.get("k"), json!(1));
+    // Its outcome was unknown, so either value is right: a follower resumed may still take
+    // the dead leader's append from its socket buffer before its election timer fires, and
+    // the next leader then commits it. What quorum mode rules out is a lost acknowledgement.
+    let k = c.get("k");
+    assert!(k == json!(1) || k == json!(2), "{k}");
 }
 
 fn kill9_and_restart(fsync: &str) -> Value {
