@@ -1,11 +1,13 @@
 //! `faultline model-check`: every interleaving of a small single-leader
 //! cluster's messages, client ops and a bounded set of faults (stateright).
 //! Exit 0: no violation in the bounded space; 1: a counterexample (printed as
-//! a step list); 3: bad flags.
+//! a step list and as a faultline history); 3: bad flags.
 
 use crate::exit;
-use crate::modelcheck::{check, Report, Settings};
+use crate::history::{jsonl, History};
+use crate::modelcheck::{check, Report, Settings, Violation};
 use crate::store::core::{Reads, Replication};
+use anyhow::Context;
 
 /// Arguments of `faultline model-check`.
 #[derive(clap::Args, Debug)]
@@ -52,6 +54,10 @@ pub struct Args {
     /// to cross-check the partial-order reduction).
     #[arg(long)]
     pub no_por: bool,
+    /// Write a counterexample's history (JSON Lines, for `faultline check`) to this
+    /// file instead of printing it after the steps.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
@@ -73,6 +79,12 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
         por: !a.no_por,
     };
     settings.validate()?;
+    if let Some(path) = &a.history {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if dir.is_some_and(|d| !d.is_dir()) {
+            anyhow::bail!("--history {}: its directory does not exist", path.display());
+        }
+    }
     println!(
         "model-check: {} nodes, replication {:?}, reads {:?}, {} clients x {} ops; faults at most: {} in all, {} crash(es), {} timeout(s), {} partition(s){}",
         a.nodes,
@@ -116,6 +128,7 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
             for (i, s) in v.steps.iter().enumerate() {
                 println!("{:>3}. {s}", i + 1);
             }
+            print_history(v, a.history.as_deref())?;
             Ok(exit::INVALID)
         }
     }
@@ -130,4 +143,30 @@ fn print_counts(r: &Report) {
         r.elapsed.as_secs_f64(),
         r.states as f64 / r.elapsed.as_secs_f64().max(1e-9)
     );
+}
+
+/// The counterexample as a history: into `path`, or printed.
+fn print_history(v: &Violation, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let h = History::new(v.history.clone());
+    match path {
+        Some(p) => {
+            jsonl::write_file(&h, p).with_context(|| format!("--history {}", p.display()))?;
+            println!(
+                "history ({} ops) written to {}: `faultline check {}` explains it",
+                h.len(),
+                p.display(),
+                p.display()
+            );
+        }
+        None => {
+            println!(
+                "history ({} ops; `--history FILE` writes it for `faultline check`):",
+                h.len()
+            );
+            let mut out = Vec::new();
+            jsonl::write(&h, &mut out)?;
+            print!("{}", String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(())
 }

@@ -95,7 +95,7 @@ fn keyed(w: &World, p: &[u8]) -> u64 {
     let mut leaders: Vec<(u64, u8)> = w.leaders.iter().map(|&(t, i)| (t, p[i as usize])).collect();
     leaders.sort_unstable();
     let cut = w.cut.map(|i| p[i as usize]);
-    (leaders, &w.acks, &w.lin, cut, w.budget).hash(&mut h);
+    (leaders, &w.acks, w.lost, &w.lin, cut, w.budget).hash(&mut h);
     h.finish()
 }
 

@@ -12,24 +12,24 @@
 //! included). States are keyed by an exact hash of the cores, never by their
 //! text, reduced by node symmetry, time abstraction and dropping replies
 //! nobody will read ([`canon`]): every reduction merges only states with the
-//! same future, so the search stays exhaustive. Once no fault can fire, a
-//! delivery to a follower that only its one sender can reach, and that
-//! changes nothing a property reads, is explored alone ([`por`]: a
-//! partial-order reduction that keeps every verdict, though not always the
-//! shortest counterexample). It cannot apply while two nodes lead or campaign
-//! (every delivery there races another sender), which is where the default
-//! budget's timeout branch spends its states: 2 clients x 2 ops with a timeout
-//! do not finish yet (README).
+//! same future, so the search stays exhaustive. Once no fault can fire, only
+//! the deliveries to one node are explored where nothing else the cluster
+//! can do first interferes with them ([`por`]: a persistent-set reduction
+//! that reaches every terminal state, so with sticky properties it keeps
+//! every verdict, though not always the shortest counterexample). With it
+//! the default budget (2 clients x 2 ops, one fault of any kind) finishes.
 //!
 //! Properties: the clients' ops are linearizable (a register); an
 //! acknowledged write is in the log of every later leader (never lost); at
-//! most one leader per term. A counterexample is the shortest path (BFS).
+//! most one leader per term. The search is breadth first: a counterexample
+//! is a shortest path of the reduced search.
 
 mod canon;
 mod lin;
 mod model;
 mod por;
 mod run;
+mod witness;
 mod world;
 
 pub use model::{Model, Step};

@@ -2,7 +2,7 @@
 //! does, and the properties every reachable state must keep.
 
 use super::canon::drop_dead;
-use super::por::ample;
+use super::por::persistent;
 use super::world::{bootstrap, name, Notes, World};
 use super::Settings;
 use crate::store::core::{Input, Role};
@@ -61,7 +61,7 @@ impl Model {
             Step::Crash { node } => {
                 w.budget.crashes -= 1;
                 w.budget.total -= 1;
-                w.crash(node);
+                w.crash(node, notes);
                 w.restart(node, self.settings.config(node));
             }
             Step::Isolate { node } => {
@@ -74,17 +74,20 @@ impl Model {
         }
     }
 
-    /// The one step the partial-order reduction explores from `w`, if it applies ([`super::por`]).
-    pub fn reduced(&self, w: &World) -> Option<Step> {
-        let deliver = |w: &mut World, from, to| self.apply(w, Step::Deliver { from, to }, &mut None);
-        let (from, to) = ample(self.settings.por, w, deliver)?;
-        Some(Step::Deliver { from, to })
+    /// The steps the partial-order reduction explores from `w`, if it applies ([`super::por`]).
+    pub fn reduced(&self, w: &World) -> Option<Vec<Step>> {
+        let set = persistent(self.settings.por, w, self.settings.ops)?;
+        Some(
+            set.into_iter()
+                .map(|(from, to)| Step::Deliver { from, to })
+                .collect(),
+        )
     }
 
     /// The step as a line of a counterexample, with what it caused.
     pub fn describe(&self, before: &World, step: Step) -> String {
         let mut w = before.clone();
-        let mut notes = Some(Vec::new());
+        let mut notes = Some(Default::default());
         self.apply(&mut w, step, &mut notes);
         let head = match step {
             Step::Deliver { .. } | Step::Invoke { .. } => String::new(),
@@ -94,7 +97,7 @@ impl Model {
             Step::Heal => "the partition heals".into(),
         };
         let mut parts: Vec<String> = Some(head).into_iter().filter(|h| !h.is_empty()).collect();
-        parts.extend(notes.unwrap_or_default());
+        parts.extend(notes.map(|t| t.lines).unwrap_or_default());
         parts.join("; ")
     }
 
@@ -134,8 +137,8 @@ impl stateright::Model for Model {
     }
 
     fn actions(&self, w: &World, out: &mut Vec<Step>) {
-        if let Some(step) = self.reduced(w) {
-            out.push(step);
+        if let Some(steps) = self.reduced(w) {
+            out.extend(steps);
             return;
         }
         let n = w.n();
@@ -165,6 +168,7 @@ impl stateright::Model for Model {
         let mut next = w.clone();
         self.apply(&mut next, step, &mut None);
         drop_dead(&mut next);
+        next.lost |= !acked_writes_kept(&next);
         Some(next)
     }
 
@@ -175,7 +179,7 @@ impl stateright::Model for Model {
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
             Property::always("linearizable", |_, w: &World| w.lin.is_consistent()),
-            Property::always("acknowledged writes survive", |_, w| acked_writes_kept(w)),
+            Property::always("acknowledged writes survive", |_, w: &World| !w.lost),
             Property::always("one leader per term", |_, w| one_leader_per_term(w)),
             Property::sometimes("a write is acknowledged", |_, w: &World| !w.acks.is_empty()),
         ]

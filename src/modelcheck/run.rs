@@ -1,6 +1,6 @@
 //! Running the search: stateright's breadth-first checker over [`Model`],
-//! stopping at the first violated property (so a counterexample is a
-//! shortest one), and the report of what was explored.
+//! stopping at the first violated property (a counterexample is a shortest
+//! path of the reduced search), and the report of what was explored.
 
 use super::model::{Model, Step};
 use super::{ModelCheckError, Settings};
@@ -13,6 +13,8 @@ pub struct Violation {
     pub property: &'static str,
     /// One readable line per step from the bootstrapped start.
     pub steps: Vec<String>,
+    /// The same path as a faultline history ([`super::witness`]).
+    pub history: Vec<crate::history::Op>,
 }
 
 /// What one search explored and found.
@@ -54,13 +56,17 @@ pub fn check(settings: Settings) -> Result<Report, ModelCheckError> {
     let violation = SAFETY.iter().find_map(|p| {
         found.get(p).map(|path| {
             let model = checker.model();
+            let path = path.clone().into_vec();
             let steps = path
-                .clone()
-                .into_vec()
                 .windows(2)
                 .filter_map(|w| w[0].1.map(|s: Step| model.describe(&w[0].0, s)))
                 .collect();
-            Violation { property: p, steps }
+            let history = super::witness::history(model, &path, p);
+            Violation {
+                property: p,
+                steps,
+                history,
+            }
         })
     });
     Ok(Report {

@@ -5,6 +5,7 @@
 //! input, `Flush`, persist (synced at once), `Persisted`, until quiet.
 
 use super::lin::{Frontier, LinOp, LinRet};
+use super::witness::Trace;
 use super::Settings;
 use crate::store::core::{Action, Config, Core, Input, Message, Record, Role, Snapshot};
 use crate::store::ops::{ClientOp, Outcome};
@@ -56,6 +57,10 @@ pub struct World {
     /// Linearizability of the clients' ops so far ([`super::lin`]).
     pub lin: Frontier,
     pub acks: BTreeSet<Ack>,
+    /// Some state on the way here had a leader missing an acknowledged write
+    /// ([`super::model::acked_writes_kept`]): kept, so that the property stays
+    /// broken once broken (the partial-order reduction needs that, [`super::por`]).
+    pub lost: bool,
     /// `(term, node)` of every `leader` event so far.
     pub leaders: BTreeSet<(u64, u8)>,
     /// The node cut off from all others, if any.
@@ -125,12 +130,13 @@ pub fn op_of(c: u8, k: u8) -> ClientOp {
     }
 }
 
-/// What a transition did, for a readable counterexample (collected only when asked).
-pub type Notes = Option<Vec<String>>;
+/// What a transition did, for a readable counterexample and its history
+/// (collected only when asked).
+pub type Notes = Option<Trace>;
 
 fn note(notes: &mut Notes, text: impl FnOnce() -> String) {
-    if let Some(v) = notes {
-        v.push(text());
+    if let Some(t) = notes {
+        t.lines.push(text());
     }
 }
 
@@ -235,6 +241,9 @@ impl World {
         note(notes, || {
             format!("c{} <- {}: {}", c + 1, name(i), outcome_text(&outcome))
         });
+        if let Some(t) = notes {
+            t.answered(c, k, i, Some(&outcome));
+        }
         match ret {
             Some(ret) => self.lin.ret(req, ret),
             None => self.lin.abandon(req),
@@ -253,6 +262,9 @@ impl World {
         self.lin.invoke(req, lop);
         self.clients[c as usize].pending = Some((req, i));
         note(notes, || format!("c{} -> {}: {}", c + 1, name(i), op_text(&op)));
+        if let Some(t) = notes {
+            t.invoked(c, k);
+        }
         let input = Input::Client {
             req,
             op,
@@ -263,15 +275,19 @@ impl World {
 
     /// Kills node `i`: its in-flight messages both ways are lost, its
     /// clients' ops stay unknown (`info`); its disk (all synced) survives.
-    pub fn crash(&mut self, i: u8) {
+    pub fn crash(&mut self, i: u8, notes: &mut Notes) {
         self.nodes[i as usize].core = None;
         self.drop_links(i);
-        for cl in self.clients.iter_mut() {
+        for (c, cl) in self.clients.iter_mut().enumerate() {
             if let Some((req, node)) = cl.pending {
                 if node == i {
+                    let k = (req & 0xff) as u8;
                     cl.pending = None;
-                    cl.next_op = (req & 0xff) as u8 + 1;
+                    cl.next_op = k + 1;
                     self.lin.abandon(req);
+                    if let Some(t) = notes {
+                        t.answered(c as u8, k, i, None);
+                    }
                 }
             }
         }
@@ -335,6 +351,7 @@ pub fn bootstrap(s: &Settings) -> World {
         ],
         lin: Frontier::default(),
         acks: BTreeSet::new(),
+        lost: false,
         leaders: BTreeSet::new(),
         cut: None,
         budget: s.budget(),
