@@ -29,6 +29,7 @@ mod lin;
 mod model;
 mod por;
 mod run;
+mod trace;
 mod witness;
 mod world;
 

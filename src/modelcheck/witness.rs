@@ -10,93 +10,33 @@
 //! delivered in order, and the read's answer is what the checkers see.
 
 use super::model::{Model, Step};
-use super::world::{name, outcome_text, value_of, Client, World};
-use crate::history::{Op, OpType, Process};
-use crate::store::ops::Outcome;
-use serde_json::{json, Value};
+use super::trace::{name, Trace};
+use super::world::{Client, World};
+use crate::history::Op;
+use serde_json::json;
 use std::collections::BTreeMap;
 
-/// Fresh process numbers (after an `info`) start here.
-const FRESH: u64 = 10;
-
-/// What the steps of a counterexample did, collected only when asked.
-#[derive(Debug, Default)]
-pub struct Trace {
-    /// Readable lines, one per thing that happened.
-    pub lines: Vec<String>,
-    ops: Vec<Op>,
-    /// Client -> its process number now (itself until its first `info`).
-    process: BTreeMap<u8, u64>,
-    fresh: u64,
-}
-
-fn f_and_value(c: u8, k: u8) -> (&'static str, Value) {
-    if k.is_multiple_of(2) {
-        ("write", json!(value_of(c, k)))
-    } else {
-        ("read", Value::Null)
-    }
-}
-
-impl Trace {
-    fn process(&self, c: u8) -> u64 {
-        self.process.get(&c).copied().unwrap_or(c as u64)
-    }
-
-    pub(super) fn invoked(&mut self, c: u8, k: u8) {
-        let (f, value) = f_and_value(c, k);
-        let op = Op::new(OpType::Invoke, Process::Client(self.process(c)), f, value);
-        self.ops.push(op.with_key(json!("x")));
-    }
-
-    /// Client `c`'s op `k` got `outcome` from `node` (`None`: the node crashed).
-    pub(super) fn answered(&mut self, c: u8, k: u8, node: u8, outcome: Option<&Outcome>) {
-        let (f, value) = f_and_value(c, k);
-        let (ty, value, error) = match outcome {
-            Some(Outcome::Ok { value: read }) if f == "read" => (OpType::Ok, read.clone(), None),
-            Some(Outcome::Ok { .. }) => (OpType::Ok, value, None),
-            Some(Outcome::Unknown { reason }) => (OpType::Info, value, Some(reason.clone())),
-            Some(other) => (OpType::Fail, value, Some(outcome_text(other))),
-            None => (OpType::Info, value, Some("the node crashed".to_string())),
-        };
-        let mut op = Op::new(ty, Process::Client(self.process(c)), f, value).with_key(json!("x"));
-        op.node = Some(name(node));
-        op.error = error;
-        self.ops.push(op);
-        if ty == OpType::Info {
-            self.process.insert(c, FRESH + self.fresh);
-            self.fresh += 1;
+/// The nemesis ops of a fault step taken from `w`.
+fn fault(t: &mut Trace, w: &World, step: Step) {
+    match step {
+        Step::Crash { node } => {
+            t.nemesis("kill", json!("kill"), json!({ "hit": [name(node)] }));
+            t.nemesis("start", json!("start"), json!({ "hit": [name(node)] }));
         }
-    }
-
-    fn nemesis(&mut self, f: &str, action: Value, hit: Value) {
-        let invoke = Op::new(OpType::Invoke, Process::Nemesis, f, json!({ "action": action }));
-        let info = Op::new(OpType::Info, Process::Nemesis, f, hit);
-        self.ops.extend([invoke, info]);
-    }
-
-    /// The nemesis ops of a fault step taken from `w`.
-    fn fault(&mut self, w: &World, step: Step) {
-        match step {
-            Step::Crash { node } => {
-                self.nemesis("kill", json!("kill"), json!({ "hit": [name(node)] }));
-                self.nemesis("start", json!("start"), json!({ "hit": [name(node)] }));
-            }
-            Step::Isolate { node } => {
-                let others: Vec<String> = (0..w.n() as u8).filter(|&j| j != node).map(name).collect();
-                let mut grudge: BTreeMap<String, Vec<String>> =
-                    others.iter().map(|o| (o.clone(), vec![name(node)])).collect();
-                grudge.insert(name(node), others);
-                self.nemesis("partition", json!("partition"), json!({ "grudge": grudge }));
-            }
-            Step::Heal => self.nemesis("heal", json!("heal"), json!({ "healed": true })),
-            Step::Timeout { node } => self.nemesis(
-                "election-timeout",
-                json!("election-timeout"),
-                json!({ "hit": [name(node)], "clock_jump": "past every deadline" }),
-            ),
-            Step::Deliver { .. } | Step::Invoke { .. } => {}
+        Step::Isolate { node } => {
+            let others: Vec<String> = (0..w.n() as u8).filter(|&j| j != node).map(name).collect();
+            let mut grudge: BTreeMap<String, Vec<String>> =
+                others.iter().map(|o| (o.clone(), vec![name(node)])).collect();
+            grudge.insert(name(node), others);
+            t.nemesis("partition", json!("partition"), json!({ "grudge": grudge }));
         }
+        Step::Heal => t.nemesis("heal", json!("heal"), json!({ "healed": true })),
+        Step::Timeout { node } => t.nemesis(
+            "election-timeout",
+            json!("election-timeout"),
+            json!({ "hit": [name(node)], "clock_jump": "past every deadline" }),
+        ),
+        Step::Deliver { .. } | Step::Invoke { .. } => {}
     }
 }
 
@@ -110,7 +50,7 @@ pub fn history(model: &Model, path: &[(World, Option<Step>)], property: &str) ->
         let mut next = w.clone();
         if let Some(step) = *step {
             if let Some(t) = notes.as_mut() {
-                t.fault(w, step);
+                fault(t, w, step);
             }
             model.apply(&mut next, step, &mut notes);
         }
@@ -192,7 +132,10 @@ mod tests {
             let v = linearizable::check(&h, &CheckOptions::default()).unwrap();
             assert_eq!(v.valid, Validity::Invalid, "{s:?}: {}", v.summary);
             let nemesis = h.nemesis_ops().count();
-            assert!(nemesis >= 2 && nemesis.is_multiple_of(2), "{s:?}: fault ops come in pairs");
+            assert!(
+                nemesis >= 2 && nemesis.is_multiple_of(2),
+                "{s:?}: fault ops come in pairs"
+            );
             assert!(h
                 .ops
                 .windows(2)
@@ -204,13 +147,13 @@ mod tests {
     /// a fresh process (the history format's rule).
     #[test]
     fn a_client_after_info_gets_a_fresh_process() {
-        let mut t = super::Trace::default();
+        let mut t = crate::modelcheck::trace::Trace::default();
         t.invoked(0, 0);
         t.answered(0, 0, 0, None);
         t.invoked(0, 1);
         let ops = &t.ops;
         assert_eq!(ops[1].ty, OpType::Info);
         assert_eq!(ops[0].process, Process::Client(0));
-        assert_eq!(ops[2].process, Process::Client(super::FRESH));
+        assert_eq!(ops[2].process, Process::Client(crate::modelcheck::trace::FRESH));
     }
 }

@@ -5,12 +5,13 @@
 //! input, `Flush`, persist (synced at once), `Persisted`, until quiet.
 
 use super::lin::{Frontier, LinOp, LinRet};
-use super::witness::Trace;
+use super::trace::Trace;
+pub use super::trace::{name, op_of, op_text, outcome_text, req_of, value_of};
 use super::Settings;
 use crate::store::core::{Action, Config, Core, Input, Message, Record, Role, Snapshot};
 use crate::store::ops::{ClientOp, Outcome};
 use crate::store::seam::{NoOpts, Now, Protocol, Stored};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
@@ -102,31 +103,6 @@ impl std::fmt::Debug for World {
             }
         }
         writeln!(f, "clients {:?} acks {:?}", self.clients, self.acks)
-    }
-}
-
-pub fn name(i: u8) -> String {
-    format!("n{}", i + 1)
-}
-
-/// The value client `c` writes with its op `k` (unique, never null).
-pub fn value_of(c: u8, k: u8) -> u64 {
-    (c as u64 + 1) * 100 + k as u64 + 1
-}
-
-/// A request id: the client and its op number.
-pub fn req_of(c: u8, k: u8) -> u64 {
-    ((c as u64) << 8) | k as u64
-}
-
-pub fn op_of(c: u8, k: u8) -> ClientOp {
-    if k.is_multiple_of(2) {
-        ClientOp::Write {
-            key: json!("x"),
-            value: json!(value_of(c, k)),
-        }
-    } else {
-        ClientOp::Read { key: json!("x") }
     }
 }
 
@@ -306,24 +282,6 @@ impl World {
             self.links[i as usize * n + j].clear();
             self.links[j * n + i as usize].clear();
         }
-    }
-}
-
-pub fn op_text(op: &ClientOp) -> String {
-    match op {
-        ClientOp::Write { value, .. } => format!("write {value}"),
-        ClientOp::Read { .. } => "read".to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-pub fn outcome_text(o: &Outcome) -> String {
-    match o {
-        Outcome::Ok { value } => format!("ok {value}"),
-        Outcome::Fail { reason } => format!("fail ({reason})"),
-        Outcome::NotLeader { .. } => "fail (not leader)".into(),
-        Outcome::Unknown { reason } => format!("info ({reason})"),
-        Outcome::Error { reason } => format!("fail ({reason})"),
     }
 }
 
