@@ -193,10 +193,15 @@ impl stateright::Model for Model {
 /// Every acknowledged write is in the log of every leader of a later term
 /// (Raft's leader completeness): no failover loses it.
 pub fn acked_writes_kept(w: &World) -> bool {
-    w.acks.iter().all(|a| {
+    leader_missing_an_ack(w).is_none()
+}
+
+/// A leader of a later term whose log lacks some acknowledged write.
+pub fn leader_missing_an_ack(w: &World) -> Option<u8> {
+    w.acks.iter().find_map(|a| {
         w.leader_roles()
-            .filter(|(_, c)| c.term() > a.term)
-            .all(|(_, c)| c.log().get(a.index).map(|e| e.term) == Some(a.term))
+            .find(|(_, c)| c.term() > a.term && c.log().get(a.index).map(|e| e.term) != Some(a.term))
+            .map(|(i, _)| i)
     })
 }
 

@@ -9,7 +9,7 @@
 //! the leader that lacks the write while every message in flight is
 //! delivered in order, and the read's answer is what the checkers see.
 
-use super::model::{Model, Step};
+use super::model::{leader_missing_an_ack, Model, Step};
 use super::trace::{name, Trace};
 use super::world::{Client, World};
 use crate::history::Op;
@@ -81,12 +81,9 @@ fn stamp(notes: &mut Option<Trace>, from: usize, i: u64) -> usize {
 /// every message in flight is delivered (oldest link first), until it is
 /// answered or nothing is left to deliver.
 fn probe(model: &Model, mut w: World, notes: &mut Option<Trace>) {
-    let missing = w.acks.iter().find_map(|a| {
-        w.leader_roles()
-            .find(|(_, c)| c.term() > a.term && c.log().get(a.index).map(|e| e.term) != Some(a.term))
-            .map(|(i, _)| i)
-    });
-    let Some(node) = missing else { return };
+    let Some(node) = leader_missing_an_ack(&w) else {
+        return;
+    };
     let c = w.clients.len() as u8;
     w.clients.push(Client {
         next_op: 1,
