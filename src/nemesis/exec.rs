@@ -361,9 +361,24 @@ impl<'a> Nemesis<'a> {
         self.killed.contains(v) || self.paused.contains(v)
     }
 
+    /// Nodes that are down though the nemesis never killed them (nor are they
+    /// dormant): they exited on their own, a crash of the system under test.
+    pub fn exited_on_their_own(&self) -> Vec<String> {
+        let down =
+            |n: &&String| !self.killed.contains(*n) && !self.target.dormant(n) && !self.target.is_running(n);
+        self.nodes.iter().filter(down).cloned().collect()
+    }
+
     /// Undoes every fault still in place; returns the undo actions that ran
     /// with their outcome. Keeps going past errors.
+    ///
+    /// A node that exited on its own ([`Self::exited_on_their_own`]) is
+    /// restarted with the killed ones, as a supervisor would (the simulator
+    /// does the same): the checks after the heal (convergence, final reads)
+    /// then judge the store, not a node left dead. The caller reports them.
     pub fn heal_all(&mut self) -> Vec<(Action, Result<Value, String>)> {
+        let exited = self.exited_on_their_own();
+        self.killed.extend(exited);
         let mut out = Vec::new();
         if self.partitioned {
             out.push((Action::Heal, self.apply(&Action::Heal)));

@@ -108,6 +108,29 @@ fn faults_are_applied_and_all_healed() {
 }
 
 #[test]
+fn a_node_that_exited_on_its_own_is_restarted_by_the_final_heal() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes: Vec<String> = (1..=3).map(|i| format!("n{i}")).collect();
+    let (t, net) = cluster(dir.path(), &nodes);
+    let mut nem = Nemesis::new(&t, &net, nodes.clone());
+    assert!(nem.exited_on_their_own().is_empty());
+    nem.apply(&Action::Kill {
+        target: Aim::One,
+        victims: Victims::Nodes(vec![0]),
+    })
+    .unwrap();
+    // n3 dies behind the nemesis's back (a crash); n1 was killed by it.
+    t.kill("n3").unwrap();
+    assert_eq!(nem.exited_on_their_own(), vec!["n3".to_string()]);
+    let healed = nem.heal_all();
+    assert_eq!(healed.len(), 1);
+    assert_eq!(healed[0].0.f(), "restart");
+    assert_eq!(healed[0].1, Ok(json!(["n1", "n3"])));
+    assert!(nodes.iter().all(|n| t.is_running(n)));
+    assert!(nem.exited_on_their_own().is_empty());
+}
+
+#[test]
 fn strobes_flip_for_their_duration() {
     let dir = tempfile::tempdir().unwrap();
     let nodes: Vec<String> = (1..=3).map(|i| format!("n{i}")).collect();

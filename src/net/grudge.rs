@@ -1,6 +1,7 @@
 //! Grudges as plain data: node → the nodes it drops traffic from (Jepsen's
-//! shape). Every constructor here but [`Grudge::one_way`] is symmetric (if a
-//! drops b, b drops a); both back ends enforce one-way grudges too.
+//! shape). Every constructor here but [`Grudge::one_way`] and the three-node
+//! [`Grudge::majorities_ring`] is symmetric (if a drops b, b drops a); both back
+//! ends enforce one-way grudges too.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -59,10 +60,23 @@ impl Grudge {
 
     /// Nodes on a shuffled ring each see themselves and their nearest
     /// neighbours, a majority in all, but no two nodes see the same majority.
+    ///
+    /// Three nodes have no such symmetric cut (a node hearing one other is a
+    /// matching, which three nodes cannot form), so there the ring is one-way, as
+    /// Jepsen's is: each node hears itself and its successor and drops its
+    /// predecessor. A symmetric ring would cut nothing at all.
     pub fn majorities_ring<R: Rng>(nodes: &[String], rng: &mut R) -> Grudge {
         let mut v = nodes.to_vec();
         v.shuffle(rng);
         let n = v.len();
+        if n == 3 {
+            let mut g = Grudge::default();
+            for i in 0..n {
+                let pred = v[(i + n - 1) % n].clone();
+                g.0.entry(v[i].clone()).or_default().insert(pred);
+            }
+            return g;
+        }
         let k = (n / 2).div_ceil(2);
         let mut g = Grudge::default();
         for i in 0..n {
@@ -162,18 +176,20 @@ mod tests {
 
     #[test]
     fn ring_gives_everyone_a_distinct_majority() {
-        for n in [3usize, 5, 7] {
-            let ns = nodes(n);
-            let g = Grudge::majorities_ring(&ns, &mut ChaCha8Rng::seed_from_u64(n as u64));
-            assert!(symmetric(&g));
-            let mut views = BTreeSet::new();
-            for a in &ns {
-                assert!(sees(&g, &ns, a) > n / 2, "{a} sees a minority in {g:?}");
-                let v: Vec<&String> = ns.iter().filter(|b| !g.cut(a, b)).collect();
-                views.insert(v);
-            }
-            if n >= 5 {
-                assert_eq!(views.len(), n);
+        for n in [3usize, 4, 5, 7] {
+            for seed in 0..6 {
+                let ns = nodes(n);
+                let g = Grudge::majorities_ring(&ns, &mut ChaCha8Rng::seed_from_u64(seed));
+                // Symmetric from four nodes on; on three, one-way (no symmetric cut exists).
+                assert_eq!(symmetric(&g), n != 3, "{g:?}");
+                let mut views = BTreeSet::new();
+                for a in &ns {
+                    // What `a` hears: itself and every node it does not drop.
+                    let v: Vec<&String> = ns.iter().filter(|b| *b == a || !g.drops(a, b)).collect();
+                    assert!(v.len() > n / 2, "{a} hears a minority in {g:?}");
+                    views.insert(v);
+                }
+                assert_eq!(views.len(), n, "two nodes hear the same majority in {g:?}");
             }
         }
     }

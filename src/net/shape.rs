@@ -32,7 +32,8 @@ pub enum Shape {
 /// Which way a cut drops traffic. `Deaf` and `Mute` are one-way: the cut-off
 /// side (the first side of the split: the lone node, the minority) hears
 /// nothing, or is heard by nobody. Shapes without a cut-off side (the ring)
-/// are always cut both ways.
+/// ignore it (the ring is cut both ways, except on three nodes: see
+/// [`Grudge::majorities_ring`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cut {

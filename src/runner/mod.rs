@@ -401,6 +401,14 @@ fn nemesis_loop(
     while Instant::now() < deadline && !STOP.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    let exited = nem.exited_on_their_own();
+    if !exited.is_empty() {
+        eprintln!(
+            "faultline: {} exited on its own (not killed by the nemesis): restarted by the final \
+             heal; see the node log",
+            exited.join(", ")
+        );
+    }
     for (a, out) in nem.heal_all() {
         record(a.f(), serde_json::to_value(&a).unwrap_or_default(), out);
     }

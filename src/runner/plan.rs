@@ -9,6 +9,9 @@
 //! Unknown keys are errors, so a typo never silently runs a different test.
 
 use super::config::TestConfig;
+use crate::system::external::{ExternalError, TargetDef};
+use crate::system::SystemKind;
+use crate::util::secs::Secs;
 use crate::util::Invalid;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -89,7 +92,7 @@ impl Resolver {
     }
 
     /// The resolved config: defaults for what no layer set, a random seed unless one was
-    /// given, the node count of a definition file unless one was given, and the default name.
+    /// given, the node count and fault length of a definition file unless given, and the default name.
     pub fn finish(self) -> Result<TestConfig, PlanError> {
         let mut cfg = typed(&self.table, "test plan")?;
         if !self.set("seed") {
@@ -103,6 +106,11 @@ impl Resolver {
         if let (Some((d, _)), false) = (&def, self.set("target.nodes")) {
             cfg.system.nodes = d.nodes;
         }
+        if !self.set("nemesis_interval") {
+            if let Some(s) = fault_length(&cfg.system.kind, def.as_ref().map(|d| &d.0)).map_err(invalid)? {
+                cfg.nemesis_interval = s;
+            }
+        }
         if cfg.name.is_empty() {
             let target = match (&def, &cfg.system.kind) {
                 // The default name becomes a directory: the definition's name, not its path.
@@ -113,6 +121,20 @@ impl Resolver {
         }
         cfg.validate().map_err(invalid)?;
         Ok(cfg)
+    }
+}
+
+/// How long a fault lasts by default for `kind`, where its definition says (`def` for a
+/// definition file; etcd and Redis read theirs, the working directory's or the built-in copy).
+fn fault_length(kind: &SystemKind, def: Option<&TargetDef>) -> Result<Option<Secs>, Invalid> {
+    let load = |d: Result<(TargetDef, PathBuf), ExternalError>| {
+        d.map(|(d, _)| d.nemesis_interval)
+            .map_err(|e| Invalid::new("--target", "target.name", e.to_string()))
+    };
+    match kind {
+        SystemKind::Redis => load(crate::system::redis::definition()),
+        SystemKind::Etcd => load(crate::system::etcd::definition()),
+        _ => Ok(def.and_then(|d| d.nemesis_interval)),
     }
 }
 
@@ -242,6 +264,41 @@ mod tests {
         assert_eq!(cfg.system.nodes, 3);
         assert_eq!(cfg.name, "builtin-bank-kill-all");
         assert!(cfg.seed <= i64::MAX as u64);
+    }
+
+    #[test]
+    fn a_definition_sets_the_fault_length_unless_a_layer_does() {
+        let d = tempfile::tempdir().unwrap();
+        let def = |extra: &str| {
+            let text = format!(
+                "name = \"x\"\ninstall = \"-\"\nclient = \"command\"\ncommand = [\"true\"]\n\
+                 start = [\"true\"]\nnodes = 2\n{extra}"
+            );
+            file(d.path(), "def.toml", &text)
+        };
+        let resolve = |def: &Path, flags: &[(&str, Value)]| {
+            let mut r = Resolver::new();
+            let mut t = Table::new();
+            let mut target = Table::new();
+            target.insert("name".into(), Value::String(def.display().to_string()));
+            t.insert("target".into(), Value::Table(target));
+            for (k, v) in flags {
+                t.insert(k.to_string(), v.clone());
+            }
+            r.flags(t)?;
+            r.finish()
+        };
+        let p = def("nemesis_interval = 4.5\n");
+        let cfg = resolve(&p, &[]).unwrap();
+        assert_eq!((cfg.nemesis_interval.get(), cfg.system.nodes), (4.5, 2));
+        let given = resolve(&p, &[("nemesis_interval", Value::Float(2.0))]).unwrap();
+        assert_eq!(given.nemesis_interval.get(), 2.0, "the flag wins");
+        let plain = resolve(&def(""), &[]).unwrap();
+        assert_eq!(plain.nemesis_interval, TestConfig::default().nemesis_interval);
+        let e = resolve(&def("nemesis_interval = 0\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("def.toml") && e.contains("nemesis_interval"), "{e}");
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub struct TargetDef {
     /// Whether clock faults can be injected (libfaketime: C programs yes, Go programs no).
     #[serde(default)]
     pub clock_faults: bool,
+    /// Seconds a fault lasts when the test does not say (`--nemesis-interval`): a system that
+    /// takes seconds to fail over (Redis Sentinel) sees no failover in faults shorter than that.
+    #[serde(default)]
+    pub nemesis_interval: Option<crate::util::secs::Secs>,
     /// Adapter-specific settings.
     #[serde(default)]
     pub adapter: toml::Table,
@@ -85,11 +89,15 @@ impl TargetDef {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
+        let bad = |detail: &str| ExternalError::BadDefinition {
+            path: path.to_path_buf(),
+            detail: detail.into(),
+        };
         if def.nodes == 0 {
-            return Err(ExternalError::BadDefinition {
-                path: path.to_path_buf(),
-                detail: "`nodes` must be at least 1".into(),
-            });
+            return Err(bad("`nodes` must be at least 1"));
+        }
+        if def.nemesis_interval.is_some_and(|s| s.is_zero()) {
+            return Err(bad("`nemesis_interval` must be a positive number of seconds"));
         }
         Ok(def)
     }
