@@ -11,10 +11,7 @@ fn run(args: &[&str]) -> (i32, serde_json::Value) {
     let store = tempfile::tempdir().unwrap();
     let mut all = vec!["--time-limit", "10", "--recovery", "2"];
     all.extend(args);
-    let (out, dir) = test_run(store.path(), &all);
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let (out, _, r) = finished_run(store.path(), &all);
     (code(&out), r)
 }
 

@@ -6,13 +6,9 @@
 //! between groups every second loses nothing with fencing and loses writes
 //! without it; cross-shard transactions are refused, or (split) caught by Elle.
 
-use crate::support::runner::{code, history, stderr, test_run};
+use crate::support::runner::{code, finished_run, history, stderr, test_run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn results(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
-}
 
 fn verdict(r: &Value, checker: &str) -> Value {
     r["results"]
@@ -102,9 +98,7 @@ fn a_set_workload_through_the_router_survives_router_kill_and_pause() {
         "--plan",
         plan.to_str().unwrap(),
     ];
-    let (out, dir) = test_run(store.path(), &args);
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
-    let r = results(&dir);
+    let (out, dir, r) = finished_run(store.path(), &args);
     assert_eq!(code(&out), 0, "{}\n{r}", stderr(&out));
     let set = verdict(&r, "set");
     assert_eq!(set["valid"], true, "{set}");
@@ -159,9 +153,7 @@ fn register_load(partitioner: &str) -> Vec<u64> {
         "--seed",
         "2",
     ];
-    let (out, dir) = test_run(store.path(), &args);
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
-    let r = results(&dir);
+    let (out, dir, r) = finished_run(store.path(), &args);
     assert_eq!(code(&out), 0, "{partitioner}: {}\n{r}", stderr(&out));
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(
@@ -207,9 +199,7 @@ fn rebalance_run(store: &Path, seed: &str, extra: &[&str]) -> (i32, PathBuf, Val
         seed,
     ];
     args.extend_from_slice(extra);
-    let (out, dir) = test_run(store, &args);
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
-    let r = results(&dir);
+    let (out, dir, r) = finished_run(store, &args);
     (code(&out), dir, r)
 }
 
@@ -294,9 +284,7 @@ fn append_run(store: &Path, seed: &str, mode: &str) -> (i32, PathBuf, Value) {
         "--seed",
         seed,
     ];
-    let (out, dir) = test_run(store, &args);
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
-    let r = results(&dir);
+    let (out, dir, r) = finished_run(store, &args);
     (code(&out), dir, r)
 }
 

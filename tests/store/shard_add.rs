@@ -5,7 +5,7 @@
 //! without it the old owner takes writes nobody reads again; per-shard load follows
 //! the key to its new group; Ctrl-C stops the added processes too.
 
-use crate::support::runner::{bin, code, history, leftovers, stderr, test_run};
+use crate::support::runner::{bin, code, finished_run, history, leftovers};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -50,9 +50,7 @@ fn run(store: &Path, kills: bool, seed: &str, extra: &[&str]) -> (i32, PathBuf, 
         seed,
     ];
     args.extend_from_slice(extra);
-    let (out, dir) = test_run(store, &args);
-    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let (out, dir, r) = finished_run(store, &args);
     (code(&out), dir, r)
 }
 

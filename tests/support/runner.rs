@@ -26,6 +26,17 @@ pub fn test_run(store: &Path, args: &[&str]) -> (Output, Option<PathBuf>) {
     (out, dir)
 }
 
+/// [`test_run`] for a run that must leave a run directory (else it panics with the stderr):
+/// the output, the run directory and its results.json.
+pub fn finished_run(store: &Path, args: &[&str]) -> (Output, PathBuf, serde_json::Value) {
+    let (out, dir) = test_run(store, args);
+    let dir = dir.unwrap_or_else(|| panic!("no run dir: {}", stderr(&out)));
+    let text = std::fs::read_to_string(dir.join("results.json"))
+        .unwrap_or_else(|e| panic!("{}: no results.json ({e}): {}", dir.display(), stderr(&out)));
+    let r = serde_json::from_str(&text).unwrap_or_else(|e| panic!("results.json: {e}"));
+    (out, dir, r)
+}
+
 pub fn history(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("history.jsonl"))
         .unwrap()
